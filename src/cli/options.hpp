@@ -1,0 +1,30 @@
+// Options shared by every subcommand, and the way a subcommand registers itself:
+// setup_<name>(app, global, run) adds the subcommand and its options to `app` and,
+// when it is the one chosen, sets `run` to the action main() calls after parsing.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "store/database.hpp"
+
+namespace recsys::cli {
+
+struct GlobalOptions {
+  std::string db;                 // --db / RECSYS_DB
+  int threads = 0;                // --threads, 0 = all cores
+  std::string log_level = "info"; // --log-level
+};
+
+using Runner = std::function<void()>;
+
+// Opens the database named by --db; read-only commands require it to exist.
+store::Database open_database(const GlobalOptions& global, store::OpenMode mode);
+
+void setup_import(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_info(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run);
+
+}  // namespace recsys::cli

@@ -1,0 +1,65 @@
+// recsys: one executable for import, training, precompute and serving.
+// main() parses the command line, then runs the chosen subcommand; every error
+// becomes one line on stderr and exit code 1 (2 for usage errors).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/options.hpp"
+#include "config.h"
+#include "store/database.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+int main(int argc, char** argv) try {
+  using namespace recsys;
+  CLI::App app{"recsys: a real-time recommendation service in one executable.\n"
+               "Import ratings, train ALS, precompute top-k lists and serve them over HTTP from one LMDB file."};
+  app.set_version_flag("--version", std::string("recsys ") + RECSYS_VERSION);
+  app.set_config("--config", "", "Read options from a TOML or INI file ([section] per subcommand)");
+  app.require_subcommand(1);
+
+  cli::GlobalOptions global;
+  global.db = store::default_db_path().string();
+  app.add_option("--db", global.db, "Database directory or file (env RECSYS_DB)")
+      ->envname("RECSYS_DB")
+      ->capture_default_str();
+  app.add_option("--threads", global.threads, "Worker threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+
+  cli::Runner run;
+  //cli::setup_import(app, global, run);
+  cli::setup_info(app, global, run);
+  //cli::setup_generate(app, global, run);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "recsys: %s\nRun with --help for usage.\n", e.what());
+    return 2;
+  }
+  log::init(global.log_level);
+  if (!run) {
+    std::fprintf(stderr, "recsys: no command given\nRun with --help for usage.\n");
+    return 2;
+  }
+  run();
+  return 0;
+} catch (const recsys::UsageError& e) {
+  std::fprintf(stderr, "recsys: %s\n", e.what());
+  return 2;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "recsys: error: %s\n", e.what());
+  return 1;
+}

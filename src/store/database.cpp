@@ -1,0 +1,176 @@
+#include "store/database.hpp"
+
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+
+namespace fs = std::filesystem;
+
+namespace recsys::store {
+
+namespace {
+constexpr std::string_view kSchemaKey = "schema_version";
+}
+
+fs::path default_db_path() {
+  if (const char* env = std::getenv("RECSYS_DB"); env && *env) return env;
+  return "recsys.db";
+}
+
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+Database::~Database() = default;
+
+Database Database::open(const OpenOptions& options) {
+  Database db;
+  db.path_ = options.path;
+  db.read_only_ = options.mode == OpenMode::ReadOnly;
+  db.map_mutex_ = std::make_unique<std::shared_mutex>();
+
+  std::error_code ec;
+  auto status = fs::status(options.path, ec);
+  bool exists = !ec && fs::exists(status);
+  unsigned int flags = MDB_NOTLS;
+  if (!exists) {
+    if (options.mode != OpenMode::Create) {
+      throw std::runtime_error("no recsys database at '" + options.path.string() +
+                               "': import ratings first (recsys import FILE) or point --db / RECSYS_DB at one");
+    }
+    fs::create_directories(options.path);
+    status = fs::status(options.path);
+  }
+  if (fs::is_directory(status)) {
+    db.data_file_ = options.path / "data.mdb";
+    if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {
+      throw std::runtime_error("'" + options.path.string() + "' is a directory without a recsys database (data.mdb)");
+    }
+  } else {
+    flags |= MDB_NOSUBDIR;
+    db.data_file_ = options.path;
+  }
+
+  Env::Options env_options;
+  env_options.flags = flags;
+  if (db.read_only_) {
+    env_options.flags |= MDB_RDONLY;
+  } else {
+    std::uintmax_t size = fs::exists(db.data_file_) ? fs::file_size(db.data_file_) : 0;
+    env_options.map_size = std::max<std::size_t>(options.initial_map_size, static_cast<std::size_t>(size) * 2);
+  }
+  try {
+    db.env_ = std::make_unique<Env>(Env::open(options.path.string(), env_options));
+  } catch (const LmdbError& e) {
+    if (e.code() == EACCES) {
+      throw std::runtime_error("cannot open database '" + options.path.string() + "': permission denied");
+    }
+    if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
+      throw std::runtime_error("'" + options.path.string() + "' is not an LMDB database of this version");
+    }
+    throw;
+  }
+  db.open_tables(!db.read_only_);
+  return db;
+}
+
+void Database::open_tables(bool writable) {
+  Txn txn = writable ? Txn::begin(env_->handle()) : begin_read();
+  unsigned int create = writable ? MDB_CREATE : 0;
+  auto open = [&](const char* name, unsigned int flags) {
+    try {
+      return Dbi::open(txn, name, flags | create);
+    } catch (const LmdbError& e) {
+      if (e.code() == MDB_NOTFOUND) {
+        throw std::runtime_error("database '" + path_.string() + "' has no table '" + name +
+                                 "': not a recsys database, or written by another version");
+      }
+      throw;
+    }
+  };
+  // The meta table first: an environment without it is not ours.
+  tables_.meta = open("meta", 0);
+  auto version = meta_u32(txn, kSchemaKey);
+  if (!version) {
+    if (!writable) {
+      throw std::runtime_error("database '" + path_.string() + "' has no schema version: not a recsys database");
+    }
+    MDB_stat st = env_->stat();
+    // A fresh environment holds only our table names in its main database.
+    if (st.ms_entries > 1) {
+      throw std::runtime_error("'" + path_.string() + "' is an LMDB environment that recsys did not create");
+    }
+    put_meta_u32(txn, kSchemaKey, kSchemaVersion);
+  } else if (*version != kSchemaVersion) {
+    throw std::runtime_error("database '" + path_.string() + "' has schema version " + std::to_string(*version) +
+                             " but this recsys reads version " + std::to_string(kSchemaVersion) +
+                             ": re-import the ratings into a new database");
+  }
+  tables_.user_ids = open("user_ids", 0);
+  tables_.user_keys = open("user_keys", MDB_INTEGERKEY);
+  tables_.item_ids = open("item_ids", 0);
+  tables_.item_keys = open("item_keys", MDB_INTEGERKEY);
+  tables_.ratings = open("ratings", MDB_INTEGERKEY);
+  tables_.models = open("models", MDB_INTEGERKEY);
+  tables_.factors = open("factors", 0);
+  tables_.user_recs = open("user_recs", 0);
+  tables_.item_similar = open("item_similar", 0);
+  tables_.popularity = open("popularity", 0);
+  tables_.item_meta = open("item_meta", 0);
+  txn.commit();
+}
+
+Txn Database::begin_read() {
+  try {
+    return Txn::begin(env_->handle(), MDB_RDONLY);
+  } catch (const LmdbError& e) {
+    if (e.code() != MDB_MAP_RESIZED) throw;
+    // Another process grew the map: adopt its size and try again.
+    env_->set_map_size(0);
+    return Txn::begin(env_->handle(), MDB_RDONLY);
+  }
+}
+
+Txn Database::begin_write_txn() {
+  if (read_only_) throw std::logic_error("write transaction on a database opened read-only");
+  try {
+    return Txn::begin(env_->handle());
+  } catch (const LmdbError& e) {
+    if (e.code() != MDB_MAP_RESIZED) throw;
+    env_->set_map_size(0);
+    return Txn::begin(env_->handle());
+  }
+}
+
+void Database::grow_map() {
+  std::unique_lock lock(*map_mutex_);
+  std::size_t current = env_->map_size();
+  env_->set_map_size(current * 2);
+}
+
+std::optional<std::uint32_t> Database::meta_u32(const Txn& txn, std::string_view key) const {
+  auto v = tables_.meta.get(txn, key);
+  if (!v) return std::nullopt;
+  return load<std::uint32_t>(*v);
+}
+
+void Database::put_meta_u32(const Txn& txn, std::string_view key, std::uint32_t value) const {
+  tables_.meta.put(txn, key, bytes_of(value));
+}
+
+std::optional<std::string> Database::meta_string(const Txn& txn, std::string_view key) const {
+  auto v = tables_.meta.get(txn, key);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+void Database::put_meta_string(const Txn& txn, std::string_view key, std::string_view value) const {
+  tables_.meta.put(txn, key, value);
+}
+
+std::uintmax_t Database::file_size() const {
+  std::error_code ec;
+  auto size = fs::file_size(data_file_, ec);
+  return ec ? 0 : size;
+}
+
+}  // namespace recsys::store

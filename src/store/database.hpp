@@ -1,0 +1,122 @@
+// The recsys LMDB environment and its schema: one environment (directory, or
+// file with MDB_NOSUBDIR) holding named databases. Layout and key formats are
+// described in docs/storage.md; every module of src/store reads and writes
+// through the Dbi handles below.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "store/lmdb.hpp"
+
+namespace recsys::store {
+
+// Bump when a stored format changes incompatibly; checked on every open.
+inline constexpr std::uint32_t kSchemaVersion = 1;
+
+enum class OpenMode {
+  ReadOnly,   // the database must exist
+  ReadWrite,  // the database must exist
+  Create,     // read-write, created when missing
+};
+
+struct OpenOptions {
+  std::filesystem::path path = "recsys.db";
+  OpenMode mode = OpenMode::ReadOnly;
+  // Initial map size for a new or small database; the map grows on MDB_MAP_FULL.
+  std::size_t initial_map_size = std::size_t{1} << 30;
+};
+
+// Named databases (see docs/storage.md for key and value formats).
+struct Tables {
+  Dbi meta;          // string key -> value (schema_version, serving_model, ...)
+  Dbi user_ids;      // external user id -> u32 index
+  Dbi user_keys;     // u32 index (MDB_INTEGERKEY) -> external user id
+  Dbi item_ids;      // external item id -> u32 index
+  Dbi item_keys;     // u32 index (MDB_INTEGERKEY) -> external item id
+  Dbi ratings;       // u32 user (MDB_INTEGERKEY) -> packed RatingRecord[] sorted by item
+  Dbi models;        // u32 generation (MDB_INTEGERKEY) -> model description (JSON)
+  Dbi factors;       // (u32 BE generation, u8 side, u32 BE row) -> float[factors]
+  Dbi user_recs;     // external user id -> recommendation list (ready-to-send items)
+  Dbi item_similar;  // external item id -> similar-items list
+  Dbi popularity;    // list name -> fallback list
+  Dbi item_meta;     // external item id -> metadata (title, ...) as JSON
+};
+
+class Database {
+ public:
+  static Database open(const OpenOptions& options);
+
+  Database(Database&&) noexcept;
+  Database& operator=(Database&&) noexcept;
+  ~Database();
+
+  Env& env() { return *env_; }
+  const Tables& tables() const { return tables_; }
+  const std::filesystem::path& path() const { return path_; }
+  bool read_only() const { return read_only_; }
+
+  // A read-only snapshot. Handles MDB_MAP_RESIZED (another process grew the map).
+  Txn begin_read();
+
+  // Runs fn(txn) in a write transaction and commits it. When the map is full the
+  // transaction is aborted, the map doubled, and fn run again from the start, so fn
+  // must only depend on its inputs and the transaction.
+  template <typename Fn>
+  auto write(Fn&& fn) {
+    for (;;) {
+      try {
+        Txn txn = begin_write_txn();
+        if constexpr (std::is_void_v<decltype(fn(txn))>) {
+          fn(txn);
+          txn.commit();
+          return;
+        } else {
+          auto result = fn(txn);
+          txn.commit();
+          return result;
+        }
+      } catch (const MapFullError&) {
+        grow_map();
+      }
+    }
+  }
+
+  // Readers that must not see the map remapped under them (long-lived server
+  // threads) hold this shared; grow_map() takes it exclusively.
+  std::shared_mutex& map_mutex() { return *map_mutex_; }
+
+  // meta helpers
+  std::optional<std::uint32_t> meta_u32(const Txn& txn, std::string_view key) const;
+  void put_meta_u32(const Txn& txn, std::string_view key, std::uint32_t value) const;
+  std::optional<std::string> meta_string(const Txn& txn, std::string_view key) const;
+  void put_meta_string(const Txn& txn, std::string_view key, std::string_view value) const;
+
+  // Size of the data file in bytes.
+  std::uintmax_t file_size() const;
+
+ private:
+  Database() = default;
+  Txn begin_write_txn();
+  void grow_map();
+  void open_tables(bool create);
+
+  std::unique_ptr<Env> env_;
+  std::unique_ptr<std::shared_mutex> map_mutex_;
+  Tables tables_;
+  std::filesystem::path path_;
+  std::filesystem::path data_file_;
+  bool read_only_ = true;
+};
+
+// Path from --db / RECSYS_DB, default ./recsys.db.
+std::filesystem::path default_db_path();
+
+}  // namespace recsys::store

@@ -1,0 +1,213 @@
+#include "store/lmdb.hpp"
+
+#include <string>
+
+namespace recsys::store {
+
+LmdbError::LmdbError(const char* call, int code)
+    : std::runtime_error(std::string(call) + ": " + mdb_strerror(code)), code_(code) {}
+
+void throw_lmdb_error(const char* call, int rc) {
+  if (rc == MDB_MAP_FULL) throw MapFullError(call, rc);
+  throw LmdbError(call, rc);
+}
+
+// ---- Env ----
+
+Env::~Env() {
+  if (env_) mdb_env_close(env_);
+}
+
+Env& Env::operator=(Env&& o) noexcept {
+  if (this != &o) {
+    if (env_) mdb_env_close(env_);
+    env_ = o.env_;
+    o.env_ = nullptr;
+  }
+  return *this;
+}
+
+Env Env::open(const std::string& path, const Options& options) {
+  MDB_env* raw = nullptr;
+  check("mdb_env_create", mdb_env_create(&raw));
+  Env env(raw);
+  check("mdb_env_set_maxdbs", mdb_env_set_maxdbs(raw, options.max_dbs));
+  check("mdb_env_set_maxreaders", mdb_env_set_maxreaders(raw, options.max_readers));
+  if (options.map_size > 0) check("mdb_env_set_mapsize", mdb_env_set_mapsize(raw, options.map_size));
+  int rc = mdb_env_open(raw, path.c_str(), options.flags, options.mode);
+  if (rc != MDB_SUCCESS) {
+    throw LmdbError(("mdb_env_open(" + path + ")").c_str(), rc);
+  }
+  return env;
+}
+
+std::size_t Env::map_size() const { return info().me_mapsize; }
+
+void Env::set_map_size(std::size_t bytes) {
+  check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, bytes));
+}
+
+MDB_stat Env::stat() const {
+  MDB_stat st;
+  check("mdb_env_stat", mdb_env_stat(env_, &st));
+  return st;
+}
+
+MDB_envinfo Env::info() const {
+  MDB_envinfo in;
+  check("mdb_env_info", mdb_env_info(env_, &in));
+  return in;
+}
+
+unsigned int Env::flags() const {
+  unsigned int f = 0;
+  check("mdb_env_get_flags", mdb_env_get_flags(env_, &f));
+  return f;
+}
+
+std::string Env::path() const {
+  const char* p = nullptr;
+  check("mdb_env_get_path", mdb_env_get_path(env_, &p));
+  return p ? p : "";
+}
+
+void Env::copy_to(const std::string& dest, bool compact) const {
+  check("mdb_env_copy2", mdb_env_copy2(env_, dest.c_str(), compact ? MDB_CP_COMPACT : 0));
+}
+
+void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 : 0)); }
+
+// ---- Txn ----
+
+Txn::~Txn() { abort(); }
+
+Txn& Txn::operator=(Txn&& o) noexcept {
+  if (this != &o) {
+    abort();
+    txn_ = o.txn_;
+    o.txn_ = nullptr;
+  }
+  return *this;
+}
+
+Txn Txn::begin(MDB_env* env, unsigned int flags, MDB_txn* parent) {
+  Txn t;
+  check("mdb_txn_begin", mdb_txn_begin(env, parent, flags, &t.txn_));
+  return t;
+}
+
+void Txn::commit() {
+  MDB_txn* t = txn_;
+  txn_ = nullptr;  // mdb_txn_commit frees the handle even when it fails
+  check("mdb_txn_commit", mdb_txn_commit(t));
+}
+
+void Txn::abort() noexcept {
+  if (txn_) {
+    mdb_txn_abort(txn_);
+    txn_ = nullptr;
+  }
+}
+
+void Txn::reset() noexcept {
+  if (txn_) mdb_txn_reset(txn_);
+}
+
+void Txn::renew() { check("mdb_txn_renew", mdb_txn_renew(txn_)); }
+
+// ---- Dbi ----
+
+Dbi Dbi::open(const Txn& txn, const char* name, unsigned int flags) {
+  MDB_dbi dbi = 0;
+  int rc = mdb_dbi_open(txn.handle(), name, flags, &dbi);
+  if (rc != MDB_SUCCESS) throw LmdbError((std::string("mdb_dbi_open(") + (name ? name : "") + ")").c_str(), rc);
+  return Dbi(dbi);
+}
+
+std::optional<std::string_view> Dbi::get(const Txn& txn, std::string_view key) const {
+  MDB_val k = to_val(key);
+  MDB_val v{0, nullptr};
+  int rc = mdb_get(txn.handle(), dbi_, &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check("mdb_get", rc);
+  return to_view(v);
+}
+
+bool Dbi::put(const Txn& txn, std::string_view key, std::string_view value, unsigned int flags) const {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  int rc = mdb_put(txn.handle(), dbi_, &k, &v, flags);
+  if (rc == MDB_KEYEXIST && (flags & (MDB_NOOVERWRITE | MDB_NODUPDATA))) return false;
+  check("mdb_put", rc);
+  return true;
+}
+
+char* Dbi::reserve(const Txn& txn, std::string_view key, std::size_t size, unsigned int flags) const {
+  MDB_val k = to_val(key);
+  MDB_val v{size, nullptr};
+  check("mdb_put(MDB_RESERVE)", mdb_put(txn.handle(), dbi_, &k, &v, flags | MDB_RESERVE));
+  return static_cast<char*>(v.mv_data);
+}
+
+bool Dbi::del(const Txn& txn, std::string_view key) const {
+  MDB_val k = to_val(key);
+  int rc = mdb_del(txn.handle(), dbi_, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_del", rc);
+  return true;
+}
+
+void Dbi::clear(const Txn& txn) const { check("mdb_drop", mdb_drop(txn.handle(), dbi_, 0)); }
+
+MDB_stat Dbi::stat(const Txn& txn) const {
+  MDB_stat st;
+  check("mdb_stat", mdb_stat(txn.handle(), dbi_, &st));
+  return st;
+}
+
+// ---- Cursor ----
+
+Cursor::~Cursor() { close(); }
+
+Cursor& Cursor::operator=(Cursor&& o) noexcept {
+  if (this != &o) {
+    close();
+    cur_ = o.cur_;
+    o.cur_ = nullptr;
+  }
+  return *this;
+}
+
+Cursor Cursor::open(const Txn& txn, const Dbi& dbi) {
+  Cursor c;
+  check("mdb_cursor_open", mdb_cursor_open(txn.handle(), dbi.handle(), &c.cur_));
+  return c;
+}
+
+bool Cursor::get(std::string_view& key, std::string_view& value, MDB_cursor_op op) {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  int rc = mdb_cursor_get(cur_, &k, &v, op);
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_cursor_get", rc);
+  key = to_view(k);
+  value = to_view(v);
+  return true;
+}
+
+void Cursor::put(std::string_view key, std::string_view value, unsigned int flags) {
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  check("mdb_cursor_put", mdb_cursor_put(cur_, &k, &v, flags));
+}
+
+void Cursor::del() { check("mdb_cursor_del", mdb_cursor_del(cur_, 0)); }
+
+void Cursor::close() noexcept {
+  if (cur_) {
+    mdb_cursor_close(cur_);
+    cur_ = nullptr;
+  }
+}
+
+}  // namespace recsys::store

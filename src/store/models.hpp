@@ -1,0 +1,54 @@
+// Model generations in LMDB. A generation is a JSON description (parameters,
+// metrics, training time, sizes) in `models`, plus one row of floats per user
+// and per item in `factors`, keyed (u32 BE generation, u8 side, u32 BE row) so
+// that one user's factors can be replaced by fold-in without rewriting the rest.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/database.hpp"
+
+namespace recsys::store {
+
+enum class Side : std::uint8_t { Users = 'u', Items = 'i' };
+
+// Row-major matrix of factors, rows = users or items, cols = factors.
+struct FactorMatrix {
+  std::uint32_t rows = 0;
+  std::uint32_t cols = 0;
+  std::vector<float> data;  // rows * cols
+};
+
+struct ModelRecord {
+  std::uint32_t generation = 0;
+  std::string description;  // JSON object (see docs/storage.md)
+};
+
+// Stores a new generation (one past the highest stored) and returns its number.
+std::uint32_t save_model(const Database& db, const Txn& txn, std::string_view description,
+                         const FactorMatrix& users, const FactorMatrix& items);
+std::optional<ModelRecord> find_model(const Database& db, const Txn& txn, std::uint32_t generation);
+std::optional<ModelRecord> latest_model(const Database& db, const Txn& txn);
+std::vector<ModelRecord> list_models(const Database& db, const Txn& txn);
+// Replaces the description (e.g. to attach metrics after a refit).
+void update_model_description(const Database& db, const Txn& txn, std::uint32_t generation,
+                              std::string_view description);
+// Deletes a generation and its factors.
+void delete_model(const Database& db, const Txn& txn, std::uint32_t generation);
+
+FactorMatrix load_factors(const Database& db, const Txn& txn, std::uint32_t generation, Side side);
+std::optional<std::vector<float>> load_factor_row(const Database& db, const Txn& txn, std::uint32_t generation,
+                                                  Side side, std::uint32_t row);
+void put_factor_row(const Database& db, const Txn& txn, std::uint32_t generation, Side side, std::uint32_t row,
+                    std::span<const float> values);
+
+// The generation the server answers from (set by precompute), if any.
+std::optional<std::uint32_t> serving_generation(const Database& db, const Txn& txn);
+void set_serving_generation(const Database& db, const Txn& txn, std::uint32_t generation);
+
+}  // namespace recsys::store
