@@ -35,6 +35,7 @@ int main(int argc, char** argv) try {
   cli::Runner run;
   //cli::setup_import(app, global, run);
   cli::setup_info(app, global, run);
+  cli::setup_backup(app, global, run);
   //cli::setup_generate(app, global, run);
 
   try {

@@ -26,5 +26,6 @@ store::Database open_database(const GlobalOptions& global, store::OpenMode mode)
 void setup_import(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_info(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_backup(CLI::App& app, const GlobalOptions& global, Runner& run);
 
 }  // namespace recsys::cli
