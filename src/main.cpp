@@ -33,10 +33,16 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
 
   cli::Runner run;
-  //cli::setup_import(app, global, run);
+  cli::setup_import(app, global, run);
   cli::setup_info(app, global, run);
+  cli::setup_train(app, global, run);
+  cli::setup_evaluate(app, global, run);
   cli::setup_backup(app, global, run);
-  //cli::setup_generate(app, global, run);
+  cli::setup_precompute(app, global, run);
+  cli::setup_recommend(app, global, run);
+  cli::setup_similar(app, global, run);
+  cli::setup_serve(app, global, run);
+  cli::setup_generate(app, global, run);
 
   try {
     app.parse(argc, argv);

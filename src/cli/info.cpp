@@ -1,10 +1,19 @@
-// recsys info: what the database holds.
+// recsys info: what the database holds, as text or JSON. The report is a list
+// of sections (database, ratings, then models and caches); each section is
+// built by one function below from one read transaction, so adding a section
+// is adding a function and one line in run_info.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "cli/info_models.hpp"
 #include "cli/options.hpp"
+#include "store/ids.hpp"
+#include "store/ratings.hpp"
+#include "util/json.hpp"
 
 namespace recsys::cli {
 
@@ -14,31 +23,106 @@ struct InfoOptions {
   bool json = false;
 };
 
+// One line of a section: `json` is a JSON value, `text` what a person reads.
+struct InfoField {
+  std::string key;
+  std::string label;
+  std::string json;
+  std::string text;
+};
+
+struct InfoSection {
+  std::string key;    // JSON object name
+  std::string title;  // text heading
+  std::vector<InfoField> fields;
+
+  void number(std::string k, std::string label, double v, std::string text = "") {
+    std::string j;
+    json::append_number(j, v);
+    fields.push_back({std::move(k), std::move(label), j, text.empty() ? j : std::move(text)});
+  }
+  void string(std::string k, std::string label, std::string_view v) {
+    fields.push_back({std::move(k), std::move(label), json::quote(v), std::string(v)});
+  }
+};
+
+InfoSection database_section(store::Database& db, const store::Txn& txn) {
+  InfoSection s{"database", "database", {}};
+  s.string("path", "path", db.path().string());
+  s.number("schema_version", "schema version", db.meta_u32(txn, "schema_version").value_or(0));
+  auto file = static_cast<double>(db.file_size());
+  auto map = static_cast<double>(db.env().map_size());
+  s.number("file_bytes", "file size", file, fmt::format("{:.1f} MiB", file / 1048576.0));
+  s.number("map_bytes", "map size", map, fmt::format("{:.1f} MiB", map / 1048576.0));
+  return s;
+}
+
+InfoSection ratings_section(store::Database& db, const store::Txn& txn) {
+  InfoSection s{"ratings", "ratings", {}};
+  auto stats = store::rating_stats(db, txn);
+  double users = store::id_count(db, txn, store::IdKind::User);
+  double items = store::id_count(db, txn, store::IdKind::Item);
+  s.number("ratings", "ratings", static_cast<double>(stats.count));
+  s.number("users", "users", users);
+  s.number("users_with_ratings", "users with ratings", static_cast<double>(store::users_with_ratings(db, txn)));
+  s.number("items", "items", items);
+  if (stats.count > 0) {
+    s.number("min_value", "lowest rating", stats.min_value);
+    s.number("max_value", "highest rating", stats.max_value);
+    double density = static_cast<double>(stats.count) / (users * items);
+    s.number("density", "density", density, fmt::format("{:.4f}%", 100.0 * density));
+  }
+  s.string("feedback", "feedback", store::feedback_name(stats.feedback));
+  return s;
+}
+
+// Model generations (cli/info_models.cpp).
+InfoSection models_section(const store::Database& db, const store::Txn& txn) {
+  InfoSection s{"models", "models", {}};
+  for (auto& line : model_info(db, txn)) s.fields.push_back({line.key, line.label, line.json, line.text});
+  return s;
+}
+
+void print_text(const std::vector<InfoSection>& sections) {
+  std::string out;
+  for (const auto& s : sections) {
+    if (!out.empty()) out += '\n';
+    out += s.title + '\n';
+    for (const auto& f : s.fields) out += fmt::format("  {:<20} {}\n", f.label, f.text);
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
+void print_json(const std::vector<InfoSection>& sections) {
+  std::string out = "{";
+  for (std::size_t k = 0; k < sections.size(); ++k) {
+    if (k) out += ',';
+    json::append_string(out, sections[k].key);
+    out += ":{";
+    for (std::size_t f = 0; f < sections[k].fields.size(); ++f) {
+      if (f) out += ',';
+      json::append_string(out, sections[k].fields[f].key);
+      out += ':' + sections[k].fields[f].json;
+    }
+    out += '}';
+  }
+  out += "}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
 void run_info(const GlobalOptions& global, const InfoOptions& options) {
   auto db = open_database(global, store::OpenMode::ReadOnly);
   auto txn = db.begin_read();
-  const auto& t = db.tables();
-  std::size_t users = t.user_ids.size(txn);
-  std::size_t items = t.item_ids.size(txn);
-  std::size_t rated_users = t.ratings.size(txn);
-  auto schema = db.meta_u32(txn, "schema_version").value_or(0);
-  std::size_t map_size = db.env().map_size();
-  std::uintmax_t file_size = db.file_size();
+  std::vector<InfoSection> sections;
+  sections.push_back(database_section(db, txn));
+  sections.push_back(ratings_section(db, txn));
+  sections.push_back(models_section(db, txn));
+  txn.abort();
   if (options.json) {
-    std::printf("%s\n", fmt::format(R"({{"database":"{}","schema_version":{},"users":{},"items":{},)"
-                                    R"("users_with_ratings":{},"file_bytes":{},"map_bytes":{}}})",
-                                    db.path().string(), schema, users, items, rated_users, file_size, map_size)
-                            .c_str());
-    return;
+    print_json(sections);
+  } else {
+    print_text(sections);
   }
-  std::printf("%s", fmt::format("database        {}\n"
-                                "schema version  {}\n"
-                                "users           {}\n"
-                                "items           {}\n"
-                                "file size       {:.1f} MiB (map {:.1f} MiB)\n",
-                                db.path().string(), schema, users, items, file_size / 1048576.0,
-                                map_size / 1048576.0)
-                        .c_str());
 }
 
 }  // namespace

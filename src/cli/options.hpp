@@ -25,7 +25,13 @@ store::Database open_database(const GlobalOptions& global, store::OpenMode mode)
 
 void setup_import(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_info(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_evaluate(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_backup(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_precompute(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_recommend(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_similar(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run);
 
 }  // namespace recsys::cli

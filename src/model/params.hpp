@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -24,11 +25,29 @@ struct ModelParams {
   bool nonnegative = false;
   std::uint64_t seed = 42;
   std::uint32_t cg_steps = 3;
+  // Log confidence f(r) = log(1 + r/epsilon); 0 until resolve_for_data sets it
+  // to the median stored value, so that f does not depend on the unit of r.
+  float epsilon = 0.0f;
 };
 
 std::string_view to_string(Feedback f);
 std::string_view to_string(Confidence c);
 std::string_view to_string(Solver s);
+// Parse the names above; throw std::invalid_argument on anything else.
+Feedback feedback_from_string(std::string_view s);
+Confidence confidence_from_string(std::string_view s);
+Solver solver_from_string(std::string_view s);
+
+// `p` with the 0 ("default") regularization and alpha replaced by the defaults
+// for its feedback and confidence kind (chosen in docs/training.md).
+ModelParams resolve_params(ModelParams p);
+// The data-dependent parameter: for log confidence, epsilon 0 replaced by the
+// median of the positive `values` (1 when there are none; deterministic, a
+// fixed stride sample for large inputs).
+ModelParams resolve_for_data(ModelParams p, std::span<const float> values);
+// Throws UsageError when a parameter is out of range (factors 0, negative
+// regularization or alpha, iterations 0, cg_steps 0).
+void validate_params(const ModelParams& p);
 
 // The parameters as a JSON object, and back (unknown keys ignored; throws on a
 // malformed document).

@@ -1,0 +1,188 @@
+// recsys evaluate [--test FILE] [--k 10] [--model GEN]: re-runs the evaluation
+// of a stored model.
+//
+// With --test, the stored factors are scored on that file's ratings (ids mapped
+// through the stored id maps; unknown users and items skipped), with every
+// stored rating excluded from the ranking. Without it, the hold-out split is
+// not kept in the database, so it is re-made from the stored ratings with the
+// model's split, test fraction and seed. A model stored with --no-refit was
+// fitted on exactly that train part and is scored as is. A refitted model has
+// seen the test ratings, so scoring it would be in-sample and flatter it:
+// instead its parameters are fitted again on the train part and that fit is
+// scored, which reproduces the numbers `train` reported (docs/training.md).
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "cli/model_io.hpp"
+#include "cli/options.hpp"
+#include "data/format.hpp"
+#include "data/import.hpp"
+#include "data/rating_reader.hpp"
+#include "data/split.hpp"
+#include "eval/evaluate.hpp"
+#include "model/als.hpp"
+#include "store/ids.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/parallel.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+struct EvaluateOptions {
+  std::string test_file;
+  std::string format = "auto";
+  std::string columns;
+  std::size_t k = 10;
+  std::uint32_t generation = 0;  // 0: the latest
+  std::string metrics_json;
+};
+
+// The split settings recorded in a model description.
+struct StoredSplit {
+  data::SplitKind kind = data::SplitKind::None;
+  double test_fraction = 0.25;
+  bool refit = true;
+};
+
+StoredSplit stored_split(const std::string& description) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(description);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS) throw std::runtime_error("model description is not JSON");
+  StoredSplit s;
+  std::string_view kind;
+  if (doc["split"].get_string().get(kind) == simdjson::SUCCESS) s.kind = data::split_kind_from_string(kind);
+  double fraction;
+  if (doc["test_fraction"].get_double().get(fraction) == simdjson::SUCCESS) s.test_fraction = fraction;
+  bool refit;
+  if (doc["refit"].get_bool().get(refit) == simdjson::SUCCESS) s.refit = refit;
+  return s;
+}
+
+// The test file's ratings in the stored index spaces; pairs with an id the
+// model does not know are dropped (and counted).
+data::RatingTable read_test_file(store::Database& db, const EvaluateOptions& o, const StoredModel& m,
+                                 unsigned threads) {
+  data::ReadResult in;
+  std::vector<std::string> user_ids, item_ids;
+  {
+    auto txn = db.begin_read();
+    user_ids = store::load_id_strings(db, txn, store::IdKind::User);
+    item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
+  }
+  in.users.load_stored(std::vector<std::string_view>(user_ids.begin(), user_ids.end()));
+  in.items.load_stored(std::vector<std::string_view>(item_ids.begin(), item_ids.end()));
+  data::ReadOptions read;
+  try {
+    read.format = data::parse_format(o.format);
+    if (!o.columns.empty()) read.columns = data::parse_columns(o.columns);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  read.threads = threads;
+  data::read_rating_files({o.test_file}, read, in);
+  data::RatingTable test;
+  test.n_users = static_cast<std::uint32_t>(m.factors.users.rows());
+  test.n_items = static_cast<std::uint32_t>(m.factors.items.rows());
+  std::size_t unknown = 0;
+  for (std::size_t j = 0; j < in.rows.size(); ++j) {
+    if (in.rows.users[j] >= test.n_users || in.rows.items[j] >= test.n_items) {
+      ++unknown;
+      continue;
+    }
+    test.push_back(in.rows.users[j], in.rows.items[j], in.rows.values[j], in.rows.timestamps[j]);
+  }
+  if (unknown > 0) log::warn("{}: {} ratings of users or items the model does not know were skipped", o.test_file, unknown);
+  if (test.size() == 0) throw std::runtime_error(fmt::format("{}: no rating of a known user and item", o.test_file));
+  return test;
+}
+
+void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
+  if (o.k == 0) throw UsageError("--k must be at least 1");
+  const unsigned threads = resolve_threads(global.threads);
+  auto db = open_database(global, store::OpenMode::ReadOnly);
+  StoredModel m = load_model(db, o.generation == 0 ? std::nullopt : std::optional<std::uint32_t>(o.generation));
+  data::RatingTable all;
+  {
+    auto txn = db.begin_read();
+    all = data::load_ratings(db, txn);
+  }
+  // The model's users and items are a prefix of the id maps (ids only grow).
+  all.n_users = std::max<std::uint32_t>(all.n_users, static_cast<std::uint32_t>(m.factors.users.rows()));
+  all.n_items = std::max<std::uint32_t>(all.n_items, static_cast<std::uint32_t>(m.factors.items.rows()));
+  eval::EvalOptions eo;
+  eo.k = o.k;
+  eo.threads = threads;
+  eo.rating_metrics = m.params.feedback == model::Feedback::Explicit;
+
+  model::RowMatrixXf users = m.factors.users, items = m.factors.items;
+  users.conservativeResize(all.n_users, Eigen::NoChange);  // rows for users added since: zero factors
+  items.conservativeResize(all.n_items, Eigen::NoChange);
+  users.bottomRows(all.n_users - m.factors.users.rows()).setZero();
+  items.bottomRows(all.n_items - m.factors.items.rows()).setZero();
+
+  eval::EvalReport report;
+  if (!o.test_file.empty()) {
+    auto test = read_test_file(db, o, m, threads);
+    test.n_users = all.n_users;
+    test.n_items = all.n_items;
+    auto train = model::build_csr(all.n_users, all.n_items, all.users, all.items, all.values);
+    std::printf("model generation %u scored on %s (stored ratings excluded from the ranking)\n", m.generation,
+                o.test_file.c_str());
+    report = eval::evaluate(users, items, train, test, eo);
+  } else {
+    StoredSplit s = stored_split(m.description);
+    if (s.kind == data::SplitKind::None)
+      throw UsageError(fmt::format("model generation {} was trained without a split (--split none): give --test FILE",
+                                   m.generation));
+    auto split = data::split_ratings(all, s.kind, s.test_fraction, m.params.seed);
+    auto train = model::build_rating_matrix(m.params, all.n_users, all.n_items, split.train.users, split.train.items,
+                                            split.train.values);
+    if (s.refit) {
+      std::printf("model generation %u was refitted on all ratings; scoring a fit of its parameters on the %s "
+                  "train split instead (seed %llu)\n",
+                  m.generation, std::string(data::to_string(s.kind)).c_str(),
+                  static_cast<unsigned long long>(m.params.seed));
+      model::FitOptions fo;
+      fo.threads = threads;
+      fo.compute_loss = false;
+      auto fitted = model::fit_als(m.params, train, fo);
+      users = std::move(fitted.users);
+      items = std::move(fitted.items);
+    } else {
+      std::printf("model generation %u scored on its %s test split (seed %llu)\n", m.generation,
+                  std::string(data::to_string(s.kind)).c_str(), static_cast<unsigned long long>(m.params.seed));
+    }
+    // Explicit models keep the raw ratings in the matrix: RMSE clipping reads their range.
+    report = eval::evaluate(users, items, train.by_user, split.test, eo);
+  }
+  std::printf("%s", eval::format_report(report).c_str());
+  if (!o.metrics_json.empty()) {
+    std::FILE* f = std::fopen(o.metrics_json.c_str(), "wb");
+    if (!f) throw std::runtime_error(fmt::format("cannot write {}", o.metrics_json));
+    std::fprintf(f, "%s\n", eval::report_json(report).c_str());
+    std::fclose(f);
+  }
+}
+
+}  // namespace
+
+void setup_evaluate(CLI::App& app, const GlobalOptions& global, Runner& run) {
+  auto o = std::make_shared<EvaluateOptions>();
+  auto* sub = app.add_subcommand("evaluate", "Re-run the evaluation of a stored model");
+  sub->add_option("--test", o->test_file, "Score the model on this ratings file instead of the stored split");
+  sub->add_option("--format", o->format, "Format of --test: auto, csv, tsv, dat")->capture_default_str();
+  sub->add_option("--columns", o->columns, "Columns of --test: user,item[,rating[,timestamp]]");
+  sub->add_option("--k", o->k, "Length of the ranked lists evaluated")->capture_default_str();
+  sub->add_option("--model", o->generation, "Model generation (default: the latest)");
+  sub->add_option("--metrics-json", o->metrics_json, "Write the report as JSON to this file");
+  sub->callback([&global, &run, o] { run = [&global, o] { run_evaluate(global, *o); }; });
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,65 @@
+// recsys generate: a synthetic explicit ratings CSV (PRODUCT.md §6).
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "cli/options.hpp"
+#include "data/generate.hpp"
+#include "util/parallel.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+struct GenerateCommand {
+  data::GenerateOptions options;
+  std::string output;
+};
+
+void run_generate(const GlobalOptions& global, GenerateCommand cmd) {
+  cmd.options.threads = resolve_threads(global.threads);
+  data::check_generate_options(cmd.options);
+  bool to_stdout = cmd.output.empty() || cmd.output == "-";
+  std::string tmp = cmd.output + ".tmp";
+  std::FILE* out = to_stdout ? stdout : std::fopen(tmp.c_str(), "wb");
+  if (!out) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  auto write = [&](std::string_view block) {
+    if (std::fwrite(block.data(), 1, block.size(), out) != block.size()) {
+      throw std::runtime_error("cannot write " + (to_stdout ? std::string("standard output") : cmd.output) + ": " +
+                               std::strerror(errno));
+    }
+  };
+  try {
+    data::generate_ratings(cmd.options, write);
+    if (std::fflush(out) != 0) throw std::runtime_error("cannot write output: " + std::string(std::strerror(errno)));
+  } catch (...) {
+    if (!to_stdout) {
+      std::fclose(out);
+      std::remove(tmp.c_str());
+    }
+    throw;
+  }
+  if (!to_stdout) {
+    if (std::fclose(out) != 0 || std::rename(tmp.c_str(), cmd.output.c_str()) != 0) {
+      throw std::runtime_error("cannot write " + cmd.output + ": " + std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace
+
+void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run) {
+  auto cmd = std::make_shared<GenerateCommand>();
+  auto* sub = app.add_subcommand("generate",
+                                 "Write synthetic explicit ratings (power-law popularity, latent tastes) as CSV");
+  sub->add_option("--users", cmd->options.users, "Number of users")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--items", cmd->options.items, "Number of items")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--ratings", cmd->options.ratings, "Number of ratings (rows)")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--seed", cmd->options.seed, "Random seed (same seed: same file)")->capture_default_str();
+  sub->add_option("-o,--output", cmd->output, "Output file (default: standard output)");
+  sub->callback([&global, &run, cmd] { run = [&global, cmd] { run_generate(global, *cmd); }; });
+}
+
+}  // namespace recsys::cli

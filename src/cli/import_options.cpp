@@ -1,0 +1,44 @@
+#include "cli/import_options.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace recsys::cli {
+
+void add_import_options(CLI::App& sub, data::ImportOptions& o) {
+  sub.add_option("--format", o.format, "Input format: auto (detect per file), csv, tsv or dat (::)")
+      ->check(CLI::IsMember({"auto", "csv", "tsv", "dat"}))
+      ->capture_default_str();
+  sub.add_option("--columns", o.columns,
+                 "Columns user,item[,rating[,timestamp]] as header names or 0-based indexes; "
+                 "an empty entry means none (0,1,,2: no rating column)");
+  sub.add_flag("--append", o.append, "Add to the stored ratings instead of replacing them");
+  sub.add_flag("--strict", o.strict, "Abort at the first malformed row (nothing is written)");
+}
+
+void print_import_errors(const data::ImportReport& report) {
+  for (const auto& e : report.errors) std::fprintf(stderr, "%s\n", e.c_str());
+  if (report.skipped > report.errors.size()) {
+    std::fprintf(stderr, "... and %llu more malformed rows\n",
+                 static_cast<unsigned long long>(report.skipped - report.errors.size()));
+  }
+}
+
+std::string import_summary(const data::ImportReport& r) {
+  double rate = r.seconds > 0 ? static_cast<double>(r.rows_read) / r.seconds : 0.0;
+  return fmt::format(
+      "rows read       {}\n"
+      "imported        {}{}\n"
+      "skipped         {}{}\n"
+      "ratings stored  {} ({} feedback)\n"
+      "users           {} ({} new, {} with ratings)\n"
+      "items           {} ({} new)\n"
+      "elapsed         {:.2f} s ({:.0f} rows/s)\n",
+      r.rows_read, r.imported,
+      r.duplicates > 0 ? fmt::format(" ({} duplicate user-item pairs merged)", r.duplicates) : std::string(),
+      r.skipped, r.skipped > 0 ? " malformed rows (reasons above)" : "", r.ratings, store::feedback_name(r.feedback),
+      r.users, r.new_users, r.users_with_ratings, r.items, r.new_items, r.seconds, rate);
+}
+
+}  // namespace recsys::cli

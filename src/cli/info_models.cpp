@@ -1,0 +1,82 @@
+#include "cli/info_models.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "store/models.hpp"
+#include "util/json.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+// The few description fields info shows (docs/storage.md "Models").
+struct Summary {
+  std::string feedback = "?";
+  std::string trained_at = "?";
+  std::uint64_t factors = 0;
+  std::string metrics_json = "null";  // the "metrics" object as stored
+  std::string metrics_text;
+};
+
+Summary summarize(const std::string& description) {
+  Summary s;
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(description);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS) return s;
+  std::string_view v;
+  if (doc["feedback"].get_string().get(v) == simdjson::SUCCESS) s.feedback = std::string(v);
+  if (doc["trained_at"].get_string().get(v) == simdjson::SUCCESS) s.trained_at = std::string(v);
+  if (doc["factors"].get_uint64().get(s.factors) != simdjson::SUCCESS) s.factors = 0;
+  simdjson::dom::object metrics;
+  if (doc["metrics"].get_object().get(metrics) != simdjson::SUCCESS) return s;
+  s.metrics_json = simdjson::minify(metrics);
+  std::uint64_t k = 10;
+  if (metrics["k"].get_uint64().get(k) != simdjson::SUCCESS) k = 10;
+  auto add = [&](const char* key, std::string label) {
+    double x;
+    if (metrics[key].get_double().get(x) != simdjson::SUCCESS) return;
+    if (!s.metrics_text.empty()) s.metrics_text += "  ";
+    s.metrics_text += fmt::format("{} {:.4f}", label, x);
+  };
+  add("ndcg_at_k", fmt::format("nDCG@{}", k));
+  add("map", "MAP");
+  add("precision_at_k", fmt::format("P@{}", k));
+  add("recall_at_k", fmt::format("R@{}", k));
+  add("rmse", "RMSE");
+  return s;
+}
+
+}  // namespace
+
+std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& txn) {
+  std::vector<InfoLine> lines;
+  auto models = store::list_models(db, txn);
+  auto serving = store::serving_generation(db, txn);
+  std::string list = "[";
+  for (std::size_t j = 0; j < models.size(); ++j) {
+    Summary s = summarize(models[j].description);
+    if (j > 0) list += ',';
+    list += fmt::format("{{\"generation\":{},\"feedback\":{},\"factors\":{},\"trained_at\":{},\"metrics\":{}}}",
+                        models[j].generation, json::quote(s.feedback), s.factors, json::quote(s.trained_at),
+                        s.metrics_json);
+  }
+  list += ']';
+  std::string text = models.empty() ? "none (run recsys train)" : fmt::format("{}", models.size());
+  lines.push_back({"generations", "generations", list, text});
+  lines.push_back({"serving", "serving generation", serving ? std::to_string(*serving) : "null",
+                   serving ? std::to_string(*serving) : "none (run recsys precompute)"});
+  if (!models.empty()) {
+    const auto& latest = models.back();
+    Summary s = summarize(latest.description);
+    lines.push_back({"latest", "latest generation", std::to_string(latest.generation),
+                     fmt::format("{}: {} ALS, {} factors, trained {}", latest.generation, s.feedback, s.factors,
+                                 s.trained_at)});
+    lines.push_back({"latest_metrics", "latest metrics", s.metrics_json,
+                     s.metrics_text.empty() ? "not evaluated (--split none)" : s.metrics_text});
+  }
+  return lines;
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,15 @@
+// Printing cached lists on the command line (recommend, similar): the same
+// JSON body the server sends, or a table of rank, item and score.
+#pragma once
+
+#include <string_view>
+
+#include "store/cache.hpp"
+
+namespace recsys::cli {
+
+// key_name is "user" or "item"; prints one line of JSON or a small table.
+void print_list(std::string_view key_name, std::string_view id, const store::ListView& list, std::size_t k,
+                bool json);
+
+}  // namespace recsys::cli

@@ -1,0 +1,89 @@
+#include "cli/model_io.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <stdexcept>
+
+#include "store/models.hpp"
+#include "util/json.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+store::FactorMatrix to_store(const model::RowMatrixXf& m) {
+  store::FactorMatrix out;
+  out.rows = static_cast<std::uint32_t>(m.rows());
+  out.cols = static_cast<std::uint32_t>(m.cols());
+  out.data.assign(m.data(), m.data() + m.size());
+  return out;
+}
+
+model::RowMatrixXf from_store(const store::FactorMatrix& m, std::uint32_t expected_cols) {
+  if (m.rows > 0 && m.cols != expected_cols)
+    throw std::runtime_error(fmt::format("stored factors have {} columns, the model says {}", m.cols, expected_cols));
+  model::RowMatrixXf out(m.rows, expected_cols);
+  if (!m.data.empty()) std::copy(m.data.begin(), m.data.end(), out.data());
+  return out;
+}
+
+}  // namespace
+
+std::string describe_model(const model::ModelParams& params, const TrainSummary& s, const eval::EvalReport* report) {
+  std::string out = model::params_to_json(params);
+  out.pop_back();  // continue the parameters object
+  out += fmt::format(",\"users\":{},\"items\":{},\"ratings\":{},\"trained_at\":", s.users, s.items, s.ratings);
+  json::append_string(out, utc_now_iso8601());
+  out += ",\"train_seconds\":";
+  json::append_number(out, s.train_seconds);
+  out += ",\"loss\":";
+  json::append_number(out, s.final_loss);
+  out += ",\"split\":";
+  json::append_string(out, s.split);
+  out += ",\"test_fraction\":";
+  json::append_number(out, s.test_fraction);
+  out += fmt::format(",\"refit\":{}", s.refit ? "true" : "false");
+  if (report) {
+    out += ",\"metrics\":" + eval::metrics_json(report->model, report->rating, report->k);
+    out += ",\"baseline\":" + eval::metrics_json(report->baseline, std::nullopt, report->k);
+    out += ",\"evaluation\":" + eval::report_json(*report);
+  }
+  out += '}';
+  return out;
+}
+
+std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors) {
+  auto users = to_store(factors.users);
+  auto items = to_store(factors.items);
+  return db.write([&](store::Txn& txn) { return store::save_model(db, txn, description, users, items); });
+}
+
+StoredModel load_model(store::Database& db, std::optional<std::uint32_t> generation) {
+  auto txn = db.begin_read();
+  auto record = generation ? store::find_model(db, txn, *generation) : store::latest_model(db, txn);
+  if (!record) {
+    if (generation) throw std::runtime_error(fmt::format("no model generation {} in {}", *generation, db.path().string()));
+    throw std::runtime_error(fmt::format("no model in {}: run recsys train first", db.path().string()));
+  }
+  StoredModel m;
+  m.generation = record->generation;
+  m.description = record->description;
+  m.params = model::params_from_json(m.description);
+  m.factors.users = from_store(store::load_factors(db, txn, m.generation, store::Side::Users), m.params.factors);
+  m.factors.items = from_store(store::load_factors(db, txn, m.generation, store::Side::Items), m.params.factors);
+  return m;
+}
+
+}  // namespace recsys::cli

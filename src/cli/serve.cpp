@@ -1,0 +1,79 @@
+// recsys serve: the HTTP API over the precomputed cache (see docs/serving.md).
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "cli/options.hpp"
+#include "http/server.hpp"
+#include "util/error.hpp"
+#include "util/parallel.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+struct ServeOptions {
+  http::ServerOptions server;
+  int threads = 0;
+  std::string token_file;
+  unsigned idle_timeout = 60;
+  unsigned read_timeout = 10;
+};
+
+// The token file's first line, without surrounding white space.
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read the token file '" + path + "'");
+  std::string line;
+  std::getline(in, line);
+  auto first = line.find_first_not_of(" \t\r\n");
+  auto last = line.find_last_not_of(" \t\r\n");
+  if (first == std::string::npos) throw std::runtime_error("the token file '" + path + "' is empty");
+  return line.substr(first, last - first + 1);
+}
+
+void run_serve(const GlobalOptions& global, ServeOptions options) {
+  auto& s = options.server;
+  s.threads = resolve_threads(options.threads != 0 ? options.threads : global.threads);
+  if (!options.token_file.empty()) {
+    s.token = read_token(options.token_file);
+  } else if (const char* env = std::getenv("RECSYS_TOKEN"); env && *env) {
+    s.token = env;
+  }
+  if (options.idle_timeout == 0 || options.read_timeout == 0) throw UsageError("time-outs must be at least 1 second");
+  s.timeouts.idle = std::chrono::seconds(options.idle_timeout);
+  s.timeouts.read = std::chrono::seconds(options.read_timeout);
+  auto db = open_database(global, store::OpenMode::ReadWrite);
+  http::serve(db, s);
+}
+
+}  // namespace
+
+void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
+  auto options = std::make_shared<ServeOptions>();
+  auto* sub = app.add_subcommand("serve", "Serve recommendations over HTTP from the precomputed cache");
+  sub->add_option("--address", options->server.address, "IP address to listen on")->capture_default_str();
+  sub->add_option("--port", options->server.port, "TCP port (0: any free port, logged)")->capture_default_str();
+  sub->add_option("--threads", options->threads, "Worker threads (default: --threads, else all cores)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--token-file", options->token_file,
+                  "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)");
+  sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--max-body", options->server.limits.max_body, "Largest request body in bytes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--idle-timeout", options->idle_timeout, "Seconds a keep-alive connection may stay idle")
+      ->capture_default_str();
+  sub->add_option("--read-timeout", options->read_timeout, "Seconds to finish sending a started request")
+      ->capture_default_str();
+  sub->add_flag("--access-log", options->server.access_log, "Log one line per request");
+  sub->add_flag("--sync-every-commit", options->server.sync_every_commit,
+                "fsync every events commit (default: flush once a second; a killed process loses nothing either way)");
+  sub->callback([&global, &run, options] { run = [&global, options] { run_serve(global, *options); }; });
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,45 @@
+// recsys similar ITEM: the cached most similar items (cosine on item factors).
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "cli/list_output.hpp"
+#include "cli/options.hpp"
+#include "store/cache.hpp"
+#include "store/ids.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+struct SimilarOptions {
+  std::string item;
+  std::size_t k = 10;
+  bool json = false;
+};
+
+void run_similar(const GlobalOptions& global, const SimilarOptions& options) {
+  auto db = open_database(global, store::OpenMode::ReadOnly);
+  auto txn = db.begin_read();
+  auto list = store::similar_list(db, txn, options.item);
+  if (!list) {
+    if (!store::find_index(db, txn, store::IdKind::Item, options.item)) {
+      throw std::runtime_error("unknown item '" + options.item + "'");
+    }
+    throw std::runtime_error("no precomputed lists: run recsys precompute first");
+  }
+  print_list("item", options.item, *list, options.k, options.json);
+}
+
+}  // namespace
+
+void setup_similar(CLI::App& app, const GlobalOptions& global, Runner& run) {
+  auto options = std::make_shared<SimilarOptions>();
+  auto* sub = app.add_subcommand("similar", "Print the items most similar to an item (cosine on item factors)");
+  sub->add_option("item", options->item, "External item id")->required();
+  sub->add_option("--k", options->k, "Number of items (up to the precomputed k)")->capture_default_str();
+  sub->add_flag("--json", options->json, "Print the JSON body the server sends");
+  sub->callback([&global, &run, options] { run = [&global, options] { run_similar(global, *options); }; });
+}
+
+}  // namespace recsys::cli

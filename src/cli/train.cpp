@@ -1,0 +1,159 @@
+// recsys train [FILE...]: import (when files are given), split, fit ALS on the
+// train part, evaluate against a most-popular baseline, refit on everything,
+// and store the model as a new generation (PRODUCT.md §2, docs/training.md).
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "cli/import_options.hpp"
+#include "cli/model_io.hpp"
+#include "cli/options.hpp"
+#include "cli/train_options.hpp"
+#include "data/import.hpp"
+#include "data/split.hpp"
+#include "eval/evaluate.hpp"
+#include "model/als.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/parallel.hpp"
+#include "util/progress.hpp"
+#include "util/timer.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+struct TrainOptions {
+  std::vector<std::string> files;
+  data::ImportOptions import;
+  ModelOptions model;
+  SplitOptions split;
+  bool refit = true;
+  bool loss = true;
+  std::string metrics_json;
+};
+
+// One ALS fit with a progress line per iteration (phase, i/n, loss, ETA).
+model::Factors fit(const model::ModelParams& params, const model::RatingMatrix& m, unsigned threads, bool loss,
+                   const std::string& phase, double& final_loss) {
+  Progress progress(phase, params.iterations, "iterations");
+  model::FitOptions options;
+  options.threads = threads;
+  options.compute_loss = loss;
+  final_loss = std::nan("");
+  options.on_iteration = [&](const model::IterationInfo& info) {
+    final_loss = info.loss;
+    std::string extra = fmt::format("{:.2f}s/it", info.seconds);
+    if (loss) extra = fmt::format("loss {:.6g}  ", info.loss / static_cast<double>(std::max<std::size_t>(1, m.by_user.nnz()))) + extra;
+    progress.update(info.iteration, extra, true);
+  };
+  auto factors = model::fit_als(params, m, options);
+  progress.finish();
+  return factors;
+}
+
+model::RatingMatrix matrix_of(const model::ModelParams& p, const data::RatingTable& t) {
+  return model::build_rating_matrix(p, t.n_users, t.n_items, t.users, t.items, t.values);
+}
+
+void check_trainable(const data::RatingTable& t) {
+  if (t.size() == 0) throw std::runtime_error("no ratings stored: give rating files (recsys train FILE...) or run recsys import first");
+  std::vector<char> seen(t.n_users, 0);
+  std::size_t users = 0;
+  for (auto u : t.users) users += seen[u] ? 0 : (seen[u] = 1);
+  if (users < 2)
+    throw std::runtime_error(fmt::format("only {} user has ratings: collaborative filtering needs at least two users", users));
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text << '\n';
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path));
+}
+
+void run_train(const GlobalOptions& global, const TrainOptions& options) {
+  Timer timer;
+  model::ModelParams params = resolve_model_options(options.model);
+  SplitOptions split_options = options.split;
+  check_split_options(split_options);
+  const unsigned threads = resolve_threads(global.threads);
+
+  auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
+  if (!options.files.empty()) {
+    data::ImportOptions import = options.import;
+    import.threads = global.threads;
+    auto imported = data::import_files(db, options.files, import);
+    print_import_errors(imported);
+    std::printf("%s", import_summary(imported).c_str());
+  }
+  data::RatingTable all;
+  {
+    auto txn = db.begin_read();
+    all = data::load_ratings(db, txn);
+  }
+  check_trainable(all);
+  if (split_options.kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);  // unused: memory
+  params = model::resolve_for_data(params, all.values);
+  log::info("training {} ALS: {} ratings, {} users, {} items, {} factors, {} threads", model::to_string(params.feedback),
+            all.size(), all.n_users, all.n_items, params.factors, threads);
+
+  TrainSummary summary;
+  summary.users = all.n_users;
+  summary.items = all.n_items;
+  summary.ratings = all.size();
+  summary.split = std::string(data::to_string(split_options.kind));
+  summary.test_fraction = split_options.kind == data::SplitKind::None ? 0.0 : split_options.test_fraction;
+
+  std::optional<eval::EvalReport> report;
+  model::Factors factors;
+  double loss = 0;
+  if (split_options.kind != data::SplitKind::None) {
+    auto split = data::split_ratings(all, split_options.kind, split_options.test_fraction, params.seed);
+    log::info("{} split: {} train, {} test ratings", summary.split, split.train.size(), split.test.size());
+    auto train = matrix_of(params, split.train);
+    factors = fit(params, train, threads, options.loss, "fit on train split", loss);
+    eval::EvalOptions eo;
+    eo.k = split_options.k;
+    eo.threads = threads;
+    eo.rating_metrics = params.feedback == model::Feedback::Explicit;
+    report = eval::evaluate(factors.users, factors.items, train.by_user, split.test, eo);
+    std::printf("%s", eval::format_report(*report).c_str());
+    std::fflush(stdout);
+    if (!options.metrics_json.empty()) write_file(options.metrics_json, eval::report_json(*report));
+    summary.ratings = split.train.size();
+  }
+  if (split_options.kind == data::SplitKind::None || options.refit) {
+    auto matrix = matrix_of(params, all);
+    factors = fit(params, matrix, threads, options.loss, "fit on all ratings", loss);
+    summary.ratings = all.size();
+    summary.refit = split_options.kind != data::SplitKind::None;
+  }
+  summary.final_loss = loss;
+  summary.train_seconds = timer.seconds();
+  auto generation = store_model(db, describe_model(params, summary, report ? &*report : nullptr), factors);
+  std::printf("%s", fmt::format("model generation {}: {} ALS, {} factors, {} users, {} items, {} ratings, {:.1f}s\n",
+                                generation, model::to_string(params.feedback), params.factors, summary.users,
+                                summary.items, summary.ratings, summary.train_seconds)
+                        .c_str());
+  std::printf("run recsys precompute to serve it\n");
+}
+
+}  // namespace
+
+void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
+  auto options = std::make_shared<TrainOptions>();
+  auto* sub = app.add_subcommand("train", "Import rating files (if given), fit ALS, evaluate it and store the model");
+  sub->add_option("files", options->files, "Rating files to import first (none: train on the stored ratings)");
+  add_import_options(*sub, options->import);
+  add_model_options(*sub, options->model);
+  add_split_options(*sub, options->split);
+  sub->add_flag("!--no-refit", options->refit, "Store the model fitted on the train split instead of refitting on all");
+  sub->add_flag("!--no-loss", options->loss, "Do not compute the loss after each iteration (faster)");
+  sub->add_option("--metrics-json", options->metrics_json, "Write the evaluation report as JSON to this file");
+  sub->callback([&global, &run, options] { run = [&global, options] { run_train(global, *options); }; });
+}
+
+}  // namespace recsys::cli

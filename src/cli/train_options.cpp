@@ -1,0 +1,76 @@
+#include "cli/train_options.hpp"
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
+namespace recsys::cli {
+
+void add_model_options(CLI::App& sub, ModelOptions& o) {
+  sub.add_option("--feedback", o.feedback, "implicit (ranks well, default) or explicit (rating prediction)")
+      ->check(CLI::IsMember({"implicit", "explicit"}))
+      ->capture_default_str();
+  sub.add_option("--confidence", o.confidence,
+                 "Implicit confidence 1 + alpha*f(r): log f=log(1+r/median r), linear f=r, binary f=1")
+      ->check(CLI::IsMember({"log", "linear", "binary"}))
+      ->capture_default_str();
+  sub.add_option("--solver", o.solver, "Implicit solver: cg (conjugate gradient) or cholesky (exact)")
+      ->check(CLI::IsMember({"cg", "cholesky"}))
+      ->capture_default_str();
+  sub.add_option("--factors", o.factors, "Latent factors")->capture_default_str();
+  sub.add_option("--iterations", o.iterations, "ALS iterations")->capture_default_str();
+  sub.add_option("--regularization", o.regularization,
+                 "L2 regularization lambda (default 50 implicit, 0.12 explicit; explicit scales it by each row's count)");
+  sub.add_option("--alpha", o.alpha, "Implicit confidence scale (default 10 log, 2 linear, 5 binary)");
+  sub.add_flag("--nonnegative", o.nonnegative, "Constrain factors to be >= 0 (NNLS)");
+  sub.add_option("--seed", o.seed, "Random seed (factors and split)")->capture_default_str();
+}
+
+void add_split_options(CLI::App& sub, SplitOptions& o) {
+  sub.add_option("--split", o.kind_name, "Hold-out split: stratified (per user), random, chrono (per user, latest), none")
+      ->check(CLI::IsMember({"stratified", "random", "chrono", "none"}))
+      ->capture_default_str();
+  sub.add_option("--test-fraction", o.test_fraction, "Fraction of ratings held out for evaluation, in (0, 1)")
+      ->capture_default_str();
+  sub.add_option("--k", o.k, "Length of the ranked lists evaluated")->capture_default_str();
+}
+
+model::ModelParams resolve_model_options(const ModelOptions& o) {
+  model::ModelParams p;
+  try {
+    p.feedback = model::feedback_from_string(o.feedback);
+    p.confidence = model::confidence_from_string(o.confidence);
+    p.solver = model::solver_from_string(o.solver);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  p.factors = o.factors;
+  p.iterations = o.iterations;
+  p.nonnegative = o.nonnegative;
+  p.seed = o.seed;
+  if (!std::isnan(o.regularization) && !(o.regularization >= 0))
+    throw UsageError(fmt::format("--regularization must be >= 0 (got {})", o.regularization));
+  if (!std::isnan(o.alpha) && !(o.alpha >= 0))
+    throw UsageError(fmt::format("--alpha must be >= 0 (got {})", o.alpha));
+  p.regularization = std::isnan(o.regularization) ? 0.0f : static_cast<float>(o.regularization);
+  p.alpha = std::isnan(o.alpha) ? 0.0f : static_cast<float>(o.alpha);
+  p = model::resolve_params(p);
+  // An explicit 0 is a choice, not "use the default".
+  if (o.regularization == 0) p.regularization = 0;
+  if (o.alpha == 0) p.alpha = 0;
+  model::validate_params(p);
+  return p;
+}
+
+void check_split_options(SplitOptions& o) {
+  try {
+    o.kind = data::split_kind_from_string(o.kind_name);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (o.kind != data::SplitKind::None && !(o.test_fraction > 0 && o.test_fraction < 1))
+    throw UsageError(fmt::format("--test-fraction must be between 0 and 1, exclusive (got {})", o.test_fraction));
+  if (o.k == 0) throw UsageError("--k must be at least 1");
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,216 @@
+#include "data/byte_source.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace recsys::data {
+
+namespace {
+
+// A file descriptor with a small look-ahead buffer so the magic bytes can be
+// inspected without seeking (stdin may be a pipe).
+class FdReader {
+ public:
+  FdReader(int fd, bool owned, std::string name) : fd_(fd), owned_(owned), name_(std::move(name)) {}
+  ~FdReader() {
+    if (owned_ && fd_ >= 0) ::close(fd_);
+  }
+  FdReader(const FdReader&) = delete;
+  FdReader& operator=(const FdReader&) = delete;
+
+  std::size_t read(char* buf, std::size_t n) {
+    std::size_t got = 0;
+    if (peek_pos_ < peek_.size()) {
+      got = std::min(n, peek_.size() - peek_pos_);
+      std::memcpy(buf, peek_.data() + peek_pos_, got);
+      peek_pos_ += got;
+      if (got == n) return got;
+    }
+    for (;;) {
+      ssize_t r = ::read(fd_, buf + got, n - got);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error("cannot read " + name_ + ": " + std::strerror(errno));
+      }
+      position_ += static_cast<std::uint64_t>(r);
+      return got + static_cast<std::size_t>(r);
+    }
+  }
+  // The first bytes of the stream, without consuming them.
+  std::string_view peek(std::size_t n) {
+    while (peek_.size() < n) {
+      char tmp[64];
+      ssize_t r = ::read(fd_, tmp, std::min(sizeof tmp, n - peek_.size()));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw std::runtime_error("cannot read " + name_ + ": " + std::strerror(errno));
+      if (r == 0) break;
+      position_ += static_cast<std::uint64_t>(r);
+      peek_.append(tmp, static_cast<std::size_t>(r));
+    }
+    return peek_;
+  }
+  std::uint64_t position() const { return position_; }
+
+ private:
+  int fd_;
+  bool owned_;
+  std::string name_;
+  std::string peek_;
+  std::size_t peek_pos_ = 0;
+  std::uint64_t position_ = 0;
+};
+
+class PlainSource : public ByteSource {
+ public:
+  explicit PlainSource(std::unique_ptr<FdReader> in) : in_(std::move(in)) {}
+  std::size_t read(char* buf, std::size_t n) override { return in_->read(buf, n); }
+  std::uint64_t position() const override { return in_->position(); }
+
+ private:
+  std::unique_ptr<FdReader> in_;
+};
+
+constexpr std::size_t kInBlock = std::size_t{1} << 20;
+
+class GzipSource : public ByteSource {
+ public:
+  explicit GzipSource(std::unique_ptr<FdReader> in) : in_(std::move(in)), inbuf_(kInBlock) {
+    std::memset(&zs_, 0, sizeof zs_);
+    // 15 + 32: a zlib or gzip header, detected automatically.
+    if (inflateInit2(&zs_, 15 + 32) != Z_OK) throw std::runtime_error("zlib: cannot initialise inflate");
+  }
+  ~GzipSource() override { inflateEnd(&zs_); }
+
+  std::size_t read(char* buf, std::size_t n) override {
+    zs_.next_out = reinterpret_cast<Bytef*>(buf);
+    zs_.avail_out = static_cast<uInt>(std::min<std::size_t>(n, 1u << 30));
+    while (zs_.avail_out > 0 && !done_) {
+      if (zs_.avail_in == 0) {
+        std::size_t got = in_->read(inbuf_.data(), inbuf_.size());
+        if (got == 0) {
+          if (!at_member_start_) throw std::runtime_error(name_ + ": truncated gzip data");
+          done_ = true;
+          break;
+        }
+        zs_.next_in = reinterpret_cast<Bytef*>(inbuf_.data());
+        zs_.avail_in = static_cast<uInt>(got);
+      }
+      at_member_start_ = false;
+      int rc = inflate(&zs_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        // Concatenated gzip members (as `cat a.gz b.gz`) form one stream.
+        inflateReset(&zs_);
+        at_member_start_ = true;
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        throw std::runtime_error(name_ + ": corrupt gzip data (" + (zs_.msg ? zs_.msg : "inflate failed") + ")");
+      }
+    }
+    return static_cast<std::size_t>(reinterpret_cast<char*>(zs_.next_out) - buf);
+  }
+  std::uint64_t position() const override { return in_->position(); }
+
+ private:
+  std::unique_ptr<FdReader> in_;
+  std::vector<char> inbuf_;
+  z_stream zs_;
+  bool done_ = false;
+  bool at_member_start_ = true;
+};
+
+class ZstdSource : public ByteSource {
+ public:
+  explicit ZstdSource(std::unique_ptr<FdReader> in)
+      : in_(std::move(in)), inbuf_(ZSTD_DStreamInSize()), ds_(ZSTD_createDStream()) {
+    if (!ds_) throw std::runtime_error("zstd: cannot create a decompression stream");
+    ZSTD_initDStream(ds_);
+  }
+  ~ZstdSource() override { ZSTD_freeDStream(ds_); }
+
+  std::size_t read(char* buf, std::size_t n) override {
+    ZSTD_outBuffer out{buf, n, 0};
+    while (out.pos < out.size) {
+      if (in_pos_ == in_size_) {
+        in_size_ = in_->read(inbuf_.data(), inbuf_.size());
+        in_pos_ = 0;
+        if (in_size_ == 0) {
+          if (!frame_done_) throw std::runtime_error(name_ + ": truncated zstd data");
+          break;
+        }
+      }
+      ZSTD_inBuffer inb{inbuf_.data(), in_size_, in_pos_};
+      std::size_t rc = ZSTD_decompressStream(ds_, &out, &inb);
+      in_pos_ = inb.pos;
+      if (ZSTD_isError(rc)) {
+        throw std::runtime_error(name_ + ": corrupt zstd data (" + ZSTD_getErrorName(rc) + ")");
+      }
+      frame_done_ = rc == 0;
+    }
+    return out.pos;
+  }
+  std::uint64_t position() const override { return in_->position(); }
+
+ private:
+  std::unique_ptr<FdReader> in_;
+  std::vector<char> inbuf_;
+  std::size_t in_pos_ = 0;
+  std::size_t in_size_ = 0;
+  ZSTD_DStream* ds_;
+  bool frame_done_ = true;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteSource> open_source(const std::string& path) {
+  std::unique_ptr<FdReader> in;
+  std::uint64_t total = 0;
+  std::string name = path == "-" ? "<stdin>" : path;
+  if (path == "-") {
+    in = std::make_unique<FdReader>(STDIN_FILENO, false, name);
+  } else {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    struct stat st;
+    if (::fstat(fd, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        throw std::runtime_error("cannot read " + path + ": it is a directory");
+      }
+      if (S_ISREG(st.st_mode)) total = static_cast<std::uint64_t>(st.st_size);
+    }
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    in = std::make_unique<FdReader>(fd, true, name);
+  }
+  std::string_view magic = in->peek(4);
+  std::unique_ptr<ByteSource> source;
+  if (magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
+      static_cast<unsigned char>(magic[1]) == 0x8b) {
+    source = std::make_unique<GzipSource>(std::move(in));
+  } else if (magic.size() >= 4 && magic == std::string_view("\x28\xb5\x2f\xfd", 4)) {
+    source = std::make_unique<ZstdSource>(std::move(in));
+  } else {
+    source = std::make_unique<PlainSource>(std::move(in));
+  }
+  source->name_ = name;
+  source->total_ = total;
+  return source;
+}
+
+std::size_t read_full(ByteSource& source, char* buf, std::size_t n) {
+  std::size_t got = 0;
+  while (got < n) {
+    std::size_t r = source.read(buf + got, n - got);
+    if (r == 0) break;
+    got += r;
+  }
+  return got;
+}
+
+}  // namespace recsys::data

@@ -1,0 +1,67 @@
+// The hot loop of the import: parses complete lines of one chunk into rows of
+// dense indexes, validating every field. One ChunkParser per thread; bad rows
+// become RowErrors (line numbers relative to the chunk part) and are skipped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/format.hpp"
+#include "data/id_dictionary.hpp"
+
+namespace recsys::data {
+
+// Limits (docs/data.md). A longer line is reported and skipped, never read whole.
+inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
+// Ratings above this are treated as a broken file (a counter or timestamp in
+// the rating column), not data; implicit counts stay far below it.
+inline constexpr double kMaxRating = 1e9;
+
+struct RowError {
+  std::uint64_t line;  // 0-based, relative to the parsed text
+  std::string reason;
+};
+
+// Quotes a field for an error message: at most 40 bytes, control and
+// non-ASCII bytes as \xNN so the message is safe on a terminal.
+std::string describe_field(std::string_view field);
+
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates).
+bool is_valid_utf8(std::string_view s);
+
+class ChunkParser {
+ public:
+  ChunkParser(const Layout& layout, const IdDictionary& users, const IdDictionary& items)
+      : layout_(layout), users_(users), items_(items), needed_(static_cast<std::size_t>(layout.needed_fields())),
+        fields_(needed_) {}
+
+  // Parses `text` (whole lines; the last may lack its '\n'), appending rows.
+  // Returns the number of lines seen.
+  std::uint64_t parse(std::string_view text);
+  // Forgets this chunk's rows, errors and provisional ids.
+  void reset();
+
+  // Rows; user/item indexes may carry kProvisional (see LocalIds).
+  std::vector<std::uint32_t> users, items;
+  std::vector<float> values;
+  std::vector<std::int64_t> timestamps;
+  std::vector<RowError> errors;
+  LocalIds new_users, new_items;
+
+ private:
+  bool split(std::string_view line, std::uint64_t line_no);
+  void parse_line(std::string_view line, std::uint64_t line_no);
+  void fail(std::uint64_t line_no, std::string reason) { errors.push_back({line_no, std::move(reason)}); }
+
+  Layout layout_;
+  const IdDictionary& users_;
+  const IdDictionary& items_;
+  std::size_t needed_;
+  std::vector<std::string_view> fields_;
+  std::size_t found_ = 0;
+  ByteArena unquoted_;  // CSV fields with doubled quotes, rewritten
+};
+
+}  // namespace recsys::data

@@ -1,0 +1,50 @@
+// Rating file layouts: the field separator (comma, tab, "::"), whether the
+// first line is a header, and which fields hold user, item, rating and
+// timestamp. Detected from the first lines of each file unless --format /
+// --columns say otherwise; the rules are in docs/data.md.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace recsys::data {
+
+enum class Format { Auto, Csv, Tsv, Dat };
+const char* format_name(Format f);  // "auto", "csv", "tsv", "dat"
+// Parses "auto|csv|tsv|dat"; throws UsageError otherwise.
+Format parse_format(std::string_view s);
+
+// --columns user,item[,rating[,timestamp]]: each entry a header name or a
+// 0-based index; an empty entry means "no such column". Names require a header.
+struct ColumnSpec {
+  std::vector<std::string> entries;  // empty: not given (defaults apply)
+  bool given() const { return !entries.empty(); }
+};
+// Throws UsageError for a spec with fewer than 2 or more than 4 entries, or an
+// empty user/item entry.
+ColumnSpec parse_columns(std::string_view spec);
+
+inline constexpr int kNoColumn = -1;
+
+struct Layout {
+  Format format = Format::Csv;
+  bool header = false;
+  int user = 0;
+  int item = 1;
+  int rating = kNoColumn;
+  int timestamp = kNoColumn;
+  int needed_fields() const;  // 1 + the largest column used
+  bool has_rating() const { return rating != kNoColumn; }
+};
+
+// Splits one line (no line end) into fields for `format`, unquoting RFC 4180
+// CSV fields; used for detection and header names, not in the hot path.
+std::vector<std::string> split_fields(std::string_view line, Format format);
+
+// Decides the layout from `head`, the first bytes of a file (BOM already
+// removed; may end mid-line). `file` names the file in error messages.
+Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& columns, const std::string& file);
+
+}  // namespace recsys::data

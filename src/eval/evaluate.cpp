@@ -1,0 +1,117 @@
+#include "eval/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "rank/topk.hpp"
+#include "util/timer.hpp"
+
+namespace recsys::eval {
+
+namespace {
+
+// Items by training count, most popular first (ties: lower index first).
+std::vector<std::uint32_t> popularity_order(const model::Csr& train) {
+  std::vector<std::uint32_t> counts(train.cols, 0);
+  for (auto i : train.indices) ++counts[i];
+  std::vector<std::uint32_t> order(train.cols);
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return counts[a] > counts[b]; });
+  while (!order.empty() && counts[order.back()] == 0) order.pop_back();  // never recommend unseen items
+  return order;
+}
+
+// The first k popular items the user has not rated in train.
+void popular_for_user(const std::vector<std::uint32_t>& order, std::span<const std::uint32_t> seen, std::size_t k,
+                      std::vector<std::uint32_t>& out) {
+  out.clear();
+  for (auto i : order) {
+    if (out.size() == k) break;
+    if (!std::binary_search(seen.begin(), seen.end(), i)) out.push_back(i);
+  }
+}
+
+std::size_t catalogue_size(const model::Csr& train) {
+  std::vector<char> seen(train.cols, 0);
+  for (auto i : train.indices) seen[i] = 1;
+  return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), 1));
+}
+
+RatingMetrics rating_metrics(const model::RowMatrixXf& users, const model::RowMatrixXf& items,
+                             const model::Csr& train, const data::RatingTable& test) {
+  std::vector<char> item_trained(train.cols, 0);
+  for (auto i : train.indices) item_trained[i] = 1;
+  // Predictions are clipped to the range of the training ratings (as Surprise
+  // does): a 5-star scale never needs a 5.4.
+  float lo = 0, hi = 0;
+  if (!train.values.empty()) {
+    auto [mn, mx] = std::minmax_element(train.values.begin(), train.values.end());
+    lo = *mn;
+    hi = *mx;
+  }
+  RatingMetrics m;
+  double se = 0, ae = 0;
+  for (std::size_t j = 0; j < test.size(); ++j) {
+    auto u = test.users[j], i = test.items[j];
+    // As Spark's coldStartStrategy "drop": a pair whose user or item never
+    // appeared in training has no learned factors to predict from.
+    if (u >= train.rows || train.row_size(u) == 0 || i >= item_trained.size() || !item_trained[i]) {
+      ++m.skipped;
+      continue;
+    }
+    double err = static_cast<double>(std::clamp(users.row(u).dot(items.row(i)), lo, hi)) - test.values[j];
+    se += err * err;
+    ae += std::abs(err);
+    ++m.predicted;
+  }
+  if (m.predicted > 0) {
+    m.rmse = std::sqrt(se / static_cast<double>(m.predicted));
+    m.mae = ae / static_cast<double>(m.predicted);
+  }
+  return m;
+}
+
+}  // namespace
+
+EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatrixXf& item_factors,
+                    const model::Csr& train_by_user, const data::RatingTable& test, const EvalOptions& options) {
+  Timer timer;
+  EvalReport report;
+  report.k = options.k;
+  report.train_ratings = train_by_user.nnz();
+  report.test_ratings = test.size();
+  model::Csr test_by_user = model::build_csr(train_by_user.rows, train_by_user.cols, test.users, test.items, test.values);
+  std::vector<std::uint32_t> test_users;
+  for (std::uint32_t u = 0; u < test_by_user.rows; ++u)
+    if (test_by_user.row_size(u) > 0) test_users.push_back(u);
+
+  rank::BlockOptions block;
+  block.k = options.k;
+  block.threads = options.threads;
+  auto lists = rank::top_k_products(
+      user_factors, item_factors, test_users,
+      [&](std::size_t r) { return train_by_user.row_indices(test_users[r]); }, block);
+
+  const std::size_t catalogue = catalogue_size(train_by_user);
+  const auto popular = popularity_order(train_by_user);
+  RankingAccumulator model_acc(options.k, train_by_user.cols), base_acc(options.k, train_by_user.cols);
+  std::vector<std::uint32_t> ranked;
+  for (std::size_t r = 0; r < test_users.size(); ++r) {
+    const auto u = test_users[r];
+    auto row = lists.row(r);
+    ranked.clear();
+    for (const auto& s : row) ranked.push_back(s.index);
+    model_acc.add(ranked, test_by_user.row_indices(u));
+    popular_for_user(popular, train_by_user.row_indices(u), options.k, ranked);
+    base_acc.add(ranked, test_by_user.row_indices(u));
+  }
+  report.model = model_acc.result(catalogue);
+  report.baseline = base_acc.result(catalogue);
+  if (options.rating_metrics) report.rating = rating_metrics(user_factors, item_factors, train_by_user, test);
+  report.seconds = timer.seconds();
+  return report;
+}
+
+}  // namespace recsys::eval

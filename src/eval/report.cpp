@@ -1,0 +1,81 @@
+// The evaluation report as a text table and as JSON.
+#include <fmt/format.h>
+
+#include <string>
+
+#include "eval/evaluate.hpp"
+#include "util/json.hpp"
+
+namespace recsys::eval {
+
+namespace {
+
+struct Row {
+  std::string name;
+  std::string key;
+  double RankingMetrics::*field;
+};
+
+std::vector<Row> rows(std::size_t k) {
+  return {{fmt::format("precision@{}", k), "precision_at_k", &RankingMetrics::precision},
+          {fmt::format("recall@{}", k), "recall_at_k", &RankingMetrics::recall},
+          {fmt::format("nDCG@{}", k), "ndcg_at_k", &RankingMetrics::ndcg},
+          {"MAP", "map", &RankingMetrics::map},
+          {fmt::format("MAP@{}", k), "map_at_k", &RankingMetrics::map_at_k},
+          {"coverage", "coverage", &RankingMetrics::coverage}};
+}
+
+}  // namespace
+
+std::string metrics_json(const RankingMetrics& m, const std::optional<RatingMetrics>& rating, std::size_t k) {
+  std::string out = fmt::format("{{\"k\":{}", k);
+  for (const auto& r : rows(k)) {
+    out += ',';
+    json::append_string(out, r.key);
+    out += ':';
+    json::append_number(out, m.*r.field);
+  }
+  out += fmt::format(",\"users\":{}", m.users);
+  if (rating) {
+    out += ",\"rmse\":";
+    json::append_number(out, rating->rmse);
+    out += ",\"mae\":";
+    json::append_number(out, rating->mae);
+    out += fmt::format(",\"predicted\":{},\"skipped\":{}", rating->predicted, rating->skipped);
+  }
+  out += '}';
+  return out;
+}
+
+std::string format_report(const EvalReport& r) {
+  std::string out = fmt::format("{:<14} {:>9} {:>13} {:>7}\n", "metric", "model", "most popular", "lift");
+  for (const auto& row : rows(r.k)) {
+    double a = r.model.*row.field, b = r.baseline.*row.field;
+    std::string lift = b > 0 ? fmt::format("{:.2f}x", a / b) : "-";
+    out += fmt::format("{:<14} {:>9.4f} {:>13.4f} {:>7}\n", row.name, a, b, lift);
+  }
+  if (r.rating) {
+    out += fmt::format("{:<14} {:>9.4f} {:>13} {:>7}\n", "RMSE", r.rating->rmse, "-", "");
+    out += fmt::format("{:<14} {:>9.4f} {:>13} {:>7}\n", "MAE", r.rating->mae, "-", "");
+  }
+  out += fmt::format("{} test users, {} test ratings ({} train), k = {}", r.model.users, r.test_ratings,
+                     r.train_ratings, r.k);
+  if (r.rating && r.rating->skipped > 0)
+    out += fmt::format("; {} test pairs without a trained user or item not scored", r.rating->skipped);
+  out += '\n';
+  return out;
+}
+
+std::string report_json(const EvalReport& r) {
+  std::string out = fmt::format("{{\"k\":{},\"users\":{},\"train_ratings\":{},\"test_ratings\":{},\"model\":", r.k,
+                                r.model.users, r.train_ratings, r.test_ratings);
+  out += metrics_json(r.model, r.rating, r.k);
+  out += ",\"baseline\":";
+  out += metrics_json(r.baseline, std::nullopt, r.k);
+  out += ",\"seconds\":";
+  json::append_number(out, r.seconds);
+  out += '}';
+  return out;
+}
+
+}  // namespace recsys::eval

@@ -1,0 +1,216 @@
+#include "http/router.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "http/events.hpp"
+#include "http/url.hpp"
+#include "store/cache.hpp"
+#include "store/ids.hpp"
+#include "store/models.hpp"
+#include "util/json.hpp"
+
+namespace recsys::http {
+
+namespace {
+
+using beast::http::verb;
+
+constexpr std::size_t kDefaultK = 10;
+constexpr std::size_t kMaxExcluded = 1000;
+
+bool is_read(verb m) { return m == verb::get || m == verb::head; }
+
+void method_not_allowed(Response& r, std::string_view allow) {
+  set_error(r, 405, "method_not_allowed", fmt::format("use {}", allow));
+  r.extra_headers = allow == "POST" ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
+}
+
+void not_ready(Response& r) {
+  set_error(r, 503, "not_ready", "no precomputed lists: run recsys train and recsys precompute");
+}
+
+// k=… : a positive integer; lists hold at most the precomputed k anyway.
+bool parse_k(std::string_view query, std::size_t& k, Response& r) {
+  k = kDefaultK;
+  auto raw = query_param(query, "k");
+  if (!raw) return true;
+  std::size_t v = 0;
+  auto res = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+  if (res.ec != std::errc() || res.ptr != raw->data() + raw->size() || v == 0) {
+    set_error(r, 400, "invalid_parameter", "k must be a positive integer");
+    return false;
+  }
+  k = v;
+  return true;
+}
+
+// exclude=id,id : each id percent-decoded, kept JSON-quoted for comparison.
+bool parse_exclude(std::string_view query, HandlerContext& ctx, Response& r) {
+  ctx.excluded_count = 0;
+  auto raw = query_param(query, "exclude");
+  if (!raw || raw->empty()) return true;
+  std::string_view rest = *raw;
+  while (true) {
+    auto comma = rest.find(',');
+    std::string_view part = rest.substr(0, comma);
+    if (!part.empty()) {
+      if (ctx.excluded_count == kMaxExcluded) {
+        set_error(r, 400, "invalid_parameter", fmt::format("exclude lists at most {} ids", kMaxExcluded));
+        return false;
+      }
+      if (!percent_decode(part, ctx.scratch, true)) {
+        set_error(r, 400, "bad_request", "invalid percent-encoding in exclude");
+        return false;
+      }
+      if (ctx.excluded.size() <= ctx.excluded_count) ctx.excluded.emplace_back();
+      auto& q = ctx.excluded[ctx.excluded_count++];
+      q.clear();
+      json::append_string(q, ctx.scratch);
+    }
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return true;
+}
+
+bool decode_id(std::string_view segment, HandlerContext& ctx, Response& r, const char* what) {
+  if (!percent_decode(segment, ctx.id, false)) {
+    set_error(r, 400, "bad_request", fmt::format("invalid percent-encoding in the {} id", what));
+    return false;
+  }
+  if (ctx.id.empty()) {
+    set_error(r, 400, "bad_request", fmt::format("empty {} id", what));
+    return false;
+  }
+  return true;
+}
+
+void recommendations(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx) {
+  std::size_t k = 0;
+  if (!decode_id(segment, ctx, r, "user") || !parse_k(query, k, r) || !parse_exclude(query, ctx, r)) return;
+  const auto& db = *ctx.shared.db;
+  // An id too long to be stored cannot have a list: it gets the fallback.
+  auto list = ctx.id.size() <= store::kMaxIdBytes
+                  ? store::user_list(db, ctx.txn, ctx.id)
+                  : store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey);
+  if (!list) return not_ready(r);
+  store::append_body(r.body, "user", ctx.id, *list, k,
+                     std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count));
+}
+
+void similar(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx) {
+  std::size_t k = 0;
+  if (!decode_id(segment, ctx, r, "item") || !parse_k(query, k, r) || !parse_exclude(query, ctx, r)) return;
+  const auto& db = *ctx.shared.db;
+  std::optional<store::ListView> list;
+  if (ctx.id.size() <= store::kMaxIdBytes) list = store::similar_list(db, ctx.txn, ctx.id);
+  if (!list) {
+    if (!store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey)) return not_ready(r);
+    return set_error(r, 404, "not_found", "unknown item");
+  }
+  store::append_body(r.body, "item", ctx.id, *list, k,
+                     std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count));
+}
+
+void model_info(Response& r, HandlerContext& ctx) {
+  const auto& db = *ctx.shared.db;
+  auto gen = store::serving_generation(db, ctx.txn);
+  auto record = gen ? store::find_model(db, ctx.txn, *gen) : std::nullopt;
+  if (!record) return set_error(r, 503, "not_ready", "no model is being served: run recsys train and recsys precompute");
+  // The stored description (parameters, metrics, training time) with the generation first.
+  std::string_view d = record->description;
+  r.body = fmt::format("{{\"generation\":{},\"serving\":true", *gen);
+  auto open = d.find('{');
+  auto inner = open == std::string_view::npos ? std::string_view{} : d.substr(open + 1);
+  while (!inner.empty() && (inner.front() == ' ' || inner.front() == '\n')) inner.remove_prefix(1);
+  if (!inner.empty() && inner.front() != '}') r.body += ',';
+  r.body += inner.empty() ? std::string_view("}") : inner;
+}
+
+void readyz(Response& r, HandlerContext& ctx) {
+  const auto& db = *ctx.shared.db;
+  auto gen = store::serving_generation(db, ctx.txn);
+  if (!gen || !store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey)) {
+    return set_error(r, 503, "not_ready", "no model is being served: run recsys train and recsys precompute");
+  }
+  r.body = fmt::format("{{\"status\":\"ready\",\"model\":{}}}", *gen);
+}
+
+void metrics(Response& r, HandlerContext& ctx) {
+  const auto& db = *ctx.shared.db;
+  ServerGauges g;
+  g.connections = ctx.shared.connections.load(std::memory_order_relaxed);
+  if (auto gen = store::serving_generation(db, ctx.txn)) g.generation = *gen;
+  g.user_lists = store::cache_entries(db, ctx.txn, store::CacheTable::UserRecs);
+  g.similar_lists = store::cache_entries(db, ctx.txn, store::CacheTable::ItemSimilar);
+  g.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.shared.started).count();
+  render_metrics(ctx.shared.metrics, g, r.body);
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+// Constant-time comparison of the bearer token.
+bool authorized(const Request& request, const std::string& token) {
+  if (token.empty()) return true;
+  std::string_view auth = request.authorization;
+  if (auth.size() < 7 || !(auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) return false;
+  std::string_view given = auth.substr(7);
+  if (given.size() != token.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+  return diff == 0;
+}
+
+Handled events(const Request& request, Response& r, HandlerContext& ctx) {
+  Handled h{Route::Events, false};
+  if (request.method != verb::post) return method_not_allowed(r, "POST"), h;
+  if (!authorized(request, ctx.shared.token)) {
+    set_error(r, 401, "unauthorized", "POST /v1/events needs the header Authorization: Bearer <token>");
+    r.extra_headers = "WWW-Authenticate: Bearer\r\n";
+    return h;
+  }
+  auto err = parse_events(request.body, ctx.events);
+  if (err.status != 0) return set_error(r, err.status, err.status == 400 ? "bad_request" : "invalid_event", err.message), h;
+  h.deferred = true;
+  return h;
+}
+
+}  // namespace
+
+Handled handle_request(const Request& request, Response& r, HandlerContext& ctx) {
+  Target t = split_target(request.target);
+  std::string_view path = t.path;
+  if (path.substr(0, 4) == "/v1/") {
+    std::string_view rest = path.substr(4);
+    std::string_view collection = next_segment(rest);
+    if (collection == "users" || collection == "items") {
+      std::string_view id = next_segment(rest);
+      std::string_view action = rest;
+      bool users = collection == "users";
+      if (action == (users ? "recommendations" : "similar") && !id.empty()) {
+        Handled h{users ? Route::Recommendations : Route::Similar, false};
+        if (!is_read(request.method)) return method_not_allowed(r, "GET"), h;
+        users ? recommendations(id, t.query, r, ctx) : similar(id, t.query, r, ctx);
+        return h;
+      }
+    } else if (path == "/v1/events") {
+      return events(request, r, ctx);
+    } else if (path == "/v1/model") {
+      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Model};
+      return model_info(r, ctx), Handled{Route::Model};
+    }
+  } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    Route route = path == "/healthz" ? Route::Healthz : path == "/readyz" ? Route::Readyz : Route::Metrics;
+    if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{route};
+    if (route == Route::Healthz) r.body = "{\"status\":\"ok\"}";
+    if (route == Route::Readyz) readyz(r, ctx);
+    if (route == Route::Metrics) metrics(r, ctx);
+    return Handled{route};
+  }
+  set_error(r, 404, "not_found", "no such route: see GET /v1/users/{user}/recommendations, "
+                                 "/v1/items/{item}/similar, POST /v1/events, /v1/model, /healthz, /readyz, /metrics");
+  return Handled{Route::Other};
+}
+
+}  // namespace recsys::http

@@ -1,0 +1,50 @@
+// The routes of the HTTP API (docs/serving.md), as a function from a parsed
+// request to a response, independent of sockets and threads (the shape of
+// Beast's http_server_async handle_request). Reads go through the worker's
+// renewed LMDB read snapshot; POST /v1/events is parsed and validated here and
+// then handed to the writer thread by the session (Handled::deferred).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "http/metrics.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+#include "rank/realtime.hpp"
+#include "store/database.hpp"
+
+namespace recsys::http {
+
+// State every worker shares; read-only once serving starts except the counters.
+struct SharedState {
+  store::Database* db = nullptr;
+  std::string token;  // bearer token for POST /v1/events; empty: open
+  Limits limits;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<std::uint64_t> connections{0};
+  std::vector<const WorkerMetrics*> metrics;  // one per worker
+};
+
+// Per worker thread: the read snapshot and reusable buffers.
+struct HandlerContext {
+  SharedState& shared;
+  const store::Txn& txn;
+  std::string id;                      // decoded path id
+  std::string scratch;
+  std::vector<std::string> excluded;   // JSON-quoted ids from exclude=
+  std::size_t excluded_count = 0;
+  std::vector<rank::Event> events;     // parsed POST body (deferred)
+};
+
+struct Handled {
+  Route route = Route::Other;
+  bool deferred = false;  // events in ctx.events wait for the writer
+};
+
+Handled handle_request(const Request& request, Response& response, HandlerContext& ctx);
+
+}  // namespace recsys::http

@@ -1,0 +1,33 @@
+// recsys serve: the HTTP server over the LMDB cache. N worker threads each run
+// their own io_context and acceptor on the same port; one writer thread applies
+// POST /v1/events. SIGTERM/SIGINT stop accepting, let in-flight requests
+// finish, and return (the caller then closes the environment).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "http/request.hpp"
+#include "http/worker.hpp"
+#include "store/database.hpp"
+
+namespace recsys::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port (logged)
+  unsigned threads = 1;
+  std::string token;          // bearer token for POST /v1/events; empty: open
+  std::size_t max_connections = 10000;
+  bool access_log = false;
+  bool sync_every_commit = false;  // fsync each events commit (else once a second)
+  Limits limits;
+  Timeouts timeouts;
+};
+
+// Serves until SIGTERM or SIGINT.
+void serve(store::Database& db, const ServerOptions& options);
+
+}  // namespace recsys::http

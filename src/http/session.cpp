@@ -1,0 +1,209 @@
+#include "http/session.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <cstring>
+
+#include "http/router.hpp"
+#include "http/worker.hpp"
+#include "util/log.hpp"
+
+namespace recsys::http {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+std::string_view method_name(beast::http::verb v) {
+  auto s = beast::http::to_string(v);
+  return {s.data(), s.size()};
+}
+
+constexpr std::size_t kInitialInput = 16 * 1024;
+constexpr std::size_t kMinRead = 4 * 1024;
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, Worker& worker)
+    : socket_(std::move(socket)), worker_(worker), in_(new char[kInitialInput]), in_capacity_(kInitialInput) {
+  worker_.shared().connections.fetch_add(1, std::memory_order_relaxed);
+  out_.reserve(16 * 1024);
+}
+
+Session::~Session() {
+  worker_.remove(this);
+  worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::start() {
+  worker_.add(this);
+  do_read();
+}
+
+void Session::check_deadline(Clock::time_point now) {
+  if (state_ != State::Waiting && now > deadline_) close();
+}
+
+void Session::stop() {
+  stopping_ = true;
+  close_after_write_ = true;
+  if (state_ == State::Reading) close();
+}
+
+void Session::close() {
+  if (state_ == State::Closed) return;
+  state_ = State::Closed;
+  worker_.remove(this);
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+void Session::do_read() {
+  if (stopping_) return close();
+  // Make room: move a partial request to the front, grow up to the header limit.
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+  } else if (in_capacity_ - in_end_ < kMinRead) {
+    std::size_t pending = in_end_ - in_begin_;
+    std::size_t wanted = std::max(in_capacity_, pending + kMinRead);
+    if (wanted > in_capacity_) {
+      std::unique_ptr<char[]> bigger(new char[wanted]);
+      std::memcpy(bigger.get(), in_.get() + in_begin_, pending);
+      in_ = std::move(bigger);
+      in_capacity_ = wanted;
+    } else {
+      std::memmove(in_.get(), in_.get() + in_begin_, pending);
+    }
+    in_begin_ = 0;
+    in_end_ = pending;
+  }
+  const auto& t = worker_.timeouts();
+  bool idle = in_begin_ == in_end_ && !parser_;
+  deadline_ = Clock::now() + (idle ? t.idle : t.read);
+  state_ = State::Reading;
+  socket_.async_read_some(asio::buffer(in_.get() + in_end_, in_capacity_ - in_end_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void Session::on_read(const error_code& ec, std::size_t n) {
+  if (state_ == State::Closed) return;
+  if (ec) return close();
+  in_end_ += n;
+  process();
+}
+
+// Answers every complete request in the input buffer, then writes, waits for
+// the event writer, or reads more.
+void Session::process() {
+  while (!close_after_write_ && in_begin_ < in_end_) {
+    if (!parse_one()) break;
+  }
+  worker_.end_batch();
+  if (state_ == State::Waiting || state_ == State::Closed) return;
+  if (!out_.empty()) return do_write();
+  if (close_after_write_) return close();
+  do_read();
+}
+
+// Parses and answers one request; false when more input is needed or the
+// session now waits for the event writer.
+bool Session::parse_one() {
+  if (!parser_) {
+    parser_.emplace(request_, worker_.shared().limits);
+    request_start_ = Clock::now();
+  }
+  boost::beast::error_code ec;
+  std::size_t used = parser_->put(asio::const_buffer(in_.get() + in_begin_, in_end_ - in_begin_), ec);
+  in_begin_ += used;
+  // The parser refuses headers over the limit itself, so waiting for more is bounded.
+  if (ec == boost::beast::http::error::need_more) return false;
+  response_.clear();
+  if (ec) {
+    unsigned status = 400;
+    if (parser_->target_too_long()) {
+      status = 414;
+      set_error(response_, 414, "uri_too_long", "the request target is too long");
+    } else if (ec == boost::beast::http::error::header_limit) {
+      status = 431;
+      set_error(response_, 431, "headers_too_large", "the request header is too large");
+    } else if (ec == boost::beast::http::error::body_limit) {
+      status = 413;
+      set_error(response_, 413, "payload_too_large", "the request body is too large");
+    } else {
+      set_error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+    request_.keep_alive = false;
+    close_after_write_ = true;
+    worker_.metrics().record(Route::Other, status, 0.0);
+    finish_response(status, false);
+    return false;
+  }
+  if (!parser_->is_done()) return in_begin_ < in_end_;
+  Handled h;
+  try {
+    h = handle_request(request_, response_, worker_.begin_batch());
+  } catch (const std::exception& e) {
+    log::error("{} {}: {}", method_name(request_.method), request_.target, e.what());
+    response_.clear();
+    set_error(response_, 500, "internal", e.what());
+  }
+  if (h.deferred) {
+    // Events: the writer thread stores them; this session continues when committed.
+    state_ = State::Waiting;
+    deferred_route_ = static_cast<int>(h.route);
+    auto events = std::move(worker_.begin_batch().events);
+    worker_.begin_batch().events = {};
+    // The work guard keeps the worker's io_context running until the answer is posted back.
+    worker_.writer().submit(std::move(events), [self = shared_from_this(), work = asio::make_work_guard(worker_.io())](
+                                                   EventResult result) {
+      asio::post(work.get_executor(), [self, r = std::move(result)]() mutable { self->on_events_done(std::move(r)); });
+    });
+    return false;
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - request_start_).count();
+  worker_.metrics().record(h.route, response_.status, seconds);
+  finish_response(response_.status, request_.method == beast::http::verb::head);
+  return true;
+}
+
+void Session::finish_response(unsigned status, bool head) {
+  if (!request_.keep_alive || stopping_) close_after_write_ = true;
+  serialize(response_, !close_after_write_, request_.version, worker_.date(), head, out_);
+  if (worker_.access_log()) {
+    log::info("{} {} {} {}", method_name(request_.method), request_.target, status, response_.body.size());
+  }
+  parser_.reset();
+}
+
+void Session::on_events_done(EventResult result) {
+  if (state_ == State::Closed) return;
+  response_.clear();
+  response_.status = result.status;
+  response_.body = std::move(result.body);
+  double seconds = std::chrono::duration<double>(Clock::now() - request_start_).count();
+  worker_.metrics().record(static_cast<Route>(deferred_route_), result.status, seconds);
+  finish_response(result.status, false);
+  state_ = State::Reading;
+  process();
+}
+
+void Session::do_write() {
+  state_ = State::Writing;
+  deadline_ = Clock::now() + worker_.timeouts().write;
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
+}
+
+void Session::on_write(const error_code& ec) {
+  if (state_ == State::Closed) return;
+  out_.clear();
+  if (ec || close_after_write_) return close();
+  state_ = State::Reading;
+  if (in_begin_ < in_end_) return process();
+  do_read();
+}
+
+}  // namespace recsys::http

@@ -1,0 +1,71 @@
+// One client connection: reads requests (pipelined ones too), answers them in
+// order, writes every response of a batch with one write, and keeps the
+// connection open (HTTP/1.1 keep-alive) until the client closes it, a time-out
+// expires or the server stops. All of its work runs on its worker's thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/event_writer.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+
+namespace recsys::http {
+
+class Worker;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Session(boost::asio::ip::tcp::socket socket, Worker& worker);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start();
+  // Called by the worker: closes the socket if the deadline passed.
+  void check_deadline(Clock::time_point now);
+  // Server stopping: idle connections close now, busy ones after their response.
+  void stop();
+
+ private:
+  enum class State { Reading, Writing, Waiting, Closed };
+
+  void do_read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
+  void process();
+  bool parse_one();
+  void finish_response(unsigned status, bool head);
+  void on_events_done(EventResult result);
+  void do_write();
+  void on_write(const boost::system::error_code& ec);
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  Worker& worker_;
+  State state_ = State::Reading;
+  Clock::time_point deadline_;
+  Clock::time_point request_start_;
+  bool close_after_write_ = false;
+  bool stopping_ = false;
+
+  std::unique_ptr<char[]> in_;
+  std::size_t in_capacity_ = 0;
+  std::size_t in_begin_ = 0;
+  std::size_t in_end_ = 0;
+  std::string out_;
+
+  Request request_;
+  std::optional<RequestParser> parser_;
+  Response response_;
+  int deferred_route_ = 0;
+};
+
+}  // namespace recsys::http

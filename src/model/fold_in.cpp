@@ -1,0 +1,48 @@
+#include "model/fold_in.hpp"
+
+#include <vector>
+
+#include "model/confidence.hpp"
+#include "model/row_solver.hpp"
+
+namespace recsys::model {
+
+Eigen::MatrixXf item_gram(const RowMatrixXf& item_factors) {
+  const auto f = item_factors.cols();
+  Eigen::MatrixXf gram = Eigen::MatrixXf::Zero(f, f);
+  gram.selfadjointView<Eigen::Lower>().rankUpdate(item_factors.transpose());
+  gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
+  return gram;
+}
+
+Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_factors,
+                             const Eigen::MatrixXf& item_gram, std::span<const std::uint32_t> items,
+                             std::span<const float> values) {
+  const auto f = item_factors.cols();
+  const auto n_items = static_cast<std::uint64_t>(item_factors.rows());
+  // Keep the known items; the weights are what training used for the same values.
+  std::vector<std::uint32_t> idx;
+  std::vector<float> w;
+  idx.reserve(items.size());
+  w.reserve(items.size());
+  const std::size_t n = std::min(items.size(), values.size());
+  for (std::size_t j = 0; j < n; ++j) {
+    if (items[j] >= n_items) continue;
+    idx.push_back(items[j]);
+    w.push_back(params.feedback == Feedback::Implicit
+                    ? confidence_excess(params.confidence, params.alpha, params.epsilon, values[j])
+                    : values[j]);
+  }
+  Eigen::VectorXf x = Eigen::VectorXf::Zero(f);
+  RowWorkspace ws;
+  if (params.feedback == Feedback::Implicit) {
+    Eigen::MatrixXf gram = item_gram;
+    gram.diagonal().array() += params.regularization;
+    implicit_exact(item_factors, gram, idx, w, x.data(), params.nonnegative, ws);
+  } else {
+    explicit_exact(item_factors, params.regularization, idx, w, x.data(), params.nonnegative, ws);
+  }
+  return x;
+}
+
+}  // namespace recsys::model

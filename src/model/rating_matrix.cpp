@@ -1,0 +1,76 @@
+#include "model/rating_matrix.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <tuple>
+#include <utility>
+
+#include "model/confidence.hpp"
+
+namespace recsys::model {
+
+namespace {
+
+// Sorts each row by column index (rows of data read back from the store are
+// already sorted, so this is usually only the is_sorted check).
+void sort_rows(Csr& m) {
+  std::vector<std::pair<std::uint32_t, float>> tmp;
+  for (std::uint32_t r = 0; r < m.rows; ++r) {
+    auto b = m.offsets[r], e = m.offsets[r + 1];
+    if (std::is_sorted(m.indices.begin() + b, m.indices.begin() + e)) continue;
+    tmp.clear();
+    for (auto j = b; j < e; ++j) tmp.emplace_back(m.indices[j], m.values[j]);
+    std::stable_sort(tmp.begin(), tmp.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto j = b; j < e; ++j) std::tie(m.indices[j], m.values[j]) = tmp[j - b];
+  }
+}
+
+}  // namespace
+
+Csr build_csr(std::uint32_t rows, std::uint32_t cols, std::span<const std::uint32_t> row,
+              std::span<const std::uint32_t> col, std::span<const float> value) {
+  if (row.size() != col.size() || row.size() != value.size())
+    throw std::invalid_argument("build_csr: row, column and value arrays differ in length");
+  Csr m;
+  m.rows = rows;
+  m.cols = cols;
+  m.offsets.assign(static_cast<std::size_t>(rows) + 1, 0);
+  for (std::size_t j = 0; j < row.size(); ++j) {
+    if (row[j] >= rows || col[j] >= cols)
+      throw std::out_of_range(fmt::format("rating {}: index ({}, {}) outside {} × {}", j, row[j], col[j], rows, cols));
+    ++m.offsets[row[j] + 1];
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) m.offsets[r + 1] += m.offsets[r];
+  m.indices.resize(row.size());
+  m.values.resize(row.size());
+  // Counting sort by row: `next` is where each row's next value goes.
+  std::vector<std::uint64_t> next(m.offsets.begin(), m.offsets.end() - 1);
+  for (std::size_t j = 0; j < row.size(); ++j) {
+    auto at = next[row[j]]++;
+    m.indices[at] = col[j];
+    m.values[at] = value[j];
+  }
+  sort_rows(m);
+  return m;
+}
+
+RatingMatrix build_rating_matrix(const ModelParams& p, std::uint32_t n_users, std::uint32_t n_items,
+                                 std::span<const std::uint32_t> users, std::span<const std::uint32_t> items,
+                                 std::span<const float> values) {
+  std::vector<float> weights;
+  std::span<const float> stored = values;
+  if (p.feedback == Feedback::Implicit) {
+    weights.resize(values.size());
+    for (std::size_t j = 0; j < values.size(); ++j)
+      weights[j] = confidence_excess(p.confidence, p.alpha, p.epsilon, values[j]);
+    stored = weights;
+  }
+  RatingMatrix m;
+  m.by_user = build_csr(n_users, n_items, users, items, stored);
+  m.by_item = build_csr(n_items, n_users, items, users, stored);
+  return m;
+}
+
+}  // namespace recsys::model

@@ -1,0 +1,177 @@
+#include "rank/precompute.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rank/factors.hpp"
+#include "rank/popularity.hpp"
+#include "rank/topk.hpp"
+#include "store/cache.hpp"
+#include "store/ids.hpp"
+#include "store/models.hpp"
+#include "store/ratings.hpp"
+#include "util/log.hpp"
+#include "util/parallel.hpp"
+#include "util/timer.hpp"
+
+namespace recsys::rank {
+
+namespace {
+
+// What precompute reads, in memory: factors, seen items (CSR), ids, counts.
+struct Inputs {
+  std::uint32_t generation = 0;
+  model::RowMatrixXf users;
+  model::RowMatrixXf items;
+  std::vector<std::string> user_ids;
+  std::vector<std::string> item_ids;
+  std::vector<std::size_t> seen_offsets;  // user -> [offsets[u], offsets[u+1]) in seen
+  std::vector<std::uint32_t> seen;        // sorted item indexes per user
+  std::vector<std::uint32_t> item_counts; // ratings per item (popularity)
+};
+
+Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
+  Inputs in;
+  auto txn = db.begin_read();
+  auto model = options.generation ? store::find_model(db, txn, *options.generation) : store::latest_model(db, txn);
+  if (!model) {
+    if (options.generation) throw std::runtime_error(fmt::format("no model generation {} is stored", *options.generation));
+    throw std::runtime_error("no trained model in the database: run recsys train first");
+  }
+  in.generation = model->generation;
+  in.users = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Users));
+  in.items = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Items));
+  in.user_ids = store::load_id_strings(db, txn, store::IdKind::User);
+  in.item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
+  in.seen_offsets.assign(in.user_ids.size() + 1, 0);
+  in.item_counts.assign(in.item_ids.size(), 0);
+  std::uint32_t next_user = 0;
+  store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const store::RatingRecord> records) {
+    if (user >= in.user_ids.size()) return;  // ratings without an id: not servable
+    for (; next_user <= user; ++next_user) in.seen_offsets[next_user] = in.seen.size();
+    for (const auto& r : records) {
+      in.seen.push_back(r.item);
+      if (r.item < in.item_counts.size()) ++in.item_counts[r.item];
+    }
+  });
+  for (; next_user <= in.user_ids.size(); ++next_user) in.seen_offsets[next_user] = in.seen.size();
+  return in;
+}
+
+// Positions 0..n-1 ordered by their keys' byte order (LMDB's), so lists can be
+// written with MDB_APPEND.
+std::vector<std::uint32_t> key_order(const std::vector<std::string>& keys, const std::vector<std::uint32_t>& rows) {
+  std::vector<std::uint32_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return keys[rows[a]] < keys[rows[b]]; });
+  return order;
+}
+
+// Encodes the lists of `rows` (row r's entries in lists.row(r)) in parallel.
+std::vector<std::string> encode_lists(const TopKLists& lists, const std::vector<std::string>& heads,
+                                      std::uint32_t generation, unsigned threads) {
+  std::vector<std::string> out(lists.counts.size());
+  parallel_chunks(out.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
+    store::ListBuilder builder;
+    for (std::size_t r = begin; r < end; ++r) {
+      builder.clear();
+      for (const auto& s : lists.row(r)) builder.add(heads[s.index], s.score);
+      out[r] = std::string(builder.finish(store::ListSource::Model, generation));
+    }
+  });
+  return out;
+}
+
+double gflops(std::size_t rows, std::size_t cols, std::size_t f, double seconds) {
+  return seconds > 0 ? 2.0 * static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(f) / seconds / 1e9
+                     : 0.0;
+}
+
+}  // namespace
+
+PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& options) {
+  PrecomputeReport report;
+  Timer timer;
+  Inputs in = load_inputs(db, options);
+  const std::size_t n_items = static_cast<std::size_t>(in.items.rows());
+  if (n_items > in.item_ids.size()) {
+    throw std::runtime_error(fmt::format("model generation {} has {} item rows but only {} item ids are stored",
+                                         in.generation, n_items, in.item_ids.size()));
+  }
+  report.generation = in.generation;
+  report.users = in.user_ids.size();
+  report.items = n_items;
+  report.factors = static_cast<std::size_t>(in.items.cols());
+  report.load_seconds = timer.seconds();
+
+  // Users with ratings and a non-zero factor row get a personal list.
+  std::vector<std::uint32_t> user_rows;
+  const std::size_t model_users = std::min<std::size_t>(static_cast<std::size_t>(in.users.rows()), in.user_ids.size());
+  for (std::uint32_t u = 0; u < model_users; ++u) {
+    if (in.seen_offsets[u + 1] > in.seen_offsets[u] && !in.users.row(u).isZero()) user_rows.push_back(u);
+  }
+  BlockOptions block{options.k, options.threads, options.query_block, options.target_tile};
+  timer.reset();
+  TopKLists user_lists = top_k_products(
+      in.users, in.items, user_rows,
+      [&](std::size_t u) {
+        return std::span<const std::uint32_t>(in.seen.data() + in.seen_offsets[u], in.seen_offsets[u + 1] - in.seen_offsets[u]);
+      },
+      block);
+  report.rank_seconds = timer.seconds();
+  report.rank_gflops = gflops(user_rows.size(), n_items, report.factors, report.rank_seconds);
+
+  // Similar items: cosine = dot product of unit rows; an item is not similar to itself.
+  timer.reset();
+  model::RowMatrixXf unit = normalized_rows(in.items);
+  std::vector<std::uint32_t> item_rows;
+  for (std::uint32_t i = 0; i < n_items; ++i) {
+    if (!unit.row(i).isZero()) item_rows.push_back(i);
+  }
+  std::vector<std::uint32_t> self(n_items);
+  std::iota(self.begin(), self.end(), 0u);
+  TopKLists similar = top_k_products(
+      unit, unit, item_rows, [&](std::size_t i) { return std::span<const std::uint32_t>(&self[i], 1); }, block);
+  report.similar_seconds = timer.seconds();
+  report.similar_gflops = gflops(item_rows.size(), n_items, report.factors, report.similar_seconds);
+
+  timer.reset();
+  std::vector<std::string> heads(in.item_ids.size());
+  for (std::size_t i = 0; i < heads.size(); ++i) heads[i] = store::entry_head(in.item_ids[i]);
+  std::vector<std::string> user_values = encode_lists(user_lists, heads, in.generation, options.threads);
+  std::vector<std::string> similar_values = encode_lists(similar, heads, in.generation, options.threads);
+  store::ListBuilder fallback_builder;
+  for (const auto& s : most_popular(in.item_counts, options.k)) fallback_builder.add(heads[s.index], s.score);
+  std::string fallback(fallback_builder.finish(store::ListSource::Fallback, in.generation));
+  std::vector<std::uint32_t> user_order = key_order(in.user_ids, user_rows);
+  std::vector<std::uint32_t> item_order = key_order(in.item_ids, item_rows);
+  report.encode_seconds = timer.seconds();
+
+  timer.reset();
+  db.write([&](store::Txn& txn) {
+    store::clear_caches(db, txn);
+    for (std::uint32_t p : user_order) {
+      store::put_list(db, txn, store::CacheTable::UserRecs, in.user_ids[user_rows[p]], user_values[p], MDB_APPEND);
+    }
+    for (std::uint32_t p : item_order) {
+      store::put_list(db, txn, store::CacheTable::ItemSimilar, in.item_ids[item_rows[p]], similar_values[p], MDB_APPEND);
+    }
+    store::put_list(db, txn, store::CacheTable::Popularity, store::kFallbackKey, fallback);
+    store::set_cache_k(db, txn, static_cast<std::uint32_t>(options.k));
+    store::set_serving_generation(db, txn, in.generation);
+  });
+  report.write_seconds = timer.seconds();
+  report.user_lists = user_rows.size();
+  report.similar_lists = item_rows.size();
+  report.cache_bytes = fallback.size();
+  for (const auto& v : user_values) report.cache_bytes += v.size();
+  for (const auto& v : similar_values) report.cache_bytes += v.size();
+  return report;
+}
+
+}  // namespace recsys::rank

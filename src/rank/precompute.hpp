@@ -1,0 +1,44 @@
+// Precompute: the serving cache for one model generation. For every user with
+// ratings, the top-k items they have not rated; for every item, its top-k most
+// similar items (cosine on item factors); the most-rated items as fallback.
+// Everything is written, with the serving generation, in ONE write transaction:
+// a running server switches from the old cache to the new one at that commit,
+// and a crash before it leaves the old cache serving.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "store/database.hpp"
+
+namespace recsys::rank {
+
+struct PrecomputeOptions {
+  std::size_t k = 10;
+  std::optional<std::uint32_t> generation;  // default: the latest stored
+  unsigned threads = 1;
+  std::size_t query_block = 64;
+  std::size_t target_tile = 2048;
+};
+
+struct PrecomputeReport {
+  std::uint32_t generation = 0;
+  std::size_t users = 0;            // known users
+  std::size_t user_lists = 0;       // users with a personal list
+  std::size_t items = 0;            // items in the model
+  std::size_t similar_lists = 0;
+  std::size_t factors = 0;
+  double load_seconds = 0;
+  double rank_seconds = 0;          // users × items products + top-k selection
+  double similar_seconds = 0;       // items × items
+  double encode_seconds = 0;
+  double write_seconds = 0;         // the one write transaction, commit included
+  double rank_gflops = 0;           // 2·users·items·factors / rank_seconds
+  double similar_gflops = 0;
+  std::size_t cache_bytes = 0;      // stored list values
+};
+
+PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& options);
+
+}  // namespace recsys::rank

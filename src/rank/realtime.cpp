@@ -1,0 +1,90 @@
+#include "rank/realtime.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include "model/fold_in.hpp"
+#include "rank/factors.hpp"
+#include "rank/topk.hpp"
+#include "store/ids.hpp"
+#include "store/models.hpp"
+#include "store/ratings.hpp"
+#include "util/log.hpp"
+
+namespace recsys::rank {
+
+model::ModelParams params_of_description(std::string_view description) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(description);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
+    throw std::runtime_error("the stored model description is not a JSON object");
+  }
+  simdjson::dom::element params;
+  if (doc["params"].get(params) == simdjson::SUCCESS && params.is_object()) {
+    return model::params_from_json(simdjson::minify(params));
+  }
+  return model::params_from_json(description);
+}
+
+void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn) {
+  auto serving = store::serving_generation(db, txn);
+  if (serving == generation_) return;
+  generation_.reset();
+  items_.resize(0, 0);
+  heads_.clear();
+  if (!serving) return;
+  auto record = store::find_model(db, txn, *serving);
+  if (!record) {
+    log::warn("events: serving model generation {} is not stored; ratings are kept without fold-in", *serving);
+    return;
+  }
+  params_ = params_of_description(record->description);
+  items_ = to_matrix(store::load_factors(db, txn, *serving, store::Side::Items));
+  gram_ = model::item_gram(items_);
+  auto ids = store::load_id_strings(db, txn, store::IdKind::Item);
+  heads_.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(items_.rows())));
+  for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
+  k_ = store::cache_k(db, txn).value_or(10);
+  generation_ = serving;
+  log::info("events: fold-in uses model generation {} ({} items, {} factors)", *serving, items_.rows(), items_.cols());
+}
+
+void RealtimeRanker::apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events) {
+  sync_model(db, txn);
+  auto policy = store::policy_for(store::rating_stats(db, txn).feedback);
+  // Group by user, keeping each user's events in arrival order.
+  std::map<std::string_view, std::vector<store::RatingRecord>> by_user;
+  for (const auto& e : events) {
+    std::uint32_t item = store::get_or_add_index(db, txn, store::IdKind::Item, e.item);
+    by_user[e.user].push_back(store::RatingRecord{item, e.value, e.timestamp});
+  }
+  for (auto& [user_id, records] : by_user) {
+    std::uint32_t user = store::get_or_add_index(db, txn, store::IdKind::User, user_id);
+    auto merged = store::merge_user_ratings(db, txn, user, records, policy);
+    if (generation_) refresh_user(db, txn, user, user_id, merged);
+  }
+}
+
+void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user,
+                                  std::string_view user_id, std::span<const store::RatingRecord> ratings) {
+  item_buf_.clear();
+  value_buf_.clear();
+  for (const auto& r : ratings) {
+    item_buf_.push_back(r.item);  // sorted by item: also the seen list
+    value_buf_.push_back(r.value);
+  }
+  Eigen::VectorXf factors = model::fold_in_user(params_, items_, gram_, item_buf_, value_buf_);
+  store::put_factor_row(db, txn, *generation_, store::Side::Users, user,
+                        std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())));
+  auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
+                          item_buf_, k_);
+  builder_.clear();
+  for (const auto& s : top) builder_.add(heads_[s.index], s.score);
+  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
+}
+
+}  // namespace recsys::rank

@@ -1,0 +1,60 @@
+// Real-time events: a user's new ratings are stored, their factors re-solved by
+// fold-in with the serving model's item factors fixed (Hu, Koren & Volinsky
+// 2008, the ALS user step for one row), and their cached list recomputed — all
+// inside the caller's write transaction, so the next read sees all of it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/matrix.hpp"
+#include "model/params.hpp"
+#include "store/cache.hpp"
+#include "store/database.hpp"
+#include "store/ratings.hpp"
+
+namespace recsys::rank {
+
+struct Event {
+  std::string user;
+  std::string item;
+  float value = 1.0f;
+  std::int64_t timestamp = 0;
+};
+
+// Holds the serving model's item side in memory (factors, YᵀY, encoded item
+// ids) and reloads it when the serving generation changes. One instance per
+// writer thread; not thread-safe.
+class RealtimeRanker {
+ public:
+  // Applies `events` in `txn`: new users and items get ids, ratings merge into
+  // the stored lists, every touched user is folded in and gets a fresh list.
+  // Without a served model only the ratings are stored.
+  void apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events);
+
+  std::optional<std::uint32_t> generation() const { return generation_; }
+
+ private:
+  void sync_model(const store::Database& db, const store::Txn& txn);
+  void refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user, std::string_view user_id,
+                    std::span<const store::RatingRecord> ratings);
+
+  std::optional<std::uint32_t> generation_;
+  model::ModelParams params_;
+  model::RowMatrixXf items_;
+  Eigen::MatrixXf gram_;
+  std::vector<std::string> heads_;
+  std::size_t k_ = 10;
+  store::ListBuilder builder_;
+  std::vector<std::uint32_t> item_buf_;
+  std::vector<float> value_buf_;
+};
+
+// The training parameters recorded in a model description ("params" object,
+// or the description itself when it has none).
+model::ModelParams params_of_description(std::string_view description);
+
+}  // namespace recsys::rank

@@ -1,0 +1,57 @@
+// Id maps: external user/item ids (opaque byte strings, at most kMaxIdBytes)
+// to dense u32 indexes and back. Tables user_ids/item_ids map the string to a
+// little-endian u32; user_keys/item_keys map the native u32 (MDB_INTEGERKEY)
+// back to the string. Indexes are assigned in order of first appearance and
+// never reused: the maps are append-only, so a re-import keeps every index and
+// stored models stay valid.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/database.hpp"
+
+namespace recsys::store {
+
+enum class IdKind { User, Item };
+
+// LMDB's default maximum key size (the ids are keys of user_ids/item_ids).
+inline constexpr std::size_t kMaxIdBytes = 511;
+
+const char* id_kind_name(IdKind kind);  // "user" or "item"
+
+// Number of ids stored (= the next index to assign).
+std::uint32_t id_count(const Database& db, const Txn& txn, IdKind kind);
+
+std::optional<std::uint32_t> find_index(const Database& db, const Txn& txn, IdKind kind, std::string_view id);
+// The view points into the map and is valid until the transaction ends.
+std::optional<std::string_view> find_id(const Database& db, const Txn& txn, IdKind kind, std::uint32_t index);
+
+// The index of `id`, adding it (as index id_count()) when it is new.
+// `added`, when given, tells whether it was new. Throws on an empty or too long id.
+std::uint32_t get_or_add_index(const Database& db, const Txn& txn, IdKind kind, std::string_view id,
+                               bool* added = nullptr);
+
+// Appends ids that are not stored yet; ids[k] gets index `first + k`, and
+// `first` must equal id_count() (checked). Used by the bulk import.
+void append_ids(const Database& db, const Txn& txn, IdKind kind, std::uint32_t first,
+                const std::vector<std::string_view>& ids);
+
+// Whole maps in memory, for serving and precompute.
+std::vector<std::string> load_id_strings(const Database& db, const Txn& txn, IdKind kind);  // index -> id
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using IdIndexMap = std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>>;
+IdIndexMap load_id_index(const Database& db, const Txn& txn, IdKind kind);  // id -> index
+
+// Throws std::invalid_argument unless `id` can be stored (non-empty, <= kMaxIdBytes).
+void check_id(IdKind kind, std::string_view id);
+
+}  // namespace recsys::store

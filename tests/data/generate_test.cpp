@@ -1,0 +1,95 @@
+// The synthetic ratings generator: deterministic, exact sizes, valid rows,
+// no repeated pairs, every user present, skewed popularity.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <string>
+
+#include "data/generate.hpp"
+#include "util/error.hpp"
+
+using namespace recsys;
+
+namespace {
+std::string generate(data::GenerateOptions o) {
+  std::string out;
+  data::generate_ratings(o, [&](std::string_view block) { out += block; });
+  return out;
+}
+std::int64_t field(std::string_view& line) {
+  auto comma = line.find(',');
+  std::string_view f = line.substr(0, comma);
+  line = comma == std::string_view::npos ? std::string_view{} : line.substr(comma + 1);
+  std::int64_t v = -1;
+  std::from_chars(f.data(), f.data() + f.size(), v);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("the generator writes exactly the requested rows with valid fields and no repeated pairs") {
+  data::GenerateOptions o;
+  o.users = 3000;
+  o.items = 400;
+  o.ratings = 60000;
+  o.seed = 5;
+  o.threads = 2;
+  std::string text = generate(o);
+  REQUIRE(text.starts_with("user,item,rating,timestamp\n"));
+  std::string_view rest(text);
+  rest.remove_prefix(rest.find('\n') + 1);
+  std::set<std::pair<std::int64_t, std::int64_t>> pairs;
+  std::vector<int> per_user(o.users + 1, 0);
+  std::vector<int> per_item(o.items + 1, 0);
+  std::size_t rows = 0;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl + 1);
+    auto u = field(line), i = field(line), r = field(line), t = field(line);
+    REQUIRE(u >= 1);
+    REQUIRE(u <= o.users);
+    REQUIRE(i >= 1);
+    REQUIRE(i <= o.items);
+    REQUIRE(r >= 1);
+    REQUIRE(r <= 5);
+    REQUIRE(t >= 946684800);
+    REQUIRE(pairs.insert({u, i}).second);
+    ++per_user[static_cast<std::size_t>(u)];
+    ++per_item[static_cast<std::size_t>(i)];
+    ++rows;
+  }
+  REQUIRE(rows == o.ratings);
+  REQUIRE(*std::min_element(per_user.begin() + 1, per_user.end()) >= 5);
+  // Power law: the 10% most popular items draw far more than 10% of the ratings.
+  std::sort(per_item.begin(), per_item.end(), std::greater<>());
+  std::size_t top = 0;
+  for (std::size_t k = 0; k < o.items / 10; ++k) top += static_cast<std::size_t>(per_item[k]);
+  REQUIRE(top > rows * 3 / 10);
+}
+
+TEST_CASE("the same seed gives the same file whatever the thread count; another seed another file") {
+  data::GenerateOptions o;
+  o.users = 5000;
+  o.items = 300;
+  o.ratings = 40000;
+  o.threads = 1;
+  std::string one = generate(o);
+  o.threads = 3;
+  REQUIRE(generate(o) == one);
+  o.seed = 43;
+  REQUIRE(generate(o) != one);
+}
+
+TEST_CASE("impossible sizes are usage errors") {
+  data::GenerateOptions o;
+  o.users = 10;
+  o.items = 4;
+  o.ratings = 9;
+  REQUIRE_THROWS_AS(data::check_generate_options(o), UsageError);  // fewer ratings than users
+  o.ratings = 21;
+  REQUIRE_THROWS_AS(data::check_generate_options(o), UsageError);  // more than half the items each
+  o.ratings = 20;
+  REQUIRE(generate(o).size() > 0);
+}

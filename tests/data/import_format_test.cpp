@@ -1,0 +1,200 @@
+// Every input format the import detects: header or not, comma / tab / "::",
+// CRLF, BOM, RFC 4180 quotes, optional rating and timestamp, --columns,
+// --format, gzip and zstd.
+#include <catch2/catch.hpp>
+#include <zlib.h>
+#include <zstd.h>
+#include <fmt/format.h>
+
+#include "data/format.hpp"
+#include "import_support.hpp"
+#include "util/error.hpp"
+
+using namespace recsys;
+using namespace recsys::test;
+
+namespace {
+Row r(std::string u, std::string i, float v, std::int64_t t = 0) { return Row{u, i, v, t}; }
+}  // namespace
+
+TEST_CASE("CSV with a header: ids numbered in order of first appearance, explicit ratings") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto rep = import_text(db, dir, "r.csv", "userId,movieId,rating,timestamp\n7,10,4.5,100\n3,10,3,200\n7,20,5,300\n");
+  REQUIRE(rep.rows_read == 3);
+  REQUIRE(rep.imported == 3);
+  REQUIRE(rep.skipped == 0);
+  REQUIRE(rep.feedback == store::Feedback::Explicit);
+  auto d = dump(db);
+  REQUIRE(d.users == std::vector<std::string>{"7", "3"});
+  REQUIRE(d.items == std::vector<std::string>{"10", "20"});
+  REQUIRE(d.ratings == std::vector<Row>{r("7", "10", 4.5f, 100), r("7", "20", 5, 300), r("3", "10", 3, 200)});
+  REQUIRE(d.stats.count == 3);
+  REQUIRE(d.stats.min_value == 3.0f);
+  REQUIRE(d.stats.max_value == 5.0f);
+}
+
+TEST_CASE("CSV without a header and with string ids") {
+  TempDir dir;
+  auto db = open_db(dir);
+  import_text(db, dir, "r.csv", "u-1,i-9,4\nu-2,i-9,2\n");
+  auto d = dump(db);
+  REQUIRE(d.ratings == std::vector<Row>{r("u-1", "i-9", 4), r("u-2", "i-9", 2)});
+}
+
+TEST_CASE("tab-separated u.data style with timestamps") {
+  TempDir dir;
+  auto db = open_db(dir);
+  import_text(db, dir, "u.data", "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n");
+  auto d = dump(db);
+  REQUIRE(d.ratings.size() == 3);
+  REQUIRE(d.ratings[0] == r("196", "242", 3, 881250949));
+  REQUIRE(d.ratings[2] == r("22", "377", 1, 878887116));
+}
+
+TEST_CASE("MovieLens ratings.dat with :: separators") {
+  TempDir dir;
+  auto db = open_db(dir);
+  import_text(db, dir, "ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n2::1193::4::978298413\n");
+  auto d = dump(db);
+  // Sorted by index (order of first appearance), not by the id's text.
+  REQUIRE(d.ratings == std::vector<Row>{r("1", "1193", 5, 978300760), r("1", "661", 3, 978302109),
+                                        r("2", "1193", 4, 978298413)});
+}
+
+TEST_CASE("a UTF-8 BOM and CRLF line ends do not leak into ids or values") {
+  TempDir dir;
+  auto db = open_db(dir);
+  import_text(db, dir, "r.csv", "\xEF\xBB\xBFuser,item,rating\r\nalice,book,4\r\nbob,book,5\r\n");
+  auto d = dump(db);
+  REQUIRE(d.users == std::vector<std::string>{"alice", "bob"});
+  REQUIRE(d.ratings == std::vector<Row>{r("alice", "book", 4), r("bob", "book", 5)});
+}
+
+TEST_CASE("RFC 4180 quoted fields may hold commas and doubled quotes") {
+  TempDir dir;
+  auto db = open_db(dir);
+  import_text(db, dir, "r.csv", "user,item,rating\n\"Smith, J.\",\"say \"\"hi\"\"\",4\n\"x\",plain,\"3.5\"\n");
+  auto d = dump(db);
+  REQUIRE(d.ratings == std::vector<Row>{r("Smith, J.", "say \"hi\"", 4), r("x", "plain", 3.5f)});
+}
+
+TEST_CASE("no rating column: implicit feedback, value 1 per row, repeats add up") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto rep = import_text(db, dir, "plays.csv", "user,item\nu1,song\nu1,song\nu2,song\nu1,other\n");
+  REQUIRE(rep.feedback == store::Feedback::Implicit);
+  REQUIRE(rep.duplicates == 1);
+  auto d = dump(db);
+  REQUIRE(d.ratings == std::vector<Row>{r("u1", "song", 2), r("u1", "other", 1), r("u2", "song", 1)});
+  REQUIRE(d.stats.feedback == store::Feedback::Implicit);
+}
+
+TEST_CASE("explicit repeats of a (user, item) pair: the last one wins") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto rep = import_text(db, dir, "r.csv", "u1,i1,1,10\nu2,i1,3,10\nu1,i1,5,20\nu1,i1,4,15\n");
+  REQUIRE(rep.duplicates == 2);
+  auto d = dump(db);
+  REQUIRE(d.ratings == std::vector<Row>{r("u1", "i1", 4, 15), r("u2", "i1", 3, 10)});
+}
+
+TEST_CASE("--columns picks columns by header name or by index") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto o = quiet_options();
+  SECTION("names: user and item only, so implicit") {
+    o.columns = "userId,movieId";
+    import_text(db, dir, "r.csv", "movieId,userId,rating\n10,1,4\n11,1,2\n", o);
+    auto d = dump(db);
+    REQUIRE(d.ratings == std::vector<Row>{r("1", "10", 1), r("1", "11", 1)});
+    REQUIRE(d.stats.feedback == store::Feedback::Implicit);
+  }
+  SECTION("indexes with an empty rating entry") {
+    o.columns = "1,0,,2";
+    import_text(db, dir, "r.csv", "10,1,555\n11,2,666\n", o);
+    auto d = dump(db);
+    REQUIRE(d.ratings == std::vector<Row>{r("1", "10", 1, 555), r("2", "11", 1, 666)});
+  }
+  SECTION("a name the header does not have is a usage error") {
+    o.columns = "user,nosuch";
+    REQUIRE_THROWS_AS(import_text(db, dir, "r.csv", "user,item\n1,2\n", o), UsageError);
+    REQUIRE(dump(db).ratings.empty());
+  }
+}
+
+TEST_CASE("header detection by known names or by a non-numeric first value over numbers") {
+  using data::detect_layout;
+  data::ColumnSpec none;
+  REQUIRE(detect_layout("userId,movieId\n1,2\n", data::Format::Auto, none, "f").header);
+  REQUIRE(detect_layout("a,b,c\nx,y,4\n", data::Format::Auto, none, "f").header);
+  REQUIRE_FALSE(detect_layout("x,y,4\nz,w,5\n", data::Format::Auto, none, "f").header);
+  // Opaque ids: one string item id above numeric ones is not enough for a header.
+  REQUIRE_FALSE(detect_layout("u1,abc\nu2,17\n", data::Format::Auto, none, "f").header);
+  auto tsv = detect_layout("1\t2\t3\t4\n", data::Format::Auto, none, "f");
+  REQUIRE(tsv.format == data::Format::Tsv);
+  REQUIRE(tsv.rating == 2);
+  REQUIRE(tsv.timestamp == 3);
+  auto two = detect_layout("1,2\n", data::Format::Auto, none, "f");
+  REQUIRE_FALSE(two.has_rating());
+  auto named = detect_layout("timestamp,rating,item,user\n", data::Format::Auto, none, "f");
+  REQUIRE(named.user == 3);
+  REQUIRE(named.item == 2);
+  REQUIRE(named.rating == 1);
+  REQUIRE(named.timestamp == 0);
+}
+
+TEST_CASE("--format overrides detection") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto o = quiet_options();
+  o.format = "tsv";
+  // Commas are part of the ids once the separator is a tab.
+  import_text(db, dir, "r.txt", "a,1\tb,2\t3\n", o);
+  REQUIRE(dump(db).ratings == std::vector<Row>{r("a,1", "b,2", 3)});
+  o.format = "xml";
+  REQUIRE_THROWS_AS(import_text(db, dir, "r.txt", "a\tb\t3\n", o), UsageError);
+}
+
+TEST_CASE("gzip and zstd files import like the plain file") {
+  TempDir dir;
+  std::string text = "user,item,rating,timestamp\n";
+  for (int k = 0; k < 3000; ++k) text += fmt::format("u{},i{},3,{}\n", k % 97, k % 31, k);
+  auto plain = dir.write("r.csv", text);
+  auto gz_path = (dir / "r.csv.gz").string();
+  gzFile gz = gzopen(gz_path.c_str(), "wb");
+  REQUIRE(gz);
+  REQUIRE(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()));
+  gzclose(gz);
+  std::string zst(ZSTD_compressBound(text.size()), '\0');
+  zst.resize(ZSTD_compress(zst.data(), zst.size(), text.data(), text.size(), 3));
+  auto zst_path = dir.write("r.csv.zst", zst);
+
+  Dump expected;
+  {
+    TempDir d1;
+    auto db = open_db(d1);
+    data::import_files(db, {plain.string()}, quiet_options());
+    expected = dump(db);
+  }
+  // 97 and 31 are coprime: all 3000 (user, item) pairs differ.
+  REQUIRE(expected.ratings.size() == 3000);
+  for (const auto& path : {gz_path, zst_path.string()}) {
+    TempDir d2;
+    auto db = open_db(d2);
+    data::import_files(db, {path}, quiet_options());
+    REQUIRE(dump(db) == expected);
+  }
+}
+
+TEST_CASE("several files in one import share the id maps") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto a = dir.write("a.csv", "user,item,rating\nu1,i1,4\n");
+  auto b = dir.write("b.tsv", "u2\ti1\t5\nu1\ti2\t3\n");
+  auto rep = data::import_files(db, {a.string(), b.string()}, quiet_options());
+  REQUIRE(rep.imported == 3);
+  auto d = dump(db);
+  REQUIRE(d.users == std::vector<std::string>{"u1", "u2"});
+  REQUIRE(d.ratings == std::vector<Row>{r("u1", "i1", 4), r("u1", "i2", 3), r("u2", "i1", 5)});
+}

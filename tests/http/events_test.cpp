@@ -1,0 +1,106 @@
+// POST /v1/events: stored, folded in, and visible in the next GET.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "../rank/list_json.hpp"
+#include "../rank/small_db.hpp"
+#include "client.hpp"
+#include "rank/precompute.hpp"
+#include "store/ids.hpp"
+#include "store/ratings.hpp"
+
+using namespace recsys;
+using test::Connection;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  test::SmallDb s;
+  std::string db;
+  Fixture() {
+    db = (dir / "db").string();
+    s = test::make_small_db(dir / "db", 20, 30, 21);
+    auto handle = test::open_db(dir / "db");
+    rank::PrecomputeOptions o;
+    o.k = 5;
+    rank::precompute(handle, o);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an event changes the user's next recommendations and is stored") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto before = test::parse_body(c.get("/v1/users/u3/recommendations").body);
+  std::string first = before.items.at(0).first;
+  auto post = c.request("POST", "/v1/events", R"({"user":"u3","item":")" + first + R"(","value":5})");
+  REQUIRE(post.status == 200);
+  REQUIRE(post.body == "{\"accepted\":1}");
+  auto after = test::parse_body(c.get("/v1/users/u3/recommendations").body);
+  REQUIRE(after.source == "model");
+  auto names = test::item_names(after);
+  REQUIRE(std::find(names.begin(), names.end(), first) == names.end());  // now seen
+  REQUIRE(after.items.size() == 5);
+
+  // A new user with a new item and a known one: a personal list right away.
+  post = c.request("POST", "/v1/events",
+                   R"([{"user":"new user/1","item":"i4","value":3},{"user":"new user/1","item":"fresh-item"}])");
+  REQUIRE(post.status == 200);
+  auto fresh = test::parse_body(c.get("/v1/users/new%20user%2F1/recommendations").body);
+  REQUIRE(fresh.source == "model");
+  names = test::item_names(fresh);
+  REQUIRE(std::find(names.begin(), names.end(), "i4") == names.end());
+  server.stop();
+
+  auto db = test::open_db(f.dir / "db", store::OpenMode::ReadOnly);
+  auto txn = db.begin_read();
+  auto user = store::find_index(db, txn, store::IdKind::User, "new user/1");
+  REQUIRE(user);
+  REQUIRE(store::get_user_ratings(db, txn, *user).size() == 2);
+  REQUIRE(store::find_index(db, txn, store::IdKind::Item, "fresh-item"));
+}
+
+TEST_CASE("invalid event bodies are refused and store nothing") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto r = c.request("POST", "/v1/events", R"({"user":"zz"})");
+  REQUIRE(r.status == 422);
+  REQUIRE_THAT(r.body, Catch::Contains("\"code\":\"invalid_event\""));
+  REQUIRE(c.request("POST", "/v1/events", "not json").status == 400);
+  REQUIRE(c.request("POST", "/v1/events", R"([{"user":"zz","item":"i1"},{"user":"zz"}])").status == 422);
+  REQUIRE(test::parse_body(c.get("/v1/users/zz/recommendations").body).source == "fallback");
+}
+
+TEST_CASE("with a token file, events need the bearer token") {
+  Fixture f;
+  auto token = f.dir.write("token", "s3cret-token\n");
+  test::Server server(f.dir, f.db, {"--token-file", token.string()});
+  Connection c(server.port());
+  std::string event = R"({"user":"u1","item":"i2"})";
+  auto r = c.request("POST", "/v1/events", event);
+  REQUIRE(r.status == 401);
+  REQUIRE(r.headers["www-authenticate"] == "Bearer");
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer wrong-token\r\n").status == 401);
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer s3cret-token\r\n").status == 200);
+  REQUIRE(c.get("/v1/users/u1/recommendations").status == 200);  // reads stay open
+}
+
+TEST_CASE("events pipelined with reads are answered in order") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  std::string body = R"({"user":"p1","item":"i3"})";
+  std::string batch = "GET /v1/users/p1/recommendations HTTP/1.1\r\n\r\n"
+                      "POST /v1/events HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+                      "GET /v1/users/p1/recommendations HTTP/1.1\r\n\r\n";
+  c.send(batch);
+  REQUIRE(test::parse_body(c.read_response().body).source == "fallback");
+  REQUIRE(c.read_response().body == "{\"accepted\":1}");
+  REQUIRE(test::parse_body(c.read_response().body).source == "model");
+}

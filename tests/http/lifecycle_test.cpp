@@ -1,0 +1,111 @@
+// Server life cycle: a new generation switched in under load, and shutdown.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../rank/list_json.hpp"
+#include "../rank/small_db.hpp"
+#include "client.hpp"
+#include "rank/precompute.hpp"
+
+using namespace recsys;
+using test::Connection;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  test::SmallDb s;
+  std::string db;
+  Fixture() {
+    db = (dir / "db").string();
+    s = test::make_small_db(dir / "db", 200, 80, 31);
+    auto handle = test::open_db(dir / "db");
+    rank::PrecomputeOptions o;
+    o.k = 10;
+    rank::precompute(handle, o);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a precompute of a new generation under load switches without a failed request") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0}, requests{0}, saw_new{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      Connection c(server.port());
+      for (int i = 0; !done; ++i) {
+        try {
+          std::string user = test::numbered("u", (t * 31 + i) % 200);
+          auto r = c.get(i % 5 == 0 ? "/v1/items/i3/similar" : "/v1/users/" + user + "/recommendations");
+          auto body = test::parse_body(r.body, i % 5 == 0 ? "item" : "user");
+          if (r.status != 200 || body.items.empty()) ++failures;
+          if (body.model == 2) ++saw_new;
+          ++requests;
+        } catch (const std::exception&) {
+          ++failures;
+          return;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    auto handle = test::open_db(f.dir / "db");
+    test::add_generation(handle, f.s, 1234);
+  }
+  auto pre = test::run_recsys({"--db", f.db, "precompute", "--k", "10"}, f.dir);
+  REQUIRE(pre.status == 0);
+  for (int i = 0; i < 200 && saw_new < 50; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  done = true;
+  for (auto& t : clients) t.join();
+  REQUIRE(failures == 0);
+  REQUIRE(requests > 100);
+  REQUIRE(saw_new >= 50);
+  // Fold-in follows the switch: an event's list is computed with generation 2.
+  Connection c(server.port());
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"u5","item":"i9"})").status == 200);
+  REQUIRE(test::parse_body(c.get("/v1/users/u5/recommendations").body).model == 2);
+  REQUIRE(c.get("/readyz").body == "{\"status\":\"ready\",\"model\":2}");
+}
+
+TEST_CASE("SIGTERM closes idle connections, finishes answered requests and exits cleanly") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  std::vector<std::unique_ptr<Connection>> idle;
+  for (int i = 0; i < 5; ++i) {
+    idle.push_back(std::make_unique<Connection>(server.port()));
+    REQUIRE(idle.back()->get("/healthz").status == 200);
+  }
+  Connection busy(server.port());
+  std::string batch;
+  for (int i = 0; i < 200; ++i) batch += "GET /v1/users/u" + std::to_string(i % 200) + "/recommendations HTTP/1.1\r\n\r\n";
+  busy.send(batch);
+  REQUIRE(busy.read_response().status == 200);  // the batch is in flight
+  auto result = server.stop();
+  REQUIRE(result.status == 0);
+  REQUIRE_THAT(result.err, Catch::Contains("SIGTERM") && Catch::Contains("stopped"));
+  for (auto& c : idle) REQUIRE(c->closed_by_peer());
+  // Every response that arrived is whole; then the connection ends.
+  int whole = 1;
+  try {
+    while (true) {
+      auto r = busy.read_response();
+      REQUIRE(r.status == 200);
+      test::parse_body(r.body);
+      ++whole;
+    }
+  } catch (const std::runtime_error& e) {
+    REQUIRE(std::string(e.what()) == "eof");
+  }
+  REQUIRE(whole >= 1);
+}

@@ -1,0 +1,221 @@
+// The real recsys binary serving a small precomputed database on loopback.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../rank/list_json.hpp"
+#include "../rank/small_db.hpp"
+#include "client.hpp"
+#include "rank/precompute.hpp"
+
+using namespace recsys;
+using test::Connection;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  test::SmallDb s;
+  std::string db;
+  explicit Fixture(bool precompute = true) {
+    db = (dir / "db").string();
+    s = test::make_small_db(dir / "db", 30, 40, 11);
+    if (precompute) {
+      auto handle = test::open_db(dir / "db");
+      rank::PrecomputeOptions o;
+      o.k = 5;
+      rank::precompute(handle, o);
+    }
+  }
+};
+
+std::vector<std::string> names(const test::SmallDb& s, const std::vector<std::uint32_t>& items) {
+  std::vector<std::string> out;
+  for (auto i : items) out.push_back(s.items[i]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("GET recommendations and similar items answer from the cache, with encoded ids") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto r = c.get("/v1/users/u0/recommendations?k=3");
+  REQUIRE(r.status == 200);
+  REQUIRE(r.headers["content-type"] == "application/json");
+  auto body = test::parse_body(r.body);
+  REQUIRE(body.source == "model");
+  REQUIRE(body.model == 1);
+  REQUIRE(test::item_names(body) == names(f.s, test::brute_force_user(f.s, 0, 3)));
+  // "user/one two" travels as user%2Fone%20two
+  body = test::parse_body(c.get("/v1/users/user%2Fone%20two/recommendations").body);
+  REQUIRE(body.id == "user/one two");
+  REQUIRE(test::item_names(body) == names(f.s, test::brute_force_user(f.s, 1, 5)));
+  // k beyond the precomputed k gives the whole list; exclude drops before cutting.
+  REQUIRE(test::parse_body(c.get("/v1/users/u0/recommendations?k=500").body).items.size() == 5);
+  auto top = test::brute_force_user(f.s, 0, 5);
+  std::string excl = "/v1/users/u0/recommendations?k=3&exclude=" + f.s.items[top[0]] + ",nothing," + f.s.items[top[2]];
+  REQUIRE(test::item_names(test::parse_body(c.get(excl).body)) == names(f.s, {top[1], top[3], top[4]}));
+  // Unknown users, also with UTF-8 ids, get the fallback.
+  body = test::parse_body(c.get("/v1/users/%C3%A9t%C3%A9/recommendations").body);
+  REQUIRE(body.id == "\xC3\xA9t\xC3\xA9");
+  REQUIRE(body.source == "fallback");
+  REQUIRE(body.items.size() == 5);
+  // Similar items: "a/b c" as a%2Fb+c is not decoded as a space in paths, so use %20.
+  auto sim = c.get("/v1/items/a%2Fb%20c/similar?k=2");
+  REQUIRE(sim.status == 200);
+  auto sb = test::parse_body(sim.body, "item");
+  REQUIRE(sb.id == "a/b c");
+  REQUIRE(sb.items.size() == 2);
+  REQUIRE(c.get("/v1/items/%C3%BC%22q/similar").status == 200);
+  auto unknown = c.get("/v1/items/no-such-item/similar");
+  REQUIRE(unknown.status == 404);
+  REQUIRE_THAT(unknown.body, Catch::Contains("\"code\":\"not_found\""));
+}
+
+TEST_CASE("the same body is served over HTTP and printed by recsys recommend --json") {
+  Fixture f;
+  auto cli = test::run_recsys({"--db", f.db, "recommend", "u7", "--k", "4", "--json"}, f.dir);
+  REQUIRE(cli.status == 0);
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  REQUIRE(c.get("/v1/users/u7/recommendations?k=4").body + "\n" == cli.out);
+}
+
+TEST_CASE("model, health, readiness and metrics routes") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto model = c.get("/v1/model");
+  REQUIRE(model.status == 200);
+  REQUIRE_THAT(model.body, Catch::StartsWith("{\"generation\":1,") && Catch::Contains("\"trained_at\""));
+  REQUIRE(c.get("/healthz").status == 200);
+  auto ready = c.get("/readyz");
+  REQUIRE(ready.status == 200);
+  REQUIRE(ready.body == "{\"status\":\"ready\",\"model\":1}");
+  c.get("/v1/users/u0/recommendations");
+  c.get("/nope");
+  auto metrics = c.get("/metrics");
+  REQUIRE(metrics.status == 200);
+  REQUIRE_THAT(metrics.headers["content-type"], Catch::StartsWith("text/plain"));
+  REQUIRE_THAT(metrics.body, Catch::Contains("recsys_http_requests_total{route=\"recommendations\",status=\"200\"} 1"));
+  REQUIRE_THAT(metrics.body, Catch::Contains("recsys_http_requests_total{route=\"other\",status=\"404\"} 1"));
+  REQUIRE_THAT(metrics.body, Catch::Contains("recsys_model_generation 1"));
+  REQUIRE_THAT(metrics.body, Catch::Contains("recsys_cache_lists{kind=\"user\"} 29"));
+  REQUIRE_THAT(metrics.body, Catch::Contains("recsys_http_request_duration_seconds_count"));
+  auto head = c.request("HEAD", "/healthz");
+  REQUIRE(head.status == 200);
+}
+
+TEST_CASE("without a precomputed cache the server is up but not ready") {
+  Fixture f(false);
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  REQUIRE(c.get("/healthz").status == 200);
+  REQUIRE(c.get("/readyz").status == 503);
+  auto r = c.get("/v1/users/u0/recommendations");
+  REQUIRE(r.status == 503);
+  REQUIRE_THAT(r.body, Catch::Contains("recsys precompute"));
+  REQUIRE(c.get("/v1/model").status == 503);
+}
+
+TEST_CASE("bad requests get JSON errors with the right status") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  REQUIRE(c.get("/v1/users/%zz/recommendations").status == 400);
+  REQUIRE(c.get("/v1/users/%4/recommendations").status == 400);
+  REQUIRE(c.get("/v1/users/u1/recommendations?k=0").status == 400);
+  REQUIRE(c.get("/v1/users/u1/recommendations?k=-3").status == 400);
+  REQUIRE(c.get("/v1/users/u1/recommendations?exclude=%g1").status == 400);
+  REQUIRE(c.get("/v1/users//recommendations").status == 404);
+  REQUIRE(c.get("/v1/users/u1").status == 404);
+  REQUIRE(c.get("/").status == 404);
+  auto wrong = c.request("DELETE", "/v1/users/u1/recommendations");
+  REQUIRE(wrong.status == 405);
+  REQUIRE(wrong.headers["allow"] == "GET, HEAD");
+  REQUIRE(c.request("GET", "/v1/events").status == 405);
+  REQUIRE(c.request("POST", "/healthz").status == 405);
+  // All of the above kept the connection open.
+  REQUIRE(c.get("/healthz").status == 200);
+
+  Connection line(server.port());
+  line.send("GARBAGE\r\n\r\n");
+  auto r = line.read_response();
+  REQUIRE(r.status == 400);
+  REQUIRE_THAT(r.body, Catch::Contains("\"error\""));
+  REQUIRE(line.closed_by_peer());
+
+  Connection header(server.port());
+  header.try_send("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n");
+  REQUIRE(header.read_response().status == 431);
+
+  Connection url(server.port());
+  url.send("GET /v1/users/" + std::string(5000, 'u') + "/recommendations HTTP/1.1\r\n\r\n");
+  REQUIRE(url.read_response().status == 414);
+
+  Connection body(server.port());
+  body.try_send("POST /v1/events HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n");
+  REQUIRE(body.read_response().status == 413);
+
+  Connection version(server.port());
+  version.send("GET /healthz FTP/1.1\r\n\r\n");
+  REQUIRE(version.read_response().status == 400);
+  REQUIRE(Connection(server.port()).get("/healthz").status == 200);  // still serving
+}
+
+TEST_CASE("keep-alive serves many requests per connection and pipelined requests in order") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  for (int i = 0; i < 300; ++i) {
+    auto r = c.get("/v1/users/u" + std::to_string(i % 30) + "/recommendations?k=2");
+    REQUIRE(r.status == 200);
+  }
+  std::string batch;
+  for (int i = 0; i < 60; ++i) batch += "GET /v1/users/u" + std::to_string(i % 30) + "/recommendations HTTP/1.1\r\n\r\n";
+  batch += "GET /nope HTTP/1.1\r\n\r\n";
+  c.send(batch);
+  for (int i = 0; i < 60; ++i) {
+    auto r = c.read_response();
+    REQUIRE(r.status == 200);
+    REQUIRE(test::parse_body(r.body).id == test::numbered("u", i % 30));
+  }
+  REQUIRE(c.read_response().status == 404);
+  auto close = c.request("GET", "/healthz", "", "Connection: close\r\n");
+  REQUIRE(close.headers["connection"] == "close");
+  REQUIRE(c.closed_by_peer());
+}
+
+TEST_CASE("concurrent clients all get their answers") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      Connection c(server.port());
+      for (int i = 0; i < 100; ++i) {
+        std::string user = test::numbered("u", (t * 7 + i) % 30);
+        auto r = c.get("/v1/users/" + user + "/recommendations");
+        if (r.status == 200 && test::parse_body(r.body).id == user) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  REQUIRE(ok == 800);
+}
+
+TEST_CASE("the connection cap refuses extra clients with 503") {
+  Fixture f;
+  test::Server server(f.dir, f.db, {"--max-connections", "2", "--threads", "1"});
+  Connection a(server.port()), b(server.port());
+  REQUIRE(a.get("/healthz").status == 200);
+  REQUIRE(b.get("/healthz").status == 200);
+  Connection c(server.port());
+  REQUIRE(c.read_response().status == 503);
+}

@@ -1,0 +1,80 @@
+// Fold-in solves one user's row exactly as a training half-step would.
+// GCC 12 false positive inside its AVX-512 intrinsics (see src/model/meson.build).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "model/als.hpp"
+#include "model/fold_in.hpp"
+#include "model/row_solver.hpp"
+#include "util/random.hpp"
+
+using namespace recsys::model;
+
+TEST_CASE("fold-in of a trained user reproduces the user's Cholesky half-step") {
+  // With the exact solver, a user step is exactly fold_in_user with the final
+  // item factors; one more user step after training equals fold-in.
+  recsys::SplitMix rng(1);
+  const std::uint32_t users = 30, items = 25;
+  std::vector<std::uint32_t> u, i;
+  std::vector<float> v;
+  for (std::uint32_t a = 0; a < users; ++a)
+    for (std::uint32_t b = 0; b < items; ++b)
+      if (rng.uniform() < 0.3) {
+        u.push_back(a);
+        i.push_back(b);
+        v.push_back(static_cast<float>(1 + rng.below(5)));
+      }
+  for (auto fb : {Feedback::Implicit, Feedback::Explicit}) {
+    ModelParams p;
+    p.feedback = fb;
+    p.solver = Solver::Cholesky;
+    p.factors = 5;
+    p.iterations = 4;
+    p = resolve_for_data(resolve_params(p), v);
+    auto m = build_rating_matrix(p, users, items, u, i, v);
+    FitOptions o;
+    auto f = fit_als(p, m, o);
+    auto gram = item_gram(f.items);
+    // User 0's raw ratings.
+    std::vector<std::uint32_t> items0;
+    std::vector<float> values0;
+    for (std::size_t j = 0; j < u.size(); ++j)
+      if (u[j] == 0) {
+        items0.push_back(i[j]);
+        values0.push_back(v[j]);
+      }
+    auto x = fold_in_user(p, f.items, gram, items0, values0);
+    // The same solve through the training code: one more user half-step.
+    RowMatrixXf again = f.users;
+    RowWorkspace ws;
+    Eigen::MatrixXf reg = gram;
+    reg.diagonal().array() += p.regularization;
+    if (fb == Feedback::Implicit)
+      implicit_exact(f.items, reg, m.by_user.row_indices(0), m.by_user.row_values(0), again.row(0).data(), false, ws);
+    else
+      explicit_exact(f.items, p.regularization, m.by_user.row_indices(0), m.by_user.row_values(0), again.row(0).data(),
+                     false, ws);
+    CHECK((x - again.row(0).transpose()).norm() < 1e-4f * std::max(1.0f, x.norm()));
+  }
+}
+
+TEST_CASE("fold-in ignores unknown items and gives zero factors without ratings") {
+  RowMatrixXf y = RowMatrixXf::Random(10, 4);
+  ModelParams p = resolve_params(ModelParams{});
+  p.factors = 4;
+  auto gram = item_gram(y);
+  std::vector<std::uint32_t> none;
+  std::vector<float> no_values;
+  CHECK(fold_in_user(p, y, gram, none, no_values).isZero());
+  std::vector<std::uint32_t> unknown{10, 99};
+  std::vector<float> values{1, 1};
+  CHECK(fold_in_user(p, y, gram, unknown, values).isZero());
+  std::vector<std::uint32_t> known{2};
+  std::vector<float> one{1};
+  auto x = fold_in_user(p, y, gram, known, one);
+  CHECK(x.allFinite());
+  CHECK(x.dot(y.row(2).transpose()) > 0);  // the rated item scores positively
+}

@@ -1,0 +1,211 @@
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "list_json.hpp"
+#include "process.hpp"
+#include "rank/precompute.hpp"
+#include "small_db.hpp"
+#include "store/cache.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys;
+
+namespace {
+
+std::string body_of(const store::ListView& list, std::string_view id, std::size_t k = 1000) {
+  std::string out;
+  store::append_body(out, "user", id, list, k);
+  return out;
+}
+
+std::vector<std::string> names_of(const test::SmallDb& s, const std::vector<std::uint32_t>& items) {
+  std::vector<std::string> out;
+  for (auto i : items) out.push_back(s.items[i]);
+  return out;
+}
+
+rank::PrecomputeReport run(store::Database& db, std::size_t k, unsigned threads = 2) {
+  rank::PrecomputeOptions o;
+  o.k = k;
+  o.threads = threads;
+  o.query_block = 8;  // several blocks even on small data
+  o.target_tile = 32;
+  return rank::precompute(db, o);
+}
+
+}  // namespace
+
+TEST_CASE("precompute stores every user's brute-force top-k of unseen items") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 40, 70, 1);
+  auto db = test::open_db(dir / "db");
+  auto report = run(db, 5);
+  REQUIRE(report.generation == s.generation);
+  REQUIRE(report.user_lists == 39);  // the last user has no ratings
+  auto txn = db.begin_read();
+  for (std::uint32_t u = 0; u + 1 < s.users.size(); ++u) {
+    auto list = store::get_list(db, txn, store::CacheTable::UserRecs, s.users[u]);
+    REQUIRE(list);
+    auto body = test::parse_body(body_of(*list, s.users[u]));
+    REQUIRE(body.source == "model");
+    REQUIRE(body.model == s.generation);
+    auto expected = test::brute_force_user(s, u, 5);
+    REQUIRE(test::item_names(body) == names_of(s, expected));
+    for (std::size_t r = 0; r < expected.size(); ++r) {
+      double score = s.user_factors.row(u).dot(s.item_factors.row(expected[r]));
+      REQUIRE(body.items[r].second == Approx(score).epsilon(1e-3).margin(1e-4));
+    }
+  }
+  REQUIRE(store::serving_generation(db, txn) == s.generation);
+  REQUIRE(store::cache_k(db, txn) == 5u);
+}
+
+TEST_CASE("users without ratings and unknown users get the most-rated items as fallback") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 12, 20, 2);
+  auto db = test::open_db(dir / "db");
+  run(db, 4);
+  auto txn = db.begin_read();
+  REQUIRE_FALSE(store::get_list(db, txn, store::CacheTable::UserRecs, s.users.back()));
+  for (std::string id : {s.users.back(), std::string("nobody"), std::string("u\xC3\xA9")}) {
+    auto list = store::user_list(db, txn, id);
+    REQUIRE(list);
+    auto body = test::parse_body(body_of(*list, id));
+    REQUIRE(body.source == "fallback");
+    REQUIRE(body.id == id);
+    REQUIRE(body.items.size() == 4);
+    for (std::size_t r = 0; r < body.items.size(); ++r) {
+      auto idx = static_cast<std::size_t>(std::find(s.items.begin(), s.items.end(), body.items[r].first) - s.items.begin());
+      REQUIRE(body.items[r].second == s.item_counts[idx]);
+      if (r > 0) REQUIRE(body.items[r].second <= body.items[r - 1].second);
+    }
+  }
+}
+
+TEST_CASE("similar items are the brute-force cosine neighbours, never the item itself") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 10, 30, 3);
+  auto db = test::open_db(dir / "db");
+  run(db, 6);
+  auto txn = db.begin_read();
+  for (std::uint32_t i = 0; i < s.items.size(); ++i) {
+    auto list = store::similar_list(db, txn, s.items[i]);
+    REQUIRE(list);
+    auto body = test::parse_body(body_of(*list, s.items[i]));
+    std::vector<std::pair<double, std::uint32_t>> all;
+    for (std::uint32_t j = 0; j < s.items.size(); ++j) {
+      if (j == i) continue;
+      double cos = s.item_factors.row(i).dot(s.item_factors.row(j)) /
+                   (double(s.item_factors.row(i).norm()) * s.item_factors.row(j).norm());
+      all.emplace_back(-cos, j);
+    }
+    std::sort(all.begin(), all.end());
+    std::vector<std::uint32_t> expected;
+    for (int r = 0; r < 6; ++r) expected.push_back(all[r].second);
+    REQUIRE(test::item_names(body) == names_of(s, expected));
+    REQUIRE(body.items[0].second == Approx(-all[0].first).epsilon(1e-3));
+  }
+  REQUIRE_FALSE(store::similar_list(db, txn, "no such item"));
+}
+
+TEST_CASE("k larger than the catalogue lists every unseen item; seen items never appear") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 8, 15, 4);
+  auto db = test::open_db(dir / "db");
+  run(db, 1000, 1);
+  auto txn = db.begin_read();
+  for (std::uint32_t u = 0; u + 1 < s.users.size(); ++u) {
+    auto body = test::parse_body(body_of(*store::user_list(db, txn, s.users[u]), s.users[u]));
+    REQUIRE(body.items.size() == s.items.size() - s.seen[u].size());
+    auto names = test::item_names(body);
+    for (auto i : s.seen[u]) REQUIRE(std::find(names.begin(), names.end(), s.items[i]) == names.end());
+  }
+}
+
+TEST_CASE("a new precompute replaces the whole cache with the new generation; --model picks an older one") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 20, 25, 5);
+  auto db = test::open_db(dir / "db");
+  run(db, 3);
+  auto first = s.generation;
+  auto second = test::add_generation(db, s, 77);
+  run(db, 3);
+  auto check_all = [&](std::uint32_t gen) {
+    auto txn = db.begin_read();
+    REQUIRE(store::serving_generation(db, txn) == gen);
+    for (const auto& id : s.users) REQUIRE(store::user_list(db, txn, id)->header().generation == gen);
+    for (const auto& id : s.items) REQUIRE(store::similar_list(db, txn, id)->header().generation == gen);
+  };
+  check_all(second);
+  rank::PrecomputeOptions o;
+  o.generation = first;
+  rank::precompute(db, o);
+  check_all(first);
+  o.generation = 99;
+  REQUIRE_THROWS_WITH(rank::precompute(db, o), Catch::Contains("no model generation 99"));
+}
+
+TEST_CASE("precompute without a trained model says to train first") {
+  test::TempDir dir;
+  auto db = test::open_db(dir / "db", store::OpenMode::Create);
+  REQUIRE_THROWS_WITH(rank::precompute(db, rank::PrecomputeOptions{}), Catch::Contains("recsys train"));
+}
+
+TEST_CASE("recsys precompute, recommend and similar answer from the same cache") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 15, 30, 6);
+  std::string db = (dir / "db").string();
+  auto pre = test::run_recsys({"--db", db, "precompute", "--k", "4"}, dir);
+  REQUIRE(pre.status == 0);
+  REQUIRE_THAT(pre.out, Catch::Contains("serving generation 1"));
+  auto rec = test::run_recsys({"--db", db, "recommend", s.users[1], "--k", "3", "--json"}, dir);
+  REQUIRE(rec.status == 0);
+  auto body = test::parse_body(rec.out);
+  REQUIRE(body.id == s.users[1]);
+  REQUIRE(test::item_names(body) == names_of(s, test::brute_force_user(s, 1, 3)));
+  auto table = test::run_recsys({"--db", db, "recommend", "stranger"}, dir);
+  REQUIRE(table.status == 0);
+  REQUIRE_THAT(table.out, Catch::Contains("fallback"));
+  auto all = test::run_recsys({"--db", db, "recommend", "--all", "--json"}, dir);
+  REQUIRE(all.status == 0);
+  REQUIRE(std::count(all.out.begin(), all.out.end(), '\n') == static_cast<long>(s.users.size()));
+  auto sim = test::run_recsys({"--db", db, "similar", s.items[1], "--json"}, dir);
+  REQUIRE(sim.status == 0);
+  REQUIRE(test::parse_body(sim.out, "item").items.size() == 4);
+  REQUIRE(test::run_recsys({"--db", db, "similar", "nope"}, dir).status == 1);
+  REQUIRE(test::run_recsys({"--db", db, "recommend"}, dir).status == 2);
+  REQUIRE(test::run_recsys({"--db", db, "precompute", "--k", "0"}, dir).status == 2);
+}
+
+TEST_CASE("kill -9 during precompute leaves the previous cache serving, whole") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 1500, 400, 7);
+  std::string db = (dir / "db").string();
+  REQUIRE(test::run_recsys({"--db", db, "precompute", "--k", "20"}, dir).status == 0);
+  {
+    auto handle = test::open_db(dir / "db");
+    test::add_generation(handle, s, 99);
+  }
+  // Kill at several points of the run; every time the cache is one generation, whole.
+  for (int delay_ms : {0, 5, 20, 60}) {
+    test::Process p({test::recsys_bin(), "--db", db, "precompute", "--k", "20"}, dir.path());
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    p.signal(SIGKILL);
+    p.wait();
+    auto handle = test::open_db(dir / "db", store::OpenMode::ReadOnly);
+    auto txn = handle.begin_read();
+    auto gen = store::serving_generation(handle, txn);
+    REQUIRE(gen);
+    REQUIRE(store::cache_entries(handle, txn, store::CacheTable::UserRecs) == 1499);
+    for (std::size_t u = 0; u < s.users.size(); u += 97) {
+      REQUIRE(store::user_list(handle, txn, s.users[u])->header().generation == *gen);
+    }
+  }
+}

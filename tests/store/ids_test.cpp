@@ -1,0 +1,61 @@
+#include <catch2/catch.hpp>
+
+#include "store/ids.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys;
+using namespace recsys::store;
+
+namespace {
+Database open_at(const test::TempDir& dir, OpenMode mode) {
+  OpenOptions o;
+  o.path = dir / "db";
+  o.mode = mode;
+  o.initial_map_size = std::size_t{1} << 26;
+  return Database::open(o);
+}
+}  // namespace
+
+TEST_CASE("id maps round-trip both ways and keep their indexes across a reopen") {
+  test::TempDir dir;
+  {
+    auto db = open_at(dir, OpenMode::Create);
+    db.write([&](Txn& txn) {
+      bool added = false;
+      REQUIRE(get_or_add_index(db, txn, IdKind::User, "alice", &added) == 0);
+      REQUIRE(added);
+      REQUIRE(get_or_add_index(db, txn, IdKind::User, "bob") == 1);
+      REQUIRE(get_or_add_index(db, txn, IdKind::User, "alice", &added) == 0);
+      REQUIRE_FALSE(added);
+      REQUIRE(get_or_add_index(db, txn, IdKind::Item, "bob") == 0);  // separate spaces
+      append_ids(db, txn, IdKind::Item, 1, {"x", "y"});
+    });
+  }
+  auto db = open_at(dir, OpenMode::ReadOnly);
+  auto txn = db.begin_read();
+  REQUIRE(id_count(db, txn, IdKind::User) == 2);
+  REQUIRE(id_count(db, txn, IdKind::Item) == 3);
+  REQUIRE(find_index(db, txn, IdKind::User, "bob") == 1u);
+  REQUIRE_FALSE(find_index(db, txn, IdKind::User, "carol"));
+  REQUIRE_FALSE(find_index(db, txn, IdKind::User, ""));
+  REQUIRE(find_id(db, txn, IdKind::Item, 2) == std::string_view("y"));
+  REQUIRE_FALSE(find_id(db, txn, IdKind::Item, 3));
+  REQUIRE(load_id_strings(db, txn, IdKind::Item) == std::vector<std::string>{"bob", "x", "y"});
+  auto index = load_id_index(db, txn, IdKind::User);
+  REQUIRE(index.size() == 2);
+  REQUIRE(index.find(std::string_view("alice"))->second == 0u);
+}
+
+TEST_CASE("ids must be non-empty and fit an LMDB key; bulk appends must start at the count") {
+  test::TempDir dir;
+  auto db = open_at(dir, OpenMode::Create);
+  db.write([&](Txn& txn) {
+    REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::User, ""), "empty user id");
+    REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::Item, std::string(512, 'a')),
+                        "item id is longer than 511 bytes");
+    REQUIRE(get_or_add_index(db, txn, IdKind::Item, std::string(511, 'a')) == 0);
+    REQUIRE_THROWS_WITH(append_ids(db, txn, IdKind::Item, 0, {"b"}), Catch::Contains("changed during the import"));
+    REQUIRE_THROWS_WITH(append_ids(db, txn, IdKind::Item, 1, {std::string_view(std::string(511, 'a'))}),
+                        Catch::Contains("already stored"));
+  });
+}
