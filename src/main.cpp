@@ -38,6 +38,7 @@ int main(int argc, char** argv) try {
   cli::setup_train(app, global, run);
   cli::setup_evaluate(app, global, run);
   cli::setup_backup(app, global, run);
+  cli::setup_import_factors(app, global, run);
   cli::setup_precompute(app, global, run);
   cli::setup_recommend(app, global, run);
   cli::setup_similar(app, global, run);

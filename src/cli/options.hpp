@@ -29,6 +29,7 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_evaluate(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_backup(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_import_factors(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_precompute(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_recommend(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_similar(CLI::App& app, const GlobalOptions& global, Runner& run);

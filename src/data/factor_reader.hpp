@@ -1,0 +1,31 @@
+// Reading factor matrices written by another engine, as Spark MLlib's ALS
+// writes them: `model.userFactors.write.json(path)` gives JSON lines
+// {"id":196,"features":[0.1,...]} in part files of a directory; CSV rows
+// `id,f1,f2,...` (optional header) are accepted too. Files may be .gz or .zst.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace recsys::data {
+
+struct ExternalFactors {
+  std::vector<std::string> ids;  // external ids, as text (Spark's integer ids become "196")
+  std::uint32_t cols = 0;        // factors per row
+  std::vector<float> data;       // ids.size() * cols, row-major
+};
+
+// Reads a file, or every part file of a directory (names starting with "part-",
+// or all regular files not starting with '.' or '_' when there are none).
+// Throws with file:line on malformed rows, rows of different widths, non-finite
+// values, duplicate ids, or no rows at all.
+ExternalFactors read_factor_files(const std::string& path);
+
+// Replaces each id by the original id it stands for, from a map file of lines
+// `original_id,index` (comma or tab, optional header) such as a Spark
+// StringIndexer's labels written out with their indexes. Throws when an id has
+// no entry or the file is malformed.
+void map_factor_ids(ExternalFactors& factors, const std::string& map_path);
+
+}  // namespace recsys::data

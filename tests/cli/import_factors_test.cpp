@@ -1,0 +1,102 @@
+// recsys import-factors: a model trained by Spark ALS, served by recsys.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys::test;
+
+namespace {
+// Two users and three items in two factor dimensions: user 1 likes dimension 0
+// (item 10), user 2 dimension 1 (item 20); item 30 sits in between.
+void write_spark_output(const TempDir& dir) {
+  std::filesystem::create_directories(dir / "userFactors");
+  std::filesystem::create_directories(dir / "itemFactors");
+  dir.write("userFactors/part-00000-abc.json",
+            "{\"id\":1,\"features\":[1.0,0.0]}\n{\"id\":2,\"features\":[0.0,1.0]}\n");
+  dir.write("userFactors/_SUCCESS", "");
+  dir.write("itemFactors/part-00000-abc.json", "{\"id\":10,\"features\":[0.9,0.1]}\n");
+  dir.write("itemFactors/part-00001-abc.json",
+            "{\"id\":20,\"features\":[0.1,0.9]}\n{\"id\":30,\"features\":[0.5,0.5]}\n");
+}
+}  // namespace
+
+TEST_CASE("Spark ALS factors are imported as a generation that precompute serves") {
+  TempDir dir;
+  write_spark_output(dir);
+  auto db = (dir / "db").string();
+  // Ratings first: they give seen items and the popularity fallback.
+  auto ratings = dir.write("r.csv", "user,item,rating\n1,30,4\n2,30,5\n3,10,1\n");
+  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
+
+  auto imported = run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                              (dir / "itemFactors").string()},
+                             dir);
+  INFO(imported.err);
+  REQUIRE(imported.status == 0);
+  REQUIRE(imported.out.find("model generation 1") != std::string::npos);
+  REQUIRE(run_recsys({"--db", db, "precompute", "--k", "2"}, dir).status == 0);
+
+  auto user1 = run_recsys({"--db", db, "recommend", "1", "--json"}, dir);
+  REQUIRE(user1.status == 0);
+  // Item 30 was rated by user 1, so 10 then 20.
+  REQUIRE(user1.out.find(R"("source":"model")") != std::string::npos);
+  auto pos10 = user1.out.find(R"("item":"10")");
+  auto pos20 = user1.out.find(R"("item":"20")");
+  REQUIRE(pos10 != std::string::npos);
+  REQUIRE(pos20 != std::string::npos);
+  REQUIRE(pos10 < pos20);
+  REQUIRE(user1.out.find(R"("item":"30")") == std::string::npos);
+
+  auto user2 = run_recsys({"--db", db, "recommend", "2", "--json"}, dir);
+  REQUIRE(user2.out.find(R"("item":"20")") < user2.out.find(R"("item":"10")"));
+}
+
+TEST_CASE("an id map turns Spark's indexes back into the original ids") {
+  TempDir dir;
+  write_spark_output(dir);
+  auto db = (dir / "db").string();
+  auto users_map = dir.write("users.csv", "id,index\nalice,1\nbob,2\n");
+  auto items_map = dir.write("items.csv", "movie-a\t10\nmovie-b\t20\nmovie-c\t30\n");
+  auto ratings = dir.write("r.csv", "user,item\nalice,movie-c\nbob,movie-c\n");
+  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
+  auto imported = run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                              (dir / "itemFactors").string(), "--user-map", users_map.string(), "--item-map",
+                              items_map.string()},
+                             dir);
+  INFO(imported.err);
+  REQUIRE(imported.status == 0);
+  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  auto alice = run_recsys({"--db", db, "recommend", "alice", "--json"}, dir);
+  REQUIRE(alice.out.find(R"({"item":"movie-a")") != std::string::npos);
+  REQUIRE(alice.out.find(R"("source":"model")") != std::string::npos);
+}
+
+TEST_CASE("malformed factor files are refused and store nothing") {
+  TempDir dir;
+  write_spark_output(dir);
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", dir.write("r.csv", "u,i\n1,10\n").string()}, dir).status == 0);
+  auto items = (dir / "itemFactors").string();
+
+  struct Case {
+    const char* content;
+    const char* message;
+  };
+  for (const Case& c : {Case{"{\"id\":1,\"features\":[1.0]}\n", "1 features"},
+                        Case{"{\"id\":1,\"features\":[1.0,2.0]}\n{\"id\":1,\"features\":[1.0,2.0]}\n", "twice"},
+                        Case{"{\"id\":1,\"features\":[1.0,\"x\"]}\n", "bad.json:1"},
+                        Case{"1,0.5,zz\n", "'zz' is not a number"},
+                        Case{"", "no factor rows"}}) {
+    INFO(c.content);
+    auto bad = dir.write("bad.json", c.content);
+    auto r = run_recsys({"--db", db, "import-factors", "--users", bad.string(), "--items", items}, dir);
+    REQUIRE(r.status == 1);
+    REQUIRE(r.err.find(c.message) != std::string::npos);
+  }
+  auto info = run_recsys({"--db", db, "info", "--json"}, dir);
+  REQUIRE(info.status == 0);
+  REQUIRE(info.out.find("\"generations\":[]") != std::string::npos);
+}
