@@ -25,6 +25,7 @@ repeat=${REPEAT:-3}
 users=140000 items=27000 ratings=${RATINGS:-20000000}
 work=${WORK:-$(mktemp -d)}
 trap '[ -z "${WORK:-}" ] && rm -rf "$work"' EXIT
+mkdir -p "$work"
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 echo "generating $ratings ratings ($users users × $items items) in $work"

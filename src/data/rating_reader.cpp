@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
@@ -113,18 +114,22 @@ void FileReader::parse_text(std::string_view text) {
 
 void FileReader::run() {
   const std::size_t cap = std::max<std::size_t>(options_.chunk_bytes, 4096);
-  std::unique_ptr<char[]> buf(new char[cap]);
+  // Two buffers: the next block is read (and decompressed) while this one is parsed.
+  std::unique_ptr<char[]> buffers[2] = {std::unique_ptr<char[]>(new char[cap]), nullptr};
+  int current = 0;
   std::size_t filled = 0;
-  bool eof = false, first = true, skipping = false;
+  bool eof = false, first = true, skipping = false, prefetched = false;
   std::uint64_t total_mib = source_->total() >> 20;
   Progress progress("reading " + source_->name(), total_mib, "MiB");
   for (;;) {
-    if (!eof) {
-      std::size_t got = read_full(*source_, buf.get() + filled, cap - filled);
+    char* buf = buffers[current].get();
+    if (!eof && !prefetched) {
+      std::size_t got = read_full(*source_, buf + filled, cap - filled);
       filled += got;
       eof = filled < cap;
     }
-    std::string_view data(buf.get(), filled);
+    prefetched = false;
+    std::string_view data(buf, filled);
     std::size_t start = 0;
     if (first) {
       first = false;
@@ -132,9 +137,14 @@ void FileReader::run() {
       layout_ = detect_layout(data.substr(start), options_.format, options_.columns, source_->name());
       if (!layout_.has_rating()) out_.all_explicit = false;
       if (layout_.header) {
-        auto nl = data.find('\n', start);
-        start = nl == std::string_view::npos ? data.size() : nl + 1;
-        ++line_base_;
+        // Skip blank lines before the header too (detection ignores them).
+        for (;;) {
+          auto nl = data.find('\n', start);
+          std::string_view line = data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+          start = nl == std::string_view::npos ? data.size() : nl + 1;
+          ++line_base_;
+          if (line.find_first_not_of(" \r") != std::string_view::npos || start == data.size()) break;
+        }
       }
     }
     if (skipping) {
@@ -153,7 +163,7 @@ void FileReader::run() {
       const void* last = memrchr(data.data() + start, '\n', data.size() - start);
       if (!last) {
         if (start > 0) {  // a partial line: move it to the front and read on
-          std::memmove(buf.get(), buf.get() + start, filled - start);
+          std::memmove(buf, buf + start, filled - start);
           filled -= start;
           continue;
         }
@@ -167,10 +177,36 @@ void FileReader::run() {
       }
       end = static_cast<std::size_t>(static_cast<const char*>(last) - data.data()) + 1;
     }
-    parse_text(data.substr(start, end - start));
+    std::size_t carry = filled - end;  // the partial last line
+    if (eof) {
+      parse_text(data.substr(start, end - start));
+      break;
+    }
+    if (!buffers[1 - current]) buffers[1 - current].reset(new char[cap]);
+    char* next = buffers[1 - current].get();
+    std::size_t got = 0;
+    std::exception_ptr read_error;
+    std::thread reader([&] {
+      try {
+        got = read_full(*source_, next + carry, cap - carry);
+      } catch (...) {
+        read_error = std::current_exception();
+      }
+    });
+    try {
+      parse_text(data.substr(start, end - start));
+    } catch (...) {
+      reader.join();
+      throw;
+    }
+    reader.join();
+    if (read_error) std::rethrow_exception(read_error);
     if (total_mib > 0 && options_.progress) progress.update(source_->position() >> 20);
-    std::memmove(buf.get(), buf.get() + end, filled - end);
-    filled -= end;
+    std::memcpy(next, buf + end, carry);
+    current = 1 - current;
+    filled = carry + got;
+    eof = filled < cap;
+    prefetched = true;
     if (eof && filled == 0) break;
   }
   if (valid_ == 0) {

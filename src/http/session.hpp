@@ -34,6 +34,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void check_deadline(Clock::time_point now);
   // Server stopping: idle connections close now, busy ones after their response.
   void stop();
+  void close();
 
  private:
   enum class State { Reading, Writing, Waiting, Closed };
@@ -46,7 +47,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_events_done(EventResult result);
   void do_write();
   void on_write(const boost::system::error_code& ec);
-  void close();
 
   boost::asio::ip::tcp::socket socket_;
   Worker& worker_;

@@ -91,11 +91,14 @@ void Worker::refuse(tcp::socket& socket) {
 void Worker::tick() {
   ticker_.expires_after(std::chrono::seconds(1));
   ticker_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
+    if (ec) return;
     date_ = http_date();
     auto now = Session::Clock::now();
+    // While stopping, connections still busy after the grace period are cut.
+    bool cut = stopping_ && now > stop_deadline_;
     std::vector<Session*> snapshot(sessions_.begin(), sessions_.end());
-    for (auto* s : snapshot) s->check_deadline(now);
+    for (auto* s : snapshot) cut ? s->close() : s->check_deadline(now);
+    if (stopping_ && sessions_.empty()) return;
     tick();
   });
 }
@@ -103,9 +106,9 @@ void Worker::tick() {
 void Worker::shutdown() {
   asio::post(io_, [this] {
     stopping_ = true;
+    stop_deadline_ = Session::Clock::now() + timeouts_.shutdown;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    ticker_.cancel();
     std::vector<Session*> snapshot(sessions_.begin(), sessions_.end());
     for (auto* s : snapshot) s->stop();
   });

@@ -27,6 +27,7 @@ struct Timeouts {
   std::chrono::seconds idle{60};   // keep-alive connection without a request
   std::chrono::seconds read{10};   // to finish a started request
   std::chrono::seconds write{30};  // to take a response
+  std::chrono::seconds shutdown{10};  // for busy connections to finish after SIGTERM
 };
 
 class Worker {
@@ -77,6 +78,7 @@ class Worker {
   std::unique_ptr<HandlerContext> context_;
   std::string date_;
   bool stopping_ = false;
+  std::chrono::steady_clock::time_point stop_deadline_;
   bool in_batch_ = false;
 };
 

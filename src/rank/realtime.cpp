@@ -83,7 +83,9 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
                           item_buf_, k_);
   builder_.clear();
-  for (const auto& s : top) builder_.add(heads_[s.index], s.score);
+  for (const auto& s : top) {
+    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);  // an item without an id is never listed
+  }
   store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
 }
 

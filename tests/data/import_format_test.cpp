@@ -71,6 +71,14 @@ TEST_CASE("a UTF-8 BOM and CRLF line ends do not leak into ids or values") {
   REQUIRE(d.ratings == std::vector<Row>{r("alice", "book", 4), r("bob", "book", 5)});
 }
 
+TEST_CASE("blank lines before the header are skipped with it") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto rep = import_text(db, dir, "r.csv", "\n \r\nuser,item,rating\nu1,i1,2\n");
+  REQUIRE(rep.skipped == 0);
+  REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 2)});
+}
+
 TEST_CASE("RFC 4180 quoted fields may hold commas and doubled quotes") {
   TempDir dir;
   auto db = open_db(dir);
@@ -180,10 +188,14 @@ TEST_CASE("gzip and zstd files import like the plain file") {
   // 97 and 31 are coprime: all 3000 (user, item) pairs differ.
   REQUIRE(expected.ratings.size() == 3000);
   for (const auto& path : {gz_path, zst_path.string()}) {
-    TempDir d2;
-    auto db = open_db(d2);
-    data::import_files(db, {path}, quiet_options());
-    REQUIRE(dump(db) == expected);
+    for (std::size_t chunk : {std::size_t{32} << 20, std::size_t{4096}}) {  // one block, or many read ahead
+      TempDir d2;
+      auto db = open_db(d2);
+      auto o = quiet_options();
+      o.chunk_bytes = chunk;
+      data::import_files(db, {path}, o);
+      REQUIRE(dump(db) == expected);
+    }
   }
 }
 

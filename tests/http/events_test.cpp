@@ -7,7 +7,7 @@
 #include "../rank/list_json.hpp"
 #include "../rank/small_db.hpp"
 #include "client.hpp"
-#include "rank/precompute.hpp"
+#include "served_db.hpp"
 #include "store/ids.hpp"
 #include "store/ratings.hpp"
 
@@ -16,18 +16,8 @@ using test::Connection;
 
 namespace {
 
-struct Fixture {
-  test::TempDir dir;
-  test::SmallDb s;
-  std::string db;
-  Fixture() {
-    db = (dir / "db").string();
-    s = test::make_small_db(dir / "db", 20, 30, 21);
-    auto handle = test::open_db(dir / "db");
-    rank::PrecomputeOptions o;
-    o.k = 5;
-    rank::precompute(handle, o);
-  }
+struct Fixture : test::ServedDb {
+  Fixture() : ServedDb(20, 30, 21, 5) {}
 };
 
 }  // namespace

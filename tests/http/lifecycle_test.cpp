@@ -11,25 +11,15 @@
 #include "../rank/list_json.hpp"
 #include "../rank/small_db.hpp"
 #include "client.hpp"
-#include "rank/precompute.hpp"
+#include "served_db.hpp"
 
 using namespace recsys;
 using test::Connection;
 
 namespace {
 
-struct Fixture {
-  test::TempDir dir;
-  test::SmallDb s;
-  std::string db;
-  Fixture() {
-    db = (dir / "db").string();
-    s = test::make_small_db(dir / "db", 200, 80, 31);
-    auto handle = test::open_db(dir / "db");
-    rank::PrecomputeOptions o;
-    o.k = 10;
-    rank::precompute(handle, o);
-  }
+struct Fixture : test::ServedDb {
+  Fixture() : ServedDb(200, 80, 31, 10) {}
 };
 
 }  // namespace

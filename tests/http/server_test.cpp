@@ -9,27 +9,15 @@
 #include "../rank/list_json.hpp"
 #include "../rank/small_db.hpp"
 #include "client.hpp"
-#include "rank/precompute.hpp"
+#include "served_db.hpp"
 
 using namespace recsys;
 using test::Connection;
 
 namespace {
 
-struct Fixture {
-  test::TempDir dir;
-  test::SmallDb s;
-  std::string db;
-  explicit Fixture(bool precompute = true) {
-    db = (dir / "db").string();
-    s = test::make_small_db(dir / "db", 30, 40, 11);
-    if (precompute) {
-      auto handle = test::open_db(dir / "db");
-      rank::PrecomputeOptions o;
-      o.k = 5;
-      rank::precompute(handle, o);
-    }
-  }
+struct Fixture : test::ServedDb {
+  explicit Fixture(bool precompute = true) : ServedDb(30, 40, 11, 5, precompute) {}
 };
 
 std::vector<std::string> names(const test::SmallDb& s, const std::vector<std::uint32_t>& items) {
