@@ -111,6 +111,7 @@ void Worker::shutdown() {
     acceptor_.close(ignored);
     std::vector<Session*> snapshot(sessions_.begin(), sessions_.end());
     for (auto* s : snapshot) s->stop();
+    if (sessions_.empty()) ticker_.cancel();
   });
 }
 

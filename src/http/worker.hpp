@@ -56,7 +56,10 @@ class Worker {
   bool access_log() const { return access_log_; }
   bool stopping() const { return stopping_; }
   void add(Session* s) { sessions_.insert(s); }
-  void remove(Session* s) { sessions_.erase(s); }
+  void remove(Session* s) {
+    sessions_.erase(s);
+    if (stopping_ && sessions_.empty()) ticker_.cancel();  // nothing left: let run() return
+  }
 
  private:
   void accept();
