@@ -4,34 +4,26 @@
 
 #include "store/database.hpp"
 #include "temp_dir.hpp"
+#include "test_db.hpp"
 
 using namespace recsys;
 using namespace recsys::store;
 
-namespace {
-Database open_at(const test::TempDir& dir, OpenMode mode, std::size_t map = std::size_t{1} << 30) {
-  OpenOptions o;
-  o.path = dir / "db";
-  o.mode = mode;
-  o.initial_map_size = map;
-  return Database::open(o);
-}
-}  // namespace
 
 TEST_CASE("a read-only open of a missing database is a clear error and creates nothing") {
   test::TempDir dir;
-  REQUIRE_THROWS_WITH(open_at(dir, OpenMode::ReadOnly), Catch::Contains("no recsys database"));
-  REQUIRE_THROWS_WITH(open_at(dir, OpenMode::ReadWrite), Catch::Contains("no recsys database"));
+  REQUIRE_THROWS_WITH(test::open_test_db(dir, OpenMode::ReadOnly), Catch::Contains("no recsys database"));
+  REQUIRE_THROWS_WITH(test::open_test_db(dir, OpenMode::ReadWrite), Catch::Contains("no recsys database"));
   REQUIRE_FALSE(std::filesystem::exists(dir / "db"));
 }
 
 TEST_CASE("a created database records the schema version and reopens read-only") {
   test::TempDir dir;
   {
-    auto db = open_at(dir, OpenMode::Create);
+    auto db = test::open_test_db(dir, OpenMode::Create);
     db.write([&](Txn& txn) { db.tables().user_ids.put(txn, "u1", bytes_of(std::uint32_t{7})); });
   }
-  auto db = open_at(dir, OpenMode::ReadOnly);
+  auto db = test::open_test_db(dir, OpenMode::ReadOnly);
   auto txn = db.begin_read();
   REQUIRE(db.meta_u32(txn, "schema_version") == kSchemaVersion);
   auto v = db.tables().user_ids.get(txn, "u1");
@@ -42,10 +34,10 @@ TEST_CASE("a created database records the schema version and reopens read-only")
 TEST_CASE("a database of another schema version is refused with an actionable message") {
   test::TempDir dir;
   {
-    auto db = open_at(dir, OpenMode::Create);
+    auto db = test::open_test_db(dir, OpenMode::Create);
     db.write([&](Txn& txn) { db.put_meta_u32(txn, "schema_version", kSchemaVersion + 1); });
   }
-  REQUIRE_THROWS_WITH(open_at(dir, OpenMode::ReadOnly), Catch::Contains("schema version") && Catch::Contains("re-import"));
+  REQUIRE_THROWS_WITH(test::open_test_db(dir, OpenMode::ReadOnly), Catch::Contains("schema version") && Catch::Contains("re-import"));
 }
 
 TEST_CASE("an LMDB environment that recsys did not create is refused") {
@@ -59,12 +51,12 @@ TEST_CASE("an LMDB environment that recsys did not create is refused") {
     Dbi::open(txn, "other", MDB_CREATE);
     txn.commit();
   }
-  REQUIRE_THROWS(open_at(dir, OpenMode::ReadWrite));
+  REQUIRE_THROWS(test::open_test_db(dir, OpenMode::ReadWrite));
 }
 
 TEST_CASE("the map grows past a tiny initial size and keeps every committed write") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create, 64 * 1024);
+  auto db = test::open_test_db(dir, OpenMode::Create, 64 * 1024);
   std::size_t initial = db.env().map_size();
   std::string value(4000, 'x');
   for (int batch = 0; batch < 10; ++batch) {
@@ -81,7 +73,7 @@ TEST_CASE("the map grows past a tiny initial size and keeps every committed writ
 
 TEST_CASE("an aborted write transaction leaves nothing behind") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create);
+  auto db = test::open_test_db(dir, OpenMode::Create);
   REQUIRE_THROWS_AS(db.write([&](Txn& txn) {
     db.tables().item_meta.put(txn, "a", "1");
     throw std::runtime_error("stop");
@@ -93,7 +85,7 @@ TEST_CASE("an aborted write transaction leaves nothing behind") {
 
 TEST_CASE("LMDB errors carry the call name and LMDB's message") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create);
+  auto db = test::open_test_db(dir, OpenMode::Create);
   auto txn = db.begin_read();
   try {
     db.tables().item_meta.put(txn, "a", "1");  // write in a read-only transaction

@@ -2,24 +2,16 @@
 
 #include "store/ids.hpp"
 #include "temp_dir.hpp"
+#include "test_db.hpp"
 
 using namespace recsys;
 using namespace recsys::store;
 
-namespace {
-Database open_at(const test::TempDir& dir, OpenMode mode) {
-  OpenOptions o;
-  o.path = dir / "db";
-  o.mode = mode;
-  o.initial_map_size = std::size_t{1} << 26;
-  return Database::open(o);
-}
-}  // namespace
 
 TEST_CASE("id maps round-trip both ways and keep their indexes across a reopen") {
   test::TempDir dir;
   {
-    auto db = open_at(dir, OpenMode::Create);
+    auto db = test::open_test_db(dir, OpenMode::Create);
     db.write([&](Txn& txn) {
       bool added = false;
       REQUIRE(get_or_add_index(db, txn, IdKind::User, "alice", &added) == 0);
@@ -31,7 +23,7 @@ TEST_CASE("id maps round-trip both ways and keep their indexes across a reopen")
       append_ids(db, txn, IdKind::Item, 1, {"x", "y"});
     });
   }
-  auto db = open_at(dir, OpenMode::ReadOnly);
+  auto db = test::open_test_db(dir, OpenMode::ReadOnly);
   auto txn = db.begin_read();
   REQUIRE(id_count(db, txn, IdKind::User) == 2);
   REQUIRE(id_count(db, txn, IdKind::Item) == 3);
@@ -48,7 +40,7 @@ TEST_CASE("id maps round-trip both ways and keep their indexes across a reopen")
 
 TEST_CASE("ids must be non-empty and fit an LMDB key; bulk appends must start at the count") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create);
+  auto db = test::open_test_db(dir, OpenMode::Create);
   db.write([&](Txn& txn) {
     REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::User, ""), "empty user id");
     REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::Item, std::string(512, 'a')),

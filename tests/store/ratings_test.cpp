@@ -2,18 +2,12 @@
 
 #include "store/ratings.hpp"
 #include "temp_dir.hpp"
+#include "test_db.hpp"
 
 using namespace recsys;
 using namespace recsys::store;
 
 namespace {
-Database open_at(const test::TempDir& dir, OpenMode mode) {
-  OpenOptions o;
-  o.path = dir / "db";
-  o.mode = mode;
-  o.initial_map_size = std::size_t{1} << 26;
-  return Database::open(o);
-}
 bool same(const std::vector<RatingRecord>& a, const std::vector<RatingRecord>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t k = 0; k < a.size(); ++k)
@@ -26,13 +20,13 @@ TEST_CASE("one user's ratings round-trip and survive a reopen") {
   test::TempDir dir;
   std::vector<RatingRecord> list{{1, 4.5f, 100}, {7, 1.0f, -5}, {4000000000u, 3.0f, 1LL << 40}};
   {
-    auto db = open_at(dir, OpenMode::Create);
+    auto db = test::open_test_db(dir, OpenMode::Create);
     db.write([&](Txn& txn) {
       put_user_ratings(db, txn, 3, list);
       put_rating_stats(db, txn, RatingStats{3, 1.0f, 4.5f, Feedback::Explicit});
     });
   }
-  auto db = open_at(dir, OpenMode::ReadOnly);
+  auto db = test::open_test_db(dir, OpenMode::ReadOnly);
   auto txn = db.begin_read();
   REQUIRE(same(get_user_ratings(db, txn, 3), list));
   REQUIRE(get_user_ratings(db, txn, 2).empty());
@@ -45,7 +39,7 @@ TEST_CASE("one user's ratings round-trip and survive a reopen") {
 
 TEST_CASE("stored lists must be sorted without repeats; an empty list deletes") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create);
+  auto db = test::open_test_db(dir, OpenMode::Create);
   db.write([&](Txn& txn) {
     std::vector<RatingRecord> unsorted{{5, 1, 0}, {2, 1, 0}};
     REQUIRE_THROWS_AS(put_user_ratings(db, txn, 1, unsorted), std::logic_error);
@@ -68,7 +62,7 @@ TEST_CASE("sort_and_fold: stable by item; last one wins or values add up") {
 
 TEST_CASE("merge_user_ratings folds events into one user's list and keeps the totals") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create);
+  auto db = test::open_test_db(dir, OpenMode::Create);
   db.write([&](Txn& txn) {
     std::vector<RatingRecord> first{{1, 1, 10}, {2, 1, 10}};
     merge_user_ratings(db, txn, 0, first, DuplicatePolicy::Sum);
@@ -85,7 +79,7 @@ TEST_CASE("merge_user_ratings folds events into one user's list and keeps the to
 
 TEST_CASE("for_each_user_ratings visits users in order; clear removes all") {
   test::TempDir dir;
-  auto db = open_at(dir, OpenMode::Create);
+  auto db = test::open_test_db(dir, OpenMode::Create);
   db.write([&](Txn& txn) {
     for (std::uint32_t u : {5u, 1u, 300u}) {
       std::vector<RatingRecord> list{{u, static_cast<float>(u), 0}};
