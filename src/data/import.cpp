@@ -168,11 +168,8 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   log::debug("parsed {} rows in {:.2f}s", report.imported, timer.seconds());
 
   Grouped g = group_by_user(in.rows, store::policy_for(report.feedback), read.threads);
-  std::uint64_t unique = 0, users_with = 0;
-  for (auto len : g.lengths) {
-    unique += len;
-    users_with += len > 0;
-  }
+  std::uint64_t unique = 0;
+  for (auto len : g.lengths) unique += len;
   report.duplicates = report.imported - unique;
   log::debug("grouped by user in {:.2f}s", timer.seconds());
 

@@ -2,6 +2,9 @@
 
 #include <boost/beast/http/error.hpp>
 
+#include <algorithm>
+#include <cstring>
+
 namespace recsys::http {
 
 RequestParser::RequestParser(Request& request, const Limits& limits) : request_(request), limits_(limits) {
@@ -9,6 +12,31 @@ RequestParser::RequestParser(Request& request, const Limits& limits) : request_(
   header_limit(limits.max_header);
   body_limit(limits.max_body);
   eager(true);
+}
+
+std::size_t RequestParser::parse(boost::asio::const_buffer buffer, beast::error_code& ec) {
+  std::size_t used = put(buffer, ec);
+  const char* p = static_cast<const char*>(buffer.data());
+  std::uint64_t start = consumed_;  // request offset of buffer[0]
+  if (ec == beast::http::error::need_more && !is_header_done()) {
+    // Only the new bytes: a slow client must not make this quadratic.
+    std::size_t k = static_cast<std::size_t>(std::max(lf_checked_, start) - start);
+    while (k < buffer.size()) {
+      const void* lf = std::memchr(p + k, '\n', buffer.size() - k);
+      if (!lf) break;
+      k = static_cast<std::size_t>(static_cast<const char*>(lf) - p);
+      char before = k > 0 ? p[k - 1] : last_consumed_;
+      if (before != '\r') {
+        ec = beast::http::error::bad_line_ending;
+        return used;
+      }
+      ++k;
+    }
+    lf_checked_ = start + buffer.size();
+  }
+  consumed_ += used;
+  if (used > 0) last_consumed_ = p[used - 1];
+  return used;
 }
 
 void RequestParser::on_request_impl(beast::http::verb method, beast::string_view, beast::string_view target,

@@ -4,6 +4,7 @@
 // connection, so parsing a request allocates nothing once the buffers are warm.
 #pragma once
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/verb.hpp>
 
@@ -45,6 +46,10 @@ struct Request {
 class RequestParser : public beast::http::basic_parser<true> {
  public:
   RequestParser(Request& request, const Limits& limits);
+  // Parses what `buffer` holds (basic_parser::put) and refuses a bare LF in the
+  // header as soon as it arrives: Beast notices one only when the whole header
+  // came in one read, and otherwise waits for a CRLFCRLF that may never come.
+  std::size_t parse(boost::asio::const_buffer buffer, beast::error_code& ec);
   // Set when on_request_impl refused an over-long target (answer 414).
   bool target_too_long() const { return target_too_long_; }
 
@@ -64,6 +69,9 @@ class RequestParser : public beast::http::basic_parser<true> {
   Request& request_;
   const Limits& limits_;
   bool target_too_long_ = false;
+  std::uint64_t consumed_ = 0;    // bytes of this request parse() consumed
+  std::uint64_t lf_checked_ = 0;  // bytes of this request checked for a bare LF
+  char last_consumed_ = 0;
 };
 
 }  // namespace recsys::http

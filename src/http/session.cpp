@@ -116,7 +116,7 @@ bool Session::parse_one() {
     request_start_ = Clock::now();
   }
   boost::beast::error_code ec;
-  std::size_t used = parser_->put(asio::const_buffer(in_.get() + in_begin_, in_end_ - in_begin_), ec);
+  std::size_t used = parser_->parse(asio::const_buffer(in_.get() + in_begin_, in_end_ - in_begin_), ec);
   in_begin_ += used;
   // The parser refuses headers over the limit itself, so waiting for more is bounded.
   if (ec == boost::beast::http::error::need_more) return false;
