@@ -5,11 +5,13 @@
 // LMDB database made once in a temp dir. Invariants: the parser always makes
 // progress, every answer has a known status and a JSON error body that is
 // valid JSON, and feeding the bytes in small pieces (as TCP may deliver them)
-// gives the same answers as feeding them at once.
+// gives the same answers as feeding them at once (but for a malformed header,
+// which may be refused only once it is complete).
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdio>
 #include <cstdint>
@@ -72,10 +74,20 @@ void check_response(Server& s, const Response& r) {
   }
 }
 
-// Answers the requests in `input` as a session would when the bytes arrive in
-// pieces of `piece` bytes; returns the statuses (0: events handed to the writer).
-std::vector<unsigned> serve_bytes(Server& s, std::string_view input, std::size_t piece) {
+// What a connection answered: statuses in order (0: events handed to the
+// writer), whether the last one refused a malformed request, and whether the
+// session was still waiting for the rest of a request when the bytes ran out.
+struct Answers {
   std::vector<unsigned> statuses;
+  bool parse_error = false;
+  bool waiting = false;
+};
+
+// Answers the requests in `input` as a session would when the bytes arrive in
+// pieces of `piece` bytes.
+Answers serve_bytes(Server& s, std::string_view input, std::size_t piece) {
+  Answers a;
+  auto& statuses = a.statuses;
   Request request;
   Response response;
   std::optional<RequestParser> parser;
@@ -89,7 +101,10 @@ std::vector<unsigned> serve_bytes(Server& s, std::string_view input, std::size_t
     FUZZ_CHECK(used <= avail - begin);
     begin += used;
     if (ec == bhttp::error::need_more || (!ec && !parser->is_done() && begin == avail)) {
-      if (avail == input.size()) break;  // the client sent no more
+      if (avail == input.size()) {
+        a.waiting = true;  // the client sent no more: the read time-out closes it
+        break;
+      }
       avail = std::min(input.size(), avail + piece);
       continue;
     }
@@ -99,6 +114,7 @@ std::vector<unsigned> serve_bytes(Server& s, std::string_view input, std::size_t
       set_error(response, status, "bad_request", "malformed HTTP request: " + ec.message());
       check_response(s, response);
       statuses.push_back(status);
+      a.parse_error = true;
       break;  // answered, then the connection closes
     }
     if (!parser->is_done()) continue;
@@ -123,7 +139,7 @@ std::vector<unsigned> serve_bytes(Server& s, std::string_view input, std::size_t
     parser.reset();
     if (!keep_alive) break;
   }
-  return statuses;
+  return a;
 }
 
 }  // namespace
@@ -133,13 +149,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view input(reinterpret_cast<const char*>(data), size);
   auto whole = serve_bytes(server, input, input.size());
   auto pieces = serve_bytes(server, input, 1 + size % 7);
-  if (whole != pieces) {
-    for (const auto* list : {&whole, &pieces}) {
-      std::fprintf(stderr, list == &whole ? "at once:" : "in pieces of %zu:", 1 + size % 7);
-      for (unsigned st : *list) std::fprintf(stderr, " %u", st);
-      std::fprintf(stderr, "\n");
+  // Beast finds a malformed header at once only when the header came in one
+  // read; in pieces it may wait for the end of the header (bounded by the
+  // header limit and the read time-out). Anything else must not differ.
+  bool same = whole.statuses == pieces.statuses && whole.parse_error == pieces.parse_error;
+  bool later = whole.parse_error && pieces.waiting && !pieces.parse_error &&
+               pieces.statuses.size() + 1 == whole.statuses.size() &&
+               std::equal(pieces.statuses.begin(), pieces.statuses.end(), whole.statuses.begin());
+  if (!same && !later) {
+    for (const auto* a : {&whole, &pieces}) {
+      std::fprintf(stderr, a == &whole ? "at once:" : "in pieces of %zu:", 1 + size % 7);
+      for (unsigned st : a->statuses) std::fprintf(stderr, " %u", st);
+      std::fprintf(stderr, "%s%s\n", a->parse_error ? " (parse error)" : "", a->waiting ? " (waiting)" : "");
     }
   }
-  FUZZ_CHECK(whole == pieces);
+  FUZZ_CHECK(same || later);
   return 0;
 }
