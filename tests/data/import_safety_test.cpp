@@ -54,7 +54,7 @@ TEST_CASE("importing the wrong file, mostly malformed rows, aborts with counts a
   REQUIRE(stored(dir) == before);
 }
 
-TEST_CASE("--max-bad-fraction sets how many malformed rows an import tolerates") {
+TEST_CASE("an import aborts when more of a file's rows than --max-bad-fraction are malformed") {
   TempDir dir;
   // 1 bad row of 5: 20 %.
   auto file = dir.write("r.csv", "u1,i1,4\nu2,i1,3\nu3,i2,x\nu4,i2,1\nu5,i3,2\n");

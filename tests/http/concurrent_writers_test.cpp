@@ -3,6 +3,7 @@
 // succeeds, every acknowledged event is stored, the appended ratings are there,
 // and users who posted events keep a personal list across the precompute.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <map>
@@ -29,11 +30,10 @@ using Pair = std::pair<std::string, std::string>;  // (user, item)
 std::string append_file(int round, std::set<Pair>& pairs) {
   std::string s = "user,item,rating\n";
   for (int u = 0; u < 2000; ++u) {
-    std::string user = "r" + std::to_string(round) + "-u" + std::to_string(u);
+    std::string user = fmt::format("r{}-u{}", round, u);
     for (int j = 0; j < 25; ++j) {
-      std::string item = j % 2 == 0 ? std::to_string(1 + (u + j) % 120)
-                                    : "r" + std::to_string(round) + "-i" + std::to_string((u * 7 + j * 13) % 400);
-      s += user + "," + item + "," + std::to_string(1 + (u + j) % 5) + "\n";
+      std::string item = j % 2 == 0 ? fmt::format("{}", 1 + (u + j) % 120) : fmt::format("r{}-i{}", round, (u * 7 + j * 13) % 400);
+      s += fmt::format("{},{},{}\n", user, item, 1 + (u + j) % 5);
       pairs.insert({user, item});
     }
   }
@@ -77,13 +77,22 @@ TEST_CASE("import --append, train and precompute succeed beside a server taking 
   std::atomic<int> acked{0}, failed{0};
   // Each event: a new user rating a known item and a new item, so the user
   // gets a personal list at once.
-  std::thread events([&] {
+  std::thread events;
+  // Stops and joins the event thread however the test ends.
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, events};
+  events = std::thread([&] {
     Connection c(server.port());
     for (int n = 0; !stop; ++n) {
-      std::string user = "ev-u" + std::to_string(n);
-      std::string body = R"([{"user":")" + user + R"(","item":")" + std::to_string(1 + n % 120) +
-                         R"(","value":4},{"user":")" + user + R"(","item":"ev-i)" + std::to_string(n % 50) +
-                         R"(","value":3}])";
+      std::string body = fmt::format(R"([{{"user":"ev-u{0}","item":"{1}","value":4}},)"
+                                     R"({{"user":"ev-u{0}","item":"ev-i{2}","value":3}}])",
+                                     n, 1 + n % 120, n % 50);
       try {
         auto r = c.request("POST", "/v1/events", body);
         if (r.status != 200) {
@@ -104,7 +113,7 @@ TEST_CASE("import --append, train and precompute succeed beside a server taking 
   std::set<Pair> appended;
   for (int round = 0; round < 3; ++round) {
     wait_events(5);
-    auto file = dir.write("append" + std::to_string(round) + ".csv", append_file(round, appended));
+    auto file = dir.write(fmt::format("append{}.csv", round), append_file(round, appended));
     run({"import", "--append", "--quiet", file.string()});
   }
   wait_events(5);
@@ -119,9 +128,9 @@ TEST_CASE("import --append, train and precompute succeed beside a server taking 
 
   auto stored = stored_pairs(dir);
   for (int n = 0; n < acked; ++n) {
-    std::string user = "ev-u" + std::to_string(n);
+    std::string user = fmt::format("ev-u{}", n);
     INFO(user);
-    REQUIRE(stored[user] == std::set<std::string>{std::to_string(1 + n % 120), "ev-i" + std::to_string(n % 50)});
+    REQUIRE(stored[user] == std::set<std::string>{fmt::format("{}", 1 + n % 120), fmt::format("ev-i{}", n % 50)});
   }
   for (const auto& [user, item] : appended) {
     if (!stored[user].count(item)) FAIL("appended rating " << user << "," << item << " is missing");
@@ -130,7 +139,7 @@ TEST_CASE("import --append, train and precompute succeed beside a server taking 
   // during and after the precompute switched generations.
   Connection c(server.port());
   for (int n = 0; n < acked; ++n) {
-    auto body = test::parse_body(c.get("/v1/users/ev-u" + std::to_string(n) + "/recommendations").body);
+    auto body = test::parse_body(c.get(fmt::format("/v1/users/ev-u{}/recommendations", n)).body);
     INFO("ev-u" << n);
     REQUIRE(body.source == "model");
   }
