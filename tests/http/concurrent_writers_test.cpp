@@ -144,3 +144,69 @@ TEST_CASE("import --append, train and precompute succeed beside a server taking 
     REQUIRE(body.source == "model");
   }
 }
+
+TEST_CASE("import --replace beside a server taking events lands whole with consistent ids") {
+  test::TempDir dir;
+  std::string db = (dir / "db").string();
+  auto base = (dir / "base.csv").string();
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db, "--threads", "1"});
+    auto r = test::run_recsys(args, dir);
+    INFO(args.at(3) << ": " << r.err);
+    REQUIRE(r.status == 0);
+  };
+  run({"generate", "--users", "200", "--items", "120", "--ratings", "4000", "--seed", "6", "--output", base});
+  run({"import", base});
+  test::Server server(dir, db);
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, failed{0};
+  std::thread events;
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, events};
+  events = std::thread([&] {
+    Connection c(server.port());
+    for (int n = 0; !stop; ++n) {
+      std::string body = fmt::format(R"({{"user":"ev-u{}","item":"ev-i{}","value":4}})", n, n % 50);
+      try {
+        if (c.request("POST", "/v1/events", body).status != 200) break;
+        acked = n + 1;
+      } catch (const std::exception&) {
+        break;
+      }
+    }
+    if (!stop) ++failed;
+  });
+  for (int i = 0; i < 1000 && acked < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::set<Pair> replaced;
+  auto file = dir.write("replace.csv", append_file(0, replaced));
+  run({"import", "--replace", "--quiet", file.string()});
+  int after_import = acked;
+  for (int i = 0; i < 1000 && acked < after_import + 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  events.join();
+  REQUIRE(failed == 0);
+
+  auto stored = stored_pairs(dir);  // throws on a rating whose index has no id
+  std::size_t event_users = 0;
+  for (const auto& [user, items] : stored) {
+    if (user.rfind("ev-u", 0) == 0) {
+      ++event_users;
+      int n = std::stoi(user.substr(4));
+      REQUIRE(items == std::set<std::string>{fmt::format("ev-i{}", n % 50)});
+      continue;
+    }
+    for (const auto& item : items) REQUIRE(replaced.count({user, item}));  // the base file's ratings are gone
+  }
+  for (const auto& [user, item] : replaced) {
+    if (!stored[user].count(item)) FAIL("imported rating " << user << "," << item << " is missing");
+  }
+  // Events acknowledged after the import returned came after its commit.
+  for (int n = after_import; n < acked; ++n) REQUIRE(stored.count(fmt::format("ev-u{}", n)));
+  REQUIRE(event_users >= static_cast<std::size_t>(acked - after_import));
+}
