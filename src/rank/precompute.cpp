@@ -217,6 +217,11 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     for (std::uint32_t u : refreshed) ranker.refresh(db, txn, u);
   });
   report.write_seconds = timer.seconds();
+  if (!refreshed.empty()) {
+    log::info("precompute: {} users re-solved by fold-in (new since the model was trained, or ratings changed during "
+              "the run)",
+              refreshed.size());
+  }
   report.user_lists = user_rows.size();
   for (std::uint32_t u : refreshed) report.user_lists += u >= has_list.size() || !has_list[u];
   report.refreshed_users = refreshed.size();
