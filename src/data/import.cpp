@@ -127,6 +127,10 @@ WriteResult write_import(const store::Database& db, const store::Txn& txn, const
   Placement items = place_ids(db, txn, store::IdKind::Item, in.items);
   out.new_users = users.fresh;
   out.new_items = items.fresh;
+  if (!users.identity || !items.identity) {
+    log::info("ids were added by another writer during the import: {} users and {} items renumbered to match",
+              users.identity ? 0 : users.added.size(), items.identity ? 0 : items.added.size());
+  }
   auto policy = store::policy_for(feedback);
   // One user's imported records, with item indexes placed (and re-sorted by item).
   std::vector<RatingRecord> placed;
