@@ -117,6 +117,7 @@ PhaseResult kill_command(const TempDir& dir, const std::string& phase, unsigned 
 struct Acked {
   std::string user, item;
   float value;
+  std::int64_t at_ns = 0;  // steady_clock (CLOCK_MONOTONIC) when the 2xx arrived
 };
 
 // Clients POST events (batches of 1-4, every (user, item) pair new) to a
@@ -128,14 +129,17 @@ inline void post_until_dead(int port, int client, unsigned round, std::atomic<bo
       std::vector<Acked> batch;
       std::string body = "[";
       for (int e = 0; e < 1 + n % 4; ++e) {
-        Acked a{fmt::format("crash-{}-{}-{}", round, client, n), std::to_string(1 + e), 1.0f + static_cast<float>(e)};
+        Acked a{fmt::format("crash-{}-{}-{}", round, client, n), std::to_string(1 + e), 1.0f + static_cast<float>(e), 0};
         if (e) body += ',';
         body += fmt::format(R"({{"user":"{}","item":"{}","value":{}}})", a.user, a.item, a.value);
         batch.push_back(std::move(a));
       }
       body += ']';
       auto r = c.request("POST", "/v1/events", body);
-      if (r.status / 100 == 2) ledger.insert(ledger.end(), batch.begin(), batch.end());
+      if (r.status / 100 != 2) continue;
+      auto now = std::chrono::steady_clock::now().time_since_epoch();
+      for (auto& a : batch) a.at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+      ledger.insert(ledger.end(), batch.begin(), batch.end());
     }
   } catch (const std::exception&) {
     // the server was killed: the connection breaks
