@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <system_error>
 
@@ -76,6 +77,14 @@ std::optional<std::uint64_t> free_pages(const Txn& txn, std::uint64_t page_count
   return pages;
 }
 
+// LMDB aborts the process when it meets a page that breaks its invariants
+// (mdb_assert). The finding is printed first, in the report's format, so the
+// damage is named even though the check ends there (exit status 134).
+void lmdb_assert(MDB_env*, const char* message) {
+  std::fprintf(stdout, "environment: LMDB stopped on a damaged page: %s\n", message);
+  std::fflush(stdout);
+}
+
 // Pass 1: LMDB structures, in a read-only environment of its own. Returns
 // whether the recsys-level pass can run (our tables exist, our schema).
 bool check_lmdb(const fs::path& path, CheckReport& report) {
@@ -84,6 +93,7 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) options.flags |= MDB_NOSUBDIR;
   Env env = Env::open(path.string(), options);
+  mdb_env_set_assert(env.handle(), lmdb_assert);
   MDB_envinfo before = env.info();
   Txn txn = Txn::begin(env.handle(), MDB_RDONLY);
   MDB_stat env_stat = env.stat();
@@ -214,8 +224,13 @@ CheckReport check_environment(const fs::path& path) {
   options.path = path;
   options.mode = OpenMode::ReadOnly;
   Database db = Database::open(options);
+  mdb_env_set_assert(db.env().handle(), lmdb_assert);
   Txn txn = db.begin_read();
-  check_tables(db, txn, report);
+  try {
+    check_tables(db, txn, report);
+  } catch (const std::exception& e) {
+    report.add("environment", "", std::string("reading the tables stopped: ") + e.what());
+  }
   return report;
 }
 
