@@ -31,7 +31,7 @@ trap 'rm -f "$out"' EXIT
 status=0
 "$BUILD_DIR/tests/test_crash" --durations no >"$out" 2>&1 || status=1
 "$BUILD_DIR/tests/crash/test_power_loss" --durations no >>"$out" 2>&1 || status=1
-grep -E '^(crash test|import|train|precompute|serve|power loss) ' "$out"
+grep -E '^(crash test:|import  |train  |precompute  |serve  |power loss  )' "$out"
 if [ $status -ne 0 ]; then
   echo "FAILED: findings follow"
   grep -E '^  (kill|import|train|precompute|serve)' "$out" | cut -c1-300 | head -20
