@@ -21,9 +21,9 @@ unsigned seed() { return env_unsigned("RECSYS_CRASH_SEED", 1); }
 // Big enough that each command runs a few hundred milliseconds here.
 PipelineOptions crash_data() {
   PipelineOptions o;
-  o.users = 5000;
-  o.items = 2000;
-  o.ratings = 300000;
+  o.users = 4000;
+  o.items = 1500;
+  o.ratings = 150000;
   o.factors = 16;
   o.iterations = 4;
   return o;

@@ -27,13 +27,24 @@ std::vector<std::string> serve_args() {
   return out;
 }
 
+// Sets the shim's variables for the next child. A sanitized recsys would
+// refuse a preloaded library before its runtime without verify_asan_link_order=0.
+void preload_shim(const std::string& shim, const fs::path& data, const fs::path& journal) {
+  setenv("LD_PRELOAD", shim.c_str(), 1);
+  setenv("RECSYS_PL_FILE", data.c_str(), 1);
+  setenv("RECSYS_PL_JOURNAL", journal.c_str(), 1);
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  std::string options = asan ? asan : "";
+  if (options.find("verify_asan_link_order") == std::string::npos) {
+    setenv("ASAN_OPTIONS", (options + (options.empty() ? "" : ":") + "verify_asan_link_order=0").c_str(), 1);
+  }
+}
+
 // Starts `recsys serve` with the shim preloaded (the variables reach only the
 // child: the test process itself was not started with them).
 std::unique_ptr<Server> start_with_shim(const TempDir& dir, const std::string& db, const std::string& shim,
                                         const fs::path& journal) {
-  setenv("LD_PRELOAD", shim.c_str(), 1);
-  setenv("RECSYS_PL_FILE", (fs::path(db) / "data.mdb").c_str(), 1);
-  setenv("RECSYS_PL_JOURNAL", journal.c_str(), 1);
+  preload_shim(shim, fs::path(db) / "data.mdb", journal);
   std::unique_ptr<Server> server;
   try {
     server = std::make_unique<Server>(dir, db, serve_args());
@@ -135,9 +146,9 @@ TEST_CASE("power loss during import, train and precompute keeps the database sou
   std::mt19937 rng(env_unsigned("RECSYS_CRASH_SEED", 1) + 3);
   TempDir dir;
   PipelineOptions o;
-  o.users = 3000;
+  o.users = 2000;
   o.items = 1000;
-  o.ratings = 150000;
+  o.ratings = 100000;
   std::string db = build_pipeline_db(dir, "cli.db", o);
   fs::path data = fs::path(db) / "data.mdb";
   std::string csv = (dir / "cli.db.csv").string();
@@ -162,9 +173,7 @@ TEST_CASE("power loss during import, train and precompute keeps the database sou
       fs::path journal = dir / fmt::format("journal-{}-{}", c, k);
       std::vector<std::string> argv{recsys_bin()};
       argv.insert(argv.end(), commands[c].begin(), commands[c].end());
-      setenv("LD_PRELOAD", shim, 1);
-      setenv("RECSYS_PL_FILE", data.c_str(), 1);
-      setenv("RECSYS_PL_JOURNAL", journal.c_str(), 1);
+      preload_shim(shim, data, journal);
       Process p(argv, dir.path());
       unsetenv("LD_PRELOAD");
       std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<long>(0, windows[c])(rng)));
