@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "pipeline.hpp"
@@ -190,4 +191,23 @@ TEST_CASE("check reports a truncated data file") {
   INFO(r.out << r.err);
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.out, Catch::StartsWith("environment: the data file has"));
+}
+
+TEST_CASE("check names B-tree pages that were overwritten") {
+  TempDir dir;
+  { copy_sound(dir); }
+  auto file = dir / "db" / "data.mdb";
+  auto size = std::filesystem::file_size(file);
+  {
+    // Zero every page after the two meta pages: the trees they point to are gone.
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2 * 4096);
+    std::string zeros(size - 2 * 4096, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  auto r = check(dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.out, Catch::StartsWith("main database: walking it failed after 0 entries"));
+  REQUIRE_THAT(r.out, Catch::Contains("MDB_CORRUPTED"));
 }
