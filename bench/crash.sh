@@ -34,6 +34,6 @@ status=0
 grep -E '^(crash test:|import  |train  |precompute  |serve  |power loss  )' "$out"
 if [ $status -ne 0 ]; then
   echo "FAILED: findings follow"
-  grep -E '^ *(kill [0-9]+|import|train|precompute|serve) [^ ]' "$out" | grep -v ' kills ' | cut -c1-300 | head -40
+  grep -E '^ *(import |train |precompute |serve |[a-z ,]*)?kill [0-9]+: ' "$out" | cut -c1-300 | head -40
 fi
 exit $status
