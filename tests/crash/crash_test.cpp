@@ -82,13 +82,13 @@ TEST_CASE("kill -9 during import, train and precompute leaves a sound database s
   std::vector<std::uint64_t> counts;
   std::chrono::milliseconds window{0};
   for (const auto& f : files) {
-    window = std::max(window, timed(dir, {"--db", db, "import", f}));
+    window = std::max(window, timed(dir, {"--db", db, "import", "--replace", f}));
     counts.push_back(stored(db).ratings);
   }
   REQUIRE(counts[0] != counts[1]);
   unsigned turn = 0;
   auto imports = kill_command(
-      dir, "import", kills(), rng, window, [&] { return std::vector<std::string>{"--db", db, "import", files[++turn % 2]}; },
+      dir, "import", kills(), rng, window, [&] { return std::vector<std::string>{"--db", db, "import", "--replace", files[++turn % 2]}; },
       [&](PhaseResult& r) {
         auto n = stored(db).ratings;
         if (n != counts[0] && n != counts[1]) r.problems.push_back(fmt::format("import left {} ratings", n));
