@@ -112,33 +112,23 @@ void Session::process() {
 // session now waits for the event writer.
 bool Session::parse_one() {
   if (!parser_) {
-    parser_.emplace(request_, worker_.shared().limits);
+    parser_.emplace(request_, worker_.shared().limits, worker_.shared().token);
     request_start_ = Clock::now();
   }
   boost::beast::error_code ec;
-  std::size_t used = parser_->put(asio::const_buffer(in_.get() + in_begin_, in_end_ - in_begin_), ec);
+  std::size_t used = parser_->feed(in_.get() + in_begin_, in_end_ - in_begin_, ec);
   in_begin_ += used;
-  // The parser refuses headers over the limit itself, so waiting for more is bounded.
+  // Headers, chunk-size lines and trailers over their limits are refused by
+  // feed(), so waiting for more is bounded.
   if (ec == boost::beast::http::error::need_more) return false;
   response_.clear();
   if (ec) {
-    unsigned status = 400;
-    if (parser_->target_too_long()) {
-      status = 414;
-      set_error(response_, 414, "uri_too_long", "the request target is too long");
-    } else if (ec == boost::beast::http::error::header_limit) {
-      status = 431;
-      set_error(response_, 431, "headers_too_large", "the request header is too large");
-    } else if (ec == boost::beast::http::error::body_limit) {
-      status = 413;
-      set_error(response_, 413, "payload_too_large", "the request body is too large");
-    } else {
-      set_error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
-    }
+    auto refused = parser_->refusal(ec);
+    set_error(response_, refused.status, refused.code, refused.message);
     request_.keep_alive = false;
     close_after_write_ = true;
-    worker_.metrics().record(Route::Other, status, 0.0);
-    finish_response(status, false);
+    worker_.metrics().record(Route::Other, refused.status, 0.0);
+    finish_response(refused.status, false);
     return false;
   }
   if (!parser_->is_done()) return in_begin_ < in_end_;
