@@ -104,6 +104,7 @@ void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& cont
 }
 
 std::size_t RequestParser::on_body_impl(beast::string_view body, beast::error_code&) {
+  body_received_ += body.size();
   if (request_.authorized) request_.body.append(body.data(), body.size());
   return body.size();
 }
@@ -111,6 +112,7 @@ std::size_t RequestParser::on_body_impl(beast::string_view body, beast::error_co
 void RequestParser::on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) {}
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) {
+  body_received_ += body.size();
   if (request_.authorized) request_.body.append(body.data(), body.size());
   return body.size();
 }

@@ -72,6 +72,8 @@ class RequestParser : public beast::http::basic_parser<true> {
   // refused (answer with refusal(ec) and close).
   std::size_t feed(const char* data, std::size_t size, beast::error_code& ec);
   ParseRefusal refusal(const beast::error_code& ec) const;
+  // Body bytes received so far (stored or not), for the minimum body rate.
+  std::uint64_t body_received() const { return body_received_; }
 
  private:
   void on_request_impl(beast::http::verb method, beast::string_view method_str, beast::string_view target,
@@ -94,6 +96,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   Why why_ = Why::None;
   int transfer_encodings_ = 0;     // Transfer-Encoding fields seen
   bool only_chunked_ = true;       // ... and each was exactly "chunked"
+  std::uint64_t body_received_ = 0;
 };
 
 // Applies the limits to a Beast parser (header and body limits, eager body

@@ -80,12 +80,27 @@ void Session::do_read() {
     in_begin_ = 0;
     in_end_ = pending;
   }
-  const auto& t = worker_.timeouts();
-  bool idle = in_begin_ == in_end_ && !parser_;
-  deadline_ = Clock::now() + (idle ? t.idle : t.read);
+  deadline_ = read_deadline();
   state_ = State::Reading;
   socket_.async_read_some(asio::buffer(in_.get() + in_end_, in_capacity_ - in_end_),
                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+// Deadlines that hold however the bytes trickle in: an idle connection has
+// --idle-timeout; a header block must be complete --read-timeout after its
+// first byte; a body gets the same grace plus one second per min_body_rate
+// bytes received (mod_reqtimeout's MinRate), counted from the end of the header.
+Session::Clock::time_point Session::read_deadline() {
+  const auto& t = worker_.timeouts();
+  auto now = Clock::now();
+  if (!parser_) {
+    return in_begin_ == in_end_ ? now + t.idle : now + t.read;
+  }
+  if (!parser_->is_header_done()) return request_start_ + t.read;
+  if (!body_start_) body_start_ = now;
+  if (t.min_body_rate == 0) return now + t.read;
+  auto earned = std::chrono::duration<double>(static_cast<double>(parser_->body_received()) / t.min_body_rate);
+  return *body_start_ + t.read + std::chrono::duration_cast<Clock::duration>(earned);
 }
 
 void Session::on_read(const error_code& ec, std::size_t n) {
@@ -166,6 +181,7 @@ void Session::finish_response(unsigned status, bool head) {
     log::info("{} {} {} {}", method_name(request_.method), request_.target, status, response_.body.size());
   }
   parser_.reset();
+  body_start_.reset();
 }
 
 void Session::on_events_done(EventResult result) {

@@ -40,6 +40,7 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { Reading, Writing, Waiting, Closed };
 
   void do_read();
+  Clock::time_point read_deadline();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void process();
   bool parse_one();
@@ -52,7 +53,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Worker& worker_;
   State state_ = State::Reading;
   Clock::time_point deadline_;
-  Clock::time_point request_start_;
+  Clock::time_point request_start_;  // first byte of the current request seen
+  std::optional<Clock::time_point> body_start_;
   bool close_after_write_ = false;
   bool stopping_ = false;
 

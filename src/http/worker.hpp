@@ -23,10 +23,13 @@ namespace recsys::http {
 
 class Session;
 
+// The model is nginx's client_header_timeout / client_body_timeout /
+// send_timeout and Apache mod_reqtimeout's MinRate (docs/serving.md).
 struct Timeouts {
   std::chrono::seconds idle{60};   // keep-alive connection without a request
-  std::chrono::seconds read{10};   // to finish a started request
-  std::chrono::seconds write{30};  // to take a response
+  std::chrono::seconds read{10};   // header block, from its first byte; grace for a body
+  std::uint32_t min_body_rate = 500;  // bytes/s a body must keep after the read grace (0: none)
+  std::chrono::seconds write{30};  // to take each batch of responses
   std::chrono::seconds shutdown{10};  // for busy connections to finish after SIGTERM
 };
 
