@@ -85,7 +85,16 @@ TEST_CASE("a client that never takes its responses is closed after --send-timeou
   setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   std::string batch;
   for (int i = 0; i < 200; ++i) batch += "GET /metrics HTTP/1.1\r\n\r\n";
-  for (int i = 0; i < 4; ++i) REQUIRE(c.try_send(batch));
+  // Pipeline whole requests until the server stops reading (its output is stuck), without blocking.
+  std::size_t offset = 0;
+  for (auto until = Clock::now() + std::chrono::seconds(1); Clock::now() < until;) {
+    ssize_t n = ::send(c.fd(), batch.data() + offset, batch.size() - offset, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      offset = (offset + static_cast<std::size_t>(n)) % batch.size();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   REQUIRE(open_connections(server.port()) == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(4000));
   REQUIRE(open_connections(server.port()) == 0);
