@@ -24,6 +24,15 @@ std::string_view method_name(beast::http::verb v) {
 
 constexpr std::size_t kInitialInput = 16 * 1024;
 constexpr std::size_t kMinRead = 4 * 1024;
+// Pipelined requests are not parsed while this much output is unsent: a client
+// that sends without reading holds at most this (plus one response) here.
+constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+// Buffers that grew past this for one request are given back after it.
+constexpr std::size_t kKeepCapacity = 64 * 1024;
+
+void shrink(std::string& s) {
+  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+}
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Worker& worker)
@@ -66,6 +75,10 @@ void Session::do_read() {
   // Make room: move a partial request to the front, grow up to the header limit.
   if (in_begin_ == in_end_) {
     in_begin_ = in_end_ = 0;
+    if (in_capacity_ > kInitialInput) {
+      in_.reset(new char[kInitialInput]);
+      in_capacity_ = kInitialInput;
+    }
   } else if (in_capacity_ - in_end_ < kMinRead) {
     std::size_t pending = in_end_ - in_begin_;
     std::size_t wanted = std::max(in_capacity_, pending + kMinRead);
@@ -113,7 +126,7 @@ void Session::on_read(const error_code& ec, std::size_t n) {
 // Answers every complete request in the input buffer, then writes, waits for
 // the event writer, or reads more.
 void Session::process() {
-  while (!close_after_write_ && in_begin_ < in_end_) {
+  while (!close_after_write_ && in_begin_ < in_end_ && out_.size() < kMaxPendingOutput) {
     if (!parse_one()) break;
   }
   worker_.end_batch();
@@ -182,6 +195,8 @@ void Session::finish_response(unsigned status, bool head) {
   }
   parser_.reset();
   body_start_.reset();
+  shrink(request_.body);
+  shrink(response_.body);
 }
 
 void Session::on_events_done(EventResult result) {
@@ -207,6 +222,10 @@ void Session::on_write(const error_code& ec) {
   if (state_ == State::Closed) return;
   out_.clear();
   if (ec || close_after_write_) return close();
+  if (out_.capacity() > kKeepCapacity) {
+    out_ = std::string();
+    out_.reserve(16 * 1024);
+  }
   state_ = State::Reading;
   if (in_begin_ < in_end_) return process();
   do_read();
