@@ -21,6 +21,7 @@ struct ServeOptions {
   unsigned idle_timeout = 60;
   unsigned read_timeout = 10;
   unsigned send_timeout = 30;
+  long max_connections_per_ip = -1;  // -1: the default (a quarter of --max-connections)
 };
 
 // The token file's first line, without surrounding white space.
@@ -47,6 +48,7 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
   s.timeouts.idle = std::chrono::seconds(options.idle_timeout);
   s.timeouts.read = std::chrono::seconds(options.read_timeout);
   s.timeouts.write = std::chrono::seconds(options.send_timeout);
+  if (options.max_connections_per_ip >= 0) s.max_connections_per_ip = options.max_connections_per_ip;
   auto db = open_database(global, store::OpenMode::ReadWrite);
   http::serve(db, s);
 }
@@ -65,6 +67,10 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--max-connections-per-ip", options->max_connections_per_ip,
+                  "Open connections one client address may hold (default: a quarter of --max-connections; 0: "
+                  "no limit, e.g. behind a proxy)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--max-body", options->server.limits.max_body, "Largest request body in bytes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

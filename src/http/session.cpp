@@ -42,13 +42,21 @@ Session::Session(asio::ip::tcp::socket socket, Worker& worker)
 }
 
 Session::~Session() {
+  if (overflow_) worker_.overflow_ended();
   worker_.remove(this);
   worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Session::start() {
+void Session::start(AddressSlot slot, bool overflow) {
+  slot_ = std::move(slot);
+  overflow_ = overflow;
   worker_.add(this);
   do_read();
+}
+
+std::optional<Session::Clock::time_point> Session::idle_since() const {
+  if (state_ != State::Reading || parser_ || in_begin_ != in_end_ || overflow_) return std::nullopt;
+  return deadline_ - worker_.timeouts().idle;
 }
 
 void Session::check_deadline(Clock::time_point now) {
@@ -160,6 +168,16 @@ bool Session::parse_one() {
     return false;
   }
   if (!parser_->is_done()) return in_begin_ < in_end_;
+  if (overflow_) {
+    // Over the connection cap: liveness answers, everything else is refused.
+    close_after_write_ = true;
+    if (request_.target != "/healthz") {
+      set_error(response_, 503, "too_many_connections", "connection limit reached");
+      worker_.metrics().record(Route::Other, 503, 0.0);
+      finish_response(503, request_.method == beast::http::verb::head);
+      return false;
+    }
+  }
   Handled h;
   try {
     h = handle_request(request_, response_, worker_.begin_batch());

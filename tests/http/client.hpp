@@ -142,10 +142,13 @@ class Connection {
 };
 
 // `recsys serve` on a free loopback port; SIGTERM and wait on destruction.
+// `wrapper` runs it through another command (e.g. prlimit --nofile=N:N).
 class Server {
  public:
-  Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{recsys_bin(), "--db", db, "serve", "--port", "0"};
+  Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {},
+         std::vector<std::string> wrapper = {}) {
+    std::vector<std::string> argv = wrapper;
+    argv.insert(argv.end(), {recsys_bin(), "--db", db, "serve", "--port", "0"});
     if (std::find(extra.begin(), extra.end(), "--threads") == extra.end()) extra.insert(extra.end(), {"--threads", "2"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(argv, dir.path());
