@@ -25,8 +25,10 @@ std::string_view method_name(beast::http::verb v) {
 constexpr std::size_t kInitialInput = 16 * 1024;
 constexpr std::size_t kMinRead = 4 * 1024;
 // Pipelined requests are not parsed while this much output is unsent: a client
-// that sends without reading holds at most this (plus one response) here.
-constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+// that sends without reading holds at most this plus one response here, so
+// the output buffer (doubling from 16 KiB) stays at 256 KiB for answers up to
+// 64 KiB.
+constexpr std::size_t kMaxPendingOutput = 192 * 1024;
 // Buffers that grew past this for one request are given back after it.
 constexpr std::size_t kKeepCapacity = 64 * 1024;
 
