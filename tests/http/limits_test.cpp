@@ -59,6 +59,7 @@ TEST_CASE("at the connection cap the oldest idle connection makes room, then /he
   // Both connections busy: newcomers may ask /healthz, anything else gets 503.
   b.send(kPartial);
   c.send(kPartial);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // until the server has read them
   Connection d(server.port());
   auto refused = d.get("/v1/users/u1/recommendations");
   REQUIRE(refused.status == 503);
@@ -112,7 +113,7 @@ TEST_CASE("by default one address may hold a quarter of --max-connections") {
   REQUIRE(extra.read_response().status == 503);
   REQUIRE(Connection(server.port(), "127.0.0.4").get("/healthz").status == 200);
   held.pop_back();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server sees the close
   REQUIRE(Connection(server.port(), "127.0.0.3").get("/healthz").status == 200);
 }
 
