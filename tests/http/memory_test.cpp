@@ -95,3 +95,26 @@ TEST_CASE("one connection pipelining 100,000 requests without reading grows the 
   REQUIRE(r.status == 200);
   REQUIRE_THAT(r.body, Catch::Contains("\"user\":\"u0\""));
 }
+
+TEST_CASE("the body of a POST with a wrong token is never reserved") {
+  Fixture f;
+  auto token = f.dir.write("token", "s3cret-token\n");
+  // glibc fills fresh allocations with this byte, so a reserved body costs its
+  // pages at once: the reservation itself becomes visible in VmRSS.
+  ::setenv("MALLOC_PERTURB_", "165", 1);
+  test::Server server(f.dir, f.db, {"--token-file", token.string(), "--threads", "1"});
+  ::unsetenv("MALLOC_PERTURB_");
+  double before = rss_mib(server.process().pid());
+  std::vector<std::unique_ptr<Connection>> clients;
+  for (int i = 0; i < 30; ++i) {
+    clients.push_back(std::make_unique<Connection>(server.port()));
+    clients.back()->send("POST /v1/events HTTP/1.1\r\nAuthorization: Bearer wrong-token\r\nContent-Length: 1000000\r\n\r\n[");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  double grown = rss_mib(server.process().pid()) - before;
+  CAPTURE(grown);
+  REQUIRE(grown < 10.0);  // 30 MiB when each body was reserved before the token check
+  Connection good(server.port());
+  REQUIRE(good.request("POST", "/v1/events", R"({"user":"u1","item":"i2"})", "Authorization: Bearer s3cret-token\r\n")
+              .status == 200);
+}
