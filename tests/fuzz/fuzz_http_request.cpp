@@ -1,5 +1,5 @@
 // The HTTP request parser and router: raw bytes from a client, parsed as the
-// session parses them (RequestParser with the server's default limits,
+// session parses them (RequestParser::feed with the server's default limits,
 // pipelined requests one after another, a parse error answered and the
 // connection closed) and routed through handle_request against a small real
 // LMDB database made once in a temp dir. Invariants: the parser always makes
@@ -7,7 +7,6 @@
 // valid JSON, and feeding the bytes in small pieces (as TCP may deliver them)
 // gives the same answers as feeding them at once (but for a malformed header,
 // which may be refused only once it is complete).
-#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <simdjson.h>
 
@@ -51,14 +50,6 @@ struct Server {
   }
 };
 
-// The status of a parse error, as Session::parse_one answers it.
-unsigned parse_error_status(const RequestParser& parser, const boost::beast::error_code& ec) {
-  if (parser.target_too_long()) return 414;
-  if (ec == bhttp::error::header_limit) return 431;
-  if (ec == bhttp::error::body_limit) return 413;
-  return 400;
-}
-
 void check_response(Server& s, const Response& r) {
   FUZZ_CHECK(std::strcmp(reason_phrase(r.status), "Unknown") != 0);
   std::string out;
@@ -95,9 +86,9 @@ Answers serve_bytes(Server& s, std::string_view input, std::size_t piece) {
   std::size_t steps = 0;
   while (begin < input.size()) {
     FUZZ_CHECK(++steps <= 4 * input.size() + 16);  // the parser always makes progress
-    if (!parser) parser.emplace(request, s.shared.limits);
+    if (!parser) parser.emplace(request, s.shared.limits, s.shared.token);
     boost::beast::error_code ec;
-    std::size_t used = parser->parse(boost::asio::const_buffer(input.data() + begin, avail - begin), ec);
+    std::size_t used = parser->feed(input.data() + begin, avail - begin, ec);
     FUZZ_CHECK(used <= avail - begin);
     begin += used;
     if (ec == bhttp::error::need_more || (!ec && !parser->is_done() && begin == avail)) {
@@ -110,10 +101,11 @@ Answers serve_bytes(Server& s, std::string_view input, std::size_t piece) {
     }
     response.clear();
     if (ec) {
-      unsigned status = parse_error_status(*parser, ec);
-      set_error(response, status, "bad_request", "malformed HTTP request: " + ec.message());
+      auto refused = parser->refusal(ec);
+      FUZZ_CHECK(refused.status >= 400 && refused.status < 500 && !refused.code.empty());
+      set_error(response, refused.status, refused.code, refused.message);
       check_response(s, response);
-      statuses.push_back(status);
+      statuses.push_back(refused.status);
       a.parse_error = true;
       break;  // answered, then the connection closes
     }
