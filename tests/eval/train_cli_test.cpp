@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "process.hpp"
+#include "store/models.hpp"
+#include "test_db.hpp"
 #include "temp_dir.hpp"
 #include "util/random.hpp"
 
@@ -193,4 +195,25 @@ TEST_CASE("evaluate --test scores each user of the file against their own stored
   CHECK(json_number(model, "users") == 3);
   CHECK(json_number(model, "recall_at_k") == Approx(1.0));
   CHECK(json_number(model, "precision_at_k") == Approx(1.0 / 8));
+}
+
+TEST_CASE("the stored loss is the last printed loss: the objective per rating") {
+  TempDir dir;
+  auto file = dir.write("r.csv", "user,item,rating\nA,a,5\nA,b,4\nB,a,3\nB,c,4\nC,b,2\nC,c,5\n");
+  auto db = (dir / "db").string();
+  auto r = run_recsys({"--db", db, "train", file.string(), "--split", "none", "--factors", "2", "--iterations", "3"},
+                      dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto at = r.err.find("3/3 iterations");
+  REQUIRE(at != std::string::npos);
+  at = r.err.find("loss ", at);
+  REQUIRE(at != std::string::npos);
+  double printed = std::strtod(r.err.c_str() + at + 5, nullptr);
+  REQUIRE(printed > 0);
+  auto handle = open_test_db(dir, recsys::store::OpenMode::ReadOnly);
+  auto txn = handle.begin_read();
+  auto model = recsys::store::latest_model(handle, txn);
+  REQUIRE(model);
+  CHECK(json_number(model->description, "loss") == Approx(printed).epsilon(1e-5));
 }
