@@ -35,20 +35,19 @@ void run_precompute(const GlobalOptions& global, const PrecomputeCliOptions& opt
             r.encode_seconds, r.write_seconds);
   if (options.json) {
     std::printf("%s\n",
-                fmt::format(R"({{"generation":{},"k":{},"users":{},"user_lists":{},"fallback_lists":{},"items":{},"similar_lists":{},)"
+                fmt::format(R"({{"generation":{},"k":{},"users":{},"user_lists":{},"items":{},"similar_lists":{},)"
                             R"("factors":{},"load_seconds":{:.6f},"rank_seconds":{:.6f},"rank_gflops":{:.3f},)"
                             R"("similar_seconds":{:.6f},"similar_gflops":{:.3f},"encode_seconds":{:.6f},)"
                             R"("write_seconds":{:.6f},"cache_bytes":{}}})",
-                            r.generation, options.k, r.users, r.user_lists, r.fallback_lists, r.items,
-                            r.similar_lists, r.factors,
+                            r.generation, options.k, r.users, r.user_lists, r.items, r.similar_lists, r.factors,
                             r.load_seconds, r.rank_seconds, r.rank_gflops, r.similar_seconds, r.similar_gflops,
                             r.encode_seconds, r.write_seconds, r.cache_bytes)
                     .c_str());
     return;
   }
-  std::printf("%s", fmt::format("serving generation {}: {} user lists ({} users; {} fallbacks without their rated "
-                                "items), {} similar-item lists, k = {}, {:.1f} MiB\n",
-                                r.generation, r.user_lists, r.users, r.fallback_lists, r.similar_lists, options.k,
+  std::printf("%s", fmt::format("serving generation {}: {} user lists ({} users), {} similar-item lists, k = {}, "
+                                "{:.1f} MiB\n",
+                                r.generation, r.user_lists, r.users, r.similar_lists, options.k,
                                 static_cast<double>(r.cache_bytes) / 1048576.0)
                         .c_str());
 }

@@ -1,8 +1,8 @@
 // Precompute: the serving cache for one model generation. For every user with
-// factors, the top-k items they have not rated; for every item, its top-k most
-// similar items (cosine on item factors); the most-rated items as fallback
-// (shared, and per user without the items they rated when they have ratings
-// but no factors).
+// factors, the top-k items they have not rated (users with ratings but no
+// factors are folded in; the fallback without their items when none is in the
+// model); for every item, its top-k most similar items (cosine on item
+// factors); the fallback ranking (most-rated items) for everyone else.
 // Everything is written, with the serving generation, in ONE write transaction:
 // a running server switches from the old cache to the new one at that commit,
 // and a crash before it leaves the old cache serving.
@@ -27,8 +27,8 @@ struct PrecomputeOptions {
 struct PrecomputeReport {
   std::uint32_t generation = 0;
   std::size_t users = 0;            // known users
-  std::size_t user_lists = 0;       // users with a model list
-  std::size_t fallback_lists = 0;   // users with ratings but no factors: the fallback minus their items
+  std::size_t user_lists = 0;       // users with a personal list
+  std::size_t refreshed_users = 0;  // of which by fold-in (no model row, or ratings changed meanwhile)
   std::size_t items = 0;            // items in the model
   std::size_t similar_lists = 0;
   std::size_t factors = 0;

@@ -33,8 +33,7 @@ struct WithExtraItem {
     s = test::make_small_db(dir / "db", 20, 30, 21);
     auto handle = test::open_db(dir / "db");
     handle.write([&](store::Txn& txn) {
-      std::vector<std::string_view> extra{"extra"};
-      store::append_ids(handle, txn, store::IdKind::Item, 30, extra);
+      REQUIRE(store::get_or_add_index(handle, txn, store::IdKind::Item, "extra") == 30);
       for (std::uint32_t u = 0; u < 10; ++u) {
         store::RatingRecord r{30, 1.0f, 5};
         store::merge_user_ratings(handle, txn, u, std::span<const store::RatingRecord>(&r, 1),
@@ -79,35 +78,33 @@ TEST_CASE("a new user whose events touch only items the model lacks gets the fal
   REQUIRE(std::find(names.begin(), names.end(), "i4") == names.end());
 }
 
-TEST_CASE("a user whose ratings arrived after training gets the fallback without the items they rated") {
+TEST_CASE("precompute gives a user whose rated items the model lacks the fallback without them") {
   WithExtraItem f;
-  test::Server server(f.dir, f.db);
-  Connection c(server.port());
-  // Users 0-9 rated "extra" too, but they have factor rows: model lists.
-  REQUIRE(test::parse_body(c.get("/v1/users/u0/recommendations").body).source == "model");
-  server.stop();
-  // A user whose ratings arrive after training has no factor row.
   {
+    // Ratings that arrived after training, on items first seen after it.
     auto db = test::open_db(f.dir / "db");
     db.write([&](store::Txn& txn) {
-      std::vector<std::string_view> late{"late"};
-      store::append_ids(db, txn, store::IdKind::User, 20, late);
-      store::RatingRecord r[2] = {{0, 1.0f, 5}, {30, 1.0f, 5}};
-      store::merge_user_ratings(db, txn, 20, r, store::DuplicatePolicy::LastWins);
+      auto user = store::get_or_add_index(db, txn, store::IdKind::User, "late");
+      auto other = store::get_or_add_index(db, txn, store::IdKind::Item, "other-new");
+      store::RatingRecord r[2] = {{30, 1.0f, 5}, {other, 1.0f, 5}};
+      store::merge_user_ratings(db, txn, user, r, store::DuplicatePolicy::LastWins);
     });
     rank::PrecomputeOptions o;
     o.k = 5;
     rank::precompute(db, o);
   }
-  test::Server again(f.dir, f.db);
-  Connection c2(again.port());
-  auto late = test::parse_body(c2.get("/v1/users/late/recommendations").body);
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  // Users 0-9 rated "extra" too, but they have factors: model lists.
+  REQUIRE(test::parse_body(c.get("/v1/users/u0/recommendations").body).source == "model");
+  auto shared = test::parse_body(c.get("/v1/users/nobody/recommendations").body);
+  REQUIRE(shared.items.at(0).first == "extra");
+  auto late = test::parse_body(c.get("/v1/users/late/recommendations").body);
   REQUIRE(late.source == "fallback");
   REQUIRE(late.items.size() == 5);
-  for (const auto& [item, score] : late.items) {
-    REQUIRE(item != "extra");
-    REQUIRE(item != f.s.items[0]);
-  }
+  REQUIRE(std::vector<std::pair<std::string, double>>(shared.items.begin() + 1, shared.items.end()) ==
+          std::vector<std::pair<std::string, double>>(late.items.begin(), late.items.begin() + 4));
+  for (const auto& [item, score] : late.items) REQUIRE(item != "extra");
 }
 
 TEST_CASE("fold-in of a Spark model scales the regularisation by the user's number of ratings") {

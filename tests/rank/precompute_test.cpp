@@ -15,6 +15,9 @@
 #include "rank/precompute.hpp"
 #include "small_db.hpp"
 #include "store/cache.hpp"
+#include "store/ids.hpp"
+#include "store/models.hpp"
+#include "store/ratings.hpp"
 #include "temp_dir.hpp"
 
 using namespace recsys;
@@ -67,6 +70,36 @@ TEST_CASE("precompute stores every user's brute-force top-k of unseen items") {
   }
   REQUIRE(store::serving_generation(db, txn) == s.generation);
   REQUIRE(store::cache_k(db, txn) == 5u);
+}
+
+TEST_CASE("users with ratings but no factor row in the model get a fold-in list at precompute") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 40, 70, 1);
+  auto db = test::open_db(dir / "db");
+  // A user created after the model was trained (by events, or an --append import).
+  std::vector<store::RatingRecord> rated{{3, 1.0f, 0}, {8, 1.0f, 0}, {21, 1.0f, 0}};
+  db.write([&](store::Txn& txn) {
+    auto user = store::get_or_add_index(db, txn, store::IdKind::User, "newbie");
+    REQUIRE(user == s.users.size());
+    store::merge_user_ratings(db, txn, user, rated, store::DuplicatePolicy::Sum);
+  });
+  auto report = run(db, 5);
+  REQUIRE(report.refreshed_users == 1);
+  REQUIRE(report.user_lists == 40);
+  auto txn = db.begin_read();
+  auto list = store::get_list(db, txn, store::CacheTable::UserRecs, "newbie");
+  REQUIRE(list);
+  auto body = test::parse_body(body_of(*list, "newbie"));
+  REQUIRE(body.source == "model");
+  REQUIRE(body.model == s.generation);
+  REQUIRE(body.items.size() == 5);
+  for (const auto& [item, score] : body.items) {
+    REQUIRE(item != s.items[3]);
+    REQUIRE(item != s.items[8]);
+    REQUIRE(item != s.items[21]);
+  }
+  // Its factor row is stored with the generation, as an event's fold-in would.
+  REQUIRE(store::load_factor_row(db, txn, s.generation, store::Side::Users, static_cast<std::uint32_t>(s.users.size())));
 }
 
 TEST_CASE("users without ratings and unknown users get the most-rated items as fallback") {
@@ -251,34 +284,36 @@ TEST_CASE("a user with a non-zero factor row but no stored ratings gets a model 
   REQUIRE(test::item_names(body) == names_of(s, test::brute_force_user(s, 11, 4)));
 }
 
-TEST_CASE("users with ratings but a zero factor row get the fallback without the items they rated") {
+TEST_CASE("a user whose rated items the model lacks gets the fallback without them") {
   test::TempDir dir;
   auto s = test::make_small_db(dir / "db", 12, 20, 9);
   auto db = test::open_db(dir / "db");
-  // Users 0 and 5 have ratings but no factors (as users whose ratings arrived
-  // after training); user 11 has neither.
-  s.user_factors.row(0).setZero();
-  s.user_factors.row(5).setZero();
-  s.generation = save_generation(db, s.user_factors, s.item_factors);
-  REQUIRE_FALSE(s.seen[0].empty());
-  REQUIRE_FALSE(s.seen[5].empty());
-  auto report = run(db, 4);
-  REQUIRE(report.user_lists == 9);
+  // Item "extra" (index 20) arrived after training and is now the most rated;
+  // "late" rated only it, so fold-in has nothing to solve with.
+  std::uint32_t late = 0;
+  db.write([&](store::Txn& txn) {
+    REQUIRE(store::get_or_add_index(db, txn, store::IdKind::Item, "extra") == 20);
+    late = store::get_or_add_index(db, txn, store::IdKind::User, "late");
+    store::RatingRecord r{20, 1.0f, 7};
+    for (std::uint32_t u : {0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, late}) {
+      store::merge_user_ratings(db, txn, u, std::span<const store::RatingRecord>(&r, 1), store::DuplicatePolicy::Sum);
+    }
+  });
+  run(db, 4);
   auto ranking = popularity_ranking(s);
   auto txn = db.begin_read();
-  for (std::uint32_t u : {0u, 5u}) {
-    auto body = test::parse_body(body_of(*store::user_list(db, txn, s.users[u]), s.users[u]));
-    REQUIRE(body.source == "fallback");
-    std::vector<std::uint32_t> expected;
-    for (auto i : ranking)
-      if (expected.size() < 4 && !std::binary_search(s.seen[u].begin(), s.seen[u].end(), i)) expected.push_back(i);
-    REQUIRE(test::item_names(body) == names_of(s, expected));
-    for (std::size_t r = 0; r < expected.size(); ++r) REQUIRE(body.items[r].second == s.item_counts[expected[r]]);
-  }
-  // Without ratings: the shared fallback, the most-rated items.
-  REQUIRE_FALSE(store::get_list(db, txn, store::CacheTable::UserRecs, s.users[11]));
-  auto shared = test::parse_body(body_of(*store::user_list(db, txn, s.users[11]), s.users[11]));
-  REQUIRE(test::item_names(shared) == names_of(s, std::vector<std::uint32_t>(ranking.begin(), ranking.begin() + 4)));
+  auto shared = test::parse_body(body_of(*store::user_list(db, txn, "stranger"), "stranger"));
+  REQUIRE(shared.items.at(0).first == "extra");
+  REQUIRE(shared.items.at(0).second == 11);
+  auto body = test::parse_body(body_of(*store::user_list(db, txn, "late"), "late"));
+  REQUIRE(body.source == "fallback");
+  std::vector<std::uint32_t> expected(ranking.begin(), ranking.begin() + 4);
+  REQUIRE(test::item_names(body) == names_of(s, expected));
+  for (std::size_t r = 0; r < expected.size(); ++r) REQUIRE(body.items[r].second == s.item_counts[expected[r]]);
+  // Its factor row is stored as zero, as an event's fold-in would leave it.
+  auto row = store::load_factor_row(db, txn, s.generation, store::Side::Users, late);
+  REQUIRE(row);
+  for (float x : *row) REQUIRE(x == 0.0f);
 }
 
 TEST_CASE("with no ratings stored the fallback ranks items by the length of their factors") {
