@@ -56,6 +56,9 @@ void run_import_factors(const GlobalOptions& global, const ImportFactorsOptions&
   // Spark's implicit ALS uses linear confidence 1 + alpha * r.
   params.confidence = model::Confidence::Linear;
   params.regularization = options.regularization;
+  // Spark's ALS multiplies regParam by each user's number of ratings (ALS-WR);
+  // fold-in must solve the same system or new users' factors are off-scale.
+  params.weighted_lambda = true;
   params.alpha = options.alpha;
   params.epsilon = 1.0f;
 
@@ -102,7 +105,7 @@ void setup_import_factors(CLI::App& app, const GlobalOptions& global, Runner& ru
                   "Map of original item ids to the factor files' ids: lines original_id,index");
   sub->add_option("--feedback", options->feedback, "How the factors were trained: implicit or explicit")
       ->capture_default_str();
-  sub->add_option("--regularization", options->regularization, "Spark's regParam (used by real-time fold-in)")
+  sub->add_option("--regularization", options->regularization, "Spark's regParam (used by real-time fold-in, scaled by each user's number of ratings as Spark does)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--alpha", options->alpha, "Spark's alpha (implicit; used by real-time fold-in)")

@@ -48,8 +48,9 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
   json::append_string(out, utc_now_iso8601());
   out += ",\"train_seconds\":";
   json::append_number(out, s.train_seconds);
+  // Per rating, as the progress lines print it (docs/storage.md).
   out += ",\"loss\":";
-  json::append_number(out, s.final_loss);
+  json::append_number(out, s.ratings > 0 ? s.final_loss / static_cast<double>(s.ratings) : s.final_loss);
   out += ",\"split\":";
   json::append_string(out, s.split);
   out += ",\"test_fraction\":";

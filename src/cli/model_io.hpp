@@ -20,7 +20,7 @@ struct TrainSummary {
   std::uint32_t items = 0;
   std::uint64_t ratings = 0;       // ratings the stored factors were fitted on
   double train_seconds = 0;        // the whole train command (split, fits, evaluation)
-  double final_loss = 0;           // NaN when not computed
+  double final_loss = 0;           // the whole objective of the last fit; NaN when not computed
   std::string split = "none";      // how the evaluation split was made
   double test_fraction = 0;
   bool refit = false;              // factors fitted on all ratings after the evaluation

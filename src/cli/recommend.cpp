@@ -25,6 +25,7 @@ struct RecommendOptions {
 void run_recommend(const GlobalOptions& global, const RecommendOptions& options) {
   if (options.all == !options.user.empty()) throw UsageError("give either a USER or --all");
   if (options.all && !options.json) throw UsageError("--all prints JSON lines: add --json");
+  if (options.k == 0) throw UsageError("k must be a positive integer");  // as GET ...?k=0 answers
   auto db = open_database(global, store::OpenMode::ReadOnly);
   auto txn = db.begin_read();
   if (!options.all) {

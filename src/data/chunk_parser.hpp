@@ -10,6 +10,7 @@
 
 #include "data/format.hpp"
 #include "data/id_dictionary.hpp"
+#include "store/ratings.hpp"
 
 namespace recsys::data {
 
@@ -17,7 +18,7 @@ namespace recsys::data {
 inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
 // Ratings above this are treated as a broken file (a counter or timestamp in
 // the rating column), not data; implicit counts stay far below it.
-inline constexpr double kMaxRating = 1e9;
+inline constexpr double kMaxRating = store::kMaxRatingValue;
 
 struct RowError {
   std::uint64_t line;  // 0-based, relative to the parsed text

@@ -92,7 +92,7 @@ EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatr
   block.threads = options.threads;
   auto lists = rank::top_k_products(
       user_factors, item_factors, test_users,
-      [&](std::size_t r) { return train_by_user.row_indices(test_users[r]); }, block);
+      [&](std::size_t u) { return train_by_user.row_indices(static_cast<std::uint32_t>(u)); }, block);
 
   const std::size_t catalogue = catalogue_size(train_by_user);
   const auto popular = popularity_order(train_by_user);

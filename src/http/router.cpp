@@ -162,8 +162,8 @@ Handled events(const Request& request, Response& r, HandlerContext& ctx) {
     r.extra_headers = "WWW-Authenticate: Bearer\r\n";
     return h;
   }
-  auto err = parse_events(request.body, ctx.events);
-  if (err.status != 0) return set_error(r, err.status, err.status == 400 ? "bad_request" : "invalid_event", err.message), h;
+  auto err = parse_events(request.body, event_rules(*ctx.shared.db, ctx.txn), ctx.events);
+  if (err.status != 0) return set_error(r, err.status, err.code, err.message), h;
   h.deferred = true;
   return h;
 }

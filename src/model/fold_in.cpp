@@ -1,5 +1,6 @@
 #include "model/fold_in.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "model/confidence.hpp"
@@ -26,8 +27,10 @@ Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_
   idx.reserve(items.size());
   w.reserve(items.size());
   const std::size_t n = std::min(items.size(), values.size());
+  std::size_t positive = 0;  // known items with a value > 0
   for (std::size_t j = 0; j < n; ++j) {
     if (items[j] >= n_items) continue;
+    if (values[j] > 0.0f) ++positive;
     idx.push_back(items[j]);
     w.push_back(params.feedback == Feedback::Implicit
                     ? confidence_excess(params.confidence, params.alpha, params.epsilon, values[j])
@@ -37,7 +40,13 @@ Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_
   RowWorkspace ws;
   if (params.feedback == Feedback::Implicit) {
     Eigen::MatrixXf gram = item_gram;
-    gram.diagonal().array() += params.regularization;
+    // ALS-WR scales λ by the user's positive ratings of known items, as
+    // Spark's implicit ALS (its numExplicits); a user with none keeps λ.
+    float lambda = params.regularization;
+    if (params.weighted_lambda) {
+      lambda *= static_cast<float>(std::max<std::size_t>(1, positive));
+    }
+    gram.diagonal().array() += lambda;
     implicit_exact(item_factors, gram, idx, w, x.data(), params.nonnegative, ws);
   } else {
     explicit_exact(item_factors, params.regularization, idx, w, x.data(), params.nonnegative, ws);

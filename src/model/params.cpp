@@ -69,7 +69,7 @@ std::string params_to_json(const ModelParams& p) {
   out += fmt::format(",\"nonnegative\":{},\"seed\":{},\"cg_steps\":{},\"epsilon\":", p.nonnegative ? "true" : "false",
                      p.seed, p.cg_steps);
   json::append_number(out, p.epsilon);
-  out += '}';
+  out += fmt::format(",\"weighted_lambda\":{}}}", p.weighted_lambda ? "true" : "false");
   return out;
 }
 
@@ -106,6 +106,8 @@ ModelParams params_from_json(std::string_view text) {
   if (doc["seed"].get_uint64().get(seed) == simdjson::SUCCESS) p.seed = seed;
   bool nonneg;
   if (doc["nonnegative"].get_bool().get(nonneg) == simdjson::SUCCESS) p.nonnegative = nonneg;
+  bool weighted;
+  if (doc["weighted_lambda"].get_bool().get(weighted) == simdjson::SUCCESS) p.weighted_lambda = weighted;
   return p;
 }
 

@@ -28,6 +28,11 @@ struct ModelParams {
   // Log confidence f(r) = log(1 + r/epsilon); 0 until resolve_for_data sets it
   // to the median stored value, so that f does not depend on the unit of r.
   float epsilon = 0.0f;
+  // ALS-WR (Zhou et al. 2008) for implicit feedback too, as Spark MLlib: each
+  // user's λ is multiplied by their number of positive ratings. Set for models
+  // imported from Spark, so fold-in solves the system Spark solved; explicit
+  // models always scale λ this way (row_solver.hpp).
+  bool weighted_lambda = false;
 };
 
 std::string_view to_string(Feedback f);

@@ -1,11 +1,14 @@
-// Popularity fallback: the most-rated items, served to users without a
-// personal list (no ratings, or unknown to the model).
+// Popularity fallback: the list served to users without a personal list
+// (unknown users, users whose factor row is zero), and — with the items they
+// rated removed — the personal fallback of users who have ratings but no
+// usable factors (docs/serving.md, "Fallback").
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "model/matrix.hpp"
 #include "rank/topk.hpp"
 
 namespace recsys::rank {
@@ -13,5 +16,18 @@ namespace recsys::rank {
 // The k items with the most ratings, best first; score = number of ratings.
 // Items nobody rated are never included.
 std::vector<Scored> most_popular(std::span<const std::uint32_t> rating_counts, std::size_t k);
+
+// Every item that can be recommended as a fallback, best first:
+// - items with ratings, most-rated first (score = number of ratings);
+// - when no item has a rating (a model imported with import-factors and no
+//   ratings), items by the length of their factor vector (score = the norm):
+//   in ALS an item's norm grows with the weight of its observations, so it is
+//   the model's own estimate of popularity. Zero rows are left out.
+// Ties rank the lower index first.
+std::vector<Scored> fallback_ranking(std::span<const std::uint32_t> rating_counts,
+                                     const model::RowMatrixXf& item_factors);
+
+// The first k entries of `ranking` whose item is not in `seen` (sorted).
+std::vector<Scored> first_unseen(std::span<const Scored> ranking, std::span<const std::uint32_t> seen, std::size_t k);
 
 }  // namespace recsys::rank

@@ -153,20 +153,22 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   report.factors = static_cast<std::size_t>(in.items.cols());
   report.load_seconds = timer.seconds();
 
-  // Users with ratings and a non-zero factor row get a personal list.
+  // Users with a non-zero factor row get a model list, whether or not ratings
+  // are stored for them (a model imported with import-factors brings users the
+  // database has no ratings for). Users with ratings but no usable factors are
+  // folded in below (the fallback without their items when fold-in has no item
+  // of theirs to work with); the rest are answered by the shared fallback.
+  auto seen_of = [&](std::size_t u) {
+    return std::span<const std::uint32_t>(in.seen.data() + in.seen_offsets[u], in.seen_offsets[u + 1] - in.seen_offsets[u]);
+  };
   std::vector<std::uint32_t> user_rows;
   const std::size_t model_users = std::min<std::size_t>(static_cast<std::size_t>(in.users.rows()), in.user_ids.size());
   for (std::uint32_t u = 0; u < model_users; ++u) {
-    if (in.seen_offsets[u + 1] > in.seen_offsets[u] && !in.users.row(u).isZero()) user_rows.push_back(u);
+    if (!in.users.row(u).isZero()) user_rows.push_back(u);
   }
   BlockOptions block{options.k, options.threads, options.query_block, options.target_tile};
   timer.reset();
-  TopKLists user_lists = top_k_products(
-      in.users, in.items, user_rows,
-      [&](std::size_t u) {
-        return std::span<const std::uint32_t>(in.seen.data() + in.seen_offsets[u], in.seen_offsets[u + 1] - in.seen_offsets[u]);
-      },
-      block);
+  TopKLists user_lists = top_k_products(in.users, in.items, user_rows, seen_of, block);
   report.rank_seconds = timer.seconds();
   report.rank_gflops = gflops(user_rows.size(), n_items, report.factors, report.rank_seconds);
 
@@ -189,9 +191,13 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   for (std::size_t i = 0; i < heads.size(); ++i) heads[i] = store::entry_head(in.item_ids[i]);
   std::vector<std::string> user_values = encode_lists(user_lists, heads, in.generation, options.threads);
   std::vector<std::string> similar_values = encode_lists(similar, heads, in.generation, options.threads);
+  const std::vector<Scored> ranking = fallback_ranking(in.item_counts, in.items);
   store::ListBuilder fallback_builder;
-  for (const auto& s : most_popular(in.item_counts, options.k)) fallback_builder.add(heads[s.index], s.score);
+  for (const auto& s : first_unseen(ranking, {}, options.k)) fallback_builder.add(heads[s.index], s.score);
   std::string fallback(fallback_builder.finish(store::ListSource::Fallback, in.generation));
+  // Stored whole: fold-in (below, and for events) cuts a user's own fallback from it.
+  std::vector<store::RankedItem> stored_ranking(ranking.size());
+  for (std::size_t r = 0; r < ranking.size(); ++r) stored_ranking[r] = {ranking[r].index, ranking[r].score};
   std::vector<std::uint32_t> user_order = key_order(in.user_ids, user_rows);
   std::vector<std::uint32_t> item_order = key_order(in.item_ids, item_rows);
   report.encode_seconds = timer.seconds();
@@ -209,6 +215,7 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
       store::put_list(db, txn, store::CacheTable::ItemSimilar, in.item_ids[item_rows[p]], similar_values[p], MDB_APPEND);
     }
     store::put_list(db, txn, store::CacheTable::Popularity, store::kFallbackKey, fallback);
+    store::put_fallback_order(db, txn, stored_ranking);  // before the fold-ins that read it
     store::set_cache_k(db, txn, static_cast<std::uint32_t>(options.k));
     store::set_serving_generation(db, txn, in.generation);
     // Fold-in, like the server's events, for users the snapshot's lists miss.

@@ -1,6 +1,8 @@
 // Precompute: the serving cache for one model generation. For every user with
-// ratings, the top-k items they have not rated; for every item, its top-k most
-// similar items (cosine on item factors); the most-rated items as fallback.
+// factors, the top-k items they have not rated (users with ratings but no
+// factors are folded in; the fallback without their items when none is in the
+// model); for every item, its top-k most similar items (cosine on item
+// factors); the fallback ranking (most-rated items) for everyone else.
 // Everything is written, with the serving generation, in ONE write transaction:
 // a running server switches from the old cache to the new one at that commit,
 // and a crash before it leaves the old cache serving.

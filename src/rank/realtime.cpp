@@ -8,6 +8,7 @@
 
 #include "model/fold_in.hpp"
 #include "rank/factors.hpp"
+#include "rank/popularity.hpp"
 #include "rank/topk.hpp"
 #include "store/ids.hpp"
 #include "store/models.hpp"
@@ -90,13 +91,38 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   Eigen::VectorXf factors = model::fold_in_user(params_, items_, gram_, item_buf_, value_buf_);
   store::put_factor_row(db, txn, *generation_, store::Side::Users, user,
                         std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())));
+  builder_.clear();
+  // No rated item is in the model: the factors are zero and every score would
+  // be 0. Such a user gets the fallback without the items they rated, as
+  // precompute gives them.
+  if (factors.isZero()) return put_fallback(db, txn, user_id);
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
                           item_buf_, k_);
-  builder_.clear();
   for (const auto& s : top) {
     if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);  // an item without an id is never listed
   }
   store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
+}
+
+void RealtimeRanker::put_fallback(const store::Database& db, const store::Txn& txn, std::string_view user_id) {
+  // At most |seen| entries of the ranking are skipped.
+  auto stored = store::fallback_order(db, txn, k_ + item_buf_.size());
+  if (stored.empty()) {
+    // Cache written before the ranking was stored: the shared fallback answers.
+    store::delete_list(db, txn, store::CacheTable::UserRecs, user_id);
+    return;
+  }
+  std::vector<Scored> ranking(stored.size());
+  for (std::size_t r = 0; r < stored.size(); ++r) ranking[r] = {stored[r].item, stored[r].score};
+  for (const auto& s : first_unseen(ranking, item_buf_, k_)) {
+    if (s.index < heads_.size()) {
+      builder_.add(heads_[s.index], s.score);
+    } else if (auto id = store::find_id(db, txn, store::IdKind::Item, s.index)) {
+      builder_.add(store::entry_head(*id), s.score);  // rated, but newer than the model
+    }
+  }
+  store::put_list(db, txn, store::CacheTable::UserRecs, user_id,
+                  builder_.finish(store::ListSource::Fallback, *generation_));
 }
 
 }  // namespace recsys::rank

@@ -31,7 +31,8 @@ struct Event {
 class RealtimeRanker {
  public:
   // Applies `events` in `txn`: new users and items get ids, ratings merge into
-  // the stored lists, every touched user is folded in and gets a fresh list.
+  // the stored lists, every touched user is folded in and gets a fresh list
+  // (the fallback without their items when none of them is in the model).
   // Without a served model only the ratings are stored.
   void apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events);
 
@@ -46,6 +47,9 @@ class RealtimeRanker {
   void sync_model(const store::Database& db, const store::Txn& txn);
   void refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user, std::string_view user_id,
                     std::span<const store::RatingRecord> ratings);
+  // The user's list when fold-in gives no factors: the stored fallback ranking
+  // without the items in item_buf_.
+  void put_fallback(const store::Database& db, const store::Txn& txn, std::string_view user_id);
 
   std::optional<std::uint32_t> generation_;
   model::ModelParams params_;

@@ -54,7 +54,8 @@ struct TopKLists {
   std::span<const Scored> row(std::size_t r) const { return {entries.data() + r * k, counts[r]}; }
 };
 
-// Sorted target indexes a query row must not get (may be empty).
+// Sorted target indexes a query row must not get (may be empty). `row` is the
+// row of the query matrix (rows[p], not the position p in `rows`).
 using ExcludeFn = std::function<std::span<const std::uint32_t>(std::size_t row)>;
 
 struct BlockOptions {
@@ -65,8 +66,9 @@ struct BlockOptions {
 };
 
 // Top-k of queries·targetsᵀ for the query rows listed in `rows` (all rows when
-// empty). Both matrices have the same number of columns. Targets whose score is
-// not finite are never selected.
+// empty): the result's row p is the list of query row rows[p]. Both matrices
+// have the same number of columns. Targets whose score is not finite are never
+// selected.
 TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatrixXf& targets,
                          std::span<const std::uint32_t> rows, const ExcludeFn& exclude,
                          const BlockOptions& options);

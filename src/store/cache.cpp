@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -14,6 +15,7 @@ namespace recsys::store {
 namespace {
 
 constexpr std::string_view kCacheKKey = "cache_k";
+constexpr std::string_view kFallbackOrderKey = "fallback_order";
 constexpr std::string_view kItemPrefix = "{\"item\":";
 
 const Dbi& table_of(const Database& db, CacheTable table) {
@@ -124,6 +126,10 @@ void put_list(const Database& db, const Txn& txn, CacheTable table, std::string_
   table_of(db, table).put(txn, key, bytes, flags);
 }
 
+void delete_list(const Database& db, const Txn& txn, CacheTable table, std::string_view key) {
+  table_of(db, table).del(txn, key);
+}
+
 void clear_caches(const Database& db, const Txn& txn) {
   db.tables().user_recs.clear(txn);
   db.tables().item_similar.clear(txn);
@@ -169,6 +175,25 @@ void append_body(std::string& out, std::string_view key_name, std::string_view i
     }
   }
   out += "]}";
+}
+
+void put_fallback_order(const Database& db, const Txn& txn, std::span<const RankedItem> order) {
+  db.tables().meta.put(txn, kFallbackOrderKey,
+                       std::string_view(reinterpret_cast<const char*>(order.data()), order.size_bytes()));
+}
+
+std::vector<RankedItem> fallback_order(const Database& db, const Txn& txn, std::size_t limit) {
+  std::vector<RankedItem> out;
+  auto v = db.tables().meta.get(txn, kFallbackOrderKey);
+  if (!v) return out;
+  if (v->size() % sizeof(RankedItem) != 0) {
+    throw std::runtime_error("corrupt cache: the stored fallback order is not a multiple of 8 bytes");
+  }
+  std::size_t n = v->size() / sizeof(RankedItem);
+  if (limit != 0) n = std::min(n, limit);
+  out.resize(n);
+  if (n > 0) std::memcpy(out.data(), v->data(), n * sizeof(RankedItem));  // LMDB values are not aligned
+  return out;
 }
 
 std::optional<std::uint32_t> cache_k(const Database& db, const Txn& txn) { return db.meta_u32(txn, kCacheKKey); }

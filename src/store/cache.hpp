@@ -103,6 +103,21 @@ std::optional<ListView> similar_list(const Database& db, const Txn& txn, std::st
 void append_body(std::string& out, std::string_view key_name, std::string_view id, const ListView& list,
                  std::size_t k, std::span<const std::string> excluded = {});
 
+// The fallback ranking of every recommendable item, best first (meta
+// "fallback_order", written by precompute with the lists): real-time events
+// cut a user's own fallback from it, without the items the user rated.
+struct RankedItem {
+  std::uint32_t item;
+  float score;
+};
+static_assert(sizeof(RankedItem) == 8, "RankedItem is stored as 8 packed bytes");
+void put_fallback_order(const Database& db, const Txn& txn, std::span<const RankedItem> order);
+// Decodes the first `limit` entries (all when limit is 0); empty when absent.
+std::vector<RankedItem> fallback_order(const Database& db, const Txn& txn, std::size_t limit = 0);
+
+// Removes one list (no-op when absent).
+void delete_list(const Database& db, const Txn& txn, CacheTable table, std::string_view key);
+
 // The k the stored lists were computed with (events recompute lists with it).
 std::optional<std::uint32_t> cache_k(const Database& db, const Txn& txn);
 void set_cache_k(const Database& db, const Txn& txn, std::uint32_t k);

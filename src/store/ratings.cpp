@@ -79,7 +79,7 @@ std::size_t sort_and_fold(std::span<RatingRecord> records, DuplicatePolicy polic
     if (out > 0 && records[out - 1].item == records[k].item) {
       RatingRecord& kept = records[out - 1];
       if (policy == DuplicatePolicy::Sum) {
-        kept.value += records[k].value;
+        kept.value = std::clamp(kept.value + records[k].value, -kMaxRatingValue, kMaxRatingValue);
         kept.timestamp = std::max(kept.timestamp, records[k].timestamp);
       } else {
         kept = records[k];

@@ -24,6 +24,10 @@ struct RatingRecord {
 };
 static_assert(sizeof(RatingRecord) == 16, "RatingRecord is stored as 16 packed bytes");
 
+// The largest rating value stored: import refuses larger ones (a wrong column,
+// e.g. a timestamp) and events too; implicit sums saturate at it.
+inline constexpr float kMaxRatingValue = 1e9f;
+
 enum class Feedback : std::uint32_t { Unknown = 0, Implicit = 1, Explicit = 2 };
 const char* feedback_name(Feedback f);  // "unknown", "implicit", "explicit"
 
@@ -57,7 +61,8 @@ std::vector<RatingRecord> merge_user_ratings(const Database& db, const Txn& txn,
                                              std::span<const RatingRecord> incoming, DuplicatePolicy policy);
 
 // Sorts by item (stable: for equal items later entries come later) and folds
-// repeats per `policy`; returns the new length of `records`.
+// repeats per `policy` (sums saturate at ±kMaxRatingValue, so repeated events
+// never make a value infinite); returns the new length of `records`.
 std::size_t sort_and_fold(std::span<RatingRecord> records, DuplicatePolicy policy);
 
 // Calls fn(user, records) for every user with ratings, in user order. The span

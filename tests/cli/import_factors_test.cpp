@@ -100,3 +100,32 @@ TEST_CASE("malformed factor files are refused and store nothing") {
   REQUIRE(info.status == 0);
   REQUIRE(info.out.find("\"generations\":[]") != std::string::npos);
 }
+
+TEST_CASE("Spark users without stored ratings get model lists, and the fallback ranks items by factor length") {
+  TempDir dir;
+  write_spark_output(dir);
+  auto db = (dir / "db").string();
+  auto imported = run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                              (dir / "itemFactors").string()},
+                             dir);
+  INFO(imported.err);
+  REQUIRE(imported.status == 0);
+  auto pre = run_recsys({"--db", db, "precompute", "--k", "3"}, dir);
+  INFO(pre.err);
+  REQUIRE(pre.status == 0);
+  REQUIRE(pre.out.find("2 user lists") != std::string::npos);
+
+  // User 1 = (1, 0): item 10 scores 0.9, item 30 0.5, item 20 0.1.
+  auto user1 = run_recsys({"--db", db, "recommend", "1", "--json"}, dir);
+  REQUIRE(user1.status == 0);
+  REQUIRE(user1.out ==
+          R"({"user":"1","model":1,"source":"model","items":[{"item":"10","score":0.9},{"item":"30","score":0.5},)"
+          R"({"item":"20","score":0.1}]})"
+          "\n");
+  // Unknown users: items by the length of their factors (10 and 20: 0.9055; 30: 0.7071).
+  auto stranger = run_recsys({"--db", db, "recommend", "stranger", "--json"}, dir);
+  REQUIRE(stranger.status == 0);
+  REQUIRE(stranger.out == R"({"user":"stranger","model":1,"source":"fallback","items":[{"item":"10","score":0.9055},)"
+                          R"({"item":"20","score":0.9055},{"item":"30","score":0.7071}]})"
+                          "\n");
+}

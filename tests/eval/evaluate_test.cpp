@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "data/split.hpp"
@@ -81,4 +84,95 @@ TEST_CASE("explicit evaluation reports RMSE with predictions clipped to the rati
   REQUIRE(r.rating);
   CHECK(r.rating->predicted == 2);
   CHECK(r.rating->rmse == Catch::Detail::Approx(0.0));
+}
+
+namespace {
+
+// Metrics of one user computed from their definitions (docs/training.md), on a
+// brute-force ranking: every item scored, the user's training items removed,
+// ties to the lower index. Independent of rank/topk and eval/metrics.
+struct Expected {
+  double precision = 0, recall = 0, ndcg = 0, map = 0, map_at_k = 0;
+  std::size_t users = 0;
+};
+
+void add_brute_force(Expected& e, const model::RowMatrixXf& users, const model::RowMatrixXf& items,
+                     const std::vector<std::uint32_t>& train, const std::vector<std::uint32_t>& test, std::uint32_t u,
+                     std::size_t k) {
+  std::vector<std::pair<float, std::uint32_t>> scored;
+  for (std::uint32_t i = 0; i < items.rows(); ++i) {
+    if (std::find(train.begin(), train.end(), i) != train.end()) continue;
+    scored.emplace_back(users.row(u).dot(items.row(i)), i);
+  }
+  std::sort(scored.begin(), scored.end(),
+            [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  double hits = 0, dcg = 0, prec_sum = 0, idcg = 0;
+  for (std::size_t r = 0; r < std::min(k, scored.size()); ++r) {
+    if (std::find(test.begin(), test.end(), scored[r].second) == test.end()) continue;
+    hits += 1;
+    dcg += 1.0 / std::log2(r + 2.0);
+    prec_sum += hits / (r + 1.0);
+  }
+  const std::size_t ideal = std::min(test.size(), k);
+  for (std::size_t r = 0; r < ideal; ++r) idcg += 1.0 / std::log2(r + 2.0);
+  e.precision += hits / static_cast<double>(k);
+  e.recall += hits / static_cast<double>(test.size());
+  e.ndcg += dcg / idcg;
+  e.map += prec_sum / static_cast<double>(test.size());
+  e.map_at_k += prec_sum / static_cast<double>(ideal);
+  e.users += 1;
+}
+
+}  // namespace
+
+TEST_CASE("evaluation excludes each user's own training items when some users have no test rating") {
+  // 12 users, 40 items, random factors. Every user rated their 6 best-scoring
+  // items in train (so a wrong exclusion puts them at the top of the list);
+  // only users 2, 5, 6, 9 and 11 have test ratings: a held-out item drawn from
+  // their next-best ones.
+  const std::uint32_t n_users = 12, n_items = 40;
+  const std::size_t k = 5;
+  SplitMix rng(11);
+  model::RowMatrixXf users(n_users, 4), items(n_items, 4);
+  for (Eigen::Index r = 0; r < users.size(); ++r) users.data()[r] = static_cast<float>(rng.uniform() - 0.5);
+  for (Eigen::Index r = 0; r < items.size(); ++r) items.data()[r] = static_cast<float>(rng.uniform() - 0.5);
+  std::vector<std::vector<std::uint32_t>> train(n_users), test(n_users);
+  for (std::uint32_t u = 0; u < n_users; ++u) {
+    std::vector<std::uint32_t> order(n_items);
+    std::iota(order.begin(), order.end(), 0u);
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return users.row(u).dot(items.row(a)) > users.row(u).dot(items.row(b)); });
+    train[u].assign(order.begin(), order.begin() + 6);
+    if (u == 2 || u == 5 || u == 6 || u == 9 || u == 11) {
+      test[u] = {order[6 + u % 3], order[12 + u % 5], order[30]};
+    }
+    std::sort(train[u].begin(), train[u].end());
+    std::sort(test[u].begin(), test[u].end());
+  }
+  std::vector<std::uint32_t> tu, ti;
+  std::vector<float> tv;
+  data::RatingTable held_out;
+  held_out.n_users = n_users;
+  held_out.n_items = n_items;
+  Expected want;
+  for (std::uint32_t u = 0; u < n_users; ++u) {
+    for (auto i : train[u]) tu.push_back(u), ti.push_back(i), tv.push_back(1.0f);
+    for (auto i : test[u]) held_out.push_back(u, i, 1.0f, 0);
+    if (!test[u].empty()) add_brute_force(want, users, items, train[u], test[u], u, k);
+  }
+  auto train_csr = model::build_csr(n_users, n_items, tu, ti, tv);
+  eval::EvalOptions eo;
+  eo.k = k;
+  for (unsigned threads : {1u, 2u}) {
+    eo.threads = threads;
+    auto r = eval::evaluate(users, items, train_csr, held_out, eo);
+    REQUIRE(r.model.users == 5);
+    const double n = static_cast<double>(want.users);
+    CHECK(r.model.precision == Catch::Detail::Approx(want.precision / n));
+    CHECK(r.model.recall == Catch::Detail::Approx(want.recall / n));
+    CHECK(r.model.ndcg == Catch::Detail::Approx(want.ndcg / n));
+    CHECK(r.model.map == Catch::Detail::Approx(want.map / n));
+    CHECK(r.model.map_at_k == Catch::Detail::Approx(want.map_at_k / n));
+    CHECK(r.model.precision > 0);  // the planted next-best items are found
+  }
 }

@@ -5,8 +5,11 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "process.hpp"
+#include "store/models.hpp"
+#include "test_db.hpp"
 #include "temp_dir.hpp"
 #include "util/random.hpp"
 
@@ -138,4 +141,79 @@ TEST_CASE("ML-100k with default options reaches the quality bar (skipped without
                       dir);
   REQUIRE(e.status == 0);
   CHECK(json_number(slurp(explicit_json), "rmse") <= 0.92);
+}
+
+TEST_CASE("train gives exact metrics when some users have too few ratings for a test item") {
+  // --split chrono holds out each user's latest rating when they have three or
+  // more (75/25 rounds to none for one or two). A, C and E get a test item; B
+  // and D have one or two ratings and get none. C's test item e is one of E's
+  // training items: scored against another user's exclusions, C would miss it.
+  // With k = 10 over six items every unseen item is listed, so every test item
+  // is a hit: recall 1 and precision 1/10 exactly.
+  TempDir dir;
+  auto file = dir.write("toy.csv",
+                        "user,item,rating,timestamp\n"
+                        "A,a,5,1\nA,b,4,2\nA,c,3,3\nA,d,2,4\n"
+                        "B,a,4,1\n"
+                        "C,a,5,1\nC,b,4,2\nC,c,3,3\nC,e,2,4\n"
+                        "D,b,1,1\nD,c,2,2\n"
+                        "E,e,3,1\nE,f,4,2\nE,a,5,3\nE,b,1,4\n");
+  auto db = (dir / "db").string();
+  auto metrics = (dir / "m.json").string();
+  auto r = run_recsys({"--db", db, "train", file.string(), "--split", "chrono", "--factors", "2", "--iterations", "2",
+                       "--k", "10", "--metrics-json", metrics},
+                      dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto m = slurp(metrics);
+  auto model = m.substr(m.find("\"model\":"));
+  CHECK(json_number(model, "users") == 3);
+  CHECK(json_number(model, "recall_at_k") == Approx(1.0));
+  CHECK(json_number(model, "precision_at_k") == Approx(0.1));
+}
+
+TEST_CASE("evaluate --test scores each user of the file against their own stored ratings") {
+  // Six users over eight items, trained without a split. The test file has
+  // items for P2, P4 and P5 only; P2's test item x2 is one of P5's stored
+  // items, so excluding another user's ratings would hide it. k = 8 lists every
+  // item a user has not rated: each test item is a hit.
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = dir.write("train.csv", "user,item\nP0,x0\nP0,x1\nP1,x2\nP1,x3\nP2,x4\nP2,x5\n"
+                                     "P3,x0\nP3,x6\nP4,x1\nP4,x7\nP5,x2\nP5,x4\n");
+  auto r = run_recsys({"--db", db, "train", file.string(), "--split", "none", "--factors", "2", "--iterations", "2"},
+                      dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto test_file = dir.write("test.csv", "user,item\nP2,x2\nP4,x0\nP5,x3\n");
+  auto json = (dir / "e.json").string();
+  auto e = run_recsys({"--db", db, "evaluate", "--test", test_file.string(), "--k", "8", "--metrics-json", json}, dir);
+  INFO(e.err);
+  REQUIRE(e.status == 0);
+  auto m = slurp(json);
+  auto model = m.substr(m.find("\"model\":"));
+  CHECK(json_number(model, "users") == 3);
+  CHECK(json_number(model, "recall_at_k") == Approx(1.0));
+  CHECK(json_number(model, "precision_at_k") == Approx(1.0 / 8));
+}
+
+TEST_CASE("the stored loss is the last printed loss: the objective per rating") {
+  TempDir dir;
+  auto file = dir.write("r.csv", "user,item,rating\nA,a,5\nA,b,4\nB,a,3\nB,c,4\nC,b,2\nC,c,5\n");
+  auto db = (dir / "db").string();
+  auto r = run_recsys({"--db", db, "train", file.string(), "--split", "none", "--factors", "2", "--iterations", "3"},
+                      dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto at = r.err.find("3/3 iterations");
+  REQUIRE(at != std::string::npos);
+  at = r.err.find("loss ", at);
+  REQUIRE(at != std::string::npos);
+  double printed = std::strtod(r.err.c_str() + at + 5, nullptr);
+  REQUIRE(printed > 0);
+  auto handle = open_test_db(dir, recsys::store::OpenMode::ReadOnly);
+  auto txn = handle.begin_read();
+  auto model = recsys::store::latest_model(handle, txn);
+  REQUIRE(model);
+  CHECK(json_number(model->description, "loss") == Approx(printed).epsilon(1e-5));
 }

@@ -2,8 +2,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -240,5 +242,98 @@ TEST_CASE("kill -9 during precompute leaves the previous cache serving, whole") 
     for (std::size_t u = 0; u < s.users.size(); u += 97) {
       REQUIRE(store::user_list(handle, txn, s.users[u])->header().generation == *gen);
     }
+  }
+}
+
+namespace {
+
+// Stores a generation with the given factors (rows as in `s`); returns its number.
+std::uint32_t save_generation(store::Database& db, const model::RowMatrixXf& users, const model::RowMatrixXf& items) {
+  return db.write([&](store::Txn& txn) {
+    return store::save_model(db, txn, test::model_description(), test::to_factor_matrix(users),
+                             test::to_factor_matrix(items));
+  });
+}
+
+// The shared fallback ranking of the small database: most-rated first, ties
+// to the lower index; items nobody rated left out.
+std::vector<std::uint32_t> popularity_ranking(const test::SmallDb& s) {
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t i = 0; i < s.items.size(); ++i)
+    if (s.item_counts[i] > 0) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return s.item_counts[a] > s.item_counts[b]; });
+  return order;
+}
+
+}  // namespace
+
+TEST_CASE("a user with a non-zero factor row but no stored ratings gets a model list") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 12, 20, 8);
+  auto db = test::open_db(dir / "db");
+  std::mt19937 rng(3);
+  s.user_factors.row(11) = test::random_factors(1, 8, rng).row(0);  // user 11 has no ratings
+  s.generation = save_generation(db, s.user_factors, s.item_factors);
+  auto report = run(db, 4);
+  REQUIRE(report.user_lists == 12);
+  auto txn = db.begin_read();
+  auto list = store::get_list(db, txn, store::CacheTable::UserRecs, s.users[11]);
+  REQUIRE(list);
+  auto body = test::parse_body(body_of(*list, s.users[11]));
+  REQUIRE(body.source == "model");
+  REQUIRE(test::item_names(body) == names_of(s, test::brute_force_user(s, 11, 4)));
+}
+
+TEST_CASE("a user whose rated items the model lacks gets the fallback without them") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 12, 20, 9);
+  auto db = test::open_db(dir / "db");
+  // Item "extra" (index 20) arrived after training and is now the most rated;
+  // "late" rated only it, so fold-in has nothing to solve with.
+  std::uint32_t late = 0;
+  db.write([&](store::Txn& txn) {
+    REQUIRE(store::get_or_add_index(db, txn, store::IdKind::Item, "extra") == 20);
+    late = store::get_or_add_index(db, txn, store::IdKind::User, "late");
+    store::RatingRecord r{20, 1.0f, 7};
+    for (std::uint32_t u : {0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, late}) {
+      store::merge_user_ratings(db, txn, u, std::span<const store::RatingRecord>(&r, 1), store::DuplicatePolicy::Sum);
+    }
+  });
+  run(db, 4);
+  auto ranking = popularity_ranking(s);
+  auto txn = db.begin_read();
+  auto shared = test::parse_body(body_of(*store::user_list(db, txn, "stranger"), "stranger"));
+  REQUIRE(shared.items.at(0).first == "extra");
+  REQUIRE(shared.items.at(0).second == 11);
+  auto body = test::parse_body(body_of(*store::user_list(db, txn, "late"), "late"));
+  REQUIRE(body.source == "fallback");
+  std::vector<std::uint32_t> expected(ranking.begin(), ranking.begin() + 4);
+  REQUIRE(test::item_names(body) == names_of(s, expected));
+  for (std::size_t r = 0; r < expected.size(); ++r) REQUIRE(body.items[r].second == s.item_counts[expected[r]]);
+  // Its factor row is stored as zero, as an event's fold-in would leave it.
+  auto row = store::load_factor_row(db, txn, s.generation, store::Side::Users, late);
+  REQUIRE(row);
+  for (float x : *row) REQUIRE(x == 0.0f);
+}
+
+TEST_CASE("with no ratings stored the fallback ranks items by the length of their factors") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 6, 9, 10);
+  auto db = test::open_db(dir / "db");
+  db.write([&](store::Txn& txn) { store::clear_ratings(db, txn); });
+  s.item_factors.row(4).setZero();  // an item without factors is never listed
+  s.generation = save_generation(db, s.user_factors, s.item_factors);
+  run(db, 20);
+  std::vector<std::pair<float, std::uint32_t>> by_norm;
+  for (std::uint32_t i = 0; i < s.items.size(); ++i)
+    if (i != 4) by_norm.emplace_back(-s.item_factors.row(i).norm(), i);
+  std::sort(by_norm.begin(), by_norm.end());
+  auto txn = db.begin_read();
+  auto body = test::parse_body(body_of(*store::user_list(db, txn, "stranger"), "stranger"));
+  REQUIRE(body.source == "fallback");
+  REQUIRE(body.items.size() == s.items.size() - 1);
+  for (std::size_t r = 0; r < by_norm.size(); ++r) {
+    REQUIRE(body.items[r].first == s.items[by_norm[r].second]);
+    REQUIRE(body.items[r].second == Approx(-by_norm[r].first).epsilon(1e-3));
   }
 }

@@ -73,6 +73,9 @@ inline std::uint32_t add_generation(store::Database& db, SmallDb& s, unsigned se
   std::mt19937 rng(seed);
   s.user_factors = random_factors(static_cast<int>(s.users.size()), 8, rng);
   s.item_factors = random_factors(static_cast<int>(s.items.size()), 8, rng);
+  // As ALS leaves them: a user without ratings has a zero factor row.
+  for (std::size_t u = 0; u < s.seen.size(); ++u)
+    if (s.seen[u].empty()) s.user_factors.row(static_cast<Eigen::Index>(u)).setZero();
   s.generation = db.write([&](store::Txn& txn) {
     return store::save_model(db, txn, model_description(), to_factor_matrix(s.user_factors),
                              to_factor_matrix(s.item_factors));

@@ -98,3 +98,14 @@ TEST_CASE("for_each_user_ratings visits users in order; clear removes all") {
     REQUIRE(rating_stats(db, txn).count == 0);
   });
 }
+
+TEST_CASE("implicit sums saturate at the largest storable value and never become infinite") {
+  // 1e9 is the import's limit for one rating (kMaxRatingValue).
+  std::vector<RatingRecord> v{{2, 1e9f, 1}, {2, 1e9f, 2}, {5, 3e38f, 1}, {5, 3e38f, 2}, {7, 2.5f, 1}, {7, 0.5f, 3}};
+  auto n = sort_and_fold(v, DuplicatePolicy::Sum);
+  REQUIRE(n == 3);
+  REQUIRE(v[0].value == 1e9f);
+  REQUIRE(v[1].value == 1e9f);
+  REQUIRE(v[2].value == 3.0f);
+  REQUIRE(v[2].timestamp == 3);
+}

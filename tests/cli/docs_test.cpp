@@ -1,0 +1,53 @@
+// The documentation a user reads: no paths that exist only on a development
+// machine, and the error codes the server really sends.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+std::filesystem::path source_root() {
+  const char* env = std::getenv("RECSYS_SOURCE_ROOT");
+  return env ? std::filesystem::path(env) : std::filesystem::path();
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("the documentation cites public sources, not paths of a development machine") {
+  auto root = source_root();
+  REQUIRE(std::filesystem::exists(root / "docs"));
+  std::size_t checked = 0;
+  for (const char* dir : {"docs", "man", "examples", "packaging", "bench"}) {
+    if (!std::filesystem::exists(root / dir)) continue;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root / dir)) {
+      auto ext = entry.path().extension();
+      if (!entry.is_regular_file() || (ext != ".md" && ext != ".scd" && ext != ".sh" && ext != ".service")) continue;
+      auto text = slurp(entry.path());
+      for (const char* local : {"/work/", "/home/", "/Users/"}) {
+        INFO(entry.path().string() << " mentions " << local);
+        CHECK(text.find(local) == std::string::npos);
+      }
+      ++checked;
+    }
+  }
+  CHECK(slurp(root / "README.md").find("/work/") == std::string::npos);
+  REQUIRE(checked > 5);
+}
+
+TEST_CASE("docs/serving.md names the error code sent for too many events") {
+  auto serving = slurp(source_root() / "docs" / "serving.md");
+  // tests/http/event_values_test.cpp checks the server sends this code.
+  REQUIRE(serving.find("413 `payload_too_large`") != std::string::npos);
+  REQUIRE(serving.find("over 10 000 events") != std::string::npos);
+}
