@@ -1,5 +1,6 @@
 // recsys serve: the HTTP API over the precomputed cache (see docs/serving.md).
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -22,15 +23,22 @@ struct ServeOptions {
   unsigned read_timeout = 10;
 };
 
-// The token file's first line, without surrounding white space.
+// The token file's first line, without surrounding white space. A token file
+// that was named but cannot be used stops the server: serving writes openly
+// because a secret went missing would be worse than not starting.
 std::string read_token(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read the token file '" + path + "'");
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(path, ec)) {
+    throw std::runtime_error("cannot read the token file '" + path + "' (--token-file or RECSYS_TOKEN_FILE)");
+  }
   std::string line;
   std::getline(in, line);
   auto first = line.find_first_not_of(" \t\r\n");
   auto last = line.find_last_not_of(" \t\r\n");
-  if (first == std::string::npos) throw std::runtime_error("the token file '" + path + "' is empty");
+  if (first == std::string::npos) {
+    throw std::runtime_error("the token file '" + path + "' is empty: write the bearer token on its first line");
+  }
   return line.substr(first, last - first + 1);
 }
 
@@ -59,7 +67,8 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--threads", options->threads, "Worker threads (default: --threads, else all cores)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--token-file", options->token_file,
-                  "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)");
+                  "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)")
+      ->envname("RECSYS_TOKEN_FILE");
   sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -3,7 +3,11 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/write.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <mutex>
+#include <system_error>
 
 #include "http/session.hpp"
 #include "util/log.hpp"
@@ -44,13 +48,19 @@ Worker::~Worker() = default;
 
 void Worker::listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
+  // SO_REUSEADDR only skips TIME_WAIT; unlike SO_REUSEPORT it never lets a
+  // second listener share the port.
   acceptor_.set_option(asio::socket_base::reuse_address(true));
-  int one = 1;
-  if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-    throw std::runtime_error("cannot set SO_REUSEPORT on the listening socket");
-  }
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  accept();
+  tick();
+}
+
+void Worker::share_listener(Worker& first) {
+  int fd = ::dup(first.acceptor_.native_handle());
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup of the listening socket");
+  acceptor_.assign(first.acceptor_.local_endpoint().protocol(), fd);
   accept();
   tick();
 }
@@ -65,15 +75,19 @@ void Worker::accept() {
       timer->async_wait([this, timer](const boost::system::error_code&) { accept(); });
       return;
     }
-    if (shared_.connections.load(std::memory_order_relaxed) >= max_connections_) {
-      refuse(socket);
-    } else {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), *this)->start();
-    }
+    admit(std::move(socket));
     accept();
   });
+}
+
+void Worker::admit(tcp::socket socket) {
+  if (shared_.connections.load(std::memory_order_relaxed) >= max_connections_) {
+    refuse(socket);
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::make_shared<Session>(std::move(socket), *this)->start();
 }
 
 // Over the connection cap: a short 503 and close, without reading the request.
