@@ -31,6 +31,8 @@ struct TrainOptions {
   data::ImportOptions import;
   ModelOptions model;
   SplitOptions split;
+  bool no_refit = false;
+  bool no_loss = false;
   bool refit = true;
   bool loss = true;
   std::string metrics_json;
@@ -150,10 +152,15 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
   add_import_options(*sub, options->import);
   add_model_options(*sub, options->model);
   add_split_options(*sub, options->split);
-  sub->add_flag("!--no-refit", options->refit, "Store the model fitted on the train split instead of refitting on all");
-  sub->add_flag("!--no-loss", options->loss, "Do not compute the loss after each iteration (faster)");
+  // Plain flags, inverted in the callback: CLI11 prints "!--no-x" flags as "--no-x{false}" in --help.
+  sub->add_flag("--no-refit", options->no_refit, "Store the model fitted on the train split instead of refitting on all");
+  sub->add_flag("--no-loss", options->no_loss, "Do not compute the loss after each iteration (faster)");
   sub->add_option("--metrics-json", options->metrics_json, "Write the evaluation report as JSON to this file");
-  sub->callback([&global, &run, options] { run = [&global, options] { run_train(global, *options); }; });
+  sub->callback([&global, &run, options] {
+    options->refit = !options->no_refit;
+    options->loss = !options->no_loss;
+    run = [&global, options] { run_train(global, *options); };
+  });
 }
 
 }  // namespace recsys::cli
