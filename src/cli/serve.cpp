@@ -9,6 +9,7 @@
 #include "cli/options.hpp"
 #include "http/server.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/parallel.hpp"
 
 namespace recsys::cli {
@@ -42,6 +43,18 @@ std::string read_token(const std::string& path) {
   return line.substr(first, last - first + 1);
 }
 
+// A replica the user may only read is served read-only: GETs work, POST
+// /v1/events answers 503 (docs/serving.md "Read-only replicas").
+store::Database open_for_serving(const GlobalOptions& global) {
+  try {
+    return open_database(global, store::OpenMode::ReadWrite);
+  } catch (const store::PermissionError& e) {
+    auto db = open_database(global, store::OpenMode::ReadOnly);
+    log::warn("{}; serving read-only: POST /v1/events answers 503", e.what());
+    return db;
+  }
+}
+
 void run_serve(const GlobalOptions& global, ServeOptions options) {
   auto& s = options.server;
   s.threads = resolve_threads(options.threads != 0 ? options.threads : global.threads);
@@ -53,7 +66,7 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
   if (options.idle_timeout == 0 || options.read_timeout == 0) throw UsageError("time-outs must be at least 1 second");
   s.timeouts.idle = std::chrono::seconds(options.idle_timeout);
   s.timeouts.read = std::chrono::seconds(options.read_timeout);
-  auto db = open_database(global, store::OpenMode::ReadWrite);
+  auto db = open_for_serving(global);
   http::serve(db, s);
 }
 
