@@ -75,6 +75,7 @@ Database Database::open(const OpenOptions& options) {
       throw std::system_error(errno, std::generic_category(), "cannot create the database directory '" +
                                                                   options.path.string() + "'");
     }
+    db.created_ = true;
     status = fs::status(options.path);
   }
   const bool subdir = fs::is_directory(status);
