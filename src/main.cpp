@@ -51,6 +51,7 @@ int main(int argc, char** argv) try {
   cli::setup_similar(app, global, run);
   cli::setup_serve(app, global, run);
   cli::setup_generate(app, global, run);
+  cli::setup_check(app, global, run);
   cli::setup_models(app, global, run);
   cli::setup_config(app, global, run, sources);
 

@@ -35,5 +35,6 @@ void setup_recommend(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_similar(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_models(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_check(CLI::App& app, const GlobalOptions& global, Runner& run);
 
 }  // namespace recsys::cli

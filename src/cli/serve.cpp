@@ -22,6 +22,8 @@ struct ServeOptions {
   std::string token_file;
   unsigned idle_timeout = 60;
   unsigned read_timeout = 10;
+  unsigned send_timeout = 30;
+  long max_connections_per_ip = -1;  // -1: the default (a quarter of --max-connections)
 };
 
 // The token file's first line, without surrounding white space. A token file
@@ -63,9 +65,11 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
   } else if (const char* env = std::getenv("RECSYS_TOKEN"); env && *env) {
     s.token = env;
   }
-  if (options.idle_timeout == 0 || options.read_timeout == 0) throw UsageError("time-outs must be at least 1 second");
+  if (options.idle_timeout == 0 || options.read_timeout == 0 || options.send_timeout == 0) throw UsageError("time-outs must be at least 1 second");
   s.timeouts.idle = std::chrono::seconds(options.idle_timeout);
   s.timeouts.read = std::chrono::seconds(options.read_timeout);
+  s.timeouts.write = std::chrono::seconds(options.send_timeout);
+  if (options.max_connections_per_ip >= 0) s.max_connections_per_ip = options.max_connections_per_ip;
   auto db = open_for_serving(global);
   http::serve(db, s);
 }
@@ -85,12 +89,22 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--max-connections-per-ip", options->max_connections_per_ip,
+                  "Open connections one client address may hold (default: a quarter of --max-connections; 0: "
+                  "no limit, e.g. behind a proxy)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--max-body", options->server.limits.max_body, "Largest request body in bytes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub->add_option("--idle-timeout", options->idle_timeout, "Seconds a keep-alive connection may stay idle")
       ->capture_default_str();
-  sub->add_option("--read-timeout", options->read_timeout, "Seconds to finish sending a started request")
+  sub->add_option("--read-timeout", options->read_timeout,
+                  "Seconds to send a request's header from its first byte (and a body's grace period)")
+      ->capture_default_str();
+  sub->add_option("--min-body-rate", options->server.timeouts.min_body_rate,
+                  "Bytes per second a request body must keep after the read grace (0: no minimum)")
+      ->capture_default_str();
+  sub->add_option("--send-timeout", options->send_timeout, "Seconds a client has to take each batch of responses")
       ->capture_default_str();
   sub->add_flag("--access-log", options->server.access_log, "Log one line per request");
   sub->add_flag("--sync-every-commit", options->server.sync_every_commit,

@@ -1,20 +1,70 @@
 #include "http/request.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
 namespace recsys::http {
 
-RequestParser::RequestParser(Request& request, const Limits& limits) : request_(request), limits_(limits) {
+void configure_parser(beast::http::basic_parser<true>& parser, const Limits& limits) {
+  parser.header_limit(limits.max_header);
+  parser.body_limit(limits.max_body);
+  parser.eager(true);
+}
+
+bool bearer_authorized(std::string_view auth, std::string_view token) {
+  if (token.empty()) return true;
+  if (auth.size() < 7 || !(auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) return false;
+  std::string_view given = auth.substr(7);
+  if (given.size() != token.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
+  return diff == 0;
+}
+
+RequestParser::RequestParser(Request& request, const Limits& limits, std::string_view token)
+    : request_(request), limits_(limits), token_(token) {
   request_.clear();
-  header_limit(limits.max_header);
-  body_limit(limits.max_body);
-  eager(true);
+  configure_parser(*this, limits);
+}
+
+std::size_t RequestParser::feed(const char* data, std::size_t size, beast::error_code& ec) {
+  std::size_t used = put(boost::asio::const_buffer(data, size), ec);
+  if (ec != beast::http::error::need_more || !is_header_done() || !chunked()) return used;
+  // Beast keeps an unfinished chunk-size line, or the last chunk and its
+  // trailers, unconsumed and waits without a limit: bound both here. The line
+  // may start with the CRLF that ends the previous chunk's data.
+  std::string_view rest(data + used, size - used);
+  std::size_t line_limit = std::size_t{limits_.max_chunk_line} + 2;
+  std::size_t eol = rest.substr(0, line_limit + 1).find('\n');
+  if (eol == std::string_view::npos && rest.size() > line_limit) {
+    why_ = Why::ChunkLineTooLong;
+    ec = beast::http::error::bad_chunk;
+  } else if (rest.size() > limits_.max_header) {
+    why_ = Why::TrailersTooLarge;
+    ec = beast::http::error::header_limit;
+  }
+  return used;
+}
+
+ParseRefusal RequestParser::refusal(const beast::error_code& ec) const {
+  switch (why_) {
+    case Why::TargetTooLong: return {414, "uri_too_long", "the request target is too long"};
+    case Why::TransferCoding:
+      return {400, "bad_request", "unsupported Transfer-Encoding: only a single \"chunked\" is accepted (RFC 9112 6.3)"};
+    case Why::ChunkLineTooLong:
+      return {400, "bad_request", "a chunk-size line is over " + std::to_string(limits_.max_chunk_line) + " bytes"};
+    case Why::TrailersTooLarge: return {431, "headers_too_large", "the chunked body's trailers are too large"};
+    case Why::None: break;
+  }
+  if (ec == beast::http::error::header_limit) return {431, "headers_too_large", "the request header is too large"};
+  if (ec == beast::http::error::body_limit) return {413, "payload_too_large", "the request body is too large"};
+  return {400, "bad_request", "malformed HTTP request: " + ec.message()};
 }
 
 void RequestParser::on_request_impl(beast::http::verb method, beast::string_view, beast::string_view target,
                                     int version, beast::error_code& ec) {
   if (target.size() > limits_.max_target) {
-    target_too_long_ = true;
+    why_ = Why::TargetTooLong;
     ec = beast::http::error::bad_target;
     return;
   }
@@ -25,24 +75,45 @@ void RequestParser::on_request_impl(beast::http::verb method, beast::string_view
 
 void RequestParser::on_field_impl(beast::http::field name, beast::string_view, beast::string_view value,
                                   beast::error_code&) {
-  if (name == beast::http::field::authorization) request_.authorization.assign(value.data(), value.size());
+  if (is_header_done()) return;  // trailers never change how the request is read or authorised
+  if (name == beast::http::field::authorization) {
+    request_.authorization.assign(value.data(), value.size());
+  } else if (name == beast::http::field::transfer_encoding) {
+    ++transfer_encodings_;
+    if (!beast::iequals(value, "chunked")) only_chunked_ = false;
+  }
 }
 
-void RequestParser::on_header_impl(beast::error_code&) { request_.keep_alive = keep_alive(); }
+void RequestParser::on_header_impl(beast::error_code& ec) {
+  // RFC 9112 6.1/6.3: a coding other than one final "chunked" (which is all we
+  // decode), or Transfer-Encoding in HTTP/1.0, leaves the framing unknown: the
+  // body could be read as the next request (smuggling), so refuse and close.
+  // Beast itself refuses Transfer-Encoding: chunked together with Content-Length.
+  if (transfer_encodings_ > 0 && (transfer_encodings_ > 1 || !only_chunked_ || request_.version < 11)) {
+    why_ = Why::TransferCoding;
+    ec = beast::http::error::bad_transfer_encoding;
+    return;
+  }
+  request_.keep_alive = keep_alive();
+  request_.authorized = bearer_authorized(request_.authorization, token_);
+}
 
 void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length, beast::error_code&) {
-  if (content_length) request_.body.reserve(static_cast<std::size_t>(*content_length));
+  // Memory for a body only once the token is known good.
+  if (content_length && request_.authorized) request_.body.reserve(static_cast<std::size_t>(*content_length));
 }
 
 std::size_t RequestParser::on_body_impl(beast::string_view body, beast::error_code&) {
-  request_.body.append(body.data(), body.size());
+  body_received_ += body.size();
+  if (request_.authorized) request_.body.append(body.data(), body.size());
   return body.size();
 }
 
 void RequestParser::on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) {}
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) {
-  request_.body.append(body.data(), body.size());
+  body_received_ += body.size();
+  if (request_.authorized) request_.body.append(body.data(), body.size());
   return body.size();
 }
 

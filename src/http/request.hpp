@@ -1,7 +1,9 @@
 // One parsed HTTP request, and the parser that fills it. The parser derives
-// from Beast's basic_parser (RFC 7230 framing, limits, keep-alive rules,
+// from Beast's basic_parser (RFC 9112 framing, limits, keep-alive rules,
 // chunked bodies) but keeps only what the routes need in buffers owned by the
 // connection, so parsing a request allocates nothing once the buffers are warm.
+// RequestParser::feed() is the one entry for raw bytes: the session and the
+// fuzz targets go through the same checks.
 #pragma once
 
 #include <boost/beast/http/basic_parser.hpp>
@@ -17,17 +19,23 @@ namespace recsys::http {
 namespace beast = boost::beast;
 
 // Limits (see docs/serving.md). A request line or header block over these is
-// answered 414 / 431, a body over the limit 413, and the connection closed.
+// answered 414 / 431, a body over the limit 413, a chunk-size line (with its
+// extensions) over max_chunk_line 400, trailers over max_header 431; the
+// connection is then closed.
 struct Limits {
   std::uint32_t max_target = 4096;
   std::uint32_t max_header = 16 * 1024;
   std::uint64_t max_body = 1024 * 1024;
+  std::uint32_t max_chunk_line = 4096;
 };
 
 struct Request {
   beast::http::verb method = beast::http::verb::unknown;
   int version = 11;
   bool keep_alive = true;
+  // Whether the Authorization header carried the server's bearer token (true
+  // when there is none). The body of an unauthorised request is not stored.
+  bool authorized = true;
   std::string target;
   std::string authorization;
   std::string body;
@@ -36,17 +44,36 @@ struct Request {
     method = beast::http::verb::unknown;
     version = 11;
     keep_alive = true;
+    authorized = true;
     target.clear();
     authorization.clear();
     body.clear();
   }
 };
 
+// The answer to a request refused while parsing (the connection then closes).
+struct ParseRefusal {
+  unsigned status = 400;
+  std::string_view code;
+  std::string message;
+};
+
+// Constant-time comparison of "Bearer <token>" with the expected token; an
+// empty token means no authentication.
+bool bearer_authorized(std::string_view authorization, std::string_view token);
+
 class RequestParser : public beast::http::basic_parser<true> {
  public:
-  RequestParser(Request& request, const Limits& limits);
-  // Set when on_request_impl refused an over-long target (answer 414).
-  bool target_too_long() const { return target_too_long_; }
+  RequestParser(Request& request, const Limits& limits, std::string_view token = {});
+
+  // Feeds raw bytes as a session does: Beast's framing plus ours (transfer
+  // codings, bounded chunk-size lines and trailers). Returns the bytes used;
+  // ec is need_more when the request is incomplete, another error when it is
+  // refused (answer with refusal(ec) and close).
+  std::size_t feed(const char* data, std::size_t size, beast::error_code& ec);
+  ParseRefusal refusal(const beast::error_code& ec) const;
+  // Body bytes received so far (stored or not), for the minimum body rate.
+  std::uint64_t body_received() const { return body_received_; }
 
  private:
   void on_request_impl(beast::http::verb method, beast::string_view method_str, beast::string_view target,
@@ -61,9 +88,19 @@ class RequestParser : public beast::http::basic_parser<true> {
   std::size_t on_chunk_body_impl(std::uint64_t remain, beast::string_view body, beast::error_code& ec) override;
   void on_finish_impl(beast::error_code& ec) override;
 
+  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge };
+
   Request& request_;
   const Limits& limits_;
-  bool target_too_long_ = false;
+  std::string_view token_;
+  Why why_ = Why::None;
+  int transfer_encodings_ = 0;     // Transfer-Encoding fields seen
+  bool only_chunked_ = true;       // ... and each was exactly "chunked"
+  std::uint64_t body_received_ = 0;
 };
+
+// Applies the limits to a Beast parser (header and body limits, eager body
+// parsing); RequestParser's constructor calls it.
+void configure_parser(beast::http::basic_parser<true>& parser, const Limits& limits);
 
 }  // namespace recsys::http

@@ -150,16 +150,8 @@ void metrics(Response& r, HandlerContext& ctx) {
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
-// Constant-time comparison of the bearer token.
 bool authorized(const Request& request, const std::string& token) {
-  if (token.empty()) return true;
-  std::string_view auth = request.authorization;
-  if (auth.size() < 7 || !(auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) return false;
-  std::string_view given = auth.substr(7);
-  if (given.size() != token.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
-  return diff == 0;
+  return bearer_authorized(request.authorization, token);
 }
 
 Handled events(const Request& request, Response& r, HandlerContext& ctx) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "http/admission.hpp"
 #include "http/metrics.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -26,6 +27,7 @@ struct SharedState {
   Limits limits;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::atomic<std::uint64_t> connections{0};
+  AddressTable addresses;  // connections per client address (its own lock)
   std::vector<const WorkerMetrics*> metrics;  // one per worker
 };
 

@@ -22,6 +22,8 @@ using asio::ip::tcp;
 
 namespace {
 
+constexpr std::size_t kFixedDescriptors = 64;
+
 void notify([[maybe_unused]] const char* state) {
 #if RECSYS_HAVE_SYSTEMD
   sd_notify(0, state);
@@ -77,9 +79,14 @@ void serve(store::Database& db, const ServerOptions& options) {
   EventWriter writer(db, options.sync_every_commit);
 
   const unsigned n = std::max(1u, options.threads);
+  // Connections must fit the descriptor limit with the overflow reserve and
+  // the process's own descriptors (LMDB, epoll, timers, logs, ...) beside them.
+  const std::size_t max_connections =
+      fit_descriptor_limit(options.max_connections, kFixedDescriptors + n * (kOverflowReserve + 8));
+  shared.addresses.set_limit(options.max_connections_per_ip.value_or(std::max<std::size_t>(1, max_connections / 4)));
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < n; ++i) {
-    workers.push_back(std::make_unique<Worker>(shared, writer, options.timeouts, options.max_connections,
+    workers.push_back(std::make_unique<Worker>(shared, writer, options.timeouts, max_connections,
                                                options.access_log));
     shared.metrics.push_back(&workers.back()->metrics());
   }
@@ -119,6 +126,8 @@ void serve(store::Database& db, const ServerOptions& options) {
     auto gen = store::serving_generation(db, txn);
     log::info("listening on {}:{} with {} threads, serving model {}", endpoint.address().to_string(),
               endpoint.port(), n, gen ? std::to_string(*gen) : std::string("none (run recsys precompute)"));
+    log::info("at most {} connections, {} per client address", max_connections,
+              shared.addresses.limit() == 0 ? std::string("no limit") : std::to_string(shared.addresses.limit()));
   }
   notify("READY=1");
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "http/request.hpp"
@@ -21,6 +22,8 @@ struct ServerOptions {
   unsigned threads = 1;
   std::string token;          // bearer token for POST /v1/events; empty: open
   std::size_t max_connections = 10000;
+  // Per client address; unset: a quarter of max_connections; 0: no limit.
+  std::optional<std::size_t> max_connections_per_ip;
   bool access_log = false;
   bool sync_every_commit = false;  // fsync each events commit (else once a second)
   Limits limits;

@@ -24,6 +24,17 @@ std::string_view method_name(beast::http::verb v) {
 
 constexpr std::size_t kInitialInput = 16 * 1024;
 constexpr std::size_t kMinRead = 4 * 1024;
+// Pipelined requests are not parsed while this much output is unsent: a client
+// that sends without reading holds at most this plus one response here, so
+// the output buffer (doubling from 16 KiB) stays at 256 KiB for answers up to
+// 64 KiB.
+constexpr std::size_t kMaxPendingOutput = 192 * 1024;
+// Buffers that grew past this for one request are given back after it.
+constexpr std::size_t kKeepCapacity = 64 * 1024;
+
+void shrink(std::string& s) {
+  if (s.capacity() > kKeepCapacity) std::string().swap(s);
+}
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Worker& worker)
@@ -33,13 +44,21 @@ Session::Session(asio::ip::tcp::socket socket, Worker& worker)
 }
 
 Session::~Session() {
+  if (overflow_) worker_.overflow_ended();
   worker_.remove(this);
   worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void Session::start() {
+void Session::start(AddressSlot slot, bool overflow) {
+  slot_ = std::move(slot);
+  overflow_ = overflow;
   worker_.add(this);
   do_read();
+}
+
+std::optional<Session::Clock::time_point> Session::idle_since() const {
+  if (state_ != State::Reading || parser_ || in_begin_ != in_end_ || overflow_) return std::nullopt;
+  return deadline_ - worker_.timeouts().idle;
 }
 
 void Session::check_deadline(Clock::time_point now) {
@@ -66,6 +85,10 @@ void Session::do_read() {
   // Make room: move a partial request to the front, grow up to the header limit.
   if (in_begin_ == in_end_) {
     in_begin_ = in_end_ = 0;
+    if (in_capacity_ > kInitialInput) {
+      in_.reset(new char[kInitialInput]);
+      in_capacity_ = kInitialInput;
+    }
   } else if (in_capacity_ - in_end_ < kMinRead) {
     std::size_t pending = in_end_ - in_begin_;
     std::size_t wanted = std::max(in_capacity_, pending + kMinRead);
@@ -80,12 +103,27 @@ void Session::do_read() {
     in_begin_ = 0;
     in_end_ = pending;
   }
-  const auto& t = worker_.timeouts();
-  bool idle = in_begin_ == in_end_ && !parser_;
-  deadline_ = Clock::now() + (idle ? t.idle : t.read);
+  deadline_ = read_deadline();
   state_ = State::Reading;
   socket_.async_read_some(asio::buffer(in_.get() + in_end_, in_capacity_ - in_end_),
                           [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+// Deadlines that hold however the bytes trickle in: an idle connection has
+// --idle-timeout; a header block must be complete --read-timeout after its
+// first byte; a body gets the same grace plus one second per min_body_rate
+// bytes received (mod_reqtimeout's MinRate), counted from the end of the header.
+Session::Clock::time_point Session::read_deadline() {
+  const auto& t = worker_.timeouts();
+  auto now = Clock::now();
+  if (!parser_) {
+    return in_begin_ == in_end_ ? now + t.idle : now + t.read;
+  }
+  if (!parser_->is_header_done()) return request_start_ + t.read;
+  if (!body_start_) body_start_ = now;
+  if (t.min_body_rate == 0) return now + t.read;
+  auto earned = std::chrono::duration<double>(static_cast<double>(parser_->body_received()) / t.min_body_rate);
+  return *body_start_ + t.read + std::chrono::duration_cast<Clock::duration>(earned);
 }
 
 void Session::on_read(const error_code& ec, std::size_t n) {
@@ -98,7 +136,7 @@ void Session::on_read(const error_code& ec, std::size_t n) {
 // Answers every complete request in the input buffer, then writes, waits for
 // the event writer, or reads more.
 void Session::process() {
-  while (!close_after_write_ && in_begin_ < in_end_) {
+  while (!close_after_write_ && in_begin_ < in_end_ && out_.size() < kMaxPendingOutput) {
     if (!parse_one()) break;
   }
   worker_.end_batch();
@@ -112,36 +150,36 @@ void Session::process() {
 // session now waits for the event writer.
 bool Session::parse_one() {
   if (!parser_) {
-    parser_.emplace(request_, worker_.shared().limits);
+    parser_.emplace(request_, worker_.shared().limits, worker_.shared().token);
     request_start_ = Clock::now();
   }
   boost::beast::error_code ec;
-  std::size_t used = parser_->put(asio::const_buffer(in_.get() + in_begin_, in_end_ - in_begin_), ec);
+  std::size_t used = parser_->feed(in_.get() + in_begin_, in_end_ - in_begin_, ec);
   in_begin_ += used;
-  // The parser refuses headers over the limit itself, so waiting for more is bounded.
+  // Headers, chunk-size lines and trailers over their limits are refused by
+  // feed(), so waiting for more is bounded.
   if (ec == boost::beast::http::error::need_more) return false;
   response_.clear();
   if (ec) {
-    unsigned status = 400;
-    if (parser_->target_too_long()) {
-      status = 414;
-      set_error(response_, 414, "uri_too_long", "the request target is too long");
-    } else if (ec == boost::beast::http::error::header_limit) {
-      status = 431;
-      set_error(response_, 431, "headers_too_large", "the request header is too large");
-    } else if (ec == boost::beast::http::error::body_limit) {
-      status = 413;
-      set_error(response_, 413, "payload_too_large", "the request body is too large");
-    } else {
-      set_error(response_, 400, "bad_request", "malformed HTTP request: " + ec.message());
-    }
+    auto refused = parser_->refusal(ec);
+    set_error(response_, refused.status, refused.code, refused.message);
     request_.keep_alive = false;
     close_after_write_ = true;
-    worker_.metrics().record(Route::Other, status, 0.0);
-    finish_response(status, false);
+    worker_.metrics().record(Route::Other, refused.status, 0.0);
+    finish_response(refused.status, false);
     return false;
   }
   if (!parser_->is_done()) return in_begin_ < in_end_;
+  if (overflow_) {
+    // Over the connection cap: liveness answers, everything else is refused.
+    close_after_write_ = true;
+    if (request_.target != "/healthz") {
+      set_error(response_, 503, "too_many_connections", "connection limit reached");
+      worker_.metrics().record(Route::Other, 503, 0.0);
+      finish_response(503, request_.method == beast::http::verb::head);
+      return false;
+    }
+  }
   Handled h;
   try {
     h = handle_request(request_, response_, worker_.begin_batch());
@@ -176,6 +214,9 @@ void Session::finish_response(unsigned status, bool head) {
     log::info("{} {} {} {}", method_name(request_.method), request_.target, status, response_.body.size());
   }
   parser_.reset();
+  body_start_.reset();
+  shrink(request_.body);
+  shrink(response_.body);
 }
 
 void Session::on_events_done(EventResult result) {
@@ -201,6 +242,10 @@ void Session::on_write(const error_code& ec) {
   if (state_ == State::Closed) return;
   out_.clear();
   if (ec || close_after_write_) return close();
+  if (out_.capacity() > kKeepCapacity) {
+    out_ = std::string();
+    out_.reserve(16 * 1024);
+  }
   state_ = State::Reading;
   if (in_begin_ < in_end_) return process();
   do_read();

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "http/admission.hpp"
 #include "http/event_writer.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -29,7 +30,12 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  void start();
+  // `slot`: this connection's share of its address's limit. `overflow`:
+  // admitted over the connection cap to answer one /healthz (others get 503).
+  void start(AddressSlot slot = {}, bool overflow = false);
+  // Since when the connection waits for a new request with nothing buffered
+  // (an idle keep-alive connection, which may be closed to make room).
+  std::optional<Clock::time_point> idle_since() const;
   // Called by the worker: closes the socket if the deadline passed.
   void check_deadline(Clock::time_point now);
   // Server stopping: idle connections close now, busy ones after their response.
@@ -40,6 +46,7 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { Reading, Writing, Waiting, Closed };
 
   void do_read();
+  Clock::time_point read_deadline();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void process();
   bool parse_one();
@@ -52,9 +59,12 @@ class Session : public std::enable_shared_from_this<Session> {
   Worker& worker_;
   State state_ = State::Reading;
   Clock::time_point deadline_;
-  Clock::time_point request_start_;
+  Clock::time_point request_start_;  // first byte of the current request seen
+  std::optional<Clock::time_point> body_start_;
   bool close_after_write_ = false;
   bool stopping_ = false;
+  bool overflow_ = false;
+  AddressSlot slot_;
 
   std::unique_ptr<char[]> in_;
   std::size_t in_capacity_ = 0;

@@ -3,6 +3,8 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/write.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,9 +44,12 @@ Worker::Worker(SharedState& shared, EventWriter& writer, const Timeouts& timeout
   txn_ = shared_.db->begin_read();
   txn_.reset();
   context_.reset(new HandlerContext{shared_, txn_, {}, {}, {}, 0, {}});
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-Worker::~Worker() = default;
+Worker::~Worker() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
 
 void Worker::listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
@@ -68,26 +73,78 @@ void Worker::share_listener(Worker& first) {
 void Worker::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopping_) return;
-    if (ec) {
-      // Out of descriptors and the like: retry shortly instead of spinning.
-      log::warn("accept: {}", ec.message());
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
-      timer->async_wait([this, timer](const boost::system::error_code&) { accept(); });
-      return;
+    if (ec) return on_accept_error(ec);
+    AddressSlot slot;
+    auto admission = admit(socket, slot);
+    if (admission == Admission::Refuse) {
+      refuse(socket);
+    } else {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (admission == Admission::Overflow) ++overflow_;
+      std::make_shared<Session>(std::move(socket), *this)->start(std::move(slot), admission == Admission::Overflow);
     }
-    admit(std::move(socket));
     accept();
   });
 }
 
-void Worker::admit(tcp::socket socket) {
-  if (shared_.connections.load(std::memory_order_relaxed) >= max_connections_) {
-    refuse(socket);
-    return;
+// Fair limits (docs/serving.md, "Limits"): an address over its share is
+// refused; at the cap the oldest idle keep-alive connection of this worker
+// makes room, else the connection may only ask /healthz (a small reserve),
+// else it is refused.
+Worker::Admission Worker::admit(tcp::socket& socket, AddressSlot& slot) {
+  boost::system::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec) return Admission::Refuse;
+  slot = shared_.addresses.acquire(peer.address());
+  if (!slot) return Admission::Refuse;
+  if (shared_.connections.load(std::memory_order_relaxed) < max_connections_ || evict_idle()) return Admission::Serve;
+  return overflow_ < kOverflowReserve ? Admission::Overflow : Admission::Refuse;
+}
+
+// Closes this worker's longest-idle keep-alive connection; false if none is idle.
+bool Worker::evict_idle() {
+  Session* oldest = nullptr;
+  Session::Clock::time_point oldest_since;
+  for (auto* s : sessions_) {
+    auto since = s->idle_since();
+    if (since && (!oldest || *since < oldest_since)) {
+      oldest = s;
+      oldest_since = *since;
+    }
   }
-  boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<Session>(std::move(socket), *this)->start();
+  if (!oldest) return false;
+  oldest->close();
+  return true;
+}
+
+// Out of descriptors: the client would wait in the backlog, and accept would
+// fail again at once. Give up the spare descriptor to take the connection and
+// answer 503, then retry; log once per 10 s, not per failure.
+void Worker::on_accept_error(const boost::system::error_code& ec) {
+  ++accept_errors_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - accept_error_logged_ > std::chrono::seconds(10)) {
+    log::warn("accept: {} ({} time(s) since the last report); answering 503 while it lasts", ec.message(),
+              accept_errors_);
+    accept_error_logged_ = now;
+    accept_errors_ = 0;
+  }
+  bool out_of_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+  if (out_of_fds && spare_fd_ >= 0) {
+    ::close(spare_fd_);
+    int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      const std::string response = refusal();
+      [[maybe_unused]] auto sent = ::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
+      ::shutdown(fd, SHUT_RDWR);
+      ::close(fd);
+      metrics_.record(Route::Other, 503, 0.0);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(out_of_fds ? 10 : 50));
+  timer->async_wait([this, timer](const boost::system::error_code&) { accept(); });
 }
 
 // Over the connection cap: a short 503 and close, without reading the request.

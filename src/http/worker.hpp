@@ -25,10 +25,17 @@ namespace recsys::http {
 
 class Session;
 
+// Connections a worker admits over --max-connections, only to answer
+// /healthz (everything else gets 503): liveness checks pass during a flood.
+inline constexpr std::size_t kOverflowReserve = 16;
+
+// The model is nginx's client_header_timeout / client_body_timeout /
+// send_timeout and Apache mod_reqtimeout's MinRate (docs/serving.md).
 struct Timeouts {
   std::chrono::seconds idle{60};   // keep-alive connection without a request
-  std::chrono::seconds read{10};   // to finish a started request
-  std::chrono::seconds write{30};  // to take a response
+  std::chrono::seconds read{10};   // header block, from its first byte; grace for a body
+  std::uint32_t min_body_rate = 500;  // bytes/s a body must keep after the read grace (0: none)
+  std::chrono::seconds write{30};  // to take each batch of responses
   std::chrono::seconds shutdown{10};  // for busy connections to finish after SIGTERM
 };
 
@@ -37,6 +44,8 @@ class Worker {
   Worker(SharedState& shared, EventWriter& writer, const Timeouts& timeouts, std::size_t max_connections,
          bool access_log);
   ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   boost::asio::io_context& io() { return io_; }
   // Binds the server's listening socket (worker 0) and starts accepting; a port
@@ -61,6 +70,8 @@ class Worker {
   bool access_log() const { return access_log_; }
   bool stopping() const { return stopping_; }
   void add(Session* s) { sessions_.insert(s); }
+  // Sessions admitted over the cap to answer /healthz (Admission::Overflow).
+  void overflow_ended() { --overflow_; }
   void remove(Session* s) {
     sessions_.erase(s);
     if (stopping_ && sessions_.empty()) ticker_.cancel();  // nothing left: let run() return
@@ -68,8 +79,10 @@ class Worker {
 
  private:
   void accept();
-  // Where every accepted connection enters this worker.
-  void admit(boost::asio::ip::tcp::socket socket);
+  enum class Admission { Serve, Overflow, Refuse };
+  Admission admit(boost::asio::ip::tcp::socket& socket, AddressSlot& slot);
+  bool evict_idle();
+  void on_accept_error(const boost::system::error_code& ec);
   void refuse(boost::asio::ip::tcp::socket& socket);
   void tick();
 
@@ -82,6 +95,10 @@ class Worker {
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   boost::asio::steady_timer ticker_{io_};
   std::unordered_set<Session*> sessions_;
+  std::size_t overflow_ = 0;          // sessions admitted over the cap (at most kOverflowReserve)
+  int spare_fd_ = -1;                 // closed to accept and answer a client when out of descriptors
+  std::chrono::steady_clock::time_point accept_error_logged_;
+  std::size_t accept_errors_ = 0;     // since the last log line
   WorkerMetrics metrics_;
   store::Txn txn_;
   std::shared_lock<std::shared_mutex> map_lock_;

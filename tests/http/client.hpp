@@ -31,8 +31,18 @@ struct HttpResponse {
 
 class Connection {
  public:
-  explicit Connection(int port) {
+  // `source`: a local address to connect from (e.g. "127.0.0.2"), else any.
+  explicit Connection(int port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &local.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+        ::close(fd_);
+        throw std::runtime_error(std::string("cannot bind to ") + source);
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -107,6 +117,7 @@ class Connection {
     return read_response(std::chrono::milliseconds(5000), method == "HEAD");
   }
   HttpResponse get(const std::string& target) { return request("GET", target); }
+  int fd() const { return fd_; }
 
   // True when the server closed the connection (EOF) within `timeout`.
   bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
@@ -131,10 +142,13 @@ class Connection {
 };
 
 // `recsys serve` on a free loopback port; SIGTERM and wait on destruction.
+// `wrapper` runs it through another command (e.g. prlimit --nofile=N:N).
 class Server {
  public:
-  Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{recsys_bin(), "--db", db, "serve", "--port", "0"};
+  Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {},
+         std::vector<std::string> wrapper = {}) {
+    std::vector<std::string> argv = wrapper;
+    argv.insert(argv.end(), {recsys_bin(), "--db", db, "serve", "--port", "0"});
     if (std::find(extra.begin(), extra.end(), "--threads") == extra.end()) extra.insert(extra.end(), {"--threads", "2"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(argv, dir.path());

@@ -197,13 +197,3 @@ TEST_CASE("concurrent clients all get their answers") {
   for (auto& t : clients) t.join();
   REQUIRE(ok == 800);
 }
-
-TEST_CASE("the connection cap refuses extra clients with 503") {
-  Fixture f;
-  test::Server server(f.dir, f.db, {"--max-connections", "2", "--threads", "1"});
-  Connection a(server.port()), b(server.port());
-  REQUIRE(a.get("/healthz").status == 200);
-  REQUIRE(b.get("/healthz").status == 200);
-  Connection c(server.port());
-  REQUIRE(c.read_response().status == 503);
-}

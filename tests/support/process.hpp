@@ -69,7 +69,10 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
-  void signal(int sig) const { ::kill(pid_, sig); }
+  // No-op once waited for (kill(-1, …) would signal every process of the user).
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
   // Waits for the exit and collects the output.
   RunResult wait() {
     RunResult r;

@@ -1,0 +1,213 @@
+// recsys check on a sound database and on databases damaged on purpose: each
+// damage is written through LMDB (the store API and raw tables) into a copy of
+// a database the real binary built, and `recsys check` must name it.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "pipeline.hpp"
+#include "store/cache.hpp"
+#include "store/ids.hpp"
+#include "store/models.hpp"
+#include "store/ratings.hpp"
+#include "test_db.hpp"
+
+using namespace recsys;
+using namespace recsys::test;
+
+namespace {
+
+// One sound database per test program, copied for each damage.
+struct Sound {
+  TempDir dir;
+  std::string db = build_pipeline_db(dir, "sound.db");
+};
+const Sound& sound() {
+  static Sound s;
+  return s;
+}
+
+// A copy of the sound database at DIR/db, open for writing.
+store::Database copy_sound(const TempDir& dir) {
+  std::filesystem::create_directories(dir / "db");
+  std::filesystem::copy_file(std::filesystem::path(sound().db) / "data.mdb", dir / "db" / "data.mdb");
+  return open_test_db(dir, store::OpenMode::ReadWrite);
+}
+
+RunResult check(const TempDir& dir) { return run_recsys({"--db", (dir / "db").string(), "check"}, dir); }
+
+// Runs check on the damaged copy: exit 1, the finding listed on stdout.
+void require_finding(const TempDir& dir, const std::string& finding) {
+  auto r = check(dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.out, Catch::Contains(finding));
+  REQUIRE_THAT(r.err, Catch::Contains("check: "));
+}
+
+}  // namespace
+
+TEST_CASE("check passes a database built by import, train and precompute") {
+  TempDir dir;
+  auto r = run_recsys({"--db", sound().db, "check"}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Catch::StartsWith("ok: 12 tables"));
+  REQUIRE_THAT(r.out, Catch::Contains("300 users"));
+  REQUIRE_THAT(r.out, Catch::Contains("serving generation 1"));
+  { copy_sound(dir); }
+  REQUIRE(check(dir).status == 0);  // the copy the other tests damage is sound too
+}
+
+TEST_CASE("check finds an id map entry without its reverse entry") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) { db.tables().user_ids.put(txn, "ghost", std::string_view("\x9f\x86\x01\x00", 4)); });
+  }
+  require_finding(dir, "user_ids 'ghost': index 99999 has no entry in user_keys");
+}
+
+TEST_CASE("check finds an index whose id maps elsewhere") {
+  TempDir dir;
+  std::string original;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      auto index = std::uint32_t{3};
+      original = std::string(*store::find_id(db, txn, store::IdKind::Item, index));
+      db.tables().item_keys.put(txn, store::bytes_of(index), "not-an-item");
+    });
+  }
+  require_finding(dir, "item_keys 3: id 'not-an-item' is not in item_ids");
+  require_finding(dir, "item_ids '" + original + "': index 3 maps back to 'not-an-item'");
+}
+
+TEST_CASE("check finds a cached list naming an unknown item") {
+  TempDir dir;
+  std::string user;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      user = std::string(*store::find_id(db, txn, store::IdKind::User, 0));
+      store::ListBuilder b;
+      b.add(store::entry_head("no-such-item"), 0.5f);
+      store::put_list(db, txn, store::CacheTable::UserRecs, user, b.finish(store::ListSource::Model, 1));
+    });
+  }
+  require_finding(dir, "user_recs '" + user + "': entry 0 names an unknown item \"no-such-item\"");
+}
+
+TEST_CASE("check finds lists of a generation that is not the serving one") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      auto item = std::string(*store::find_id(db, txn, store::IdKind::Item, 1));
+      store::ListBuilder b;
+      b.add(store::entry_head(item), 0.5f);
+      store::put_list(db, txn, store::CacheTable::Popularity, store::kFallbackKey,
+                      b.finish(store::ListSource::Fallback, 7));
+    });
+  }
+  require_finding(dir, "popularity 'fallback': list of generation 7 but serving generation is 1");
+}
+
+TEST_CASE("check finds a missing factor row") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      const char key[9] = {0, 0, 0, 1, 'i', 0, 0, 0, 5};
+      REQUIRE(db.tables().factors.del(txn, std::string_view(key, 9)));
+    });
+  }
+  require_finding(dir, "factors 1/item/6: rows 5..5 are missing");
+}
+
+TEST_CASE("check finds a factor row of the wrong length or not finite") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      std::vector<float> nan_row(8, 0.0f);
+      nan_row[2] = std::numeric_limits<float>::quiet_NaN();
+      store::put_factor_row(db, txn, 1, store::Side::Users, 4, nan_row);
+      store::put_factor_row(db, txn, 1, store::Side::Items, 2, std::vector<float>(3, 1.0f));
+    });
+  }
+  require_finding(dir, "factors 1/user/4: value is not finite");
+  require_finding(dir, "factors 1/item/2: row of 12 bytes, expected 8 factors");
+}
+
+TEST_CASE("check finds a rating count that differs from the stored total") {
+  TempDir dir;
+  std::uint64_t stored = 0;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      auto stats = store::rating_stats(db, txn);
+      stored = stats.count;
+      stats.count += 2;
+      store::put_rating_stats(db, txn, stats);
+    });
+  }
+  require_finding(dir, "meta 'ratings_stats': records " + std::to_string(stored + 2) + " ratings but " +
+                           std::to_string(stored) + " are stored");
+}
+
+TEST_CASE("check finds ratings of an unknown item") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      auto records = store::get_user_ratings(db, txn, 0);
+      records.push_back({100000, records.front().value, 0});
+      store::put_user_ratings(db, txn, 0, records);
+    });
+  }
+  require_finding(dir, "ratings 0: item index 100000 has no id");
+}
+
+TEST_CASE("check reports another schema version and stops there") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) { db.put_meta_u32(txn, "schema_version", 99); });
+  }
+  auto r = check(dir);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.out == "meta 'schema_version': is 99 but this recsys reads version 1\n");
+}
+
+TEST_CASE("check reports a truncated data file") {
+  TempDir dir;
+  { copy_sound(dir); }
+  auto file = dir / "db" / "data.mdb";
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) / 2);
+  auto r = check(dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.out, Catch::StartsWith("environment: the data file has"));
+}
+
+TEST_CASE("check names B-tree pages that were overwritten") {
+  TempDir dir;
+  { copy_sound(dir); }
+  auto file = dir / "db" / "data.mdb";
+  auto size = std::filesystem::file_size(file);
+  {
+    // Zero every page after the two meta pages: the trees they point to are gone.
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2 * 4096);
+    std::string zeros(size - 2 * 4096, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  auto r = check(dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.out, Catch::StartsWith("main database: walking it failed after 0 entries"));
+  REQUIRE_THAT(r.out, Catch::Contains("MDB_CORRUPTED"));
+}
