@@ -6,7 +6,8 @@
 #
 # Without a file it uses MovieLens 100k from GroupLens when the network allows,
 # else synthetic ratings from `recsys generate`. The database goes to
-# build/quickstart/recsys.db. On a terminal the server stays up until Ctrl-C;
+# build/quickstart/recsys.db and is started afresh on every run (a second run
+# would otherwise mix two files' ids). On a terminal the server stays up until Ctrl-C;
 # otherwise it answers one request and stops. PORT (default 8080) picks the port.
 set -eu
 
@@ -15,13 +16,18 @@ PORT=${PORT:-8080}
 cd "$ROOT"
 
 "$ROOT/scripts/install-deps.sh"
-[ -f build/build.ninja ] || meson setup build
-ninja -C build
+# Only the recsys binary: the test suite is not needed to try it (and takes minutes).
+[ -f build/build.ninja ] || meson setup build -Dtests=false
+ninja -C build src/recsys
 
 RECSYS="$ROOT/build/src/recsys"
 WORK="$ROOT/build/quickstart"
 mkdir -p "$WORK"
 export RECSYS_DB="$WORK/recsys.db"
+if [ -e "$RECSYS_DB" ]; then
+  echo "== removing the previous quickstart database $RECSYS_DB (each run starts fresh)"
+  rm -rf "$RECSYS_DB"
+fi
 
 if [ $# -ge 1 ]; then
   RATINGS=$1

@@ -4,9 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
+#include "cli/config.hpp"
 #include "cli/options.hpp"
 #include "config.h"
 #include "store/database.hpp"
@@ -20,9 +22,14 @@ int main(int argc, char** argv) try {
   app.set_version_flag("--version", std::string("recsys ") + RECSYS_VERSION);
   app.set_config("--config", "", "Read options from a TOML or INI file ([section] per subcommand)");
   app.require_subcommand(1);
+  // Global options may also follow the subcommand (recsys train --db x.db).
+  app.fallthrough();
+  cli::ConfigSources sources;
+  sources.argv.assign(argv + std::min(argc, 1), argv + argc);
+  cli::install_config_reader(app, sources);
 
   cli::GlobalOptions global;
-  global.db = store::default_db_path().string();
+  global.db = "recsys.db";  // the default; RECSYS_DB through envname (command line > env > file > default)
   app.add_option("--db", global.db, "Database directory or file (env RECSYS_DB)")
       ->envname("RECSYS_DB")
       ->capture_default_str();
@@ -45,6 +52,8 @@ int main(int argc, char** argv) try {
   cli::setup_serve(app, global, run);
   cli::setup_generate(app, global, run);
   cli::setup_check(app, global, run);
+  cli::setup_models(app, global, run);
+  cli::setup_config(app, global, run, sources);
 
   try {
     app.parse(argc, argv);

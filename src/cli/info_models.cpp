@@ -8,19 +8,8 @@
 
 namespace recsys::cli {
 
-namespace {
-
-// The few description fields info shows (docs/storage.md "Models").
-struct Summary {
-  std::string feedback = "?";
-  std::string trained_at = "?";
-  std::uint64_t factors = 0;
-  std::string metrics_json = "null";  // the "metrics" object as stored
-  std::string metrics_text;
-};
-
-Summary summarize(const std::string& description) {
-  Summary s;
+ModelSummary summarize_model(const std::string& description) {
+  ModelSummary s;
   simdjson::dom::parser parser;
   simdjson::padded_string padded(description);
   simdjson::dom::element doc;
@@ -48,15 +37,13 @@ Summary summarize(const std::string& description) {
   return s;
 }
 
-}  // namespace
-
 std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& txn) {
   std::vector<InfoLine> lines;
   auto models = store::list_models(db, txn);
   auto serving = store::serving_generation(db, txn);
   std::string list = "[";
   for (std::size_t j = 0; j < models.size(); ++j) {
-    Summary s = summarize(models[j].description);
+    ModelSummary s = summarize_model(models[j].description);
     if (j > 0) list += ',';
     list += fmt::format("{{\"generation\":{},\"feedback\":{},\"factors\":{},\"trained_at\":{},\"metrics\":{}}}",
                         models[j].generation, json::quote(s.feedback), s.factors, json::quote(s.trained_at),
@@ -69,7 +56,7 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
                    serving ? std::to_string(*serving) : "none (run recsys precompute)"});
   if (!models.empty()) {
     const auto& latest = models.back();
-    Summary s = summarize(latest.description);
+    ModelSummary s = summarize_model(latest.description);
     lines.push_back({"latest", "latest generation", std::to_string(latest.generation),
                      fmt::format("{}: {} ALS, {} factors, trained {}", latest.generation, s.feedback, s.factors,
                                  s.trained_at)});

@@ -2,6 +2,7 @@
 // and the latest model's parameters and evaluation metrics.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,16 @@ struct InfoLine {
   std::string json;
   std::string text;
 };
+
+// The few description fields shown to people (docs/storage.md "Models").
+struct ModelSummary {
+  std::string feedback = "?";
+  std::string trained_at = "?";
+  std::uint64_t factors = 0;
+  std::string metrics_json = "null";  // the "metrics" object as stored
+  std::string metrics_text;           // "nDCG@10 0.4812  MAP ..." or empty
+};
+ModelSummary summarize_model(const std::string& description);
 
 std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& txn);
 

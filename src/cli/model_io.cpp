@@ -65,10 +65,18 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
   return out;
 }
 
-std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors) {
+std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors,
+                          std::size_t keep, std::vector<std::uint32_t>* deleted) {
   auto users = to_store(factors.users);
   auto items = to_store(factors.items);
-  return db.write([&](store::Txn& txn) { return store::save_model(db, txn, description, users, items); });
+  return db.write([&](store::Txn& txn) {
+    auto generation = store::save_model(db, txn, description, users, items);
+    if (keep > 0) {
+      auto gone = store::prune_models(db, txn, keep);
+      if (deleted) *deleted = std::move(gone);
+    }
+    return generation;
+  });
 }
 
 StoredModel load_model(store::Database& db, std::optional<std::uint32_t> generation) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "eval/evaluate.hpp"
 #include "model/als.hpp"
@@ -32,8 +33,11 @@ struct TrainSummary {
 std::string describe_model(const model::ModelParams& params, const TrainSummary& summary,
                            const eval::EvalReport* report);
 
-// Stores a new generation (description + factors) in one write transaction.
-std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors);
+// Stores a new generation (description + factors) in one write transaction;
+// with keep > 0 the same transaction deletes all but the `keep` newest
+// generations (never the serving one), whose numbers land in `deleted`.
+std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors,
+                          std::size_t keep = 0, std::vector<std::uint32_t>* deleted = nullptr);
 
 struct StoredModel {
   std::uint32_t generation = 0;

@@ -34,6 +34,7 @@ void setup_precompute(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_recommend(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_similar(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_models(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_check(CLI::App& app, const GlobalOptions& global, Runner& run);
 
 }  // namespace recsys::cli

@@ -1,5 +1,6 @@
 // recsys serve: the HTTP API over the precomputed cache (see docs/serving.md).
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "cli/options.hpp"
 #include "http/server.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/parallel.hpp"
 
 namespace recsys::cli {
@@ -24,16 +26,35 @@ struct ServeOptions {
   long max_connections_per_ip = -1;  // -1: the default (a quarter of --max-connections)
 };
 
-// The token file's first line, without surrounding white space.
+// The token file's first line, without surrounding white space. A token file
+// that was named but cannot be used stops the server: serving writes openly
+// because a secret went missing would be worse than not starting.
 std::string read_token(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read the token file '" + path + "'");
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(path, ec)) {
+    throw std::runtime_error("cannot read the token file '" + path + "' (--token-file or RECSYS_TOKEN_FILE)");
+  }
   std::string line;
   std::getline(in, line);
   auto first = line.find_first_not_of(" \t\r\n");
   auto last = line.find_last_not_of(" \t\r\n");
-  if (first == std::string::npos) throw std::runtime_error("the token file '" + path + "' is empty");
+  if (first == std::string::npos) {
+    throw std::runtime_error("the token file '" + path + "' is empty: write the bearer token on its first line");
+  }
   return line.substr(first, last - first + 1);
+}
+
+// A replica the user may only read is served read-only: GETs work, POST
+// /v1/events answers 503 (docs/serving.md "Read-only replicas").
+store::Database open_for_serving(const GlobalOptions& global) {
+  try {
+    return open_database(global, store::OpenMode::ReadWrite);
+  } catch (const store::PermissionError& e) {
+    auto db = open_database(global, store::OpenMode::ReadOnly);
+    log::warn("{}; serving read-only: POST /v1/events answers 503", e.what());
+    return db;
+  }
 }
 
 void run_serve(const GlobalOptions& global, ServeOptions options) {
@@ -49,7 +70,7 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
   s.timeouts.read = std::chrono::seconds(options.read_timeout);
   s.timeouts.write = std::chrono::seconds(options.send_timeout);
   if (options.max_connections_per_ip >= 0) s.max_connections_per_ip = options.max_connections_per_ip;
-  auto db = open_database(global, store::OpenMode::ReadWrite);
+  auto db = open_for_serving(global);
   http::serve(db, s);
 }
 
@@ -63,7 +84,8 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--threads", options->threads, "Worker threads (default: --threads, else all cores)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--token-file", options->token_file,
-                  "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)");
+                  "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)")
+      ->envname("RECSYS_TOKEN_FILE");
   sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

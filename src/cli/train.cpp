@@ -2,6 +2,7 @@
 // train part, evaluate against a most-popular baseline, refit on everything,
 // and store the model as a new generation (PRODUCT.md §2, docs/training.md).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstdio>
@@ -31,9 +32,12 @@ struct TrainOptions {
   data::ImportOptions import;
   ModelOptions model;
   SplitOptions split;
+  bool no_refit = false;
+  bool no_loss = false;
   bool refit = true;
   bool loss = true;
   std::string metrics_json;
+  std::size_t keep = 0;  // 0: keep every generation
 };
 
 // One ALS fit with a progress line per iteration (phase, i/n, loss, ETA).
@@ -139,11 +143,14 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   }
   summary.final_loss = loss;
   summary.train_seconds = timer.seconds();
-  auto generation = store_model(db, describe_model(params, summary, report ? &*report : nullptr), factors);
+  std::vector<std::uint32_t> deleted;
+  auto generation =
+      store_model(db, describe_model(params, summary, report ? &*report : nullptr), factors, options.keep, &deleted);
   std::printf("%s", fmt::format("model generation {}: {} ALS, {} factors, {} users, {} items, {} ratings, {:.1f}s\n",
                                 generation, model::to_string(params.feedback), params.factors, summary.users,
                                 summary.items, summary.ratings, summary.train_seconds)
                         .c_str());
+  if (!deleted.empty()) std::printf("%s", fmt::format("deleted generations {} (--keep {})\n", fmt::join(deleted, ", "), options.keep).c_str());
   std::printf("run recsys precompute to serve it\n");
 }
 
@@ -156,10 +163,17 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
   add_import_options(*sub, options->import);
   add_model_options(*sub, options->model);
   add_split_options(*sub, options->split);
-  sub->add_flag("!--no-refit", options->refit, "Store the model fitted on the train split instead of refitting on all");
-  sub->add_flag("!--no-loss", options->loss, "Do not compute the loss after each iteration (faster)");
+  // Plain flags, inverted in the callback: CLI11 prints "!--no-x" flags as "--no-x{false}" in --help.
+  sub->add_flag("--no-refit", options->no_refit, "Store the model fitted on the train split instead of refitting on all");
+  sub->add_flag("--no-loss", options->no_loss, "Do not compute the loss after each iteration (faster)");
   sub->add_option("--metrics-json", options->metrics_json, "Write the evaluation report as JSON to this file");
-  sub->callback([&global, &run, options] { run = [&global, options] { run_train(global, *options); }; });
+  sub->add_option("--keep", options->keep, "Then keep only the N newest model generations (and the serving one)")
+      ->check(CLI::PositiveNumber);
+  sub->callback([&global, &run, options] {
+    options->refit = !options->no_refit;
+    options->loss = !options->no_loss;
+    run = [&global, options] { run_train(global, *options); };
+  });
 }
 
 }  // namespace recsys::cli

@@ -157,6 +157,9 @@ bool authorized(const Request& request, const std::string& token) {
 Handled events(const Request& request, Response& r, HandlerContext& ctx) {
   Handled h{Route::Events, false};
   if (request.method != verb::post) return method_not_allowed(r, "POST"), h;
+  if (ctx.shared.db->read_only()) {
+    return set_error(r, 503, "read_only", "this server has read-only access to its database: send events to the primary"), h;
+  }
   if (!authorized(request, ctx.shared.token)) {
     set_error(r, 401, "unauthorized", "POST /v1/events needs the header Authorization: Bearer <token>");
     r.extra_headers = "WWW-Authenticate: Bearer\r\n";

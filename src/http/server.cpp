@@ -30,23 +30,43 @@ void notify([[maybe_unused]] const char* state) {
 #endif
 }
 
-// systemd watchdog: ping at half the configured interval from worker 0.
-void start_watchdog([[maybe_unused]] asio::io_context& io) {
+// systemd watchdog: pings at half the configured interval on worker 0's
+// io_context until stop(), which must run at shutdown: a pending timer would
+// keep that io_context, and so the process, alive after SIGTERM.
+class Watchdog {
+ public:
+  explicit Watchdog(asio::io_context& io) : timer_(io) {}
+  void start() {
 #if RECSYS_HAVE_SYSTEMD
-  std::uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-  auto timer = std::make_shared<asio::steady_timer>(io);
-  auto interval = std::chrono::microseconds(usec / 2);
-  auto ping = std::make_shared<std::function<void()>>();
-  *ping = [timer, interval, ping] {
-    sd_notify(0, "WATCHDOG=1");
-    timer->expires_after(interval);
-    timer->async_wait([ping](const boost::system::error_code& ec) {
-      if (!ec) (*ping)();
-    });
-  };
-  (*ping)();
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    interval_ = std::chrono::microseconds(usec / 2);
+    ping();
 #endif
+  }
+  // Call on the io_context's thread.
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+  }
+
+ private:
+  void ping() {
+    notify("WATCHDOG=1");
+    timer_.expires_after(interval_);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !stopped_) ping();
+    });
+  }
+  asio::steady_timer timer_;
+  std::chrono::microseconds interval_{0};
+  bool stopped_ = false;
+};
+
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_v4()) return a.to_v4().is_loopback();
+  const auto v6 = a.to_v6();
+  return v6.is_loopback() || (v6.is_v4_mapped() && asio::ip::make_address_v4(asio::ip::v4_mapped, v6).is_loopback());
 }
 
 }  // namespace
@@ -75,23 +95,31 @@ void serve(store::Database& db, const ServerOptions& options) {
   if (ec) throw std::runtime_error("--address '" + options.address + "' is not an IP address");
   tcp::endpoint endpoint(address, options.port);
   try {
+    // One listening socket per server, shared by every worker.
     workers[0]->listen(endpoint);
     endpoint = workers[0]->local_endpoint();  // the real port when 0 was asked
-    for (unsigned i = 1; i < n; ++i) workers[i]->listen(endpoint);
+    for (unsigned i = 1; i < n; ++i) workers[i]->share_listener(*workers[0]);
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen on " + options.address + ":" + std::to_string(options.port) + ": " +
                              e.code().message());
   }
 
-  // Signals are handled on worker 0; shutdown is posted to every worker.
+  if (options.token.empty() && !is_loopback(address)) {
+    log::warn("POST /v1/events accepts unauthenticated writes on {}: set --token-file or RECSYS_TOKEN_FILE",
+              options.address);
+  }
+
+  // Signals and the watchdog live on worker 0; shutdown is posted to every worker.
+  Watchdog watchdog(workers[0]->io());
   asio::signal_set signals(workers[0]->io(), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     log::info("received {}: finishing in-flight requests", signal == SIGINT ? "SIGINT" : "SIGTERM");
     notify("STOPPING=1");
+    watchdog.stop();
     for (auto& w : workers) w->shutdown();
   });
-  start_watchdog(workers[0]->io());
+  watchdog.start();
 
   {
     auto txn = db.begin_read();

@@ -1,5 +1,5 @@
 // recsys serve: the HTTP server over the LMDB cache. N worker threads each run
-// their own io_context and acceptor on the same port; one writer thread applies
+// their own io_context and accept on the server's one listening socket; one writer thread applies
 // POST /v1/events. SIGTERM/SIGINT stop accepting, let in-flight requests
 // finish, and return (the caller then closes the environment).
 #pragma once

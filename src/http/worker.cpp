@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <mutex>
+#include <system_error>
 
 #include "http/session.hpp"
 #include "util/log.hpp"
@@ -51,13 +53,19 @@ Worker::~Worker() {
 
 void Worker::listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
+  // SO_REUSEADDR only skips TIME_WAIT; unlike SO_REUSEPORT it never lets a
+  // second listener share the port.
   acceptor_.set_option(asio::socket_base::reuse_address(true));
-  int one = 1;
-  if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-    throw std::runtime_error("cannot set SO_REUSEPORT on the listening socket");
-  }
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
+  accept();
+  tick();
+}
+
+void Worker::share_listener(Worker& first) {
+  int fd = ::dup(first.acceptor_.native_handle());
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup of the listening socket");
+  acceptor_.assign(first.acceptor_.local_endpoint().protocol(), fd);
   accept();
   tick();
 }

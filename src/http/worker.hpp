@@ -1,6 +1,8 @@
-// A worker thread of the server: its own io_context, its own acceptor on the
-// shared port (SO_REUSEPORT: the kernel spreads connections over workers, no
-// lock between them), its own metrics, and one LMDB read transaction that is
+// A worker thread of the server: its own io_context, its own acceptor handle on
+// the server's one listening socket (worker 0 binds it, the others hold a dup of
+// its descriptor: whichever worker's reactor wakes first accepts, no lock between
+// them, and no second process can join the port as SO_REUSEPORT would allow),
+// its own metrics, and one LMDB read transaction that is
 // renewed for each batch of requests and reset after it (readers never block
 // writers and always see the latest commit).
 #pragma once
@@ -46,8 +48,11 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   boost::asio::io_context& io() { return io_; }
-  // Opens this worker's acceptor (SO_REUSEPORT) and starts accepting.
+  // Binds the server's listening socket (worker 0) and starts accepting; a port
+  // in use fails with "address already in use", whoever holds it.
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  // Accepts on `first`'s listening socket too (through a duplicated descriptor).
+  void share_listener(Worker& first);
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void run() { io_.run(); }
   // Thread-safe: stop accepting, close idle connections, let busy ones finish.

@@ -1,5 +1,9 @@
 #include "store/database.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -11,7 +15,36 @@ namespace recsys::store {
 
 namespace {
 constexpr std::string_view kSchemaKey = "schema_version";
+
+// Nobody may write the file (no w bit at all): no writer can exist, so readers
+// need no lock table. Root ignores the bits; an operator who makes a replica
+// read-only this way does not write it as root either.
+bool read_only_for_everyone(const fs::path& file) {
+  std::error_code ec;
+  auto perms = fs::status(file, ec).permissions();
+  if (ec) return false;
+  return (perms & (fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write)) == fs::perms::none;
 }
+
+fs::path lock_file(const fs::path& path, bool subdir) {
+  return subdir ? path / "lock.mdb" : fs::path(path.string() + "-lock");
+}
+
+[[noreturn]] void throw_permission(const fs::path& path, const fs::path& data_file, bool subdir, OpenMode mode) {
+  const std::string p = path.string();
+  if (::access(data_file.c_str(), R_OK) != 0) {
+    throw PermissionError("cannot open database '" + p + "': permission denied reading " + data_file.string());
+  }
+  if (mode != OpenMode::ReadOnly) {
+    throw PermissionError("cannot open database '" + p + "' for writing: permission denied (commands that only read, "
+                          "such as info, recommend and serve, work on a database you may only read)");
+  }
+  throw PermissionError("cannot open database '" + p + "' read-only: LMDB readers must be able to write its lock file " +
+                        lock_file(path, subdir).string() +
+                        " while a writer may be active; get write access to the lock file, or read a copy that "
+                        "nobody may write (recsys backup COPY, then chmod a-w on COPY/data.mdb or the COPY file)");
+}
+}  // namespace
 
 fs::path default_db_path() {
   if (const char* env = std::getenv("RECSYS_DB"); env && *env) return env;
@@ -37,11 +70,16 @@ Database Database::open(const OpenOptions& options) {
       throw std::runtime_error("no recsys database at '" + options.path.string() +
                                "': import ratings first (recsys import FILE) or point --db / RECSYS_DB at one");
     }
-    fs::create_directories(options.path);
+    if (options.path.has_parent_path()) fs::create_directories(options.path.parent_path());
+    if (::mkdir(options.path.c_str(), kDbDirMode) != 0 && errno != EEXIST) {
+      throw std::system_error(errno, std::generic_category(), "cannot create the database directory '" +
+                                                                  options.path.string() + "'");
+    }
     db.created_ = true;
     status = fs::status(options.path);
   }
-  if (fs::is_directory(status)) {
+  const bool subdir = fs::is_directory(status);
+  if (subdir) {
     db.data_file_ = options.path / "data.mdb";
     if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {
       throw std::runtime_error("'" + options.path.string() + "' is a directory without a recsys database (data.mdb)");
@@ -53,6 +91,7 @@ Database Database::open(const OpenOptions& options) {
 
   Env::Options env_options;
   env_options.flags = flags;
+  env_options.mode = kDbFileMode;
   if (db.read_only_) {
     env_options.flags |= MDB_RDONLY;
   } else {
@@ -60,11 +99,16 @@ Database Database::open(const OpenOptions& options) {
     env_options.map_size = std::max<std::size_t>(options.initial_map_size, static_cast<std::size_t>(size) * 2);
   }
   try {
-    db.env_ = std::make_unique<Env>(Env::open(options.path.string(), env_options));
-  } catch (const LmdbError& e) {
-    if (e.code() == EACCES) {
-      throw std::runtime_error("cannot open database '" + options.path.string() + "': permission denied");
+    try {
+      db.env_ = std::make_unique<Env>(Env::open(options.path.string(), env_options));
+    } catch (const LmdbError& e) {
+      // The lock file is out of reach, but no process can write the data: read without locks.
+      if (e.code() != EACCES || !db.read_only_ || !read_only_for_everyone(db.data_file_)) throw;
+      env_options.flags |= MDB_NOLOCK;
+      db.env_ = std::make_unique<Env>(Env::open(options.path.string(), env_options));
     }
+  } catch (const LmdbError& e) {
+    if (e.code() == EACCES) throw_permission(options.path, db.data_file_, subdir, options.mode);
     if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
       throw std::runtime_error("'" + options.path.string() + "' is not an LMDB database of this version");
     }

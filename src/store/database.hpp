@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -22,9 +23,23 @@ namespace recsys::store {
 inline constexpr std::uint32_t kSchemaVersion = 1;
 
 enum class OpenMode {
-  ReadOnly,   // the database must exist
+  // The database must exist. Works without write access to it when either the
+  // lock file (lock.mdb) is writable, or the data file is read-only for everyone
+  // (nobody can write it, so no lock table is needed: MDB_NOLOCK), or the file
+  // system is mounted read-only. See docs/storage.md "Read-only use".
+  ReadOnly,
   ReadWrite,  // the database must exist
   Create,     // read-write, created when missing
+};
+
+// Files and directories a new database gets: no access for others.
+inline constexpr unsigned kDbFileMode = 0640;
+inline constexpr unsigned kDbDirMode = 0750;
+
+// Opening failed for lack of permission (EACCES); the message says what to do.
+class PermissionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct OpenOptions {

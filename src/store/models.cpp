@@ -1,5 +1,6 @@
 #include "store/models.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <stdexcept>
@@ -9,6 +10,7 @@ namespace recsys::store {
 namespace {
 
 constexpr std::string_view kServingKey = "serving_model";
+constexpr std::string_view kLastKey = "last_generation";
 
 // Factor rows: (u32 BE generation, u8 side, u32 BE row). Big-endian so that one
 // generation's rows of one side are contiguous and in row order for a cursor scan.
@@ -52,8 +54,9 @@ void put_rows(const Database& db, const Txn& txn, std::uint32_t generation, Side
 std::uint32_t save_model(const Database& db, const Txn& txn, std::string_view description,
                          const FactorMatrix& users, const FactorMatrix& items) {
   if (users.cols != items.cols) throw std::invalid_argument("user and item factors differ in width");
-  std::uint32_t generation = 1;
-  if (auto last = latest_model(db, txn)) generation = last->generation + 1;
+  std::uint32_t generation = db.meta_u32(txn, kLastKey).value_or(0) + 1;
+  if (auto last = latest_model(db, txn)) generation = std::max(generation, last->generation + 1);
+  db.put_meta_u32(txn, kLastKey, generation);
   db.tables().models.put(txn, bytes_of(generation), description);
   put_rows(db, txn, generation, Side::Users, users);
   put_rows(db, txn, generation, Side::Items, items);
@@ -92,7 +95,13 @@ void update_model_description(const Database& db, const Txn& txn, std::uint32_t 
 }
 
 void delete_model(const Database& db, const Txn& txn, std::uint32_t generation) {
-  db.tables().models.del(txn, bytes_of(generation));
+  if (serving_generation(db, txn) == generation) {
+    throw std::runtime_error("model generation " + std::to_string(generation) +
+                             " is the one being served: precompute another generation first");
+  }
+  if (!db.tables().models.del(txn, bytes_of(generation))) {
+    throw std::runtime_error("no model generation " + std::to_string(generation));
+  }
   char prefix[4];
   put_be32(prefix, generation);
   Cursor cursor = Cursor::open(txn, db.tables().factors);
@@ -101,6 +110,18 @@ void delete_model(const Database& db, const Txn& txn, std::uint32_t generation) 
        ok = cursor.get(k, v, MDB_GET_CURRENT)) {
     cursor.del();  // the cursor moves to the next entry
   }
+}
+
+std::vector<std::uint32_t> prune_models(const Database& db, const Txn& txn, std::size_t keep) {
+  auto models = list_models(db, txn);
+  auto serving = serving_generation(db, txn);
+  std::vector<std::uint32_t> deleted;
+  for (std::size_t i = 0; i + keep < models.size(); ++i) {
+    if (models[i].generation == serving) continue;
+    delete_model(db, txn, models[i].generation);
+    deleted.push_back(models[i].generation);
+  }
+  return deleted;
 }
 
 FactorMatrix load_factors(const Database& db, const Txn& txn, std::uint32_t generation, Side side) {

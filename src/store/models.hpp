@@ -29,7 +29,8 @@ struct ModelRecord {
   std::string description;  // JSON object (see docs/storage.md)
 };
 
-// Stores a new generation (one past the highest stored) and returns its number.
+// Stores a new generation and returns its number: one past the highest ever
+// stored (meta key last_generation), so a deleted number is never reused.
 std::uint32_t save_model(const Database& db, const Txn& txn, std::string_view description,
                          const FactorMatrix& users, const FactorMatrix& items);
 std::optional<ModelRecord> find_model(const Database& db, const Txn& txn, std::uint32_t generation);
@@ -38,8 +39,13 @@ std::vector<ModelRecord> list_models(const Database& db, const Txn& txn);
 // Replaces the description (e.g. to attach metrics after a refit).
 void update_model_description(const Database& db, const Txn& txn, std::uint32_t generation,
                               std::string_view description);
-// Deletes a generation and its factors.
+// Deletes a generation's description and factors (in the caller's transaction,
+// so both go or neither). Throws for a missing generation and for the serving
+// one: its factors are what fold-in and /v1/model read.
 void delete_model(const Database& db, const Txn& txn, std::uint32_t generation);
+// Deletes all but the `keep` newest generations, never the serving one;
+// returns the deleted generation numbers, oldest first.
+std::vector<std::uint32_t> prune_models(const Database& db, const Txn& txn, std::size_t keep);
 
 FactorMatrix load_factors(const Database& db, const Txn& txn, std::uint32_t generation, Side side);
 std::optional<std::vector<float>> load_factor_row(const Database& db, const Txn& txn, std::uint32_t generation,

@@ -11,7 +11,8 @@ using namespace recsys::test;
 
 namespace {
 const std::vector<std::string> kCommands{"import", "train", "evaluate", "precompute", "recommend",
-                                         "similar", "serve",  "info",     "generate",   "backup", "check"};
+                                         "similar", "serve",  "info",     "generate",   "backup", "check", "config",
+                                         "models"};
 }
 
 TEST_CASE("every command answers --help with exit code 0") {

@@ -89,3 +89,47 @@ TEST_CASE("the serving generation is unset until precompute sets it") {
   auto txn = db.begin_read();
   REQUIRE(serving_generation(db, txn) == 4u);
 }
+
+TEST_CASE("the serving generation and missing ones cannot be deleted, and nothing changes") {
+  test::TempDir dir;
+  auto db = create(dir);
+  db.write([&](Txn& txn) {
+    save_model(db, txn, "{}", matrix(3, 2, 0), matrix(3, 2, 0));
+    save_model(db, txn, "{}", matrix(3, 2, 1), matrix(3, 2, 1));
+    set_serving_generation(db, txn, 1);
+  });
+  REQUIRE_THROWS_WITH(db.write([&](Txn& txn) { delete_model(db, txn, 1); }), Catch::Contains("being served"));
+  REQUIRE_THROWS_WITH(db.write([&](Txn& txn) { delete_model(db, txn, 7); }),
+                      Catch::Contains("no model generation 7"));
+  auto txn = db.begin_read();
+  REQUIRE(list_models(db, txn).size() == 2);
+  REQUIRE(db.tables().factors.size(txn) == 12);
+}
+
+TEST_CASE("prune keeps the newest generations and the serving one") {
+  test::TempDir dir;
+  auto db = create(dir);
+  db.write([&](Txn& txn) {
+    for (int g = 0; g < 5; ++g) save_model(db, txn, "{}", matrix(2, 2, 0), matrix(2, 2, 0));
+    set_serving_generation(db, txn, 2);
+  });
+  auto deleted = db.write([&](Txn& txn) { return prune_models(db, txn, 2); });
+  REQUIRE(deleted == std::vector<std::uint32_t>{1, 3});
+  auto txn = db.begin_read();
+  std::vector<std::uint32_t> left;
+  for (const auto& m : list_models(db, txn)) left.push_back(m.generation);
+  REQUIRE(left == std::vector<std::uint32_t>{2, 4, 5});
+  REQUIRE(db.tables().factors.size(txn) == 3 * 4);  // 2 user + 2 item rows each
+}
+
+TEST_CASE("a deleted generation's number is never given to a new model") {
+  test::TempDir dir;
+  auto db = create(dir);
+  db.write([&](Txn& txn) {
+    save_model(db, txn, "{}", matrix(2, 2, 0), matrix(2, 2, 0));
+    save_model(db, txn, "{}", matrix(2, 2, 0), matrix(2, 2, 0));
+  });
+  db.write([&](Txn& txn) { delete_model(db, txn, 2); });
+  auto g = db.write([&](Txn& txn) { return save_model(db, txn, "{}", matrix(2, 2, 0), matrix(2, 2, 0)); });
+  REQUIRE(g == 3);
+}

@@ -1,0 +1,176 @@
+// recsys config --print, and the --config file reader that enforces the
+// precedence and refuses unknown keys (see config.hpp).
+#include "cli/config.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+namespace recsys::cli {
+
+namespace {
+
+bool env_set(const CLI::Option& option) {
+  const std::string name = option.get_envname();
+  if (name.empty()) return false;
+  const char* value = std::getenv(name.c_str());
+  return value && *value;
+}
+
+// The option a config key names in `scope`, the way CLI11 matches it.
+CLI::Option* find_option(CLI::App& scope, const std::string& name) {
+  CLI::Option* op = scope.get_option_no_throw("--" + name);
+  if (!op && name.size() == 1) op = scope.get_option_no_throw("-" + name);
+  if (!op) op = scope.get_option_no_throw(name);
+  return op;
+}
+
+CLI::App* find_subcommand(CLI::App& scope, const std::string& name) {
+  auto found = scope.get_subcommands([&](CLI::App* sub) { return !sub->get_name().empty() && sub->check_name(name); });
+  return found.empty() ? nullptr : found.front();
+}
+
+class CheckedConfig : public CLI::ConfigTOML {
+ public:
+  CheckedConfig(CLI::App& app, ConfigSources& sources) : app_(app), sources_(sources) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
+    auto config = app_.get_config_ptr();
+    sources_.file = config && !config->results().empty() ? config->results().front() : std::string("config file");
+    std::vector<CLI::ConfigItem> kept;
+    for (auto& item : CLI::ConfigTOML::from_config(in)) {
+      CLI::App* scope = &app_;
+      for (const auto& parent : item.parents) {
+        scope = find_subcommand(*scope, parent);
+        if (!scope) {
+          throw CLI::ConfigError(fmt::format("{}: unknown section [{}] (sections are subcommands: [train], [serve], ...)",
+                                             sources_.file, parent));
+        }
+      }
+      if (item.name == "++" || item.name == "--") {  // section start and end markers
+        kept.push_back(std::move(item));
+        continue;
+      }
+      CLI::Option* op = find_option(*scope, item.name);
+      if (!op) {
+        throw CLI::ConfigError(fmt::format("{}: unknown setting '{}'{} (see recsys {}--help)", sources_.file,
+                                           item.name, item.parents.empty() ? "" : " in [" + CLI::detail::join(item.parents, ".") + "]",
+                                           scope == &app_ ? "" : scope->get_name() + " "));
+      }
+      if (op->count() > 0) continue;  // given on the command line, which wins
+      if (env_set(*op)) continue;     // the environment beats the file
+      sources_.from_file.insert(op);
+      kept.push_back(std::move(item));
+    }
+    return kept;
+  }
+
+ private:
+  CLI::App& app_;
+  ConfigSources& sources_;
+};
+
+bool given_on_command_line(const CLI::Option& option, const std::vector<std::string>& argv) {
+  for (const auto& token : argv) {
+    if (token == "--") return false;
+    if (token.rfind("--", 0) == 0) {
+      std::string name = token.substr(2, token.find('=') == std::string::npos ? std::string::npos : token.find('=') - 2);
+      if (option.check_lname(name)) return true;
+    } else if (token.size() >= 2 && token[0] == '-' && option.check_sname(token.substr(1, 1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A value as TOML: numbers and booleans bare, everything else quoted.
+std::string toml_value(const std::string& v) {
+  if (v == "true" || v == "false") return v;
+  char* end = nullptr;
+  if (!v.empty()) {
+    std::strtod(v.c_str(), &end);
+    if (end && *end == '\0') return v;
+  }
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+std::string value_of(const CLI::Option& option) {
+  const auto& results = option.results();
+  if (results.empty()) {
+    std::string d = option.get_default_str();
+    return d.empty() && option.get_expected_min() == 0 ? "false" : toml_value(d);
+  }
+  if (results.size() == 1) return toml_value(results.front());
+  std::string out = "[";
+  for (std::size_t i = 0; i < results.size(); ++i) out += (i ? ", " : "") + toml_value(results[i]);
+  return out + "]";
+}
+
+std::string describe(Origin origin, const CLI::Option& option, const ConfigSources& sources) {
+  switch (origin) {
+    case Origin::Cli: return "command line";
+    case Origin::Env: return "env " + option.get_envname();
+    case Origin::File: return "file " + sources.file;
+    case Origin::Default: break;
+  }
+  return "default";
+}
+
+bool printable(const CLI::Option* op, const CLI::App& app) {
+  return op != app.get_help_ptr() && op != app.get_help_all_ptr() && op != app.get_config_ptr() &&
+         op->get_name() != "--version";
+}
+
+// Global settings always; a subcommand's only where something other than the default set them.
+void print_config(CLI::App& app, const ConfigSources& sources) {
+  std::printf("# effective settings; after '#': where each comes from\n");
+  std::printf("# (precedence: command line > env > file > default)\n");
+  auto print_scope = [&](CLI::App& scope, bool all) {
+    bool header = false;
+    for (const CLI::Option* op : scope.get_options([&](const CLI::Option* o) { return printable(o, app); })) {
+      Origin origin = origin_of(*op, sources);
+      if (!all && origin == Origin::Default) continue;
+      if (&scope != &app && !header) {
+        std::printf("\n[%s]\n", scope.get_name().c_str());
+        header = true;
+      }
+      std::string name = op->get_single_name();
+      std::string line = fmt::format("{} = {}", name, value_of(*op));
+      std::printf("%-40s # %s\n", line.c_str(), describe(origin, *op, sources).c_str());
+    }
+  };
+  print_scope(app, true);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App* s) { return !s->get_name().empty() && s->get_name() != "config"; })) {
+    print_scope(*sub, false);
+  }
+}
+
+}  // namespace
+
+void install_config_reader(CLI::App& app, ConfigSources& sources) {
+  app.config_formatter(std::make_shared<CheckedConfig>(app, sources));
+  app.allow_config_extras(CLI::config_extras_mode::error);
+}
+
+Origin origin_of(const CLI::Option& option, const ConfigSources& sources) {
+  if (sources.from_file.count(&option)) return Origin::File;
+  if (option.count() == 0) return Origin::Default;
+  if (env_set(option) && !given_on_command_line(option, sources.argv)) return Origin::Env;
+  return Origin::Cli;
+}
+
+void setup_config(CLI::App& app, const GlobalOptions&, Runner& run, const ConfigSources& sources) {
+  auto* sub = app.add_subcommand("config", "Show the effective settings and where each comes from");
+  auto print = std::make_shared<bool>(false);
+  sub->add_flag("--print", *print, "Print the settings as TOML, each with its source (the default action)");
+  sub->callback([&app, &run, &sources, print] { run = [&app, &sources] { print_config(app, sources); }; });
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,36 @@
+// Where each setting comes from. Precedence: command line > environment >
+// --config file > default (docs/operations.md "Configuration"). CLI11 itself
+// lets a file beat an environment variable, so the file reader below drops a
+// file key whose option's variable is set, and it refuses keys that name no
+// option, as the command line refuses unknown options. The mechanism walks the
+// CLI11 options, so an option added anywhere is covered without a change here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/options.hpp"
+
+namespace recsys::cli {
+
+// Filled while main() parses the command line (one thread), read by `config --print`.
+struct ConfigSources {
+  std::vector<std::string> argv;           // command-line tokens after the program name
+  std::string file;                        // the --config file read, if any
+  std::set<const CLI::Option*> from_file;  // options whose value came from that file
+};
+
+enum class Origin { Default, File, Env, Cli };
+
+// Installs the checking TOML/INI reader on `app` (call before parsing).
+void install_config_reader(CLI::App& app, ConfigSources& sources);
+
+// Where the value of `option` came from after parsing.
+Origin origin_of(const CLI::Option& option, const ConfigSources& sources);
+
+void setup_config(CLI::App& app, const GlobalOptions& global, Runner& run, const ConfigSources& sources);
+
+}  // namespace recsys::cli

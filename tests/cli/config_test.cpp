@@ -1,0 +1,127 @@
+// Settings: global options anywhere on the line, --config files checked like
+// the command line, precedence command line > env > file > default, and
+// `recsys config --print`. Runs the real binary.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys::test;
+using Catch::Contains;
+
+namespace {
+
+const std::string kRatings = "user,item,rating\nu1,i1,5\nu1,i2,3\nu2,i1,4\nu2,i3,2\nu3,i2,1\n";
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) { setenv(name, value.c_str(), 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
+
+}  // namespace
+
+TEST_CASE("global options also work after the subcommand") {
+  TempDir dir;
+  auto csv = dir.write("r.csv", kRatings);
+  auto db = (dir / "after.db").string();
+  auto imported = run_recsys({"import", "--db", db, csv.string()}, dir);
+  INFO(imported.err);
+  REQUIRE(imported.status == 0);
+  auto trained = run_recsys({"train", "--db", db, "--threads", "1", "--log-level", "warn", "--factors", "2",
+                             "--iterations", "1", "--split", "none"},
+                            dir);
+  INFO(trained.err);
+  REQUIRE(trained.status == 0);
+  REQUIRE(trained.err.find("training") == std::string::npos);  // --log-level warn was applied
+  auto info = run_recsys({"info", "--json", "--db", db}, dir);
+  REQUIRE(info.status == 0);
+  REQUIRE_THAT(info.out, Contains("\"users\":3"));
+}
+
+TEST_CASE("no flag shows a {false} or {true} default in --help") {
+  TempDir dir;
+  for (const std::string cmd : {"import", "train", "evaluate", "precompute", "recommend", "similar", "serve", "info",
+                                "generate", "backup", "config"}) {
+    INFO(cmd);
+    auto r = run_recsys({cmd, "--help"}, dir);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.out, !Contains("{false}") && !Contains("{true}"));
+  }
+}
+
+TEST_CASE("unknown keys in a config file are refused with their name, like unknown options") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = dir.write("r.csv", kRatings);
+  struct Case {
+    std::string text, expected;
+  };
+  for (const auto& c : std::vector<Case>{{"factorz = 8\n", "unknown setting 'factorz'"},
+                                         {"[train]\nfactorz = 8\n", "unknown setting 'factorz' in [train]"},
+                                         {"[trian]\nfactors = 8\n", "unknown section [trian]"}}) {
+    INFO(c.text);
+    auto file = dir.write("bad.toml", c.text);
+    auto r = run_recsys({"--config", file.string(), "--db", db, "train", csv.string()}, dir);
+    REQUIRE(r.status == 2);
+    REQUIRE_THAT(r.err, Contains(c.expected) && Contains("bad.toml"));
+    REQUIRE_FALSE(std::filesystem::exists(db));
+  }
+  // Known keys, global and per subcommand, are accepted.
+  auto good = dir.write("good.toml", "log-level = \"warn\"\n[train]\nfactors = 2\niterations = 1\nsplit = \"none\"\n");
+  auto r = run_recsys({"--config", good.string(), "--db", db, "train", csv.string()}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Contains("2 factors"));
+}
+
+TEST_CASE("the database is chosen by command line, then RECSYS_DB, then the config file, then the default") {
+  TempDir dir;
+  auto csv = dir.write("r.csv", kRatings);
+  auto file_db = (dir / "file.db").string(), env_db = (dir / "env.db").string(), cli_db = (dir / "cli.db").string();
+  auto config = dir.write("recsys.toml", "db = \"" + file_db + "\"\n");
+  const std::string c = config.string();
+  REQUIRE(run_recsys({"--config", c, "import", csv.string()}, dir).status == 0);
+  REQUIRE(std::filesystem::exists(file_db));
+  {
+    ScopedEnv env("RECSYS_DB", env_db);
+    REQUIRE(run_recsys({"--config", c, "import", csv.string()}, dir).status == 0);
+    REQUIRE(std::filesystem::exists(env_db));
+    REQUIRE(run_recsys({"--config", c, "--db", cli_db, "import", csv.string()}, dir).status == 0);
+    REQUIRE(std::filesystem::exists(cli_db));
+
+    auto printed = run_recsys({"--config", c, "config", "--print"}, dir);
+    REQUIRE(printed.status == 0);
+    REQUIRE_THAT(printed.out, Contains("db = \"" + env_db + "\"") && Contains("# env RECSYS_DB"));
+    auto cli = run_recsys({"--config", c, "config", "--print", "--db", cli_db}, dir);
+    REQUIRE_THAT(cli.out, Contains("db = \"" + cli_db + "\"") && Contains("# command line"));
+  }
+  auto printed = run_recsys({"--config", c, "config", "--print"}, dir);
+  REQUIRE_THAT(printed.out, Contains("db = \"" + file_db + "\"") && Contains("# file " + c));
+  auto plain = run_recsys({"config", "--print"}, dir);
+  REQUIRE_THAT(plain.out, Contains("db = \"recsys.db\"") && Contains("# default"));
+}
+
+TEST_CASE("config --print shows global and subcommand settings with their sources, as TOML") {
+  TempDir dir;
+  auto config = dir.write("recsys.toml", "log-level = \"warn\"\n[serve]\nport = 9090\n");
+  ScopedEnv env("RECSYS_TOKEN_FILE", (dir / "token").string());
+  auto r = run_recsys({"--config", config.string(), "config", "--print", "--threads", "3"}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Contains("threads = 3") && Contains("log-level = \"warn\""));
+  REQUIRE_THAT(r.out, Contains("[serve]") && Contains("port = 9090") &&
+                          Contains("token-file = \"" + (dir / "token").string() + "\""));
+  REQUIRE_THAT(r.out, Contains("# env RECSYS_TOKEN_FILE") && Contains("# file " + config.string()));
+  // The printed settings are a config file recsys reads back.
+  dir.write("printed.toml", r.out);
+  REQUIRE(run_recsys({"--config", (dir / "printed.toml").string(), "config", "--print"}, dir).status == 0);
+}

@@ -1,0 +1,97 @@
+// recsys models list|delete|prune and train --keep: old generations can be
+// removed, the serving one never. Runs the real binary.
+#include <catch2/catch.hpp>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys::test;
+using Catch::Contains;
+
+namespace {
+
+const std::string kRatings =
+    "user,item,rating\nu1,i1,5\nu1,i2,3\nu2,i1,4\nu2,i3,2\nu3,i2,1\nu3,i3,5\nu4,i1,2\nu4,i4,4\n";
+
+struct Db {
+  TempDir dir;
+  std::string db = (dir / "db").string();
+  Db() { REQUIRE(run(std::vector<std::string>{"import", dir.write("r.csv", kRatings).string()}).status == 0); }
+  RunResult run(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--db", db, "--threads", "1", "--log-level", "warn"});
+    return run_recsys(args, dir);
+  }
+  RunResult train(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args{"train", "--factors", "2", "--iterations", "1", "--split", "none"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run(args);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    return r;
+  }
+  // The generation numbers `models list --json` reports, and the serving one.
+  std::string generations() const {
+    auto r = run({"models", "list", "--json"});
+    REQUIRE(r.status == 0);
+    std::string out;
+    for (auto pos = r.out.find("\"generation\":"); pos != std::string::npos; pos = r.out.find("\"generation\":", pos + 1)) {
+      std::size_t start = pos + 13, end = r.out.find(',', start);
+      if (!out.empty()) out += ',';
+      out.append(r.out, start, end - start);
+      if (r.out.compare(end, 16, ",\"serving\":true,") == 0) out += "*";
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("models list shows every generation and marks the serving one") {
+  Db d;
+  REQUIRE_THAT(d.run({"models", "list"}).out, Contains("no model generations"));
+  d.train();
+  d.train();
+  REQUIRE(d.run({"precompute"}).status == 0);
+  REQUIRE(d.generations() == "1,2*");
+  auto text = d.run({"models", "list"});
+  REQUIRE(text.status == 0);
+  REQUIRE_THAT(text.out, Contains("generation") && Contains("yes") && Contains("implicit"));
+}
+
+TEST_CASE("models delete removes one generation but never the serving one or a missing one") {
+  Db d;
+  d.train();
+  d.train();
+  d.train();
+  REQUIRE(d.run({"precompute"}).status == 0);  // serves 3
+  auto serving = d.run({"models", "delete", "3"});
+  REQUIRE(serving.status == 1);
+  REQUIRE_THAT(serving.err, Contains("being served"));
+  auto missing = d.run({"models", "delete", "9"});
+  REQUIRE(missing.status == 1);
+  REQUIRE_THAT(missing.err, Contains("no model generation 9"));
+  REQUIRE(d.generations() == "1,2,3*");
+  auto deleted = d.run({"models", "delete", "2"});
+  REQUIRE(deleted.status == 0);
+  REQUIRE(d.generations() == "1,3*");
+  // The server's view is whole: recommendations still come from generation 3.
+  REQUIRE_THAT(d.run({"recommend", "u1", "--json"}).out, Contains("\"model\":3"));
+}
+
+TEST_CASE("models prune and train --keep keep the newest generations and the serving one") {
+  Db d;
+  d.train();
+  d.train();
+  REQUIRE(d.run({"precompute"}).status == 0);  // serves 2
+  d.train();
+  d.train();
+  REQUIRE(d.generations() == "1,2*,3,4");
+  auto pruned = d.run({"models", "prune", "--keep", "1"});
+  REQUIRE(pruned.status == 0);
+  REQUIRE_THAT(pruned.out, Contains("1, 3"));
+  REQUIRE(d.generations() == "2*,4");
+  auto kept = d.train({"--keep", "1"});
+  REQUIRE_THAT(kept.out, Contains("model generation 5") && Contains("deleted generations 4"));
+  REQUIRE(d.generations() == "2*,5");
+  REQUIRE(d.run({"models", "prune", "--keep", "0"}).status == 2);
+}

@@ -1,0 +1,125 @@
+// Read-only use of a database (a replica, a user without write access) and the
+// modes of new database files. Runs the real binary; as root, the commands that
+// must lack write access run as user nobody (root ignores file modes).
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "../http/client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys::test;
+using Catch::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kRatings =
+    "user,item,rating\nu1,i1,5\nu1,i2,3\nu2,i1,4\nu2,i3,2\nu3,i2,1\nu3,i3,5\nu4,i1,2\nu4,i4,4\n";
+
+std::vector<std::string> unprivileged(std::vector<std::string> args) {
+  std::vector<std::string> argv;
+  if (::geteuid() == 0) argv = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"};
+  argv.push_back(recsys_bin());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+RunResult run_unprivileged(const std::vector<std::string>& args, const TempDir& dir) {
+  Process p(unprivileged(args), dir.path());
+  return p.wait();
+}
+
+// A trained, precomputed database whose files everyone may read and only the owner may write.
+struct ReadableDb {
+  TempDir dir;
+  std::string db = (dir / "db").string();
+  ReadableDb() {
+    auto csv = dir.write("r.csv", kRatings);
+    for (std::vector<std::string> args : {std::vector<std::string>{"import", csv.string()},
+                                          {"train", "--factors", "2", "--iterations", "1", "--split", "none"},
+                                          {"precompute"}}) {
+      args.insert(args.begin(), {"--db", db, "--log-level", "warn", "--threads", "1"});
+      REQUIRE(run_recsys(args, dir).status == 0);
+    }
+    fs::permissions(dir.path(), fs::perms(0755));
+    fs::permissions(db, fs::perms(0755));
+    fs::permissions(dir / "db" / "data.mdb", fs::perms(0644));
+    fs::permissions(dir / "db" / "lock.mdb", fs::perms(0644));
+  }
+  void make_replica() const { fs::permissions(dir / "db" / "data.mdb", fs::perms(0444)); }
+};
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st.st_mode & 0777;
+}
+
+}  // namespace
+
+TEST_CASE("new database files and their directory are not readable by others") {
+  TempDir dir;
+  auto csv = dir.write("r.csv", kRatings);
+  auto db = dir / "new.db";
+  REQUIRE(run_recsys({"--db", db.string(), "import", csv.string()}, dir).status == 0);
+  for (const auto& p : {db, db / "data.mdb", db / "lock.mdb"}) {
+    INFO(p.string() << " mode " << std::oct << mode_of(p));
+    REQUIRE((mode_of(p) & 07) == 0);
+  }
+}
+
+TEST_CASE("info and recommend read a database nobody may write, without its lock file") {
+  ReadableDb d;
+  // The owner may still write: reading without the lock table would be unsafe, and the error says what to do.
+  auto locked = run_unprivileged({"--db", d.db, "info"}, d.dir);
+  REQUIRE(locked.status == 1);
+  REQUIRE_THAT(locked.err, Contains("lock.mdb") && Contains("chmod a-w"));
+
+  d.make_replica();
+  auto info = run_unprivileged({"--db", d.db, "info", "--json"}, d.dir);
+  INFO(info.err);
+  REQUIRE(info.status == 0);
+  REQUIRE_THAT(info.out, Contains("\"users\":4"));
+  auto rec = run_unprivileged({"--db", d.db, "recommend", "u1", "--json"}, d.dir);
+  INFO(rec.err);
+  REQUIRE(rec.status == 0);
+  REQUIRE_THAT(rec.out, Contains("\"user\":\"u1\"") && Contains("\"model\":1"));
+  // Writing commands are refused with a clear message.
+  auto write = run_unprivileged({"--db", d.db, "precompute"}, d.dir);
+  REQUIRE(write.status == 1);
+  REQUIRE_THAT(write.err, Contains("permission denied") && Contains("for writing"));
+}
+
+TEST_CASE("serve on a read-only replica answers reads and refuses events with 503") {
+  ReadableDb d;
+  d.make_replica();
+  Process p(unprivileged({"--db", d.db, "serve", "--port", "0", "--threads", "2"}), d.dir.path());
+  std::regex listening("listening on [0-9.]+:([0-9]+)");
+  std::smatch m;
+  std::string err;
+  for (int i = 0; i < 500 && !std::regex_search(err = p.current_stderr(), m, listening); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  INFO(err);
+  REQUIRE(std::regex_search(err, m, listening));
+  REQUIRE_THAT(err, Contains("serving read-only"));
+  Connection c(std::stoi(m[1]));
+  REQUIRE(c.get("/readyz").status == 200);
+  auto r = c.get("/v1/users/u1/recommendations");
+  REQUIRE(r.status == 200);
+  REQUIRE_THAT(r.body, Contains("\"model\":1"));
+  auto event = c.request("POST", "/v1/events", R"({"user":"u1","item":"i4"})");
+  REQUIRE(event.status == 503);
+  REQUIRE_THAT(event.body, Contains("read_only"));
+  p.signal(SIGTERM);
+  auto done = p.wait_for(std::chrono::seconds(5));
+  REQUIRE(done);
+  REQUIRE(done->status == 0);
+}
