@@ -22,7 +22,7 @@ struct ServerOptions {
   std::string token;          // bearer token for POST /v1/events; empty: open
   std::size_t max_connections = 10000;
   bool access_log = false;
-  bool sync_every_commit = false;  // fsync each events commit (else once a second)
+  bool sync_every_commit = false;  // sync the meta page at each events commit too (docs/serving.md)
   Limits limits;
   Timeouts timeouts;
 };

@@ -10,7 +10,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <unordered_set>
 
@@ -40,7 +39,9 @@ class Worker {
   // Opens this worker's acceptor (SO_REUSEPORT) and starts accepting.
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-  void run() { io_.run(); }
+  // Runs the io_context; an exception escaping a handler ends the process
+  // (log::exit_on_thread_error) rather than calling std::terminate.
+  void run();
   // Thread-safe: stop accepting, close idle connections, let busy ones finish.
   void shutdown();
 
@@ -76,8 +77,7 @@ class Worker {
   boost::asio::steady_timer ticker_{io_};
   std::unordered_set<Session*> sessions_;
   WorkerMetrics metrics_;
-  store::Txn txn_;
-  std::shared_lock<std::shared_mutex> map_lock_;
+  store::Txn txn_;  // live (and holding the map lock shared) only inside a batch
   std::unique_ptr<HandlerContext> context_;
   std::string date_;
   bool stopping_ = false;

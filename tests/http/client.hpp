@@ -133,8 +133,12 @@ class Connection {
 // `recsys serve` on a free loopback port; SIGTERM and wait on destruction.
 class Server {
  public:
-  Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{recsys_bin(), "--db", db, "serve", "--port", "0"};
+  // `extra`: options of serve; `global`: options before the subcommand.
+  Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {},
+         const std::vector<std::string>& global = {}) {
+    std::vector<std::string> argv{recsys_bin(), "--db", db};
+    argv.insert(argv.end(), global.begin(), global.end());
+    argv.insert(argv.end(), {"serve", "--port", "0"});
     if (std::find(extra.begin(), extra.end(), "--threads") == extra.end()) extra.insert(extra.end(), {"--threads", "2"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(argv, dir.path());

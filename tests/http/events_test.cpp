@@ -94,3 +94,18 @@ TEST_CASE("events pipelined with reads are answered in order") {
   REQUIRE(c.read_response().body == "{\"accepted\":1}");
   REQUIRE(test::parse_body(c.read_response().body).source == "model");
 }
+
+TEST_CASE("events follow the k of a precompute that re-ran the served generation") {
+  Fixture f;  // precomputed with k = 5
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"u3","item":"i1"})").status == 200);
+  REQUIRE(test::parse_body(c.get("/v1/users/u3/recommendations?k=50").body).items.size() == 5);
+  auto pre = test::run_recsys({"--db", f.db, "precompute", "--k", "12"}, f.dir);
+  REQUIRE(pre.status == 0);
+  REQUIRE(test::parse_body(c.get("/v1/users/u3/recommendations?k=50").body).items.size() == 12);
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"u3","item":"i2"})").status == 200);
+  auto after = test::parse_body(c.get("/v1/users/u3/recommendations?k=50").body);
+  REQUIRE(after.model == 1);
+  REQUIRE(after.items.size() == 12);
+}
