@@ -130,6 +130,18 @@ class Connection {
   std::string buf_;
 };
 
+// The port a starting `recsys serve --port 0` logs ("listening on ADDRESS:PORT").
+inline int wait_for_port(const Process& process) {
+  std::regex listening("listening on [0-9.]+:([0-9]+)");
+  for (int i = 0; i < 500; ++i) {
+    std::smatch m;
+    std::string err = process.current_stderr();
+    if (std::regex_search(err, m, listening)) return std::stoi(m[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("the server did not start: " + process.current_stderr());
+}
+
 // `recsys serve` on a free loopback port; SIGTERM and wait on destruction.
 class Server {
  public:

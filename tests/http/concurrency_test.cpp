@@ -5,6 +5,8 @@
 // server then answers with the new generation.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
 #include <atomic>
 #include <fstream>
 #include <string>
@@ -116,7 +118,7 @@ TEST_CASE("a server taking reads and events survives another process growing the
   Tally tally;
   Clients clients;
   for (int t = 0; t < 4; ++t) {
-    clients.threads.emplace_back(client, server.port(), t, t == 3 ? &known : nullptr, std::cref(clients.done),
+    clients.threads.emplace_back(client, server.port(), t, t >= 2 ? &known : nullptr, std::cref(clients.done),
                                  std::ref(tally));
   }
 
@@ -125,7 +127,12 @@ TEST_CASE("a server taking reads and events survives another process growing the
     run({"precompute", "--k", "10"});
   }
   clients.stop();
-  INFO(tally.first_error);
+  INFO("first client error: " << tally.first_error);
+  int status = 0;
+  bool exited = ::waitpid(server.process().pid(), &status, WNOHANG) == server.process().pid();
+  INFO("server exited: " << exited << (exited && WIFSIGNALED(status) ? ", by signal " : ", status ")
+                         << (WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)));
+  REQUIRE_FALSE(exited);
   INFO(server.process().current_stderr());
   REQUIRE(tally.broken == 0);
   REQUIRE(tally.server_errors == 0);
