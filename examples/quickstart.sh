@@ -41,7 +41,7 @@ else
 fi
 
 echo "== recsys train $RATINGS"
-"$RECSYS" train "$RATINGS"
+"$RECSYS" train --replace "$RATINGS"  # a second run replaces the first run's ratings
 echo "== recsys precompute"
 "$RECSYS" precompute
 echo "== recsys info"

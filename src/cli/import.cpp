@@ -19,7 +19,13 @@ void run_import(const GlobalOptions& global, const ImportCommand& cmd) {
   auto db = open_database(global, store::OpenMode::Create);
   data::ImportOptions options = cmd.import;
   options.threads = global.threads;
-  data::ImportReport report = data::import_files(db, cmd.files, options);
+  data::ImportReport report;
+  try {
+    report = data::import_files(db, cmd.files, options);
+  } catch (...) {
+    discard_if_created(std::move(db));
+    throw;
+  }
   print_import_errors(report);
   if (!cmd.quiet) std::fputs(import_summary(report).c_str(), stdout);
 }

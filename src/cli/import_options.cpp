@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
+
+#include "store/ids.hpp"
 
 namespace recsys::cli {
 
@@ -13,8 +16,34 @@ void add_import_options(CLI::App& sub, data::ImportOptions& o) {
   sub.add_option("--columns", o.columns,
                  "Columns user,item[,rating[,timestamp]] as header names or 0-based indexes; "
                  "an empty entry means none (0,1,,2: no rating column)");
-  sub.add_flag("--append", o.append, "Add to the stored ratings instead of replacing them");
+  sub.add_flag("--append", o.append, "Add to the stored ratings (required when ratings are stored, or --replace)");
+  sub.add_flag("--replace", o.replace, "Replace the stored ratings (required when ratings are stored, or --append)");
   sub.add_flag("--strict", o.strict, "Abort at the first malformed row (nothing is written)");
+  sub.add_option("--max-bad-fraction", o.max_bad_fraction,
+                 "Abort (nothing is written) when a file has a larger share of malformed rows: the wrong file")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+}
+
+void discard_if_created(store::Database&& db) noexcept {
+  if (!db.created()) return;
+  std::filesystem::path path = db.path();
+  try {
+    {
+      store::Database gone = std::move(db);
+      auto txn = gone.begin_read();
+      // Another process may have started to use it meanwhile: keep it then.
+      if (store::id_count(gone, txn, store::IdKind::User) > 0 || store::id_count(gone, txn, store::IdKind::Item) > 0) {
+        return;
+      }
+    }  // closed before its files go
+    std::error_code ec;
+    std::filesystem::remove(path / "data.mdb", ec);
+    std::filesystem::remove(path / "lock.mdb", ec);
+    std::filesystem::remove(path, ec);  // only when nothing else is in it
+  } catch (const std::exception&) {
+    // Best effort: the import's own error is the one to report.
+  }
 }
 
 void print_import_errors(const data::ImportReport& report) {

@@ -8,8 +8,12 @@
 
 namespace recsys::cli {
 
-// --format, --columns, --append, --strict
+// --format, --columns, --append, --replace, --strict, --max-bad-fraction
 void add_import_options(CLI::App& sub, data::ImportOptions& options);
+
+// Closes `db` and, when this process created it and it is still empty,
+// removes it: a failed first import leaves no database behind.
+void discard_if_created(store::Database&& db) noexcept;
 
 // Malformed rows ("FILE:LINE: reason", the first few, then a count) on stderr.
 void print_import_errors(const data::ImportReport& report);

@@ -85,7 +85,13 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   if (!options.files.empty()) {
     data::ImportOptions import = options.import;
     import.threads = global.threads;
-    auto imported = data::import_files(db, options.files, import);
+    data::ImportReport imported;
+    try {
+      imported = data::import_files(db, options.files, import);
+    } catch (...) {
+      discard_if_created(std::move(db));
+      throw;
+    }
     print_import_errors(imported);
     std::printf("%s", import_summary(imported).c_str());
   }

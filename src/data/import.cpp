@@ -1,11 +1,14 @@
 #include "data/import.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <span>
 
 #include "data/rating_reader.hpp"
 #include "store/ids.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "util/progress.hpp"
@@ -73,24 +76,83 @@ void widen(store::RatingStats& stats, bool& first, float v) {
   stats.max_value = std::max(stats.max_value, v);
 }
 
+// Where the import's indexes land. Stored ids keep theirs; the import numbered
+// its new ids from the id count it read, but a concurrent writer (a server
+// taking events) may have added ids since, so the write transaction places
+// them (store::append_ids) and the rows follow.
+struct Placement {
+  std::uint32_t stored = 0;           // indexes below are kept
+  std::vector<std::uint32_t> added;   // import index stored + k -> index in the database
+  bool identity = true;               // nobody else added ids: every index is kept
+  std::uint32_t fresh = 0;            // ids really new to the database
+  std::uint32_t operator()(std::uint32_t i) const { return i < stored ? i : added[i - stored]; }
+};
+
+Placement place_ids(const store::Database& db, const store::Txn& txn, store::IdKind kind, const IdDictionary& ids) {
+  Placement p;
+  p.stored = ids.stored_count();
+  std::uint32_t before = store::id_count(db, txn, kind);
+  p.added = store::append_ids(db, txn, kind, ids.added());
+  for (std::size_t k = 0; k < p.added.size() && p.identity; ++k) p.identity = p.added[k] == p.stored + k;
+  p.fresh = store::id_count(db, txn, kind) - before;
+  return p;
+}
+
+// With ratings stored, the user must say whether the file replaces or extends
+// them (a wrong file must not silently replace a data set).
+void check_mode(const ImportOptions& options, std::uint64_t stored_ratings) {
+  if (options.append && options.replace) throw UsageError("--append and --replace exclude each other");
+  if (stored_ratings > 0 && !options.append && !options.replace) {
+    throw UsageError(fmt::format("{} ratings are stored in the database: add --append to add to them, or --replace "
+                                 "to replace them",
+                                 stored_ratings));
+  }
+}
+
+struct WriteResult {
+  store::RatingStats stats;
+  std::uint64_t duplicates_with_stored = 0;
+  std::uint32_t new_users = 0, new_items = 0, users = 0, items = 0;
+  std::uint64_t users_with_ratings = 0;
+};
+
 // The LMDB part of the import; may run more than once (map growth), so it
 // only reads `g` and the transaction.
-store::RatingStats write_import(const store::Database& db, const store::Txn& txn, const ReadResult& in,
-                                const Grouped& g, const ImportOptions& options, store::Feedback feedback,
-                                std::uint64_t& duplicates_with_stored) {
-  store::append_ids(db, txn, store::IdKind::User, in.users.stored_count(), in.users.added());
-  store::append_ids(db, txn, store::IdKind::Item, in.items.stored_count(), in.items.added());
+WriteResult write_import(const store::Database& db, const store::Txn& txn, const ReadResult& in, const Grouped& g,
+                         const ImportOptions& options, store::Feedback feedback) {
+  WriteResult out;
+  // Checked again here: ratings may have arrived (events) since the import began.
+  check_mode(options, store::rating_stats(db, txn).count);
+  Placement users = place_ids(db, txn, store::IdKind::User, in.users);
+  Placement items = place_ids(db, txn, store::IdKind::Item, in.items);
+  out.new_users = users.fresh;
+  out.new_items = items.fresh;
+  if (!users.identity || !items.identity) {
+    log::info("ids were added by another writer during the import: {} users and {} items renumbered to match",
+              users.identity ? 0 : users.added.size(), items.identity ? 0 : items.added.size());
+  }
+  auto policy = store::policy_for(feedback);
+  // One user's imported records, with item indexes placed (and re-sorted by item).
+  std::vector<RatingRecord> placed;
+  auto records_of = [&](std::uint32_t u) -> std::span<const RatingRecord> {
+    std::span<const RatingRecord> span(g.records.data() + g.offsets[u], g.lengths[u]);
+    if (items.identity) return span;
+    placed.assign(span.begin(), span.end());
+    for (auto& r : placed) r.item = items(r.item);
+    store::sort_and_fold(placed, policy);  // distinct ids stay distinct: only sorts
+    return placed;
+  };
   store::RatingStats stats;
   bool first = true;
-  duplicates_with_stored = 0;
   Progress progress("writing ratings", g.lengths.size(), "users");
   if (!options.append) {
     store::clear_ratings(db, txn);
     for (std::uint32_t u = 0; u < g.lengths.size(); ++u) {
       if (g.lengths[u] == 0) continue;
-      std::span<const RatingRecord> span(g.records.data() + g.offsets[u], g.lengths[u]);
-      // Keys ascend into an empty table: MDB_APPEND skips the B-tree search.
-      store::put_user_ratings(db, txn, u, span, MDB_APPEND);
+      auto span = records_of(u);
+      // Keys ascend into an empty table: MDB_APPEND skips the B-tree search
+      // (placed user indexes may not ascend).
+      store::put_user_ratings(db, txn, users(u), span, users.identity ? MDB_APPEND : 0);
       stats.count += span.size();
       for (const auto& r : span) widen(stats, first, r.value);
       if (options.progress && (u & 4095) == 0) progress.update(u);
@@ -99,17 +161,16 @@ store::RatingStats write_import(const store::Database& db, const store::Txn& txn
   } else {
     stats = store::rating_stats(db, txn);
     first = stats.count == 0;
-    auto policy = store::policy_for(feedback);
     std::vector<RatingRecord> merged;
     for (std::uint32_t u = 0; u < g.lengths.size(); ++u) {
       if (g.lengths[u] == 0) continue;
-      merged = store::get_user_ratings(db, txn, u);
+      auto span = records_of(u);
+      merged = store::get_user_ratings(db, txn, users(u));
       std::size_t before = merged.size();
-      merged.insert(merged.end(), g.records.begin() + static_cast<std::ptrdiff_t>(g.offsets[u]),
-                    g.records.begin() + static_cast<std::ptrdiff_t>(g.offsets[u] + g.lengths[u]));
+      merged.insert(merged.end(), span.begin(), span.end());
       merged.resize(store::sort_and_fold(merged, policy));
-      duplicates_with_stored += before + g.lengths[u] - merged.size();
-      store::put_user_ratings(db, txn, u, merged);
+      out.duplicates_with_stored += before + span.size() - merged.size();
+      store::put_user_ratings(db, txn, users(u), merged);
       stats.count = stats.count - before + merged.size();
       for (const auto& r : merged) widen(stats, first, r.value);
       if (options.progress && (u & 4095) == 0) progress.update(u);
@@ -120,7 +181,11 @@ store::RatingStats write_import(const store::Database& db, const store::Txn& txn
   }
   store::put_rating_stats(db, txn, stats);
   if (progress.elapsed() > 2.0 && options.progress) progress.finish();
-  return stats;
+  out.stats = stats;
+  out.users = store::id_count(db, txn, store::IdKind::User);
+  out.items = store::id_count(db, txn, store::IdKind::Item);
+  out.users_with_ratings = store::users_with_ratings(db, txn);
+  return out;
 }
 
 // Copies the stored id maps into the import's dictionaries.
@@ -153,7 +218,17 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   read.max_listed_errors = options.max_listed_errors;
   read.progress = options.progress;
 
+  if (!(options.max_bad_fraction >= 0.0 && options.max_bad_fraction <= 1.0)) {
+    throw UsageError("--max-bad-fraction must be between 0 and 1");
+  }
+  read.max_bad_fraction = options.max_bad_fraction;
+
   ReadResult in;
+  {
+    // Fail fast, before reading a large file; checked again when writing.
+    auto txn = db.begin_read();
+    check_mode(options, store::rating_stats(db, txn).count);
+  }
   load_stored_ids(db, in);
   read_rating_files(files, read, in);
 
@@ -163,30 +238,23 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   report.skipped = in.skipped;
   report.errors = std::move(in.errors);
   report.feedback = in.all_explicit ? store::Feedback::Explicit : store::Feedback::Implicit;
-  report.new_users = in.users.size() - in.users.stored_count();
-  report.new_items = in.items.size() - in.items.stored_count();
   log::debug("parsed {} rows in {:.2f}s", report.imported, timer.seconds());
 
   Grouped g = group_by_user(in.rows, store::policy_for(report.feedback), read.threads);
-  std::uint64_t unique = 0, users_with = 0;
-  for (auto len : g.lengths) {
-    unique += len;
-    users_with += len > 0;
-  }
+  std::uint64_t unique = 0;
+  for (auto len : g.lengths) unique += len;
   report.duplicates = report.imported - unique;
   log::debug("grouped by user in {:.2f}s", timer.seconds());
 
-  std::uint64_t duplicates_with_stored = 0;
-  store::RatingStats stats = db.write([&](store::Txn& txn) {
-    auto s = write_import(db, txn, in, g, options, report.feedback, duplicates_with_stored);
-    report.users_with_ratings = store::users_with_ratings(db, txn);
-    return s;
-  });
-  report.duplicates += duplicates_with_stored;
-  report.ratings = stats.count;
-  report.feedback = stats.feedback;
-  report.users = in.users.size();
-  report.items = in.items.size();
+  WriteResult written = db.write([&](store::Txn& txn) { return write_import(db, txn, in, g, options, report.feedback); });
+  report.duplicates += written.duplicates_with_stored;
+  report.ratings = written.stats.count;
+  report.feedback = written.stats.feedback;
+  report.users = written.users;
+  report.items = written.items;
+  report.new_users = written.new_users;
+  report.new_items = written.new_items;
+  report.users_with_ratings = written.users_with_ratings;
   report.seconds = timer.seconds();
   return report;
 }

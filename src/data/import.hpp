@@ -17,8 +17,10 @@ namespace recsys::data {
 struct ImportOptions {
   std::string format = "auto";  // auto|csv|tsv|dat
   std::string columns;          // "user,item[,rating[,timestamp]]" names or 0-based indexes; empty: detect
-  bool append = false;          // merge into the stored ratings instead of replacing them
+  bool append = false;          // merge into the stored ratings
+  bool replace = false;         // replace the stored ratings; with ratings stored, one of the two is required
   bool strict = false;          // the first malformed row aborts the import (nothing written)
+  double max_bad_fraction = 0.10;  // more malformed rows than this share of a file's rows: abort (nothing written)
   int threads = 0;              // 0: all cores
   std::size_t chunk_bytes = std::size_t{32} << 20;
   std::size_t max_listed_errors = 20;
@@ -41,9 +43,12 @@ struct ImportReport {
   std::vector<std::string> errors;  // the first max_listed_errors, "FILE:LINE: reason"
 };
 
-// Throws UsageError for bad options, std::runtime_error for unreadable files,
-// files without valid rows and (strict) malformed rows; the database is then
-// unchanged.
+// Throws UsageError for bad options (also: ratings stored and neither append
+// nor replace), std::runtime_error for unreadable files, files without valid
+// rows or with too many malformed ones, and (strict) malformed rows; the
+// database is then unchanged. Ids new to the import are placed inside the write
+// transaction, so a concurrent writer (a server taking events) can add ids
+// meanwhile.
 ImportReport import_files(store::Database& db, const std::vector<std::string>& files, const ImportOptions& options);
 
 // Every stored rating, sorted by user then item; n_users/n_items are the id

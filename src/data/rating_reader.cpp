@@ -1,6 +1,7 @@
 #include "data/rating_reader.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstring>
@@ -40,7 +41,7 @@ class FileReader {
   std::uint64_t line_base_ = 1;  // 1-based number of the next line to parse
   std::uint64_t valid_ = 0;    // this file's valid rows
   std::uint64_t invalid_ = 0;  // this file's malformed rows
-  std::string first_error_;
+  std::vector<std::string> first_errors_;  // this file's first few, for the summary of a rejected file
   bool reserved_ = false;
 };
 
@@ -48,7 +49,8 @@ void FileReader::report(std::uint64_t line, const std::string& reason) {
   std::string message = fmt::format("{}:{}: {}", source_->name(), line, reason);
   if (options_.strict) throw std::runtime_error(message + " (--strict: nothing imported)");
   ++out_.skipped;
-  if (invalid_++ == 0) first_error_ = message;
+  ++invalid_;
+  if (first_errors_.size() < 3) first_errors_.push_back(message);
   if (out_.errors.size() < options_.max_listed_errors) out_.errors.push_back(std::move(message));
 }
 
@@ -211,9 +213,20 @@ void FileReader::run() {
   }
   if (valid_ == 0) {
     throw std::runtime_error(source_->name() + ": no valid rating rows" +
-                             (invalid_ > 0 ? fmt::format(" ({} malformed; the first: {})", invalid_, first_error_)
+                             (invalid_ > 0 ? fmt::format(" ({} malformed; the first: {})", invalid_, first_errors_[0])
                               : layout_.header ? std::string(" (only a header)")
                                                : std::string(" (the file is empty)")));
+  }
+  // Mostly malformed rows mean the wrong file (u.item for u.data) or the wrong
+  // --format/--columns: importing the few rows that happen to parse would
+  // replace real data with junk.
+  std::uint64_t rows = valid_ + invalid_;
+  if (static_cast<double>(invalid_) > options_.max_bad_fraction * static_cast<double>(rows)) {
+    throw std::runtime_error(fmt::format(
+        "{}: {} of {} rows ({:.1f}%) are malformed, more than --max-bad-fraction {} allows: nothing imported "
+        "(the wrong file, or check --format and --columns). The first: {}",
+        source_->name(), invalid_, rows, 100.0 * static_cast<double>(invalid_) / static_cast<double>(rows),
+        options_.max_bad_fraction, fmt::join(first_errors_, "; ")));
   }
   if (progress.elapsed() > 2.0 && options_.progress) progress.finish();
 }

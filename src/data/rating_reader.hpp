@@ -17,6 +17,7 @@ struct ReadOptions {
   Format format = Format::Auto;
   ColumnSpec columns;
   bool strict = false;                           // the first bad row throws
+  double max_bad_fraction = 1.0;                 // a file with a larger share of bad rows throws
   unsigned threads = 1;
   std::size_t chunk_bytes = std::size_t{32} << 20;  // read block; lines longer are skipped unread
   std::size_t max_listed_errors = 20;
@@ -33,7 +34,7 @@ struct ReadResult {
 };
 
 // Appends the rows of every file to `out`. Throws on unreadable files, a file
-// without valid rows, or (strict) the first malformed row.
+// without valid rows or with too many bad ones, or (strict) the first bad row.
 void read_rating_files(const std::vector<std::string>& files, const ReadOptions& options, ReadResult& out);
 
 }  // namespace recsys::data

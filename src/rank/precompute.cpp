@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "rank/factors.hpp"
 #include "rank/popularity.hpp"
+#include "rank/realtime.hpp"
 #include "rank/topk.hpp"
 #include "store/cache.hpp"
 #include "store/ids.hpp"
@@ -33,11 +35,29 @@ struct Inputs {
   std::vector<std::size_t> seen_offsets;  // user -> [offsets[u], offsets[u+1]) in seen
   std::vector<std::uint32_t> seen;        // sorted item indexes per user
   std::vector<std::uint32_t> item_counts; // ratings per item (popularity)
+  std::vector<std::uint64_t> fingerprints;  // per user: hash of the stored ratings (0: none)
+  std::uint64_t snapshot_txn = 0;           // LMDB id of the snapshot read
 };
+
+// A hash of a user's stored ratings, 8 bytes at a time (records are 16 bytes):
+// tells, inside the write transaction, whose ratings changed since the snapshot.
+std::uint64_t fingerprint(std::span<const store::RatingRecord> records) {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ records.size();
+  for (const auto& r : records) {
+    std::uint64_t w[2];
+    std::memcpy(w, &r, sizeof w);
+    for (std::uint64_t x : w) {
+      h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 31;
+    }
+  }
+  return h | 1;  // never 0, which means "no ratings"
+}
 
 Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   Inputs in;
   auto txn = db.begin_read();
+  in.snapshot_txn = mdb_txn_id(txn.handle());
   auto model = options.generation ? store::find_model(db, txn, *options.generation) : store::latest_model(db, txn);
   if (!model) {
     if (options.generation) throw std::runtime_error(fmt::format("no model generation {} is stored", *options.generation));
@@ -50,10 +70,12 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   in.item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
   in.seen_offsets.assign(in.user_ids.size() + 1, 0);
   in.item_counts.assign(in.item_ids.size(), 0);
+  in.fingerprints.assign(in.user_ids.size(), 0);
   std::uint32_t next_user = 0;
   store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const store::RatingRecord> records) {
     if (user >= in.user_ids.size()) return;  // ratings without an id: not servable
     for (; next_user <= user; ++next_user) in.seen_offsets[next_user] = in.seen.size();
+    in.fingerprints[user] = fingerprint(records);
     for (const auto& r : records) {
       in.seen.push_back(r.item);
       if (r.item < in.item_counts.size()) ++in.item_counts[r.item];
@@ -84,6 +106,28 @@ std::vector<std::string> encode_lists(const TopKLists& lists, const std::vector<
       out[r] = std::string(builder.finish(store::ListSource::Model, generation));
     }
   });
+  return out;
+}
+
+// Users whose list must come from fold-in in the write transaction: those
+// with ratings but no factor row in the model (new since it was trained), and,
+// when other writers committed since the snapshot (a server taking events),
+// those whose ratings changed or who are new since it.
+std::vector<std::uint32_t> users_to_refresh(const store::Database& db, const store::Txn& txn, const Inputs& in,
+                                            const std::vector<char>& has_list) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t u = 0; u < in.user_ids.size(); ++u) {
+    if (in.fingerprints[u] != 0 && !has_list[u]) out.push_back(u);
+  }
+  if (mdb_txn_id(txn.handle()) == in.snapshot_txn + 1) return out;  // nothing committed in between
+  std::size_t unchanged_end = out.size();
+  store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const store::RatingRecord> records) {
+    bool known = user < in.user_ids.size();
+    if (known && fingerprint(records) == in.fingerprints[user]) return;
+    // Users with snapshot ratings but no list are in `out` already.
+    if (!known || has_list[user] || in.fingerprints[user] == 0) out.push_back(user);
+  });
+  std::inplace_merge(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(unchanged_end), out.end());
   return out;
 }
 
@@ -152,6 +196,9 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   std::vector<std::uint32_t> item_order = key_order(in.item_ids, item_rows);
   report.encode_seconds = timer.seconds();
 
+  std::vector<char> has_list(in.user_ids.size(), 0);
+  for (std::uint32_t u : user_rows) has_list[u] = 1;
+  std::vector<std::uint32_t> refreshed;
   timer.reset();
   db.write([&](store::Txn& txn) {
     store::clear_caches(db, txn);
@@ -164,9 +211,20 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     store::put_list(db, txn, store::CacheTable::Popularity, store::kFallbackKey, fallback);
     store::set_cache_k(db, txn, static_cast<std::uint32_t>(options.k));
     store::set_serving_generation(db, txn, in.generation);
+    // Fold-in, like the server's events, for users the snapshot's lists miss.
+    RealtimeRanker ranker;
+    refreshed = users_to_refresh(db, txn, in, has_list);
+    for (std::uint32_t u : refreshed) ranker.refresh(db, txn, u);
   });
   report.write_seconds = timer.seconds();
+  if (!refreshed.empty()) {
+    log::info("precompute: {} users re-solved by fold-in (new since the model was trained, or ratings changed during "
+              "the run)",
+              refreshed.size());
+  }
   report.user_lists = user_rows.size();
+  for (std::uint32_t u : refreshed) report.user_lists += u >= has_list.size() || !has_list[u];
+  report.refreshed_users = refreshed.size();
   report.similar_lists = item_rows.size();
   report.cache_bytes = fallback.size();
   for (const auto& v : user_values) report.cache_bytes += v.size();

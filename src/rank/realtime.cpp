@@ -74,6 +74,16 @@ void RealtimeRanker::apply(const store::Database& db, const store::Txn& txn, std
   }
 }
 
+void RealtimeRanker::refresh(const store::Database& db, const store::Txn& txn, std::uint32_t user) {
+  sync_model(db, txn);
+  if (!generation_) return;
+  auto ratings = store::get_user_ratings(db, txn, user);
+  auto found = store::find_id(db, txn, store::IdKind::User, user);
+  if (ratings.empty() || !found) return;
+  std::string user_id(*found);  // a copy: the writes below may move pages of this transaction
+  refresh_user(db, txn, user, user_id, ratings);
+}
+
 void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user,
                                   std::string_view user_id, std::span<const store::RatingRecord> ratings) {
   item_buf_.clear();

@@ -35,6 +35,11 @@ class RealtimeRanker {
   // Without a served model only the ratings are stored.
   void apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events);
 
+  // Re-solves one user from their stored ratings with the serving model and
+  // rewrites their factor row and list: for writers whose lists came from an
+  // older snapshot (precompute, when events landed meanwhile).
+  void refresh(const store::Database& db, const store::Txn& txn, std::uint32_t user);
+
   std::optional<std::uint32_t> generation() const { return generation_; }
 
  private:

@@ -43,6 +43,7 @@ Database Database::open(const OpenOptions& options) {
                                "': import ratings first (recsys import FILE) or point --db / RECSYS_DB at one");
     }
     fs::create_directories(options.path);
+    db.created_ = true;
     status = fs::status(options.path);
   }
   if (fs::is_directory(status)) {

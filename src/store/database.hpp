@@ -63,6 +63,8 @@ class Database {
   const Tables& tables() const { return tables_; }
   const std::filesystem::path& path() const { return path_; }
   bool read_only() const { return read_only_; }
+  // Whether open() created the environment (OpenMode::Create on a missing path).
+  bool created() const { return created_; }
 
   // A read-only snapshot, holding the map lock shared while it is live.
   // Handles MDB_MAP_RESIZED (another process grew the map) by adopting the
@@ -129,6 +131,7 @@ class Database {
   std::filesystem::path path_;
   std::filesystem::path data_file_;
   bool read_only_ = true;
+  bool created_ = false;
 };
 
 // Path from --db / RECSYS_DB, default ./recsys.db.

@@ -68,26 +68,27 @@ std::uint32_t get_or_add_index(const Database& db, const Txn& txn, IdKind kind, 
   return index;
 }
 
-void append_ids(const Database& db, const Txn& txn, IdKind kind, std::uint32_t first,
-                const std::vector<std::string_view>& ids) {
-  if (ids.empty()) return;
-  std::uint32_t stored = id_count(db, txn, kind);
-  if (stored != first) {
-    throw std::runtime_error(std::string("the ") + id_kind_name(kind) +
-                             " id map changed during the import (another writer?): run the import again");
-  }
+std::vector<std::uint32_t> append_ids(const Database& db, const Txn& txn, IdKind kind,
+                                      const std::vector<std::string_view>& ids) {
+  std::vector<std::uint32_t> out(ids.size());
+  if (ids.empty()) return out;
+  std::uint32_t next = id_count(db, txn, kind);
   const Dbi& forward = ids_table(db, kind);
   Cursor keys = Cursor::open(txn, keys_table(db, kind));
   char buf[4];
   for (std::size_t k = 0; k < ids.size(); ++k) {
-    auto index = static_cast<std::uint32_t>(first + k);
-    if (!forward.put(txn, ids[k], le_bytes(index, buf), MDB_NOOVERWRITE)) {
-      throw std::runtime_error(std::string(id_kind_name(kind)) + " id '" + std::string(ids[k]) +
-                               "' is already stored: the id map changed during the import");
+    // One B-tree search either way: the insert fails when the id is stored.
+    if (!forward.put(txn, ids[k], le_bytes(next, buf), MDB_NOOVERWRITE)) {
+      auto found = find_index(db, txn, kind, ids[k]);
+      if (!found) throw std::runtime_error("corrupt id map: an id is stored without its index");
+      out[k] = *found;
+      continue;
     }
-    // Indexes ascend, so every key goes at the end of the B-tree.
-    keys.put(bytes_of(index), ids[k], MDB_APPEND);
+    // New indexes ascend, so every key goes at the end of the B-tree.
+    keys.put(bytes_of(next), ids[k], MDB_APPEND);
+    out[k] = next++;
   }
+  return out;
 }
 
 std::vector<std::string> load_id_strings(const Database& db, const Txn& txn, IdKind kind) {

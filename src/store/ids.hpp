@@ -36,10 +36,12 @@ std::optional<std::string_view> find_id(const Database& db, const Txn& txn, IdKi
 std::uint32_t get_or_add_index(const Database& db, const Txn& txn, IdKind kind, std::string_view id,
                                bool* added = nullptr);
 
-// Appends ids that are not stored yet; ids[k] gets index `first + k`, and
-// `first` must equal id_count() (checked). Used by the bulk import.
-void append_ids(const Database& db, const Txn& txn, IdKind kind, std::uint32_t first,
-                const std::vector<std::string_view>& ids);
+// The bulk import's id placement: returns the index of every ids[k] (distinct
+// ids), adding those not stored yet at the end in order. Another writer (a live
+// server's events) may have added some of them, or other ids, since the caller
+// read the maps, so the result is only known inside the write transaction.
+std::vector<std::uint32_t> append_ids(const Database& db, const Txn& txn, IdKind kind,
+                                      const std::vector<std::string_view>& ids);
 
 // Whole maps in memory, for serving and precompute.
 std::vector<std::string> load_id_strings(const Database& db, const Txn& txn, IdKind kind);  // index -> id

@@ -18,7 +18,8 @@ std::string db_arg(const TempDir& dir) { return "--db=" + (dir / "db").string();
 TEST_CASE("recsys import reports what it did and recsys info shows it") {
   TempDir dir;
   auto file = dir.write("r.csv", "user,item,rating,timestamp\nu1,i1,4,1\nu2,i1,2,2\nu1,i2,bad,3\nu2,i3,5,4\n");
-  auto res = run_recsys({db_arg(dir), "import", file.string()}, dir);
+  // One malformed row of four: over the default --max-bad-fraction 0.1.
+  auto res = run_recsys({db_arg(dir), "import", "--max-bad-fraction", "0.5", file.string()}, dir);
   REQUIRE(res.status == 0);
   REQUIRE_THAT(res.err, Catch::Contains(file.string() + ":4: rating 'bad' is not a number"));
   REQUIRE_THAT(res.out, Catch::Contains("rows read       4"));
@@ -49,16 +50,16 @@ TEST_CASE("bad input gives exit 1 with the reason, usage errors exit 2, and noth
   auto good = dir.write("good.csv", "u1,i1,4\n");
   REQUIRE(run_recsys({db_arg(dir), "import", good.string()}, dir).status == 0);
   auto bad = dir.write("bad.csv", "u1,i1,x\n");
-  auto res = run_recsys({db_arg(dir), "import", bad.string()}, dir);
+  auto res = run_recsys({db_arg(dir), "import", "--append", bad.string()}, dir);
   REQUIRE(res.status == 1);
   REQUIRE_THAT(res.err, Catch::Contains("no valid rating rows") && Catch::Contains("bad.csv:1: rating 'x'"));
   auto strict = dir.write("strict.csv", "u2,i2,3\nu3,i3,4\nu4,i4,-2\n");
-  res = run_recsys({db_arg(dir), "import", "--strict", strict.string()}, dir);
+  res = run_recsys({db_arg(dir), "import", "--append", "--strict", strict.string()}, dir);
   REQUIRE(res.status == 1);
   REQUIRE_THAT(res.err, Catch::Contains("strict.csv:3: rating '-2' is negative"));
   REQUIRE(run_recsys({db_arg(dir), "import", "--format", "json", good.string()}, dir).status == 2);
   REQUIRE(run_recsys({db_arg(dir), "import", "--columns", "only", good.string()}, dir).status == 2);
-  REQUIRE(run_recsys({db_arg(dir), "import", (dir / "missing.csv").string()}, dir).status == 1);
+  REQUIRE(run_recsys({db_arg(dir), "import", "--replace", (dir / "missing.csv").string()}, dir).status == 1);
   auto db = open_db(dir, store::OpenMode::ReadOnly);
   REQUIRE(dump(db).ratings == std::vector<Row>{Row{"u1", "i1", 4.0f, 0}});
 }
@@ -102,7 +103,7 @@ TEST_CASE("kill -9 during a large import leaves the previous state, and the data
   // Kill when the write transaction has begun (the debug line before it), or
   // earlier in a second round: both must leave the old state.
   for (int round = 0; round < 2; ++round) {
-    Process p({recsys_bin(), db_arg(dir), "--log-level=debug", "import", big}, dir.path());
+    Process p({recsys_bin(), db_arg(dir), "--log-level=debug", "import", "--replace", big}, dir.path());
     auto start = std::chrono::steady_clock::now();
     bool in_write = false;
     while (std::chrono::steady_clock::now() - start < std::chrono::seconds(120)) {

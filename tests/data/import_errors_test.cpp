@@ -130,6 +130,7 @@ TEST_CASE("--strict: the first malformed row aborts and the database is exactly 
                       path.string() + ":4: rating 'oops' is not a number (--strict: nothing imported)");
   REQUIRE(dump(db) == before);
   o.append = true;
+  o.replace = false;
   REQUIRE_THROWS(data::import_files(db, {path.string()}, o));
   REQUIRE(dump(db) == before);
 }

@@ -36,6 +36,7 @@ TEST_CASE("--append merges: explicit ratings are replaced, implicit values add u
   auto db = open_db(dir);
   auto o = quiet_options();
   o.append = true;
+  o.replace = false;
   SECTION("explicit") {
     import_text(db, dir, "a.csv", "u1,i1,4,10\nu2,i2,3,10\n");
     auto rep = import_text(db, dir, "b.csv", "u1,i1,2,20\nu1,i2,5,20\n", o);

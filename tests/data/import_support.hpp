@@ -27,6 +27,8 @@ inline data::ImportOptions quiet_options() {
   data::ImportOptions o;
   o.progress = false;
   o.threads = 1;
+  o.max_bad_fraction = 1.0;  // tests of single rows mix good and bad ones freely
+  o.replace = true;          // re-imports replace unless a test appends
   return o;
 }
 

@@ -106,7 +106,7 @@ TEST_CASE("train gives finite factors when every rating is equal") {
   auto file = dir.write("eq.csv", s.str());
   auto db = (dir / "db").string();
   for (const char* fb : {"implicit", "explicit"}) {
-    auto r = run_recsys({"--db", db, "train", file.string(), "--feedback", fb, "--factors", "4", "--iterations", "3"},
+    auto r = run_recsys({"--db", db, "train", "--replace", file.string(), "--feedback", fb, "--factors", "4", "--iterations", "3"},
                         dir);
     INFO(r.err);
     CHECK(r.status == 0);

@@ -13,6 +13,9 @@
 #include "rank/precompute.hpp"
 #include "small_db.hpp"
 #include "store/cache.hpp"
+#include "store/ids.hpp"
+#include "store/models.hpp"
+#include "store/ratings.hpp"
 #include "temp_dir.hpp"
 
 using namespace recsys;
@@ -65,6 +68,36 @@ TEST_CASE("precompute stores every user's brute-force top-k of unseen items") {
   }
   REQUIRE(store::serving_generation(db, txn) == s.generation);
   REQUIRE(store::cache_k(db, txn) == 5u);
+}
+
+TEST_CASE("users with ratings but no factor row in the model get a fold-in list at precompute") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 40, 70, 1);
+  auto db = test::open_db(dir / "db");
+  // A user created after the model was trained (by events, or an --append import).
+  std::vector<store::RatingRecord> rated{{3, 1.0f, 0}, {8, 1.0f, 0}, {21, 1.0f, 0}};
+  db.write([&](store::Txn& txn) {
+    auto user = store::get_or_add_index(db, txn, store::IdKind::User, "newbie");
+    REQUIRE(user == s.users.size());
+    store::merge_user_ratings(db, txn, user, rated, store::DuplicatePolicy::Sum);
+  });
+  auto report = run(db, 5);
+  REQUIRE(report.refreshed_users == 1);
+  REQUIRE(report.user_lists == 40);
+  auto txn = db.begin_read();
+  auto list = store::get_list(db, txn, store::CacheTable::UserRecs, "newbie");
+  REQUIRE(list);
+  auto body = test::parse_body(body_of(*list, "newbie"));
+  REQUIRE(body.source == "model");
+  REQUIRE(body.model == s.generation);
+  REQUIRE(body.items.size() == 5);
+  for (const auto& [item, score] : body.items) {
+    REQUIRE(item != s.items[3]);
+    REQUIRE(item != s.items[8]);
+    REQUIRE(item != s.items[21]);
+  }
+  // Its factor row is stored with the generation, as an event's fold-in would.
+  REQUIRE(store::load_factor_row(db, txn, s.generation, store::Side::Users, static_cast<std::uint32_t>(s.users.size())));
 }
 
 TEST_CASE("users without ratings and unknown users get the most-rated items as fallback") {

@@ -102,8 +102,8 @@ inline SmallDb make_small_db(const std::filesystem::path& path, int n_users, int
   auto db = open_db(path, store::OpenMode::Create);
   db.write([&](store::Txn& txn) {
     std::vector<std::string_view> users(s.users.begin(), s.users.end()), items(s.items.begin(), s.items.end());
-    store::append_ids(db, txn, store::IdKind::User, 0, users);
-    store::append_ids(db, txn, store::IdKind::Item, 0, items);
+    store::append_ids(db, txn, store::IdKind::User, users);
+    store::append_ids(db, txn, store::IdKind::Item, items);
     for (std::uint32_t u = 0; u < s.seen.size(); ++u) {
       std::vector<store::RatingRecord> records;
       for (auto i : s.seen[u]) records.push_back({i, 1.0f + static_cast<float>(i % 5), 1000 + i});

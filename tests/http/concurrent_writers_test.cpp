@@ -1,0 +1,213 @@
+// A second process importing, training and precomputing beside a live server
+// that takes events with new users and items (PRODUCT.md §9): every command
+// succeeds, every acknowledged event is stored, the appended ratings are there,
+// and users who posted events keep a personal list across the precompute.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../rank/list_json.hpp"
+#include "client.hpp"
+#include "store/ids.hpp"
+#include "store/ratings.hpp"
+
+using namespace recsys;
+using test::Connection;
+
+namespace {
+
+using Pair = std::pair<std::string, std::string>;  // (user, item)
+
+// An appended file: 2,000 new users with 25 distinct items each, half of them
+// known to the model ("1".."120"), half new ("rN-i…"); big enough that the
+// import is still parsing while events add ids.
+std::string append_file(int round, std::set<Pair>& pairs) {
+  std::string s = "user,item,rating\n";
+  for (int u = 0; u < 2000; ++u) {
+    std::string user = fmt::format("r{}-u{}", round, u);
+    for (int j = 0; j < 25; ++j) {
+      std::string item = j % 2 == 0 ? fmt::format("{}", 1 + (u + j) % 120) : fmt::format("r{}-i{}", round, (u * 7 + j * 13) % 400);
+      s += fmt::format("{},{},{}\n", user, item, 1 + (u + j) % 5);
+      pairs.insert({user, item});
+    }
+  }
+  return s;
+}
+
+std::map<std::string, std::set<std::string>> stored_pairs(const test::TempDir& dir) {
+  store::OpenOptions o;
+  o.path = dir / "db";
+  o.mode = store::OpenMode::ReadOnly;
+  auto db = store::Database::open(o);
+  auto txn = db.begin_read();
+  auto users = store::load_id_strings(db, txn, store::IdKind::User);
+  auto items = store::load_id_strings(db, txn, store::IdKind::Item);
+  std::map<std::string, std::set<std::string>> out;
+  store::for_each_user_ratings(db, txn, [&](std::uint32_t u, std::span<const store::RatingRecord> records) {
+    for (const auto& r : records) out[users.at(u)].insert(items.at(r.item));
+  });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("import --append, train and precompute succeed beside a server taking events, and lose none") {
+  test::TempDir dir;
+  std::string db = (dir / "db").string();
+  auto base = (dir / "base.csv").string();
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db, "--threads", "1"});
+    auto r = test::run_recsys(args, dir);
+    INFO(args.at(3) << ": " << r.err);
+    REQUIRE(r.status == 0);
+  };
+  run({"generate", "--users", "300", "--items", "120", "--ratings", "6000", "--seed", "5", "--output", base});
+  run({"import", base});
+  run({"train", "--split", "none", "--factors", "8", "--iterations", "3", "--no-loss"});
+  run({"precompute", "--k", "5"});
+
+  test::Server server(dir, db);
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, failed{0};
+  // Each event: a new user rating a known item and a new item (new ids for the
+  // import to reconcile on both sides), so the user
+  // gets a personal list at once.
+  std::thread events;
+  // Stops and joins the event thread however the test ends.
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, events};
+  events = std::thread([&] {
+    Connection c(server.port());
+    for (int n = 0; !stop; ++n) {
+      std::string body = fmt::format(R"([{{"user":"ev-u{0}","item":"{1}","value":4}},)"
+                                     R"({{"user":"ev-u{0}","item":"ev-i{2}","value":3}}])",
+                                     n, 1 + n % 120, n);
+      try {
+        auto r = c.request("POST", "/v1/events", body);
+        if (r.status != 200) {
+          ++failed;
+          return;
+        }
+        acked = n + 1;
+      } catch (const std::exception&) {
+        ++failed;
+        return;
+      }
+    }
+  });
+  auto wait_events = [&](int more) {
+    int target = acked + more;
+    for (int i = 0; i < 1000 && acked < target && failed == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  std::set<Pair> appended;
+  for (int round = 0; round < 3; ++round) {
+    wait_events(5);
+    auto file = dir.write(fmt::format("append{}.csv", round), append_file(round, appended));
+    run({"import", "--append", "--quiet", file.string()});
+  }
+  wait_events(5);
+  run({"train", "--split", "none", "--factors", "8", "--iterations", "3", "--no-loss"});
+  wait_events(5);
+  run({"precompute", "--k", "5"});
+  wait_events(20);
+  stop = true;
+  events.join();
+  REQUIRE(failed == 0);
+  REQUIRE(acked > 50);
+
+  auto stored = stored_pairs(dir);
+  for (int n = 0; n < acked; ++n) {
+    std::string user = fmt::format("ev-u{}", n);
+    INFO(user);
+    REQUIRE(stored[user] == std::set<std::string>{fmt::format("{}", 1 + n % 120), fmt::format("ev-i{}", n)});
+  }
+  for (const auto& [user, item] : appended) {
+    if (!stored[user].count(item)) FAIL("appended rating " << user << "," << item << " is missing");
+  }
+  // Every user who posted an event has a personal list (fold-in), before,
+  // during and after the precompute switched generations.
+  Connection c(server.port());
+  for (int n = 0; n < acked; ++n) {
+    auto body = test::parse_body(c.get(fmt::format("/v1/users/ev-u{}/recommendations", n)).body);
+    INFO("ev-u" << n);
+    REQUIRE(body.source == "model");
+  }
+}
+
+TEST_CASE("import --replace beside a server taking events lands whole with consistent ids") {
+  test::TempDir dir;
+  std::string db = (dir / "db").string();
+  auto base = (dir / "base.csv").string();
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db, "--threads", "1"});
+    auto r = test::run_recsys(args, dir);
+    INFO(args.at(3) << ": " << r.err);
+    REQUIRE(r.status == 0);
+  };
+  run({"generate", "--users", "200", "--items", "120", "--ratings", "4000", "--seed", "6", "--output", base});
+  run({"import", base});
+  test::Server server(dir, db);
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, failed{0};
+  std::thread events;
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Joiner() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } joiner{stop, events};
+  events = std::thread([&] {
+    Connection c(server.port());
+    for (int n = 0; !stop; ++n) {
+      std::string body = fmt::format(R"({{"user":"ev-u{}","item":"ev-i{}","value":4}})", n, n);
+      try {
+        if (c.request("POST", "/v1/events", body).status != 200) break;
+        acked = n + 1;
+      } catch (const std::exception&) {
+        break;
+      }
+    }
+    if (!stop) ++failed;
+  });
+  for (int i = 0; i < 1000 && acked < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::set<Pair> replaced;
+  auto file = dir.write("replace.csv", append_file(0, replaced));
+  run({"import", "--replace", "--quiet", file.string()});
+  int after_import = acked;
+  for (int i = 0; i < 1000 && acked < after_import + 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  events.join();
+  REQUIRE(failed == 0);
+
+  auto stored = stored_pairs(dir);  // throws on a rating whose index has no id
+  std::size_t event_users = 0;
+  for (const auto& [user, items] : stored) {
+    if (user.rfind("ev-u", 0) == 0) {
+      ++event_users;
+      int n = std::stoi(user.substr(4));
+      REQUIRE(items == std::set<std::string>{fmt::format("ev-i{}", n)});
+      continue;
+    }
+    for (const auto& item : items) REQUIRE(replaced.count({user, item}));  // the base file's ratings are gone
+  }
+  for (const auto& [user, item] : replaced) {
+    if (!stored[user].count(item)) FAIL("imported rating " << user << "," << item << " is missing");
+  }
+  // Events acknowledged after the import returned came after its commit.
+  for (int n = after_import; n < acked; ++n) REQUIRE(stored.count(fmt::format("ev-u{}", n)));
+  REQUIRE(event_users >= static_cast<std::size_t>(acked - after_import));
+}
