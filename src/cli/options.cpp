@@ -6,6 +6,7 @@ store::Database open_database(const GlobalOptions& global, store::OpenMode mode)
   store::OpenOptions options;
   options.path = global.db.empty() ? store::default_db_path() : std::filesystem::path(global.db);
   options.mode = mode;
+  options.initial_map_size = global.map_size;
   return store::Database::open(options);
 }
 

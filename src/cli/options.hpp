@@ -16,6 +16,7 @@ struct GlobalOptions {
   std::string db;                 // --db / RECSYS_DB
   int threads = 0;                // --threads, 0 = all cores
   std::string log_level = "info"; // --log-level
+  std::size_t map_size = store::kDefaultMapSize;  // --map-size, bytes
 };
 
 using Runner = std::function<void()>;

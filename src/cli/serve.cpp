@@ -108,7 +108,8 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
       ->capture_default_str();
   sub->add_flag("--access-log", options->server.access_log, "Log one line per request");
   sub->add_flag("--sync-every-commit", options->server.sync_every_commit,
-                "fsync every events commit (default: flush once a second; a killed process loses nothing either way)");
+                "Also sync LMDB's meta page at each events commit, so a power loss loses no acknowledged event "
+                "(default: synced once a second; a killed process loses nothing either way)");
   sub->callback([&global, &run, options] { run = [&global, options] { run_serve(global, *options); }; });
 }
 

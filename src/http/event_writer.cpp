@@ -1,7 +1,5 @@
 #include "http/event_writer.hpp"
 
-#include <chrono>
-
 #include <fmt/format.h>
 
 #include "http/response.hpp"
@@ -9,25 +7,30 @@
 
 namespace recsys::http {
 
-namespace {
-constexpr auto kFlushInterval = std::chrono::seconds(1);
-}
-
-EventWriter::EventWriter(store::Database& db, bool sync_every_commit)
-    : db_(db), sync_every_commit_(sync_every_commit) {
-  if (!sync_every_commit_) store::check("mdb_env_set_flags", mdb_env_set_flags(db_.env().handle(), MDB_NOSYNC, 1));
+EventWriter::EventWriter(store::Database& db, const EventWriterOptions& options) : db_(db), options_(options) {
+  if (!options_.sync_every_commit) {
+    store::check("mdb_env_set_flags", mdb_env_set_flags(db_.env().handle(), MDB_NOMETASYNC, 1));
+  }
   thread_ = std::thread([this] { run(); });
-  if (!sync_every_commit_) flusher_ = std::thread([this] { run_flusher(); });
+  flusher_ = std::thread([this] { run_flusher(); });
 }
 
 EventWriter::~EventWriter() { stop(); }
 
+EventResult EventWriter::unavailable() {
+  Response r;
+  set_error(r, 503, "unavailable",
+            "events are not accepted: storing them failed (see the server log); reads still work");
+  return EventResult{503, r.body};
+}
+
 void EventWriter::submit(std::vector<rank::Event> events, Done done) {
+  if (!writable()) return done(unavailable());
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(Job{std::move(events), std::move(done)});
   }
-  wake_.notify_all();
+  wake_.notify_one();
 }
 
 void EventWriter::stop() {
@@ -36,47 +39,86 @@ void EventWriter::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (flusher_.joinable()) flusher_.join();  // joins the writer, then flushes
+  stop_flusher_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (flusher_.joinable()) flusher_.join();
 }
 
 void EventWriter::run() {
-  std::vector<Job> jobs;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, nothing left
-      jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-      queue_.clear();
+  try {
+    std::vector<Job> jobs;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) break;  // stopping, nothing left
+        jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        queue_.clear();
+      }
+      apply(jobs);
+      jobs.clear();
     }
-    apply(jobs);
-    jobs.clear();
+  } catch (const std::exception& e) {
+    log::exit_on_thread_error("events writer", e.what());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    writer_done_ = true;
+  }
+  stop_flusher_.notify_all();
+}
+
+// Every flush interval, on a clock of its own (submits do not wake it): make
+// the last commits' meta page durable; now and then free stale reader slots.
+void EventWriter::run_flusher() {
+  try {
+    auto next_flush = std::chrono::steady_clock::now() + options_.flush_interval;
+    auto next_check = std::chrono::steady_clock::now() + options_.reader_check_interval;
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      stop_flusher_.wait_until(lock, next_flush, [&] { return stopping_; });
+      if (stopping_) break;
+      lock.unlock();
+      auto now = std::chrono::steady_clock::now();
+      next_flush = now + options_.flush_interval;
+      flush();
+      if (now >= next_check) {
+        next_check = now + options_.reader_check_interval;
+        if (int freed = db_.clear_stale_readers(); freed > 0) {
+          log::info("freed {} reader slot(s) left by processes that died", freed);
+        }
+      }
+      lock.lock();
+    }
+    // The writer drains its queue first; its last commit is synced here.
+    stop_flusher_.wait(lock, [&] { return writer_done_; });
+    lock.unlock();
+    flush();
+  } catch (const std::exception& e) {
+    log::exit_on_thread_error("events flusher", e.what());
   }
 }
 
-void EventWriter::run_flusher() {
-  auto flush = [&] {
-    if (!dirty_.exchange(false)) return;
-    try {
-      db_.env().sync(true);
-    } catch (const std::exception& e) {
-      log::error("events: flushing the database to disk failed: {}", e.what());
-    }
-  };
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    wake_.wait_for(lock, kFlushInterval);
-    lock.unlock();
-    flush();
-    lock.lock();
+void EventWriter::flush() {
+  if (!dirty_.exchange(false)) return;
+  try {
+    db_.env().sync(true);
+  } catch (const std::exception& e) {
+    fail(fmt::format("syncing the database to disk failed: {}", e.what()));
   }
-  lock.unlock();
-  if (thread_.joinable()) thread_.join();  // the writer drains its queue first
-  flush();
+}
+
+void EventWriter::fail(const std::string& what) {
+  if (!failed_.exchange(true, std::memory_order_acq_rel)) {
+    log::error("events: {}; refusing further events until the server is restarted", what);
+  }
 }
 
 void EventWriter::apply(std::vector<Job>& jobs) {
+  if (!writable()) {
+    for (auto& job : jobs) job.done(unavailable());
+    return;
+  }
   auto ok = [](const Job& job) {
     return EventResult{200, fmt::format("{{\"accepted\":{}}}", job.events.size())};
   };
@@ -84,8 +126,13 @@ void EventWriter::apply(std::vector<Job>& jobs) {
     db_.write([&](store::Txn& txn) {
       for (const auto& job : jobs) ranker_.apply(db_, txn, job.events);
     });
-    dirty_ = !sync_every_commit_;
+    if (!options_.sync_every_commit) dirty_ = true;
     for (auto& job : jobs) job.done(ok(job));
+    return;
+  } catch (const store::CommitError& e) {
+    // The disk refused the commit (I/O error, disk full): nothing was stored.
+    fail(fmt::format("committing {} request(s) failed: {}", jobs.size(), e.what()));
+    for (auto& job : jobs) job.done(unavailable());
     return;
   } catch (const std::exception& e) {
     if (jobs.size() == 1) {

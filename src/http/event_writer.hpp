@@ -1,14 +1,22 @@
 // The one writer thread of the server: LMDB serialises write transactions, so
 // POST /v1/events requests are queued here and applied by a single thread.
 // Requests that arrive while a transaction commits are applied together in the
-// next one (group commit). Commits do not wait for the disk: the environment
-// is switched to MDB_NOSYNC for this process and flushed once a second and at
-// stop (like Redis' appendfsync everysec). A killed process loses nothing
-// committed (the pages are in the OS cache); an OS crash may lose the last
-// second of events. `sync_every_commit` restores one fsync per commit.
+// next one (group commit); each is answered only after that commit.
+//
+// Durability (docs/serving.md, "Durability of events"): the environment runs
+// with MDB_NOMETASYNC for this process: every commit fdatasyncs the data
+// pages, the meta page is synced by the next commit or by the flusher thread,
+// which calls mdb_env_sync(force) every flush interval. LMDB keeps the last
+// synced snapshot's pages intact, so a power loss can undo at most the last
+// commit before it and never corrupts; a killed process loses nothing
+// committed. `sync_every_commit` syncs the meta page at each commit as well
+// (LMDB's default: a power loss loses nothing acknowledged, one more fdatasync
+// per commit). When a commit or a sync fails, the writer stops accepting
+// events (503 `unavailable`) for the life of the process; reads go on.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -27,19 +35,28 @@ struct EventResult {
   std::string body;
 };
 
+struct EventWriterOptions {
+  bool sync_every_commit = false;
+  std::chrono::milliseconds flush_interval{1000};
+  std::chrono::seconds reader_check_interval{30};  // mdb_reader_check
+};
+
 class EventWriter {
  public:
   using Done = std::function<void(EventResult)>;
 
-  EventWriter(store::Database& db, bool sync_every_commit);
+  EventWriter(store::Database& db, const EventWriterOptions& options);
   ~EventWriter();
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
 
-  // `done` runs on the writer thread after the commit (post it to your executor).
+  // `done` runs on the writer thread after the commit (or at once, on the
+  // caller's thread, when writes are refused): post it to your executor.
   void submit(std::vector<rank::Event> events, Done done);
-  // Applies what is queued, then ends the thread.
+  // Applies what is queued, syncs, then ends the threads.
   void stop();
+  // False once a commit or a sync failed.
+  bool writable() const { return !failed_.load(std::memory_order_acquire); }
 
  private:
   struct Job {
@@ -48,18 +65,24 @@ class EventWriter {
   };
   void run();
   void run_flusher();
+  void flush();
   void apply(std::vector<Job>& jobs);
+  void fail(const std::string& what);
+  static EventResult unavailable();
 
   store::Database& db_;
-  bool sync_every_commit_;
-  std::atomic<bool> dirty_{false};  // committed without fsync since the last flush
-  rank::RealtimeRanker ranker_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  EventWriterOptions options_;
+  rank::RealtimeRanker ranker_;  // owned by the writer thread
+  std::atomic<bool> dirty_{false};   // committed since the last sync
+  std::atomic<bool> failed_{false};  // a commit or sync failed: refuse writes
+  std::mutex mutex_;                 // guards queue_ and stopping_
+  std::condition_variable wake_;     // writer: a job was queued, or stop
+  std::condition_variable stop_flusher_;  // flusher: stop only (its wake-ups are timed)
   std::deque<Job> queue_;
   bool stopping_ = false;
+  bool writer_done_ = false;  // guarded by mutex_: the writer drained its queue
   std::thread thread_;
-  std::thread flusher_;  // fdatasync off the writer thread, so commits never wait for it
+  std::thread flusher_;  // syncs off the writer thread, so commits never wait for it
 };
 
 }  // namespace recsys::http

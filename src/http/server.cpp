@@ -76,7 +76,9 @@ void serve(store::Database& db, const ServerOptions& options) {
   shared.db = &db;
   shared.token = options.token;
   shared.limits = options.limits;
-  EventWriter writer(db, options.sync_every_commit);
+  EventWriterOptions writer_options;
+  writer_options.sync_every_commit = options.sync_every_commit;
+  EventWriter writer(db, writer_options);
 
   const unsigned n = std::max(1u, options.threads);
   // Connections must fit the descriptor limit with the overflow reserve and

@@ -25,7 +25,7 @@ struct ServerOptions {
   // Per client address; unset: a quarter of max_connections; 0: no limit.
   std::optional<std::size_t> max_connections_per_ip;
   bool access_log = false;
-  bool sync_every_commit = false;  // fsync each events commit (else once a second)
+  bool sync_every_commit = false;  // sync the meta page at each events commit too (docs/serving.md)
   Limits limits;
   Timeouts timeouts;
 };

@@ -194,10 +194,16 @@ bool Session::parse_one() {
     deferred_route_ = static_cast<int>(h.route);
     auto events = std::move(worker_.begin_batch().events);
     worker_.begin_batch().events = {};
-    // The work guard keeps the worker's io_context running until the answer is posted back.
+    // The work guard keeps the worker's io_context running until the answer is
+    // posted back. The callback runs on the writer thread: it moves its
+    // reference to this session into the posted handler, so the session is
+    // always released on its own worker thread (~Session touches the worker).
     worker_.writer().submit(std::move(events), [self = shared_from_this(), work = asio::make_work_guard(worker_.io())](
-                                                   EventResult result) {
-      asio::post(work.get_executor(), [self, r = std::move(result)]() mutable { self->on_events_done(std::move(r)); });
+                                                   EventResult result) mutable {
+      auto executor = work.get_executor();
+      asio::post(executor, [self = std::move(self), work = std::move(work), r = std::move(result)]() mutable {
+        self->on_events_done(std::move(r));
+      });
     });
     return false;
   }

@@ -51,6 +51,14 @@ Worker::~Worker() {
   if (spare_fd_ >= 0) ::close(spare_fd_);
 }
 
+void Worker::run() {
+  try {
+    io_.run();
+  } catch (const std::exception& e) {
+    log::exit_on_thread_error("server worker", e.what());
+  }
+}
+
 void Worker::listen(const tcp::endpoint& endpoint) {
   acceptor_.open(endpoint.protocol());
   // SO_REUSEADDR only skips TIME_WAIT; unlike SO_REUSEPORT it never lets a
@@ -186,25 +194,11 @@ void Worker::shutdown() {
   });
 }
 
+// The snapshot holds the map lock shared only during a batch, so a resize
+// (store/map_lock.hpp) waits at most for the batches in flight.
 HandlerContext& Worker::begin_batch() {
   if (in_batch_) return *context_;
-  map_lock_ = std::shared_lock(shared_.db->map_mutex());
-  try {
-    txn_.renew();
-  } catch (const store::LmdbError& e) {
-    if (e.code() != MDB_MAP_RESIZED) {
-      map_lock_.unlock();
-      throw;
-    }
-    // Another process grew the map: adopt the new size with no reader active here.
-    map_lock_.unlock();
-    {
-      std::unique_lock exclusive(shared_.db->map_mutex());
-      shared_.db->env().set_map_size(0);
-    }
-    map_lock_.lock();
-    txn_.renew();
-  }
+  shared_.db->renew(txn_);
   in_batch_ = true;
   return *context_;
 }
@@ -212,7 +206,6 @@ HandlerContext& Worker::begin_batch() {
 void Worker::end_batch() {
   if (!in_batch_) return;
   txn_.reset();
-  map_lock_.unlock();
   in_batch_ = false;
 }
 

@@ -12,7 +12,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <unordered_set>
 
@@ -54,7 +53,9 @@ class Worker {
   // Accepts on `first`'s listening socket too (through a duplicated descriptor).
   void share_listener(Worker& first);
   boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-  void run() { io_.run(); }
+  // Runs the io_context; an exception escaping a handler ends the process
+  // (log::exit_on_thread_error) rather than calling std::terminate.
+  void run();
   // Thread-safe: stop accepting, close idle connections, let busy ones finish.
   void shutdown();
 
@@ -100,8 +101,7 @@ class Worker {
   std::chrono::steady_clock::time_point accept_error_logged_;
   std::size_t accept_errors_ = 0;     // since the last log line
   WorkerMetrics metrics_;
-  store::Txn txn_;
-  std::shared_lock<std::shared_mutex> map_lock_;
+  store::Txn txn_;  // live (and holding the map lock shared) only inside a batch
   std::unique_ptr<HandlerContext> context_;
   std::string date_;
   bool stopping_ = false;

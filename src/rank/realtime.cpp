@@ -33,7 +33,12 @@ model::ModelParams params_of_description(std::string_view description) {
 
 void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn) {
   auto serving = store::serving_generation(db, txn);
-  if (serving == generation_) return;
+  if (serving == generation_) {
+    // A precompute may re-run the same generation with another k: lists written
+    // here follow the k of the cache being served.
+    if (generation_) k_ = store::cache_k(db, txn).value_or(k_);
+    return;
+  }
   generation_.reset();
   items_.resize(0, 0);
   heads_.clear();

@@ -9,12 +9,17 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "util/log.hpp"
+
 namespace fs = std::filesystem;
 
 namespace recsys::store {
 
 namespace {
 constexpr std::string_view kSchemaKey = "schema_version";
+// MDB_MAP_RESIZED again right after adopting means other processes keep
+// growing the map; give up after a few rounds rather than spin.
+constexpr int kMaxResizeRetries = 8;
 
 // Nobody may write the file (no w bit at all): no writer can exist, so readers
 // need no lock table. Root ignores the bits; an operator who makes a replica
@@ -59,7 +64,7 @@ Database Database::open(const OpenOptions& options) {
   Database db;
   db.path_ = options.path;
   db.read_only_ = options.mode == OpenMode::ReadOnly;
-  db.map_mutex_ = std::make_unique<std::shared_mutex>();
+  db.map_lock_ = std::make_unique<MapLock>();
 
   std::error_code ec;
   auto status = fs::status(options.path, ec);
@@ -114,12 +119,16 @@ Database Database::open(const OpenOptions& options) {
     }
     throw;
   }
+  // A CLI process killed mid-transaction leaves its reader slot behind.
+  if (int freed = db.clear_stale_readers(); freed > 0) {
+    log::info("freed {} reader slot(s) left by processes that died", freed);
+  }
   db.open_tables(!db.read_only_);
   return db;
 }
 
 void Database::open_tables(bool writable) {
-  Txn txn = writable ? Txn::begin(env_->handle()) : begin_read();
+  Txn txn = writable ? begin_write_txn() : begin_read();
   unsigned int create = writable ? MDB_CREATE : 0;
   auto open = [&](const char* name, unsigned int flags) {
     try {
@@ -164,32 +173,67 @@ void Database::open_tables(bool writable) {
   txn.commit();
 }
 
-Txn Database::begin_read() {
-  try {
-    return Txn::begin(env_->handle(), MDB_RDONLY);
-  } catch (const LmdbError& e) {
-    if (e.code() != MDB_MAP_RESIZED) throw;
-    // Another process grew the map: adopt its size and try again.
-    env_->set_map_size(0);
-    return Txn::begin(env_->handle(), MDB_RDONLY);
-  }
-}
+Txn Database::begin_read() { return begin_txn(MDB_RDONLY); }
 
 Txn Database::begin_write_txn() {
   if (read_only_) throw std::logic_error("write transaction on a database opened read-only");
-  try {
-    return Txn::begin(env_->handle());
-  } catch (const LmdbError& e) {
-    if (e.code() != MDB_MAP_RESIZED) throw;
-    env_->set_map_size(0);
-    return Txn::begin(env_->handle());
+  return begin_txn(0);
+}
+
+// Every transaction begins under a shared hold of the map lock; another
+// process having grown the map past ours (MDB_MAP_RESIZED) is handled by
+// dropping the hold, adopting the size exclusively, and beginning again.
+Txn Database::begin_txn(unsigned int flags) {
+  for (int attempt = 0;; ++attempt) {
+    auto hold = map_lock_->shared();
+    try {
+      Txn txn = Txn::begin(env_->handle(), flags);
+      txn.attach(std::move(hold));
+      return txn;
+    } catch (const LmdbError& e) {
+      if (e.code() != MDB_MAP_RESIZED || attempt == kMaxResizeRetries) throw;
+    }
+    hold.release();
+    adopt_map_size();
+  }
+}
+
+void Database::renew(Txn& txn) {
+  for (int attempt = 0;; ++attempt) {
+    auto hold = map_lock_->shared();
+    try {
+      txn.renew();
+      txn.attach(std::move(hold));
+      return;
+    } catch (const LmdbError& e) {
+      if (e.code() != MDB_MAP_RESIZED || attempt == kMaxResizeRetries) throw;
+    }
+    hold.release();
+    adopt_map_size();
+  }
+}
+
+void Database::adopt_map_size() {
+  MapLock::Exclusive exclusive(*map_lock_);
+  std::size_t before = env_->map_size();
+  env_->set_map_size(0);  // 0: the size recorded by the process that grew it
+  std::size_t after = env_->map_size();
+  if (after != before) {
+    log::info("database map resized by another process: {:.1f} -> {:.1f} MiB", before / 1048576.0, after / 1048576.0);
   }
 }
 
 void Database::grow_map() {
-  std::unique_lock lock(*map_mutex_);
+  MapLock::Exclusive exclusive(*map_lock_);
   std::size_t current = env_->map_size();
   env_->set_map_size(current * 2);
+  log::debug("database map grown to {} MiB", (current * 2) >> 20);
+}
+
+int Database::clear_stale_readers() {
+  int dead = 0;
+  check("mdb_reader_check", mdb_reader_check(env_->handle(), &dead));
+  return dead;
 }
 
 std::optional<std::uint32_t> Database::meta_u32(const Txn& txn, std::string_view key) const {

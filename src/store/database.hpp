@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -21,6 +20,7 @@ namespace recsys::store {
 
 // Bump when a stored format changes incompatibly; checked on every open.
 inline constexpr std::uint32_t kSchemaVersion = 1;
+inline constexpr std::size_t kDefaultMapSize = std::size_t{1} << 30;
 
 enum class OpenMode {
   // The database must exist. Works without write access to it when either the
@@ -45,8 +45,9 @@ class PermissionError : public std::runtime_error {
 struct OpenOptions {
   std::filesystem::path path = "recsys.db";
   OpenMode mode = OpenMode::ReadOnly;
-  // Initial map size for a new or small database; the map grows on MDB_MAP_FULL.
-  std::size_t initial_map_size = std::size_t{1} << 30;
+  // Map size at open (--map-size): this, or twice the data file when that is
+  // larger; the map grows on MDB_MAP_FULL. Read-only opens use the file's.
+  std::size_t initial_map_size = kDefaultMapSize;
 };
 
 // Named databases (see docs/storage.md for key and value formats).
@@ -80,8 +81,13 @@ class Database {
   // Whether open() created the environment (OpenMode::Create on a missing path).
   bool created() const { return created_; }
 
-  // A read-only snapshot. Handles MDB_MAP_RESIZED (another process grew the map).
+  // A read-only snapshot, holding the map lock shared while it is live.
+  // Handles MDB_MAP_RESIZED (another process grew the map) by adopting the
+  // new size once no transaction of this process is live.
   Txn begin_read();
+  // Renews a reset read transaction (a server worker's reused snapshot) the
+  // same way; Txn::reset() releases it again.
+  void renew(Txn& txn);
 
   // Runs fn(txn) in a write transaction and commits it. When the map is full the
   // transaction is aborted, the map doubled, and fn run again from the start, so fn
@@ -106,9 +112,14 @@ class Database {
     }
   }
 
-  // Readers that must not see the map remapped under them (long-lived server
-  // threads) hold this shared; grow_map() takes it exclusively.
-  std::shared_mutex& map_mutex() { return *map_mutex_; }
+  // The map lock every transaction of this process holds shared while live;
+  // resizes take it exclusively (protocol: store/map_lock.hpp).
+  MapLock& map_lock() { return *map_lock_; }
+
+  // Frees reader slots of processes that died without ending their
+  // transaction (mdb_reader_check): a stale slot pins old pages, so the file
+  // grows instead of reusing them. Returns the number of slots freed.
+  int clear_stale_readers();
 
   // meta helpers
   std::optional<std::uint32_t> meta_u32(const Txn& txn, std::string_view key) const;
@@ -122,11 +133,15 @@ class Database {
  private:
   Database() = default;
   Txn begin_write_txn();
+  Txn begin_txn(unsigned int flags);
+  void adopt_map_size();
   void grow_map();
   void open_tables(bool create);
 
   std::unique_ptr<Env> env_;
-  std::unique_ptr<std::shared_mutex> map_mutex_;
+  // Owned here, shared by every thread of the process that uses this
+  // environment; its address is stable (Txns point to it) when Database moves.
+  std::unique_ptr<MapLock> map_lock_;
   Tables tables_;
   std::filesystem::path path_;
   std::filesystem::path data_file_;

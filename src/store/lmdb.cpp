@@ -85,6 +85,7 @@ Txn& Txn::operator=(Txn&& o) noexcept {
   if (this != &o) {
     abort();
     txn_ = o.txn_;
+    hold_ = std::move(o.hold_);
     o.txn_ = nullptr;
   }
   return *this;
@@ -99,7 +100,10 @@ Txn Txn::begin(MDB_env* env, unsigned int flags, MDB_txn* parent) {
 void Txn::commit() {
   MDB_txn* t = txn_;
   txn_ = nullptr;  // mdb_txn_commit frees the handle even when it fails
-  check("mdb_txn_commit", mdb_txn_commit(t));
+  int rc = mdb_txn_commit(t);
+  hold_.release();
+  if (rc == MDB_MAP_FULL) throw MapFullError("mdb_txn_commit", rc);
+  if (rc != MDB_SUCCESS) throw CommitError("mdb_txn_commit", rc);
 }
 
 void Txn::abort() noexcept {
@@ -107,10 +111,12 @@ void Txn::abort() noexcept {
     mdb_txn_abort(txn_);
     txn_ = nullptr;
   }
+  hold_.release();
 }
 
 void Txn::reset() noexcept {
   if (txn_) mdb_txn_reset(txn_);
+  hold_.release();
 }
 
 void Txn::renew() { check("mdb_txn_renew", mdb_txn_renew(txn_)); }

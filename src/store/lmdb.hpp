@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "store/map_lock.hpp"
+
 namespace recsys::store {
 
 class LmdbError : public std::runtime_error {
@@ -28,6 +30,14 @@ class LmdbError : public std::runtime_error {
 
 // MDB_MAP_FULL: the caller may grow the map and retry the transaction.
 class MapFullError : public LmdbError {
+ public:
+  using LmdbError::LmdbError;
+};
+
+// mdb_txn_commit failed for another reason than MDB_MAP_FULL (an I/O error, a
+// full disk): what was written is not stored, and the environment may refuse
+// further writes.
+class CommitError : public LmdbError {
  public:
   using LmdbError::LmdbError;
 };
@@ -78,7 +88,8 @@ class Env {
 
   MDB_env* handle() const { return env_; }
   std::size_t map_size() const;
-  // Only valid while this process has no transaction open.
+  // Only valid while this process has no transaction open: go through
+  // Database, which takes the map lock exclusively (store/map_lock.hpp).
   void set_map_size(std::size_t bytes);
   MDB_stat stat() const;
   MDB_envinfo info() const;
@@ -92,11 +103,14 @@ class Env {
   MDB_env* env_ = nullptr;
 };
 
+// A transaction, and the shared hold on its environment's map lock while it is
+// live (attached by store::Database; see store/map_lock.hpp): commit, abort
+// and reset release the hold with the snapshot.
 class Txn {
  public:
   Txn() = default;
   ~Txn();
-  Txn(Txn&& o) noexcept : txn_(o.txn_) { o.txn_ = nullptr; }
+  Txn(Txn&& o) noexcept : txn_(o.txn_), hold_(std::move(o.hold_)) { o.txn_ = nullptr; }
   Txn& operator=(Txn&& o) noexcept;
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
@@ -107,12 +121,16 @@ class Txn {
   explicit operator bool() const { return txn_ != nullptr; }
   void commit();
   void abort() noexcept;
-  // Read-only transactions: release the snapshot but keep the reader slot.
+  // Read-only transactions: release the snapshot (and the map hold) but keep
+  // the reader slot.
   void reset() noexcept;
   void renew();
+  // Keeps `hold` until the transaction ends or is reset.
+  void attach(MapLock::Hold hold) { hold_ = std::move(hold); }
 
  private:
   MDB_txn* txn_ = nullptr;
+  MapLock::Hold hold_;  // released after the LMDB call that ends the snapshot
 };
 
 class Dbi {

@@ -3,6 +3,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +25,12 @@ void init(std::string_view level) {
     spdlog::set_pattern("%l %v");
   }
   spdlog::flush_on(spdlog::level::warn);
+}
+
+void exit_on_thread_error(std::string_view thread, std::string_view what) {
+  spdlog::error("{} thread stopped by an unexpected error: {}; exiting", thread, what);
+  spdlog::default_logger()->flush();
+  std::_Exit(1);
 }
 
 }  // namespace recsys::log

@@ -13,6 +13,11 @@ namespace recsys::log {
 // (systemd, pipes) time stamps are left to the collector.
 void init(std::string_view level);
 
+// For an exception that escaped a long-running thread (a server worker, the
+// events writer): logs it and ends the process with exit code 1 instead of
+// std::terminate's abort, so a service manager sees a failure and restarts it.
+[[noreturn]] void exit_on_thread_error(std::string_view thread, std::string_view what);
+
 using spdlog::debug;
 using spdlog::error;
 using spdlog::info;

@@ -141,14 +141,29 @@ class Connection {
   std::string buf_;
 };
 
+// The port a starting `recsys serve --port 0` logs ("listening on ADDRESS:PORT").
+inline int wait_for_port(const Process& process) {
+  std::regex listening("listening on [0-9.]+:([0-9]+)");
+  for (int i = 0; i < 500; ++i) {
+    std::smatch m;
+    std::string err = process.current_stderr();
+    if (std::regex_search(err, m, listening)) return std::stoi(m[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("the server did not start: " + process.current_stderr());
+}
+
 // `recsys serve` on a free loopback port; SIGTERM and wait on destruction.
 // `wrapper` runs it through another command (e.g. prlimit --nofile=N:N).
 class Server {
  public:
+  // `extra`: options of serve; `global`: options before the subcommand.
   Server(const TempDir& dir, const std::string& db, std::vector<std::string> extra = {},
-         std::vector<std::string> wrapper = {}) {
+         std::vector<std::string> wrapper = {}, const std::vector<std::string>& global = {}) {
     std::vector<std::string> argv = wrapper;
-    argv.insert(argv.end(), {recsys_bin(), "--db", db, "serve", "--port", "0"});
+    argv.insert(argv.end(), {recsys_bin(), "--db", db});
+    argv.insert(argv.end(), global.begin(), global.end());
+    argv.insert(argv.end(), {"serve", "--port", "0"});
     if (std::find(extra.begin(), extra.end(), "--threads") == extra.end()) extra.insert(extra.end(), {"--threads", "2"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Process>(argv, dir.path());
