@@ -36,7 +36,8 @@ int main(int argc, char** argv) try {
   app.add_option("--threads", global.threads, "Worker threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--map-size", global.map_size,
-                 "LMDB map size at open, e.g. 512M or 4G (grows by doubling when full; default 1G)")
+                 "LMDB map size at open, e.g. 512M or 4G (grows by doubling when full)")
+      ->default_str("1G")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::PositiveNumber);
   app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off")

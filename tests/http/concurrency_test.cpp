@@ -44,7 +44,7 @@ void client(int port, int seed, const std::vector<std::pair<std::string, std::st
       test::HttpResponse r;
       if (events) {
         const auto& [u, item] = (*events)[static_cast<std::size_t>(i) % events->size()];
-        r = c.request("POST", "/v1/events", R"({"user":")" + u + R"(","item":")" + item + R"("})");
+        r = c.request("POST", "/v1/events", R"({"user":")" + u + R"(","item":")" + item + R"(","value":4})");
       } else {
         r = c.get(i % 4 == 0 ? "/v1/items/" + std::to_string(1 + i % kItems) + "/similar?k=5"
                              : "/v1/users/" + user + "/recommendations?k=10");
@@ -149,7 +149,7 @@ TEST_CASE("a server taking reads and events survives another process growing the
   Connection c(server.port());
   REQUIRE(c.get("/readyz").body == "{\"status\":\"ready\",\"model\":4}");
   REQUIRE(test::parse_body(c.get("/v1/users/17/recommendations").body).model == 4);
-  REQUIRE(c.request("POST", "/v1/events", R"({"user":"17","item":"3"})").status == 200);
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"17","item":"3","value":4})").status == 200);
   REQUIRE(test::parse_body(c.get("/v1/users/17/recommendations").body).model == 4);
   auto stopped = server.stop();
   REQUIRE(stopped.status == 0);
