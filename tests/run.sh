@@ -16,12 +16,13 @@ cd "$ROOT"
 
 "$ROOT/scripts/install-deps.sh"
 
+# -Dtests=true: the quickstart may have set up the same build directory without them.
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   # shellcheck disable=SC2086
-  meson setup "$BUILD_DIR" $MESON_ARGS
-elif [ -n "$MESON_ARGS" ]; then
+  meson setup "$BUILD_DIR" -Dtests=true $MESON_ARGS
+else
   # shellcheck disable=SC2086
-  meson configure "$BUILD_DIR" $MESON_ARGS
+  meson configure "$BUILD_DIR" -Dtests=true $MESON_ARGS
 fi
 ninja -C "$BUILD_DIR"
 
