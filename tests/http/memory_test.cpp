@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -21,6 +22,11 @@ namespace {
 struct Fixture : test::ServedDb {
   Fixture() : ServedDb(30, 40, 11, 5) {}
 };
+
+// Under ASan/TSan (RECSYS_SANITIZED) the server's RSS holds shadow memory and the
+// allocator's quarantine of freed blocks, so the bounds below are checked in the
+// release build only; the sanitizer builds still run each scenario for errors.
+bool rss_is_meaningful() { return std::getenv("RECSYS_SANITIZED") == nullptr; }
 
 double rss_mib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -73,7 +79,7 @@ TEST_CASE("clients pipelining large answers without reading cost a bounded amoun
   // Each read of 16 KiB holds 640 requests, about 0.7 MiB of answers; the cap
   // holds a connection at 256 KiB of unsent output plus one answer: about
   // 11 MiB for 40 clients (27 MiB without the cap).
-  REQUIRE(grown < 18.0);
+  if (rss_is_meaningful()) REQUIRE(grown < 18.0);
   REQUIRE(Connection(server.port()).get("/healthz").status == 200);
 }
 
@@ -88,7 +94,7 @@ TEST_CASE("one connection pipelining 100,000 requests without reading grows the 
   CAPTURE(sent);
   double grown = rss_mib(server.process().pid()) - before;
   CAPTURE(grown);
-  REQUIRE(grown < 64.0);
+  if (rss_is_meaningful()) REQUIRE(grown < 64.0);
   // The server answers others normally, and this client's answers arrive in order.
   REQUIRE(Connection(server.port()).get("/healthz").status == 200);
   auto r = c.read_response();
@@ -113,7 +119,7 @@ TEST_CASE("the body of a POST with a wrong token is never reserved") {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   double grown = rss_mib(server.process().pid()) - before;
   CAPTURE(grown);
-  REQUIRE(grown < 10.0);  // 30 MiB when each body was reserved before the token check
+  if (rss_is_meaningful()) REQUIRE(grown < 10.0);  // 30 MiB when each body was reserved before the token check
   Connection good(server.port());
   REQUIRE(good.request("POST", "/v1/events", R"({"user":"u1","item":"i2"})", "Authorization: Bearer s3cret-token\r\n")
               .status == 200);

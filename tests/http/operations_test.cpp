@@ -12,28 +12,18 @@
 #include <string>
 #include <thread>
 
+#include "scoped_env.hpp"
 #include "client.hpp"
 #include "served_db.hpp"
 
 using namespace recsys;
 using test::Connection;
+using test::ScopedEnv;
 
 namespace {
 
 struct Fixture : test::ServedDb {
   Fixture() : ServedDb(20, 30, 21, 5) {}
-};
-
-// Sets an environment variable for the processes a test starts, until the end of the scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) { setenv(name, value.c_str(), 1); }
-  ~ScopedEnv() { unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
 };
 
 // A loopback listener that is not recsys (SO_REUSEPORT set, as a careless peer might).
