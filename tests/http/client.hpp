@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+
+#include <cstdlib>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,8 +80,15 @@ class Connection {
     }
   }
 
+  // How long a response may take: 5 s, or 30 s in the sanitizer builds
+  // (RECSYS_SANITIZED), where the server and the commands beside it (whose write
+  // transactions the events writer waits for) run several times slower.
+  static std::chrono::milliseconds response_timeout() {
+    return std::chrono::milliseconds(std::getenv("RECSYS_SANITIZED") ? 30000 : 5000);
+  }
+
   // Reads one response; throws on EOF before a complete response or after `timeout`.
-  HttpResponse read_response(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000), bool is_head = false) {
+  HttpResponse read_response(std::chrono::milliseconds timeout = response_timeout(), bool is_head = false) {
     HttpResponse r;
     std::size_t header_end;
     while ((header_end = buf_.find("\r\n\r\n")) == std::string::npos) fill(timeout);
@@ -114,7 +123,7 @@ class Connection {
     if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
     send(req);
-    return read_response(std::chrono::milliseconds(5000), method == "HEAD");
+    return read_response(response_timeout(), method == "HEAD");
   }
   HttpResponse get(const std::string& target) { return request("GET", target); }
   int fd() const { return fd_; }
