@@ -48,6 +48,7 @@ int main(int argc, char** argv) try {
   cli::setup_import(app, global, run);
   cli::setup_info(app, global, run);
   cli::setup_train(app, global, run);
+  cli::setup_tune(app, global, run);
   cli::setup_evaluate(app, global, run);
   cli::setup_backup(app, global, run);
   cli::setup_import_factors(app, global, run);

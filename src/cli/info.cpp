@@ -6,13 +6,16 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/info_models.hpp"
 #include "cli/options.hpp"
+#include "cli/tuned_defaults.hpp"
 #include "store/ids.hpp"
 #include "store/ratings.hpp"
+#include "store/tuned.hpp"
 #include "util/json.hpp"
 
 namespace recsys::cli {
@@ -83,6 +86,20 @@ InfoSection models_section(const store::Database& db, const store::Txn& txn) {
   return s;
 }
 
+// Settings stored by recsys tune (cli/tuned_defaults.hpp), when there are any.
+std::optional<InfoSection> tuned_section(const store::Database& db, const store::Txn& txn) {
+  auto text = store::tuned_defaults(db, txn);
+  if (!text) return std::nullopt;
+  InfoSection s{"tuned_defaults", "tuned training defaults (recsys tune; --reset forgets them)", {}};
+  TunedDefaults t = parse_tuned_defaults(*text);
+  s.string("tuned_at", "tuned at", t.tuned_at);
+  s.string("family", "model", tune::to_string(t.settings.family));
+  s.fields.push_back({"settings", "settings", tune::settings_json(t.settings), tune::describe(t.settings)});
+  s.string("metric", "metric", t.metric);
+  s.number("value", "on validation", t.value);
+  return s;
+}
+
 void print_text(const std::vector<InfoSection>& sections) {
   std::string out;
   for (const auto& s : sections) {
@@ -117,6 +134,7 @@ void run_info(const GlobalOptions& global, const InfoOptions& options) {
   sections.push_back(database_section(db, txn));
   sections.push_back(ratings_section(db, txn));
   sections.push_back(models_section(db, txn));
+  if (auto tuned = tuned_section(db, txn)) sections.push_back(std::move(*tuned));
   txn.abort();
   if (options.json) {
     print_json(sections);

@@ -57,7 +57,7 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
   json::append_number(out, s.test_fraction);
   out += fmt::format(",\"refit\":{}", s.refit ? "true" : "false");
   if (report) {
-    out += ",\"metrics\":" + eval::metrics_json(report->model, report->rating, report->k);
+    out += ",\"metrics\":" + eval::metrics_json(report->model, report->rating, report->k, report->ndcg_ci, report->map_ci);
     out += ",\"baseline\":" + eval::metrics_json(report->baseline, std::nullopt, report->k);
     out += ",\"evaluation\":" + eval::report_json(*report);
   }

@@ -13,6 +13,7 @@
 #include "cli/model_io.hpp"
 #include "cli/options.hpp"
 #include "cli/train_options.hpp"
+#include "cli/tuned_defaults.hpp"
 #include "data/import.hpp"
 #include "data/split.hpp"
 #include "eval/evaluate.hpp"
@@ -86,6 +87,11 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   const unsigned threads = resolve_threads(global.threads);
 
   auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
+  if (auto tuned = load_tuned_defaults(db)) {  // said first: every number below depends on it
+    ModelOptions model_options = options.model;
+    std::printf("%s\n", apply_tuned_defaults(*tuned, model_options).c_str());
+    params = resolve_model_options(model_options);
+  }
   if (!options.files.empty()) {
     data::ImportOptions import = options.import;
     import.threads = global.threads;
@@ -169,7 +175,8 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--metrics-json", options->metrics_json, "Write the evaluation report as JSON to this file");
   sub->add_option("--keep", options->keep, "Then keep only the N newest model generations (and the serving one)")
       ->check(CLI::PositiveNumber);
-  sub->callback([&global, &run, options] {
+  sub->callback([&global, &run, options, sub] {
+    note_given_options(*sub, options->model);
     options->refit = !options->no_refit;
     options->loss = !options->no_loss;
     run = [&global, options] { run_train(global, *options); };

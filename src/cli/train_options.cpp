@@ -26,6 +26,13 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--seed", o.seed, "Random seed (factors and split)")->capture_default_str();
 }
 
+void note_given_options(const CLI::App& sub, ModelOptions& o) {
+  for (const char* name : {"factors", "iterations", "regularization", "alpha", "confidence", "feedback"}) {
+    const CLI::Option* op = sub.get_option_no_throw(std::string("--") + name);
+    if (op && op->count() > 0) o.given.insert(name);
+  }
+}
+
 void add_split_options(CLI::App& sub, SplitOptions& o) {
   sub.add_option("--split", o.kind_name, "Hold-out split: stratified (per user), random, chrono (per user, latest), none")
       ->check(CLI::IsMember({"stratified", "random", "chrono", "none"}))

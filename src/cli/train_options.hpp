@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "data/import.hpp"
@@ -25,6 +26,9 @@ struct ModelOptions {
   double alpha = std::nan("");           // NaN: the default for the confidence kind
   bool nonnegative = false;
   std::uint64_t seed = 42;
+  // Options set by the command line, environment or config file (names without
+  // "--"); the others may take stored tuned defaults (cli/tuned_defaults.hpp).
+  std::set<std::string> given;
 };
 
 struct SplitOptions {
@@ -36,6 +40,8 @@ struct SplitOptions {
 
 void add_model_options(CLI::App& sub, ModelOptions& options);
 void add_split_options(CLI::App& sub, SplitOptions& options);
+// Records in options.given which model options `sub` received (call after parsing).
+void note_given_options(const CLI::App& sub, ModelOptions& options);
 
 // Validated, resolved parameters (defaults filled in); throws UsageError.
 model::ModelParams resolve_model_options(const ModelOptions& options);

@@ -103,12 +103,19 @@ EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatr
     auto row = lists.row(r);
     ranked.clear();
     for (const auto& s : row) ranked.push_back(s.index);
-    model_acc.add(ranked, test_by_user.row_indices(u));
+    report.per_user.push_back(model_acc.add(ranked, test_by_user.row_indices(u)));
     popular_for_user(popular, train_by_user.row_indices(u), options.k, ranked);
     base_acc.add(ranked, test_by_user.row_indices(u));
   }
   report.model = model_acc.result(catalogue);
   report.baseline = base_acc.result(catalogue);
+  if (options.bootstrap > 0 && !report.per_user.empty()) {
+    std::vector<double> values(report.per_user.size());
+    for (std::size_t j = 0; j < values.size(); ++j) values[j] = report.per_user[j].ndcg;
+    report.ndcg_ci = bootstrap_mean(values, options.bootstrap);
+    for (std::size_t j = 0; j < values.size(); ++j) values[j] = report.per_user[j].ap;
+    report.map_ci = bootstrap_mean(values, options.bootstrap);
+  }
   if (options.rating_metrics) report.rating = rating_metrics(user_factors, item_factors, train_by_user, test);
   report.seconds = timer.seconds();
   return report;

@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "data/rating_table.hpp"
+#include "eval/bootstrap.hpp"
 #include "eval/metrics.hpp"
 #include "model/matrix.hpp"
 #include "model/rating_matrix.hpp"
@@ -18,6 +20,7 @@ struct EvalOptions {
   std::size_t k = 10;
   unsigned threads = 1;
   bool rating_metrics = false;  // RMSE / MAE (explicit models)
+  std::size_t bootstrap = kBootstrapResamples;  // resamples for the nDCG / MAP intervals; 0: none
 };
 
 struct EvalReport {
@@ -27,6 +30,11 @@ struct EvalReport {
   RankingMetrics model;
   RankingMetrics baseline;  // most popular items in train, same exclusions
   std::optional<RatingMetrics> rating;
+  // The model's scores per evaluated user (ascending user index), and the
+  // bootstrap 95 % intervals of their means (users resampled; eval/bootstrap.hpp).
+  std::vector<UserRanking> per_user;
+  std::optional<Interval> ndcg_ci;
+  std::optional<Interval> map_ci;
   double seconds = 0;
 };
 
@@ -38,8 +46,11 @@ EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatr
 
 // Aligned text table: metric, model, most popular, lift (model / baseline).
 std::string format_report(const EvalReport& report);
-// One metrics object: {"k":…,"precision_at_k":…,…,"coverage":…,"users":…[,"rmse":…,"mae":…]}.
-std::string metrics_json(const RankingMetrics& m, const std::optional<RatingMetrics>& rating, std::size_t k);
+// One metrics object: {"k":…,"precision_at_k":…,…,"coverage":…,"users":…[,"rmse":…,"mae":…]
+// [,"ndcg_at_k_ci":[low,high],"map_ci":[low,high]]} (the intervals when given).
+std::string metrics_json(const RankingMetrics& m, const std::optional<RatingMetrics>& rating, std::size_t k,
+                         const std::optional<Interval>& ndcg_ci = std::nullopt,
+                         const std::optional<Interval>& map_ci = std::nullopt);
 // {"k":10,"users":…,"train_ratings":…,"test_ratings":…,"model":{…},"baseline":{…}}
 std::string report_json(const EvalReport& report);
 

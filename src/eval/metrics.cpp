@@ -30,8 +30,8 @@ UserRanking score_user(std::span<const std::uint32_t> ranked, std::span<const st
   return s;
 }
 
-void RankingAccumulator::add(std::span<const std::uint32_t> ranked, std::span<const std::uint32_t> test_sorted) {
-  if (test_sorted.empty()) return;  // users with no test items are not evaluated
+UserRanking RankingAccumulator::add(std::span<const std::uint32_t> ranked, std::span<const std::uint32_t> test_sorted) {
+  if (test_sorted.empty()) return {};  // users with no test items are not evaluated
   UserRanking u = score_user(ranked, test_sorted, k_);
   sum_.users += 1;
   sum_.precision += u.precision;
@@ -41,6 +41,7 @@ void RankingAccumulator::add(std::span<const std::uint32_t> ranked, std::span<co
   sum_.map_at_k += u.ap_at_k;
   for (std::size_t r = 0; r < std::min(ranked.size(), k_); ++r)
     if (ranked[r] < recommended_.size()) recommended_[ranked[r]] = 1;
+  return u;
 }
 
 RankingMetrics RankingAccumulator::result(std::size_t catalogue) const {

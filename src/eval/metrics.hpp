@@ -38,7 +38,8 @@ struct RankingMetrics {
 class RankingAccumulator {
  public:
   RankingAccumulator(std::size_t k, std::uint32_t n_items) : k_(k), recommended_(n_items, 0) {}
-  void add(std::span<const std::uint32_t> ranked, std::span<const std::uint32_t> test_sorted);
+  // Returns the user's scores (all zero, and not counted, when test_sorted is empty).
+  UserRanking add(std::span<const std::uint32_t> ranked, std::span<const std::uint32_t> test_sorted);
   // `catalogue` = number of distinct items in train (the coverage denominator).
   RankingMetrics result(std::size_t catalogue) const;
 

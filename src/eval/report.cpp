@@ -25,9 +25,30 @@ std::vector<Row> rows(std::size_t k) {
           {"coverage", "coverage", &RankingMetrics::coverage}};
 }
 
+void append_interval(std::string& out, std::string_view key, const std::optional<Interval>& ci) {
+  if (!ci) return;
+  out += ',';
+  json::append_string(out, key);
+  out += ":[";
+  json::append_number(out, ci->low);
+  out += ',';
+  json::append_number(out, ci->high);
+  out += ']';
+}
+
+// "[0.4781, 0.5080]" for the rows that have a bootstrap interval, else "".
+std::string interval_text(const EvalReport& r, double RankingMetrics::*field) {
+  const std::optional<Interval>* ci = field == &RankingMetrics::ndcg ? &r.ndcg_ci
+                                      : field == &RankingMetrics::map ? &r.map_ci
+                                                                      : nullptr;
+  if (!ci || !*ci) return "";
+  return fmt::format("[{:.4f}, {:.4f}]", (*ci)->low, (*ci)->high);
+}
+
 }  // namespace
 
-std::string metrics_json(const RankingMetrics& m, const std::optional<RatingMetrics>& rating, std::size_t k) {
+std::string metrics_json(const RankingMetrics& m, const std::optional<RatingMetrics>& rating, std::size_t k,
+                         const std::optional<Interval>& ndcg_ci, const std::optional<Interval>& map_ci) {
   std::string out = fmt::format("{{\"k\":{}", k);
   for (const auto& r : rows(k)) {
     out += ',';
@@ -43,23 +64,31 @@ std::string metrics_json(const RankingMetrics& m, const std::optional<RatingMetr
     json::append_number(out, rating->mae);
     out += fmt::format(",\"predicted\":{},\"skipped\":{}", rating->predicted, rating->skipped);
   }
+  append_interval(out, "ndcg_at_k_ci", ndcg_ci);
+  append_interval(out, "map_ci", map_ci);
   out += '}';
   return out;
 }
 
 std::string format_report(const EvalReport& r) {
-  std::string out = fmt::format("{:<14} {:>9} {:>13} {:>7}\n", "metric", "model", "most popular", "lift");
+  // The interval column only when there is one (bootstrap on; users evaluated).
+  const bool ci = r.ndcg_ci.has_value();
+  const std::string ci_head = ci ? fmt::format(" {:<18}", "95% interval") : "";
+  auto ci_cell = [&](const std::string& text) { return ci ? fmt::format(" {:<18}", text) : std::string(); };
+  std::string out = fmt::format("{:<14} {:>9}{} {:>13} {:>7}\n", "metric", "model", ci_head, "most popular", "lift");
   for (const auto& row : rows(r.k)) {
     double a = r.model.*row.field, b = r.baseline.*row.field;
     std::string lift = b > 0 ? fmt::format("{:.2f}x", a / b) : "-";
-    out += fmt::format("{:<14} {:>9.4f} {:>13.4f} {:>7}\n", row.name, a, b, lift);
+    out += fmt::format("{:<14} {:>9.4f}{} {:>13.4f} {:>7}\n", row.name, a, ci_cell(interval_text(r, row.field)), b,
+                       lift);
   }
   if (r.rating) {
-    out += fmt::format("{:<14} {:>9.4f} {:>13} {:>7}\n", "RMSE", r.rating->rmse, "-", "");
-    out += fmt::format("{:<14} {:>9.4f} {:>13} {:>7}\n", "MAE", r.rating->mae, "-", "");
+    out += fmt::format("{:<14} {:>9.4f}{} {:>13} {:>7}\n", "RMSE", r.rating->rmse, ci_cell(""), "-", "");
+    out += fmt::format("{:<14} {:>9.4f}{} {:>13} {:>7}\n", "MAE", r.rating->mae, ci_cell(""), "-", "");
   }
   out += fmt::format("{} test users, {} test ratings ({} train), k = {}", r.model.users, r.test_ratings,
                      r.train_ratings, r.k);
+  if (ci) out += fmt::format("; intervals: bootstrap over users, {} resamples", kBootstrapResamples);
   if (r.rating && r.rating->skipped > 0)
     out += fmt::format("; {} test pairs without a trained user or item not scored", r.rating->skipped);
   out += '\n';
@@ -69,7 +98,7 @@ std::string format_report(const EvalReport& r) {
 std::string report_json(const EvalReport& r) {
   std::string out = fmt::format("{{\"k\":{},\"users\":{},\"train_ratings\":{},\"test_ratings\":{},\"model\":", r.k,
                                 r.model.users, r.train_ratings, r.test_ratings);
-  out += metrics_json(r.model, r.rating, r.k);
+  out += metrics_json(r.model, r.rating, r.k, r.ndcg_ci, r.map_ci);
   out += ",\"baseline\":";
   out += metrics_json(r.baseline, std::nullopt, r.k);
   out += ",\"seconds\":";

@@ -102,7 +102,7 @@ Eigen::MatrixXf gram_matrix(const RowMatrixXf& y, unsigned threads) {
 
 Factors fit_als(const ModelParams& params, const RatingMatrix& ratings, const FitOptions& options) {
   const unsigned threads = std::max(1u, options.threads);
-  Factors f = initial_factors(params, ratings.by_user.rows, ratings.by_item.rows);
+  Factors f = options.start ? *options.start : initial_factors(params, ratings.by_user.rows, ratings.by_item.rows);
   std::vector<RowWorkspace> workspaces(threads);
   for (std::uint32_t it = 1; it <= params.iterations; ++it) {
     Timer timer;

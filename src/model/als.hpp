@@ -30,6 +30,10 @@ struct FitOptions {
   unsigned threads = 1;
   bool compute_loss = true;
   std::function<void(const IterationInfo&)> on_iteration;  // called after every iteration
+  // Warm start: continue from these factors (same shapes) instead of
+  // initial_factors, so n + m iterations in two calls equal n + m in one
+  // (recsys tune promotes trials this way). Not owned; may be null.
+  const Factors* start = nullptr;
 };
 
 // Random starting factors from params.seed (independent of thread count).

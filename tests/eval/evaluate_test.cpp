@@ -4,6 +4,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -62,6 +63,21 @@ TEST_CASE("implicit ALS ranks held-out items of planted groups far above popular
   CHECK(text.find("nDCG@5") != std::string::npos);
   auto json = eval::report_json(r);
   CHECK(json.find("\"ndcg_at_k\":") != std::string::npos);
+  // Bootstrap intervals around the point estimates, in the table and the JSON.
+  REQUIRE(r.ndcg_ci);
+  REQUIRE(r.map_ci);
+  CHECK(r.ndcg_ci->contains(r.model.ndcg));
+  CHECK(r.map_ci->contains(r.model.map));
+  CHECK(r.per_user.size() == r.model.users);
+  CHECK(text.find(fmt::format("[{:.4f}, {:.4f}]", r.ndcg_ci->low, r.ndcg_ci->high)) != std::string::npos);
+  CHECK(json.find("\"ndcg_at_k_ci\":[") != std::string::npos);
+  CHECK(json.find("\"map_ci\":[") != std::string::npos);
+  // The interval is the bootstrap of the per-user values the report keeps.
+  std::vector<double> ndcg;
+  for (const auto& u : r.per_user) ndcg.push_back(u.ndcg);
+  auto again = eval::bootstrap_mean(ndcg);
+  CHECK(again.low == r.ndcg_ci->low);
+  CHECK(again.high == r.ndcg_ci->high);
 }
 
 TEST_CASE("explicit evaluation reports RMSE with predictions clipped to the rating range") {

@@ -1,0 +1,235 @@
+// recsys tune [FILE...]: import (when files are given), carve a validation
+// part from the train part of train's own split, search model families and
+// settings within a wall-time budget (tune/search.hpp), print the leaderboard,
+// and store the chosen settings as training defaults (cli/tuned_defaults.hpp).
+// Ctrl-C stops the search; what finished is kept and stored.
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+
+#include "cli/import_options.hpp"
+#include "cli/options.hpp"
+#include "cli/tune_report.hpp"
+#include "cli/tuned_defaults.hpp"
+#include "data/import.hpp"
+#include "data/split.hpp"
+#include "store/tuned.hpp"
+#include "tune/search.hpp"
+#include "util/error.hpp"
+#include "util/parallel.hpp"
+#include "util/timer.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+struct TuneOptions {
+  std::vector<std::string> files;
+  data::ImportOptions import;
+  std::string budget = "10m";
+  std::string metric = "ndcg@10";
+  std::string models = "ials";
+  std::string split = "stratified";
+  double test_fraction = 0.25;
+  std::uint64_t seed = 42;
+  std::size_t max_trials = 0;
+  bool json = false;
+  bool reset = false;
+};
+
+// "30s", "5m", "1h", "90" (seconds) -> seconds; UsageError otherwise.
+double parse_budget(const std::string& text) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = used == 0 ? "" : text.substr(used);
+  double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (used == 0 || scale == 0 || !(value > 0))
+    throw UsageError(fmt::format("--budget '{}': give a positive time such as 30s, 5m or 1h", text));
+  return value * scale;
+}
+
+std::vector<tune::Family> parse_models(const std::string& text) {
+  std::vector<tune::Family> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    std::size_t comma = text.find(',', at);
+    std::string name = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    try {
+      auto f = tune::family_from_string(name);
+      if (f == tune::Family::Ease) throw std::invalid_argument("the ease family is not available in this build");
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(fmt::format("--models: {}", e.what()));
+    }
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Ctrl-C while searching sets this flag; the search polls it between
+// iterations. The one piece of process-wide state here: a signal handler can
+// reach nothing else (and SIGINT cannot be blocked in every thread instead:
+// OpenBLAS starts its threads before main).
+std::atomic<bool> interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the SIGINT handler needs a lock-free flag");
+
+extern "C" void on_sigint(int) { interrupted.store(true); }
+
+// Installs the handler for its lifetime, then puts the previous one back.
+class InterruptWatch {
+ public:
+  InterruptWatch() {
+    interrupted.store(false);
+    struct sigaction action {};
+    action.sa_handler = on_sigint;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_);
+  }
+  ~InterruptWatch() { sigaction(SIGINT, &previous_, nullptr); }
+  InterruptWatch(const InterruptWatch&) = delete;
+  InterruptWatch& operator=(const InterruptWatch&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
+void reset_defaults(const GlobalOptions& global) {
+  auto db = open_database(global, store::OpenMode::ReadWrite);
+  auto old = load_tuned_defaults(db);
+  bool erased = db.write([&](store::Txn& txn) { return store::erase_tuned_defaults(db, txn); });
+  if (erased) {
+    std::printf("forgot the tuned defaults from %s: recsys train uses the built-in defaults again\n",
+                old ? tuned_date(*old).c_str() : "an earlier tune");
+  } else {
+    std::printf("no tuned defaults stored\n");
+  }
+}
+
+void run_tune(const GlobalOptions& global, const TuneOptions& o) {
+  Timer timer;
+  if (o.reset) return reset_defaults(global);
+  const double budget = parse_budget(o.budget);
+  tune::SearchOptions search;
+  try {
+    search.metric = tune::parse_metric(o.metric);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  search.families = parse_models(o.models);
+  data::SplitKind kind;
+  try {
+    kind = data::split_kind_from_string(o.split);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (kind == data::SplitKind::None) throw UsageError("--split none: tune needs a held-out part to validate on");
+  if (!(o.test_fraction > 0 && o.test_fraction < 1))
+    throw UsageError(fmt::format("--test-fraction must be between 0 and 1, exclusive (got {})", o.test_fraction));
+  const unsigned threads = resolve_threads(global.threads);
+
+  auto db = open_database(global, o.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
+  if (!o.files.empty()) {
+    data::ImportOptions import = o.import;
+    import.threads = global.threads;
+    data::ImportReport imported;
+    try {
+      imported = data::import_files(db, o.files, import);
+    } catch (...) {
+      discard_if_created(std::move(db));
+      throw;
+    }
+    print_import_errors(imported);
+    std::fprintf(o.json ? stderr : stdout, "%s", import_summary(imported).c_str());
+  }
+  tune::TuneData data;
+  {
+    data::RatingTable all;
+    {
+      auto txn = db.begin_read();
+      all = data::load_ratings(db, txn);
+    }
+    if (all.size() == 0) throw std::runtime_error("no ratings stored: give rating files (recsys tune FILE...) or run recsys import first");
+    if (kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);
+    data = tune::carve_validation(all, kind, o.test_fraction, o.seed);
+  }
+  std::FILE* progress = o.json ? stderr : stdout;  // --json: stdout carries the JSON only
+  std::fprintf(progress,
+               "tuning %s on %zu train / %zu validation ratings (test part of %zu ratings not used), "
+               "models %s, budget %gs, seed %llu, %u threads\n",
+               search.metric.name.c_str(), data.train.size(), data.validation.size(), data.test_ratings,
+               o.models.c_str(), budget, static_cast<unsigned long long>(o.seed), threads);
+  std::fflush(progress);
+
+  search.seed = o.seed;
+  search.max_trials = o.max_trials;
+  search.threads = threads;
+  search.budget_seconds = budget;
+  search.elapsed_before = timer.seconds();
+  search.stop = &interrupted;
+  search.on_trial = [&](const tune::TrialResult& r) {
+    std::fputs(trial_line(r, search.metric.name, timer.seconds()).c_str(), progress);
+    std::fflush(progress);
+  };
+  tune::SearchResult result;
+  {
+    InterruptWatch watch;
+    result = tune::search(data, search);
+  }
+  TuneRun run{search.metric.name, budget, o.seed, threads, o.models};
+  std::fputs(leaderboard_table(result, run).c_str(), progress);
+
+  const auto& chosen = result.trials[result.chosen];
+  TunedDefaults tuned{chosen.settings, utc_now(), search.metric.name, chosen.metric};
+  db.write([&](store::Txn& txn) { store::put_tuned_defaults(db, txn, tuned_defaults_json(tuned)); });
+  std::fprintf(progress, "stored as training defaults: %s %s (recsys train uses them; options given override)\n",
+               std::string(tune::to_string(chosen.settings.family)).c_str(),
+               tune::describe(chosen.settings).c_str());
+  if (o.json) std::printf("%s\n", leaderboard_json(result, run, data).c_str());
+}
+
+}  // namespace
+
+void setup_tune(CLI::App& app, const GlobalOptions& global, Runner& run) {
+  auto o = std::make_shared<TuneOptions>();
+  auto* sub = app.add_subcommand("tune", "Search model families and settings within a time budget; store the best "
+                                         "as training defaults");
+  sub->add_option("files", o->files, "Rating files to import first (none: tune on the stored ratings)");
+  add_import_options(*sub, o->import);
+  sub->add_option("--budget", o->budget, "Wall time for the search: 30s, 5m, 1h")->capture_default_str();
+  sub->add_option("--metric", o->metric, "What to maximise: ndcg@K, map or recall@K")->capture_default_str();
+  sub->add_option("--models", o->models, "Model families to search, comma separated: ials")->capture_default_str();
+  sub->add_option("--split", o->split, "Hold-out split, as train's (its test part is never used): stratified, random, chrono")
+      ->check(CLI::IsMember({"stratified", "random", "chrono"}))
+      ->capture_default_str();
+  sub->add_option("--test-fraction", o->test_fraction, "As train's --test-fraction; validation takes the same fraction of the rest")
+      ->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the split (as train's) and of the search")->capture_default_str();
+  sub->add_option("--max-trials", o->max_trials, "Stop after this many trials (0: as many as the budget allows)")
+      ->capture_default_str();
+  sub->add_flag("--json", o->json, "Print the leaderboard as JSON on stdout (progress goes to stderr)");
+  sub->add_flag("--reset", o->reset, "Forget the stored tuned defaults and exit");
+  sub->callback([&global, &run, o] { run = [&global, o] { run_tune(global, *o); }; });
+}
+
+}  // namespace recsys::cli

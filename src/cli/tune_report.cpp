@@ -1,0 +1,105 @@
+#include "cli/tune_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "util/json.hpp"
+
+namespace recsys::cli {
+
+namespace {
+
+// Trial indexes by metric, best first (ties: the earlier trial).
+std::vector<std::size_t> ranking(const tune::SearchResult& s) {
+  std::vector<std::size_t> order(s.trials.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto a, auto b) { return s.trials[a].metric > s.trials[b].metric; });
+  return order;
+}
+
+std::string trial_json(const tune::TrialResult& r) {
+  std::string out = fmt::format("{{\"id\":{},\"stage\":", r.id);
+  json::append_string(out, r.stage);
+  out += ",\"family\":";
+  json::append_string(out, tune::to_string(r.settings.family));
+  out += ",\"settings\":" + tune::settings_json(r.settings);
+  out += fmt::format(",\"iterations\":{},\"metric\":", r.settings.iterations);
+  json::append_number(out, r.metric);
+  out += ",\"seconds\":";
+  json::append_number(out, r.seconds);
+  out += fmt::format(",\"threads\":{}}}", r.threads);
+  return out;
+}
+
+}  // namespace
+
+std::string trial_line(const tune::TrialResult& r, const std::string& metric, double elapsed) {
+  return fmt::format("trial {:>3}  {:<22} {:<5} {}  {} {:.4f}  {:.2f}s  elapsed {:.1f}s\n", r.id, r.stage,
+                     tune::to_string(r.settings.family), tune::describe(r.settings), metric, r.metric, r.seconds,
+                     elapsed);
+}
+
+std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
+  std::string out = fmt::format("\n{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5}  {:>9}  {}\n", "rank", "trial",
+                                "model", "factors", "lambda", "alpha", "confidence", "iter", run.metric, "");
+  std::size_t rank = 0;
+  for (auto j : ranking(s)) {
+    const auto& r = s.trials[j];
+    const auto& p = r.settings;
+    const bool ials = p.family == tune::Family::Ials;
+    std::string mark = j == s.chosen ? "<- chosen" : "";
+    if (j == s.best && j != s.chosen) mark = "<- best";
+    out += fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5}  {:>9.4f}  {}\n", ++rank, r.id,
+                       tune::to_string(p.family), ials ? std::to_string(p.factors) : "-",
+                       fmt::format("{:g}", p.regularization), ials ? fmt::format("{:g}", p.alpha) : "-",
+                       ials ? std::string(model::to_string(p.confidence)) : "-",
+                       ials ? std::to_string(p.iterations) : "-", r.metric, mark);
+  }
+  const auto& best = s.trials[s.best];
+  out += fmt::format("\nbest: trial {} {} {:.4f}, bootstrap 95% interval [{:.4f}, {:.4f}]\n", best.id, run.metric,
+                     best.metric, s.best_interval.low, s.best_interval.high);
+  if (s.chosen != s.best)
+    out += fmt::format("chosen: trial {} ({}), the simplest whose difference from the best is within noise\n",
+                       s.trials[s.chosen].id, tune::describe(s.trials[s.chosen].settings));
+  out += fmt::format("{} trials in {:.1f}s (budget {:g}s)", s.trials.size(), s.seconds, run.budget_seconds);
+  if (s.skipped > 0) out += fmt::format("; {} planned trials not run", s.skipped);
+  if (s.interrupted) out += "; interrupted: kept the best so far";
+  else if (s.out_of_budget) out += "; stopped by the budget";
+  return out + '\n';
+}
+
+std::string leaderboard_json(const tune::SearchResult& s, const TuneRun& run, const tune::TuneData& data) {
+  std::string out = "{\"metric\":";
+  json::append_string(out, run.metric);
+  out += ",\"budget_seconds\":";
+  json::append_number(out, run.budget_seconds);
+  out += ",\"elapsed_seconds\":";
+  json::append_number(out, s.seconds);
+  out += fmt::format(",\"seed\":{},\"threads\":{},\"models\":", run.seed, run.threads);
+  json::append_string(out, run.models);
+  out += fmt::format(",\"interrupted\":{},\"out_of_budget\":{},\"skipped\":{}", s.interrupted ? "true" : "false",
+                     s.out_of_budget ? "true" : "false", s.skipped);
+  out += fmt::format(",\"data\":{{\"train_ratings\":{},\"validation_ratings\":{},\"validation_users\":{},"
+                     "\"test_ratings_untouched\":{}}}",
+                     data.train.size(), data.validation.size(), s.trials[s.best].per_user.size(), data.test_ratings);
+  out += ",\"trials\":[";
+  bool first = true;
+  for (auto j : ranking(s)) {
+    if (!first) out += ',';
+    first = false;
+    out += trial_json(s.trials[j]);
+  }
+  out += "],\"best\":" + trial_json(s.trials[s.best]);
+  out += ",\"best_interval\":[";
+  json::append_number(out, s.best_interval.low);
+  out += ',';
+  json::append_number(out, s.best_interval.high);
+  out += "],\"chosen\":" + trial_json(s.trials[s.chosen]) + "}";
+  return out;
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,94 @@
+#include "cli/tuned_defaults.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <simdjson.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "store/tuned.hpp"
+#include "util/json.hpp"
+
+namespace recsys::cli {
+
+std::string tuned_defaults_json(const TunedDefaults& t) {
+  std::string out = "{\"tuned_at\":";
+  json::append_string(out, t.tuned_at);
+  out += ",\"metric\":";
+  json::append_string(out, t.metric);
+  out += ",\"value\":";
+  json::append_number(out, t.value);
+  out += ",\"settings\":" + tune::settings_json(t.settings) + '}';
+  return out;
+}
+
+TunedDefaults parse_tuned_defaults(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object())
+    throw std::runtime_error("stored tuned defaults are not JSON: run recsys tune --reset, then recsys tune");
+  TunedDefaults t;
+  std::string_view s;
+  if (doc["tuned_at"].get_string().get(s) == simdjson::SUCCESS) t.tuned_at = std::string(s);
+  if (doc["metric"].get_string().get(s) == simdjson::SUCCESS) t.metric = std::string(s);
+  double v;
+  if (doc["value"].get_double().get(v) == simdjson::SUCCESS) t.value = v;
+  simdjson::dom::element settings;
+  if (doc["settings"].get(settings) != simdjson::SUCCESS)
+    throw std::runtime_error("stored tuned defaults have no settings: run recsys tune --reset, then recsys tune");
+  t.settings = tune::settings_from_json(simdjson::minify(settings));
+  return t;
+}
+
+std::optional<TunedDefaults> load_tuned_defaults(store::Database& db) {
+  std::optional<std::string> text;
+  {
+    auto txn = db.begin_read();
+    text = store::tuned_defaults(db, txn);
+  }
+  if (!text) return std::nullopt;
+  return parse_tuned_defaults(*text);
+}
+
+std::string tuned_date(const TunedDefaults& t) {
+  // "2026-11-26T15:50:02Z" -> "2026-11-26 15:50 UTC"
+  if (t.tuned_at.size() >= 16) return t.tuned_at.substr(0, 10) + ' ' + t.tuned_at.substr(11, 5) + " UTC";
+  return t.tuned_at;
+}
+
+std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
+  const auto& s = t.settings;
+  if (o.feedback != "implicit")
+    return fmt::format("tuned defaults from {} not used: they are for implicit feedback", tuned_date(t));
+  std::vector<std::string> used, kept;
+  auto given = [&](const char* name) { return o.given.count(name) > 0; };
+  auto apply = [&](const char* name, std::string value, auto&& set) {
+    if (given(name)) {
+      kept.push_back(name);
+    } else {
+      set();
+      used.push_back(fmt::format("{} {}", name, value));
+    }
+  };
+  if (s.family == tune::Family::Ials) {
+    const bool other_confidence = given("confidence") && o.confidence != model::to_string(s.confidence);
+    apply("factors", std::to_string(s.factors), [&] { o.factors = s.factors; });
+    apply("iterations", std::to_string(s.iterations), [&] { o.iterations = s.iterations; });
+    apply("regularization", fmt::format("{:g}", s.regularization), [&] { o.regularization = s.regularization; });
+    if (other_confidence) {
+      kept.push_back("alpha (tuned for another confidence)");
+    } else {
+      apply("alpha", fmt::format("{:g}", s.alpha), [&] { o.alpha = s.alpha; });
+    }
+    apply("confidence", std::string(model::to_string(s.confidence)),
+          [&] { o.confidence = std::string(model::to_string(s.confidence)); });
+  }
+  std::string line = fmt::format("using tuned defaults from {} ({} {:.4f} on validation): {}", tuned_date(t),
+                                 t.metric, t.value, used.empty() ? "none" : fmt::format("{}", fmt::join(used, ", ")));
+  if (!kept.empty()) line += fmt::format("; given options kept: {}", fmt::join(kept, ", "));
+  return line;
+}
+
+}  // namespace recsys::cli

@@ -1,0 +1,74 @@
+// The search of `recsys tune`: Hyperband (Li et al., JMLR 2018) over the iALS
+// settings with ALS iterations as the fidelity — successive halving brackets
+// whose survivors are warm-started to the next rung — plus EASE's λ (one
+// fidelity: it is closed form), then a refinement around the best (each
+// setting doubled and halved, then × and ÷ √2). Plan and results are
+// deterministic for a given seed and thread count; the budget and Ctrl-C only
+// cut the plan short (docs/training.md "Tuning").
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "eval/bootstrap.hpp"
+#include "tune/settings.hpp"
+#include "tune/validation.hpp"
+
+namespace recsys::tune {
+
+enum class Metric { Ndcg, Map, Recall };
+
+struct MetricSpec {
+  Metric metric = Metric::Ndcg;
+  std::size_t k = 10;
+  std::string name = "ndcg@10";
+};
+// "ndcg@K", "recall@K" or "map" (MAP over the top k = 10); throws std::invalid_argument.
+MetricSpec parse_metric(const std::string& text);
+
+struct TrialResult {
+  std::size_t id = 0;   // 1-based, in the order trials finished being planned
+  std::string stage;    // "bracket 1/3 rung 2/3", "ease", "refine ×2", ...
+  Settings settings;    // settings.iterations: the fidelity evaluated
+  double metric = 0;    // on the validation part
+  double seconds = 0;   // wall time of this step (fit from the previous rung + scoring)
+  unsigned threads = 1;
+  std::vector<double> per_user;  // the metric per validation user (paired comparisons)
+};
+
+struct SearchOptions {
+  MetricSpec metric;
+  std::vector<Family> families = {Family::Ials};
+  std::uint64_t seed = 42;
+  unsigned threads = 1;
+  double budget_seconds = 600;
+  std::size_t max_trials = 0;  // 0: as many as the budget allows
+  double elapsed_before = 0;  // seconds the run already used (loading, splitting): counted in the budget
+  const std::atomic<bool>* stop = nullptr;          // set by SIGINT: finish now, keep what is done
+  std::function<void(const TrialResult&)> on_trial;  // progress; called by one thread at a time
+};
+
+struct SearchResult {
+  std::vector<TrialResult> trials;  // completed trials, by id
+  std::size_t best = 0;             // index into trials: the highest metric
+  std::size_t chosen = 0;           // the simplest within the best's interval (see choose)
+  eval::Interval best_interval;     // bootstrap 95 % interval of the best's metric
+  std::size_t skipped = 0;          // planned trials not run: out of budget or stopped
+  bool interrupted = false;
+  bool out_of_budget = false;
+  double seconds = 0;               // elapsed, including elapsed_before
+};
+
+// Throws std::runtime_error when no trial could complete.
+SearchResult search(const TuneData& data, const SearchOptions& options);
+
+// The rule for ties: among trials whose paired bootstrap 95 % interval of
+// (best − trial) per-user differences contains 0, the simplest (settings.hpp
+// `simpler`), then the higher metric. Returns an index into `trials`.
+std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best);
+
+}  // namespace recsys::tune

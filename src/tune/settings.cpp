@@ -1,0 +1,174 @@
+#include "tune/settings.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <tuple>
+
+#include "util/json.hpp"
+
+namespace recsys::tune {
+
+namespace {
+
+// Factor counts tried: powers of two and the steps between them.
+constexpr std::array<std::uint32_t, 8> kFactorChoices = {16, 32, 48, 64, 96, 128, 192, 256};
+constexpr std::uint32_t kMaxFactors = 512;
+
+double log_uniform(SplitMix& rng, double low, double high) {
+  return std::exp(std::log(low) + rng.uniform() * (std::log(high) - std::log(low)));
+}
+
+// Three significant digits: settings read back from JSON compare equal, and
+// the leaderboard does not pretend to a precision the search does not have.
+float round3(double x) {
+  if (x <= 0) return 0.0f;
+  double scale = std::pow(10.0, 2 - std::floor(std::log10(x)));
+  return static_cast<float>(std::round(x * scale) / scale);
+}
+
+}  // namespace
+
+std::string_view to_string(Family f) { return f == Family::Ease ? "ease" : "ials"; }
+
+Family family_from_string(std::string_view s) {
+  if (s == "ials") return Family::Ials;
+  if (s == "ease") return Family::Ease;
+  throw std::invalid_argument(fmt::format("unknown model family '{}' (ials or ease)", s));
+}
+
+Settings default_ials() {
+  model::ModelParams p = model::resolve_params(model::ModelParams{});
+  Settings s;
+  s.factors = p.factors;
+  s.regularization = p.regularization;
+  s.alpha = p.alpha;
+  s.confidence = p.confidence;
+  s.iterations = p.iterations;
+  return s;
+}
+
+Settings sample_ials(SplitMix& rng) {
+  Settings s;
+  s.family = Family::Ials;
+  s.factors = kFactorChoices[rng.below(kFactorChoices.size())];
+  s.confidence = std::array{model::Confidence::Log, model::Confidence::Linear, model::Confidence::Binary}[rng.below(3)];
+  s.regularization = round3(log_uniform(rng, 5.0, 500.0));
+  s.alpha = round3(log_uniform(rng, 1.0, 50.0));
+  return s;
+}
+
+Settings sample_ease(SplitMix& rng) {
+  Settings s;
+  s.family = Family::Ease;
+  s.factors = 0;
+  s.alpha = 0;
+  s.iterations = 1;
+  s.confidence = model::Confidence::Binary;
+  s.regularization = round3(log_uniform(rng, 10.0, 10000.0));
+  return s;
+}
+
+std::vector<Settings> neighbours(const Settings& s, double step) {
+  std::vector<Settings> out;
+  auto add = [&](Settings n) {
+    if (n != s && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  };
+  for (double m : {step, 1.0 / step}) {
+    Settings n = s;
+    n.regularization = round3(s.regularization * m);
+    add(n);
+  }
+  if (s.family == Family::Ease) return out;
+  for (double m : {step, 1.0 / step}) {
+    Settings n = s;
+    n.alpha = round3(s.alpha * m);
+    add(n);
+  }
+  for (double m : {step, 1.0 / step}) {
+    Settings n = s;
+    auto f = static_cast<std::uint32_t>(std::lround(s.factors * m / 8.0) * 8);  // multiples of 8: SIMD-friendly
+    n.factors = std::clamp<std::uint32_t>(f, 8, kMaxFactors);
+    add(n);
+  }
+  for (double m : {step, 1.0 / step}) {
+    Settings n = s;
+    n.iterations = std::clamp<std::uint32_t>(static_cast<std::uint32_t>(std::lround(s.iterations * m)), 2, 60);
+    add(n);
+  }
+  return out;
+}
+
+bool simpler(const Settings& a, const Settings& b) {
+  auto key = [](const Settings& s) { return std::tuple(s.family == Family::Ials ? 1 : 0, s.factors, s.iterations); };
+  return key(a) < key(b);
+}
+
+bool same_model(const Settings& a, const Settings& b) {
+  Settings x = a;
+  x.iterations = b.iterations;
+  return x == b;
+}
+
+std::string describe(const Settings& s) {
+  if (s.family == Family::Ease) return fmt::format("lambda {:g}", s.regularization);
+  return fmt::format("factors {}, regularization {:g}, alpha {:g}, confidence {}, iterations {}", s.factors,
+                     s.regularization, s.alpha, model::to_string(s.confidence), s.iterations);
+}
+
+std::string settings_json(const Settings& s) {
+  std::string out = "{\"family\":";
+  json::append_string(out, to_string(s.family));
+  if (s.family == Family::Ease) {
+    out += ",\"regularization\":";
+    json::append_number(out, s.regularization);
+    return out + '}';
+  }
+  out += fmt::format(",\"factors\":{},\"regularization\":", s.factors);
+  json::append_number(out, s.regularization);
+  out += ",\"alpha\":";
+  json::append_number(out, s.alpha);
+  out += ",\"confidence\":";
+  json::append_string(out, model::to_string(s.confidence));
+  out += fmt::format(",\"iterations\":{}}}", s.iterations);
+  return out;
+}
+
+Settings settings_from_json(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object())
+    throw std::runtime_error("tuned settings are not a JSON object");
+  Settings s;
+  std::string_view family;
+  if (doc["family"].get_string().get(family) != simdjson::SUCCESS)
+    throw std::runtime_error("tuned settings have no family");
+  try {
+    s.family = family_from_string(family);
+    std::string_view confidence;
+    if (doc["confidence"].get_string().get(confidence) == simdjson::SUCCESS)
+      s.confidence = model::confidence_from_string(confidence);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+  std::uint64_t n;
+  double x;
+  if (doc["factors"].get_uint64().get(n) == simdjson::SUCCESS) s.factors = static_cast<std::uint32_t>(n);
+  if (doc["iterations"].get_uint64().get(n) == simdjson::SUCCESS) s.iterations = static_cast<std::uint32_t>(n);
+  if (doc["regularization"].get_double().get(x) == simdjson::SUCCESS) s.regularization = static_cast<float>(x);
+  if (doc["alpha"].get_double().get(x) == simdjson::SUCCESS) s.alpha = static_cast<float>(x);
+  if (s.family == Family::Ease) {
+    s.factors = 0;
+    s.alpha = 0;
+    s.iterations = 1;
+    s.confidence = model::Confidence::Binary;
+  }
+  return s;
+}
+
+}  // namespace recsys::tune

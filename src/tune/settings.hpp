@@ -1,0 +1,62 @@
+// What a tuning trial tries: a model family and its settings. The families
+// share one struct so that the search, the leaderboard and the stored defaults
+// handle them alike; each family reads only its own fields.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/params.hpp"
+#include "util/random.hpp"
+
+namespace recsys::tune {
+
+enum class Family { Ials, Ease };
+
+std::string_view to_string(Family f);
+// "ials" or "ease"; throws std::invalid_argument otherwise.
+Family family_from_string(std::string_view s);
+
+struct Settings {
+  Family family = Family::Ials;
+  // iALS: factors, regularization λ, alpha α, confidence; iterations is the
+  // fidelity a trial was evaluated at. EASE: regularization is its λ.
+  std::uint32_t factors = 64;
+  float regularization = 50.0f;
+  float alpha = 10.0f;
+  model::Confidence confidence = model::Confidence::Log;
+  std::uint32_t iterations = 15;
+
+  bool operator==(const Settings&) const = default;
+};
+
+// The built-in defaults (model/params.cpp), always the first candidate so a
+// tuned result is never worse than the defaults on the validation part.
+Settings default_ials();
+
+// One random iALS candidate (log-uniform λ and α, factors from a fixed list).
+Settings sample_ials(SplitMix& rng);
+// One random EASE λ (log-uniform).
+Settings sample_ease(SplitMix& rng);
+
+// Refinement moves: λ, α, factors and iterations each times and divided by
+// `step`, one at a time; the confidence kind is kept.
+std::vector<Settings> neighbours(const Settings& s, double step);
+
+// "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
+// closed form) before iALS; then fewer factors, then fewer iterations.
+bool simpler(const Settings& a, const Settings& b);
+
+// Same settings apart from the fidelity (iterations).
+bool same_model(const Settings& a, const Settings& b);
+
+// "factors 128, regularization 40, alpha 8, confidence log, iterations 15" / "lambda 200".
+std::string describe(const Settings& s);
+// {"family":"ials","factors":…,"regularization":…,"alpha":…,"confidence":"log","iterations":…}
+std::string settings_json(const Settings& s);
+// Reads settings_json's output (unknown keys ignored); throws std::runtime_error.
+Settings settings_from_json(std::string_view json);
+
+}  // namespace recsys::tune

@@ -1,0 +1,253 @@
+// recsys tune with the real binary and real databases: the budget, the seed,
+// the leaderboard JSON, bad options, and that the test part is never read.
+#include <catch2/catch.hpp>
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "data/import.hpp"
+#include "data/split.hpp"
+#include "process.hpp"
+#include "store/ids.hpp"
+#include "temp_dir.hpp"
+#include "test_db.hpp"
+#include "util/random.hpp"
+
+using namespace recsys;
+using namespace recsys::test;
+
+namespace {
+
+bool sanitized() {
+  const char* s = std::getenv("RECSYS_SANITIZED");
+  return s && *s && std::string(s) != "0";
+}
+
+// Four taste groups of users over four groups of items, 1-5 stars, tab separated.
+std::string grouped_ratings(int users, int items, std::uint64_t seed) {
+  std::ostringstream out;
+  SplitMix rng(seed);
+  for (int u = 0; u < users; ++u)
+    for (int i = 0; i < items; ++i)
+      if ((u % 4) == (i % 4) ? rng.uniform() < 0.5 : rng.uniform() < 0.04)
+        out << "u" << u << '\t' << "i" << i << '\t' << 1 + rng.below(5) << '\n';
+  return out.str();
+}
+
+simdjson::dom::element parse(simdjson::dom::parser& parser, const std::string& text) {
+  simdjson::dom::element doc;
+  auto error = parser.parse(text).get(doc);
+  INFO(text);
+  REQUIRE(error == simdjson::SUCCESS);
+  return doc;
+}
+
+// The leaderboard without wall times: what must repeat for a seed.
+std::vector<std::string> trials_of(const std::string& json) {
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, json);
+  std::vector<std::string> out;
+  simdjson::dom::array trials = doc["trials"].get_array().value();
+  for (auto t : trials) {
+    out.push_back(std::to_string(t["id"].get_uint64().value()) + " " +
+                  std::string(simdjson::minify(t["settings"].value())) + " " +
+                  std::to_string(t["metric"].get_double().value()));
+  }
+  out.push_back("chosen " + std::string(simdjson::minify(doc["chosen"]["settings"].value())));
+  return out;
+}
+
+RunResult tune(const TempDir& dir, const std::string& db, std::vector<std::string> extra) {
+  std::vector<std::string> args{"--db", db, "--threads", "2", "tune", "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_recsys(args, dir);
+}
+
+}  // namespace
+
+TEST_CASE("tune prints a leaderboard JSON with every documented field") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings(60, 40, 1));
+  auto db = (dir / "db").string();
+  auto r = tune(dir, db, {file.string(), "--max-trials", "12", "--budget", "5m"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r.out);
+  CHECK(std::string(doc["metric"].get_string().value()) == "ndcg@10");
+  CHECK(doc["budget_seconds"].get_double().value() == 300.0);
+  CHECK(doc["elapsed_seconds"].get_double().value() > 0);
+  CHECK(doc["seed"].get_uint64().value() == 42);
+  CHECK(doc["threads"].get_uint64().value() == 2);
+  CHECK(std::string(doc["models"].get_string().value()) == "ials");
+  CHECK(doc["interrupted"].get_bool().value() == false);
+  CHECK(doc["out_of_budget"].is_bool());
+  CHECK(doc["skipped"].is_uint64());
+  auto data = doc["data"];
+  CHECK(data["train_ratings"].get_uint64().value() > 0);
+  CHECK(data["validation_ratings"].get_uint64().value() > 0);
+  CHECK(data["validation_users"].get_uint64().value() > 0);
+  CHECK(data["test_ratings_untouched"].get_uint64().value() > 0);
+  simdjson::dom::array trials = doc["trials"].get_array().value();
+  CHECK(trials.size() == 12);
+  double previous = 2;
+  std::set<std::uint64_t> ids;
+  for (auto t : trials) {
+    ids.insert(t["id"].get_uint64().value());
+    CHECK(t["stage"].is_string());
+    CHECK(std::string(t["family"].get_string().value()) == "ials");
+    auto s = t["settings"];
+    CHECK(s["factors"].get_uint64().value() > 0);
+    CHECK(s["regularization"].get_double().value() > 0);
+    CHECK(s["alpha"].get_double().value() > 0);
+    CHECK(s["confidence"].is_string());
+    CHECK(s["iterations"].get_uint64().value() == t["iterations"].get_uint64().value());
+    double metric = t["metric"].get_double().value();
+    CHECK(metric >= 0);
+    CHECK(metric <= previous);  // best first
+    previous = metric;
+    CHECK(t["seconds"].get_double().value() >= 0);
+    CHECK(t["threads"].get_uint64().value() >= 1);
+  }
+  CHECK(ids.size() == 12);
+  // The first trial is always the built-in defaults.
+  CHECK(ids.count(1) == 1);
+  auto best = doc["best"];
+  double best_metric = best["metric"].get_double().value();
+  simdjson::dom::array interval = doc["best_interval"].get_array().value();
+  REQUIRE(interval.size() == 2);
+  CHECK(interval.at(0).get_double().value() <= best_metric);
+  CHECK(interval.at(1).get_double().value() >= best_metric);
+  CHECK(doc["chosen"]["metric"].get_double().value() <= best_metric);
+  // Progress went to stderr (stdout is only the JSON): one line per trial.
+  std::size_t lines = 0;
+  for (std::size_t at = 0; (at = r.err.find("\ntrial ", at)) != std::string::npos; ++at) ++lines;
+  CHECK(lines == 12);
+}
+
+TEST_CASE("tune gives the same leaderboard for the same seed and threads, another for another seed") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings(60, 40, 2));
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  auto a = tune(dir, db, {"--max-trials", "16", "--budget", "10m", "--seed", "5"});
+  auto b = tune(dir, db, {"--max-trials", "16", "--budget", "10m", "--seed", "5"});
+  auto c = tune(dir, db, {"--max-trials", "16", "--budget", "10m", "--seed", "6"});
+  INFO(a.err);
+  REQUIRE(a.status == 0);
+  REQUIRE(b.status == 0);
+  REQUIRE(c.status == 0);
+  CHECK(trials_of(a.out) == trials_of(b.out));
+  CHECK(trials_of(a.out) != trials_of(c.out));
+}
+
+TEST_CASE("tune honours the budget") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = (dir / "g.csv").string();
+  // Enough data that the whole plan takes far longer than the budget.
+  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
+          0);
+  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  const double budget = 5;
+  auto start = std::chrono::steady_clock::now();
+  auto r = tune(dir, db, {"--budget", "5s"});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  // Within 10 % of the budget, plus process start and storing the result;
+  // sanitizer builds overrun by up to one (much slower) iteration.
+  CHECK(seconds <= budget * 1.1 + (sanitized() ? 10.0 : 0.5));
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r.out);
+  CHECK(doc["out_of_budget"].get_bool().value() == true);
+  CHECK(doc["elapsed_seconds"].get_double().value() <= budget * 1.1 + (sanitized() ? 10.0 : 0.0));
+}
+
+TEST_CASE("bad tune options are usage errors and store nothing") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings(20, 12, 3));
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--budget", "abc"},
+                                       {"--budget", "-5s"},
+                                       {"--budget", "5d"},
+                                       {"--metric", "auc"},
+                                       {"--metric", "ndcg@0"},
+                                       {"--models", "svd"},
+                                       {"--split", "none"},
+                                       {"--test-fraction", "1.5"}}) {
+    std::vector<std::string> args{"--db", db, "tune"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    auto r = run_recsys(args, dir);
+    INFO(bad[0] << " " << bad[1] << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(bad[0]) != std::string::npos);
+  }
+  auto info = run_recsys({"--db", db, "info", "--json"}, dir);
+  REQUIRE(info.status == 0);
+  CHECK(info.out.find("tuned_defaults") == std::string::npos);
+  // Nothing stored to tune on is an error with a hint, not a crash.
+  auto empty = run_recsys({"--db", (dir / "empty").string(), "tune"}, dir);
+  CHECK(empty.status == 1);
+}
+
+TEST_CASE("tune never reads the test part: poisoning it changes nothing, poisoning train does") {
+  TempDir dir;
+  const std::string original = grouped_ratings(80, 48, 4);
+  auto file = dir.write("r.tsv", original);
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+
+  // The (user, item) pairs of train's test part, as recsys train splits them.
+  std::set<std::pair<std::string, std::string>> test_pairs;
+  {
+    auto handle = open_test_db(dir, store::OpenMode::ReadOnly);
+    auto txn = handle.begin_read();
+    auto all = data::load_ratings(handle, txn);
+    auto users = store::load_id_strings(handle, txn, store::IdKind::User);
+    auto items = store::load_id_strings(handle, txn, store::IdKind::Item);
+    auto split = data::split_ratings(all, data::SplitKind::Stratified, 0.25, 42);
+    for (std::size_t j = 0; j < split.test.size(); ++j)
+      test_pairs.insert({users[split.test.users[j]], items[split.test.items[j]]});
+  }
+  REQUIRE(!test_pairs.empty());
+  // The same rows in the same order (same ids, same split), with the ratings
+  // of one part turned upside down (r -> 6 - r).
+  auto poisoned = [&](bool test_part) {
+    std::istringstream in(original);
+    std::ostringstream out;
+    std::string u, i;
+    int r;
+    while (in >> u >> i >> r) {
+      bool in_test = test_pairs.count({u, i}) > 0;
+      out << u << '\t' << i << '\t' << (in_test == test_part ? 6 - r : r) << '\n';
+    }
+    return out.str();
+  };
+  auto poisoned_test = dir.write("test.tsv", poisoned(true));
+  auto poisoned_train = dir.write("train.tsv", poisoned(false));
+  auto db_test = (dir / "db-test").string();
+  auto db_train = (dir / "db-train").string();
+  REQUIRE(run_recsys({"--db", db_test, "import", poisoned_test.string()}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", db_train, "import", poisoned_train.string()}, dir).status == 0);
+
+  std::vector<std::string> options{"--max-trials", "14", "--budget", "10m"};
+  auto clean = tune(dir, db, options);
+  auto test_run = tune(dir, db_test, options);
+  auto train_run = tune(dir, db_train, options);
+  INFO(clean.err);
+  REQUIRE(clean.status == 0);
+  REQUIRE(test_run.status == 0);
+  REQUIRE(train_run.status == 0);
+  // Same settings tried, same validation metrics, same choice.
+  CHECK(trials_of(clean.out) == trials_of(test_run.out));
+  // The check can fail: the same poison in the part tune does read shows.
+  CHECK(trials_of(clean.out) != trials_of(train_run.out));
+}

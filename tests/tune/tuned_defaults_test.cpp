@@ -1,0 +1,135 @@
+// Settings stored by recsys tune as training defaults: train uses them and
+// says so first, options given override them, info shows them, --reset
+// forgets them; Ctrl-C during a search keeps (and stores) the best so far.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+#include "util/random.hpp"
+
+using namespace recsys;
+using namespace recsys::test;
+
+namespace {
+
+std::string ratings(int users, int items, std::uint64_t seed) {
+  std::ostringstream out;
+  SplitMix rng(seed);
+  for (int u = 0; u < users; ++u)
+    for (int i = 0; i < items; ++i)
+      if ((u % 3) == (i % 3) ? rng.uniform() < 0.5 : rng.uniform() < 0.05)
+        out << "u" << u << ',' << "i" << i << ',' << 1 + rng.below(5) << '\n';
+  return out.str();
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// The value after `key` in a settings description ("factors 32, ...").
+std::string setting(const std::string& text, const std::string& key) {
+  auto at = text.find(key + " ");
+  REQUIRE(at != std::string::npos);
+  at += key.size() + 1;
+  return text.substr(at, text.find_first_of(",; )\n", at) - at);
+}
+
+}  // namespace
+
+TEST_CASE("train uses the tuned defaults and says so first; given options win; reset forgets them") {
+  TempDir dir;
+  auto file = dir.write("r.csv", ratings(60, 45, 1));
+  auto db = (dir / "db").string();
+  auto t = run_recsys({"--db", db, "--threads", "2", "tune", file.string(), "--max-trials", "10", "--budget", "5m"}, dir);
+  INFO(t.err);
+  REQUIRE(t.status == 0);
+  auto stored_at = t.out.find("stored as training defaults: ials ");
+  REQUIRE(stored_at != std::string::npos);
+  const std::string stored = t.out.substr(stored_at);
+  const std::string factors = setting(stored, "factors");
+  const std::string lambda = setting(stored, "regularization");
+  const std::string iterations = setting(stored, "iterations");
+
+  auto info = run_recsys({"--db", db, "info"}, dir);
+  REQUIRE(info.status == 0);
+  CHECK(info.out.find("tuned training defaults") != std::string::npos);
+  CHECK(info.out.find("factors " + factors + ", regularization " + lambda) != std::string::npos);
+  auto info_json = run_recsys({"--db", db, "info", "--json"}, dir);
+  CHECK(info_json.out.find("\"tuned_defaults\":{\"tuned_at\":") != std::string::npos);
+
+  auto train = run_recsys({"--db", db, "--threads", "2", "train", "--no-refit", "--no-loss"}, dir);
+  INFO(train.err);
+  REQUIRE(train.status == 0);
+  const std::string line = first_line(train.out);
+  CHECK(line.rfind("using tuned defaults from ", 0) == 0);
+  CHECK(setting(line, "factors") == factors);
+  CHECK(setting(line, "regularization") == lambda);
+  CHECK(train.out.find("ALS, " + factors + " factors") != std::string::npos);
+  CHECK(train.err.find("fit on train split 1/" + iterations + " iterations") != std::string::npos);
+
+  // A factor count given on the command line wins over the tuned one; the rest still apply.
+  const std::string other = factors == "24" ? "40" : "24";
+  auto given = run_recsys({"--db", db, "train", "--no-refit", "--no-loss", "--factors", other}, dir);
+  REQUIRE(given.status == 0);
+  const std::string given_line = first_line(given.out);
+  CHECK(given_line.find("regularization " + lambda) != std::string::npos);
+  CHECK(given_line.find("given options kept: factors") != std::string::npos);
+  CHECK(given.out.find("ALS, " + other + " factors") != std::string::npos);
+
+  // A config file is also "given": it beats the tuned value.
+  auto config = dir.write("recsys.toml", "[train]\nfactors = " + other + "\n");
+  auto from_file = run_recsys({"--db", db, "--config", config.string(), "train", "--no-refit", "--no-loss"}, dir);
+  REQUIRE(from_file.status == 0);
+  CHECK(first_line(from_file.out).find("given options kept: factors") != std::string::npos);
+  CHECK(from_file.out.find("ALS, " + other + " factors") != std::string::npos);
+
+  auto reset = run_recsys({"--db", db, "tune", "--reset"}, dir);
+  REQUIRE(reset.status == 0);
+  CHECK(reset.out.find("forgot the tuned defaults") != std::string::npos);
+  auto after = run_recsys({"--db", db, "train", "--no-refit", "--no-loss"}, dir);
+  REQUIRE(after.status == 0);
+  CHECK(after.out.find("tuned defaults") == std::string::npos);
+  CHECK(after.out.find("ALS, 64 factors") != std::string::npos);  // the built-in default
+  auto info_after = run_recsys({"--db", db, "info"}, dir);
+  CHECK(info_after.out.find("tuned training defaults") == std::string::npos);
+  auto again = run_recsys({"--db", db, "tune", "--reset"}, dir);
+  REQUIRE(again.status == 0);
+  CHECK(again.out.find("no tuned defaults stored") != std::string::npos);
+}
+
+TEST_CASE("Ctrl-C during tune keeps and stores the best trial so far") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = (dir / "g.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
+          0);
+  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  Process p({recsys_bin(), "--db", db, "--threads", "2", "tune", "--budget", "10m"}, dir.path());
+  // Wait for the first trial's progress line (stdout), then interrupt.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  const auto out_file = dir / "out-progress";
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      if (entry.path().filename().string().rfind("out-", 0) != 0) continue;
+      std::ifstream in(entry.path());
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (ss.str().find("\ntrial ") != std::string::npos) seen = true;
+    }
+  }
+  REQUIRE(seen);
+  p.signal(SIGINT);
+  auto r = p.wait_for(std::chrono::seconds(90));
+  REQUIRE(r);
+  INFO(r->err);
+  CHECK(r->status == 0);
+  CHECK(r->out.find("interrupted: kept the best so far") != std::string::npos);
+  CHECK(r->out.find("stored as training defaults") != std::string::npos);
+  auto info = run_recsys({"--db", db, "info"}, dir);
+  CHECK(info.out.find("tuned training defaults") != std::string::npos);
+}
