@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "model/ease.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -121,6 +122,7 @@ ModelParams params_from_json(std::string_view text) {
 }
 
 ModelParams resolve_params(ModelParams p) {
+  if (p.regularization == 0.0f && p.family == Family::Ease) p.regularization = kEaseDefaultLambda;
   if (p.regularization == 0.0f)
     p.regularization = p.feedback == Feedback::Implicit ? kImplicitRegularization : kExplicitRegularization;
   if (p.alpha == 0.0f) {
