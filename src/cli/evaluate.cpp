@@ -19,6 +19,7 @@
 
 #include "cli/model_io.hpp"
 #include "cli/options.hpp"
+#include "cli/train_ease.hpp"
 #include "data/format.hpp"
 #include "data/import.hpp"
 #include "data/rating_reader.hpp"
@@ -88,7 +89,9 @@ data::RatingTable read_test_file(store::Database& db, const EvaluateOptions& o, 
   read.threads = threads;
   data::read_rating_files({o.test_file}, read, in);
   data::RatingTable test;
-  test.n_users = static_cast<std::uint32_t>(m.factors.users.rows());
+  // EASE has no user rows: any stored user is scored from their ratings.
+  test.n_users = m.params.family == model::Family::Ease ? static_cast<std::uint32_t>(user_ids.size())
+                                                        : static_cast<std::uint32_t>(m.factors.users.rows());
   test.n_items = static_cast<std::uint32_t>(m.factors.items.rows());
   std::size_t unknown = 0;
   for (std::size_t j = 0; j < in.rows.size(); ++j) {
@@ -121,11 +124,18 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
   eo.threads = threads;
   eo.rating_metrics = m.params.feedback == model::Feedback::Explicit;
 
-  model::RowMatrixXf users = m.factors.users, items = m.factors.items;
-  users.conservativeResize(all.n_users, Eigen::NoChange);  // rows for users added since: zero factors
-  items.conservativeResize(all.n_items, Eigen::NoChange);
-  users.bottomRows(all.n_users - m.factors.users.rows()).setZero();
-  items.bottomRows(all.n_items - m.factors.items.rows()).setZero();
+  // EASE (no user rows; B's rows are items): scores come from the ratings, and
+  // items newer than B are simply not scored (cli/train_ease.hpp).
+  const bool ease = m.params.family == model::Family::Ease;
+  model::RowMatrixXf users, items;
+  if (!ease) {
+    users = m.factors.users;
+    items = m.factors.items;
+    users.conservativeResize(all.n_users, Eigen::NoChange);  // rows for users added since: zero factors
+    items.conservativeResize(all.n_items, Eigen::NoChange);
+    users.bottomRows(all.n_users - m.factors.users.rows()).setZero();
+    items.bottomRows(all.n_items - m.factors.items.rows()).setZero();
+  }
 
   eval::EvalReport report;
   if (!o.test_file.empty()) {
@@ -135,7 +145,11 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
     auto train = model::build_csr(all.n_users, all.n_items, all.users, all.items, all.values);
     std::printf("model generation %u scored on %s (stored ratings excluded from the ranking)\n", m.generation,
                 o.test_file.c_str());
-    report = eval::evaluate(users, items, train, test, eo);
+    if (ease) {
+      report = evaluate_ease(m.params, m.factors.items, all, test, eo);
+    } else {
+      report = eval::evaluate(users, items, train, test, eo);
+    }
   } else {
     StoredSplit s = stored_split(m.description);
     if (s.kind == data::SplitKind::None)
@@ -152,7 +166,9 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
       model::FitOptions fo;
       fo.threads = threads;
       fo.compute_loss = false;
-      auto fitted = model::fit_als(m.params, train, fo);
+      m.factors = {};  // one B at a time (EASE)
+      auto fitted = ease ? fit_ease_model(m.params, split.train, threads, "fit on train split")
+                         : model::fit_als(m.params, train, fo);
       users = std::move(fitted.users);
       items = std::move(fitted.items);
     } else {
@@ -160,7 +176,11 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
                   std::string(data::to_string(s.kind)).c_str(), static_cast<unsigned long long>(m.params.seed));
     }
     // Explicit models keep the raw ratings in the matrix: RMSE clipping reads their range.
-    report = eval::evaluate(users, items, train.by_user, split.test, eo);
+    if (ease) {
+      report = evaluate_ease(m.params, s.refit ? items : m.factors.items, split.train, split.test, eo);
+    } else {
+      report = eval::evaluate(users, items, train.by_user, split.test, eo);
+    }
   }
   std::printf("%s", eval::format_report(report).c_str());
   if (!o.metrics_json.empty()) {

@@ -16,8 +16,12 @@ ModelSummary summarize_model(const std::string& description) {
   if (parser.parse(padded).get(doc) != simdjson::SUCCESS) return s;
   std::string_view v;
   if (doc["feedback"].get_string().get(v) == simdjson::SUCCESS) s.feedback = std::string(v);
+  if (doc["model"].get_string().get(v) == simdjson::SUCCESS) s.family = std::string(v);
+  double lambda;
+  if (doc["regularization"].get_double().get(lambda) == simdjson::SUCCESS) s.regularization = lambda;
   if (doc["trained_at"].get_string().get(v) == simdjson::SUCCESS) s.trained_at = std::string(v);
   if (doc["factors"].get_uint64().get(s.factors) != simdjson::SUCCESS) s.factors = 0;
+  if (s.family.empty()) s.family = s.feedback == "explicit" ? "als-explicit" : "ials";
   simdjson::dom::object metrics;
   if (doc["metrics"].get_object().get(metrics) != simdjson::SUCCESS) return s;
   s.metrics_json = simdjson::minify(metrics);
@@ -45,9 +49,10 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
   for (std::size_t j = 0; j < models.size(); ++j) {
     ModelSummary s = summarize_model(models[j].description);
     if (j > 0) list += ',';
-    list += fmt::format("{{\"generation\":{},\"feedback\":{},\"factors\":{},\"trained_at\":{},\"metrics\":{}}}",
-                        models[j].generation, json::quote(s.feedback), s.factors, json::quote(s.trained_at),
-                        s.metrics_json);
+    list += fmt::format(
+        "{{\"generation\":{},\"model\":{},\"feedback\":{},\"factors\":{},\"trained_at\":{},\"metrics\":{}}}",
+        models[j].generation, json::quote(s.family), json::quote(s.feedback), s.factors, json::quote(s.trained_at),
+        s.metrics_json);
   }
   list += ']';
   std::string text = models.empty() ? "none (run recsys train)" : fmt::format("{}", models.size());
@@ -58,8 +63,11 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
     const auto& latest = models.back();
     ModelSummary s = summarize_model(latest.description);
     lines.push_back({"latest", "latest generation", std::to_string(latest.generation),
-                     fmt::format("{}: {} ALS, {} factors, trained {}", latest.generation, s.feedback, s.factors,
-                                 s.trained_at)});
+                     s.family == "ease"
+                         ? fmt::format("{}: ease (EASE, λ {:g}, {} × {} item weights), trained {}", latest.generation,
+                                       s.regularization, s.factors, s.factors, s.trained_at)
+                         : fmt::format("{}: {} ({} ALS, {} factors), trained {}", latest.generation, s.family,
+                                       s.feedback, s.factors, s.trained_at)});
     lines.push_back({"latest_metrics", "latest metrics", s.metrics_json,
                      s.metrics_text.empty() ? "not evaluated (--split none)" : s.metrics_text});
   }

@@ -21,6 +21,8 @@ struct InfoLine {
 // The few description fields shown to people (docs/storage.md "Models").
 struct ModelSummary {
   std::string feedback = "?";
+  std::string family;         // "ials", "als-explicit" or "ease" (older descriptions: from feedback)
+  double regularization = 0;
   std::string trained_at = "?";
   std::uint64_t factors = 0;
   std::string metrics_json = "null";  // the "metrics" object as stored

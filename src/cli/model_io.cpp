@@ -68,9 +68,17 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
 std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors,
                           std::size_t keep, std::vector<std::uint32_t>* deleted) {
   auto users = to_store(factors.users);
-  auto items = to_store(factors.items);
+  // Item rows are written straight from the matrix: EASE's B (items² floats)
+  // is never copied.
+  store::FactorMatrix no_items;
+  no_items.cols = users.cols;
   return db.write([&](store::Txn& txn) {
-    auto generation = store::save_model(db, txn, description, users, items);
+    auto generation = store::save_model(db, txn, description, users, no_items);
+    const auto width = static_cast<std::size_t>(factors.items.cols());
+    for (Eigen::Index r = 0; r < factors.items.rows(); ++r) {
+      store::put_factor_row(db, txn, generation, store::Side::Items, static_cast<std::uint32_t>(r),
+                            std::span<const float>(factors.items.row(r).data(), width));
+    }
     if (keep > 0) {
       auto gone = store::prune_models(db, txn, keep);
       if (deleted) *deleted = std::move(gone);

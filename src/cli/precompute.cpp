@@ -29,9 +29,9 @@ void run_precompute(const GlobalOptions& global, const PrecomputeCliOptions& opt
   if (options.generation != 0) p.generation = options.generation;
   p.threads = resolve_threads(global.threads);
   auto r = rank::precompute(db, p);
-  log::info("precompute: ranked {} users x {} items x {} factors in {:.3f} s ({:.1f} GFLOP/s), "
+  log::info("precompute: ranked {} users x {} items x {} {} in {:.3f} s ({:.1f} GFLOP/s), "
             "similar items in {:.3f} s ({:.1f} GFLOP/s), encoded in {:.3f} s, committed in {:.3f} s",
-            r.user_lists, r.items, r.factors, r.rank_seconds, r.rank_gflops, r.similar_seconds, r.similar_gflops,
+            r.user_lists, r.items, r.factors, r.ease ? "EASE weights" : "factors", r.rank_seconds, r.rank_gflops, r.similar_seconds, r.similar_gflops,
             r.encode_seconds, r.write_seconds);
   if (options.json) {
     std::printf("%s\n",

@@ -12,6 +12,7 @@
 #include "cli/import_options.hpp"
 #include "cli/model_io.hpp"
 #include "cli/options.hpp"
+#include "cli/train_ease.hpp"
 #include "cli/train_options.hpp"
 #include "cli/tuned_defaults.hpp"
 #include "data/import.hpp"
@@ -39,6 +40,7 @@ struct TrainOptions {
   bool loss = true;
   std::string metrics_json;
   std::size_t keep = 0;  // 0: keep every generation
+  std::size_t max_items = kEaseMaxItems;  // --model ease only
 };
 
 // One ALS fit with a progress line per iteration (phase, i/n, loss, ETA).
@@ -113,8 +115,17 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   check_trainable(all);
   if (split_options.kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);  // unused: memory
   params = model::resolve_for_data(params, all.values);
-  log::info("training {} ALS: {} ratings, {} users, {} items, {} factors, {} threads", model::to_string(params.feedback),
-            all.size(), all.n_users, all.n_items, params.factors, threads);
+  // The model family: ALS factors, or EASE's B fitted in closed form (train_ease.hpp).
+  const bool ease = params.family == model::Family::Ease;
+  if (ease) {
+    check_ease_fits(all.n_items, all.size(), options.max_items);
+    params.factors = all.n_items;  // B's width: the stored item rows are items × items
+    log::info("training EASE: {} ratings, {} users, {} items, λ {:g}, {} input, {} threads", all.size(), all.n_users,
+              all.n_items, params.regularization, model::to_string(params.confidence), threads);
+  } else {
+    log::info("training {} ALS: {} ratings, {} users, {} items, {} factors, {} threads",
+              model::to_string(params.feedback), all.size(), all.n_users, all.n_items, params.factors, threads);
+  }
 
   TrainSummary summary;
   summary.users = all.n_users;
@@ -130,20 +141,27 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
     auto split = data::split_ratings(all, split_options.kind, split_options.test_fraction, params.seed);
     log::info("{} split: {} train, {} test ratings", summary.split, split.train.size(), split.test.size());
     auto train = matrix_of(params, split.train);
-    factors = fit(params, train, threads, options.loss, "fit on train split", loss);
+    factors = ease ? fit_ease_model(params, split.train, threads, "fit on train split")
+                   : fit(params, train, threads, options.loss, "fit on train split", loss);
     eval::EvalOptions eo;
     eo.k = split_options.k;
     eo.threads = threads;
     eo.rating_metrics = params.feedback == model::Feedback::Explicit;
-    report = eval::evaluate(factors.users, factors.items, train.by_user, split.test, eo);
+    report = ease ? evaluate_ease(params, factors.items, split.train, split.test, eo)
+                  : eval::evaluate(factors.users, factors.items, train.by_user, split.test, eo);
     std::printf("%s", eval::format_report(*report).c_str());
     std::fflush(stdout);
     if (!options.metrics_json.empty()) write_file(options.metrics_json, eval::report_json(*report));
     summary.ratings = split.train.size();
   }
   if (split_options.kind == data::SplitKind::None || options.refit) {
-    auto matrix = matrix_of(params, all);
-    factors = fit(params, matrix, threads, options.loss, "fit on all ratings", loss);
+    factors = {};  // the split's fit is replaced: never hold two (EASE: items² floats each)
+    if (ease) {
+      factors = fit_ease_model(params, all, threads, "fit on all ratings");
+    } else {
+      auto matrix = matrix_of(params, all);
+      factors = fit(params, matrix, threads, options.loss, "fit on all ratings", loss);
+    }
     summary.ratings = all.size();
     summary.refit = split_options.kind != data::SplitKind::None;
   }
@@ -152,9 +170,10 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   std::vector<std::uint32_t> deleted;
   auto generation =
       store_model(db, describe_model(params, summary, report ? &*report : nullptr), factors, options.keep, &deleted);
-  std::printf("%s", fmt::format("model generation {}: {} ALS, {} factors, {} users, {} items, {} ratings, {:.1f}s\n",
-                                generation, model::to_string(params.feedback), params.factors, summary.users,
-                                summary.items, summary.ratings, summary.train_seconds)
+  std::string kind = ease ? fmt::format("EASE, λ {:g}", params.regularization)
+                          : fmt::format("{} ALS, {} factors", model::to_string(params.feedback), params.factors);
+  std::printf("%s", fmt::format("model generation {}: {}, {} users, {} items, {} ratings, {:.1f}s\n", generation, kind,
+                                summary.users, summary.items, summary.ratings, summary.train_seconds)
                         .c_str());
   if (!deleted.empty()) std::printf("%s", fmt::format("deleted generations {} (--keep {})\n", fmt::join(deleted, ", "), options.keep).c_str());
   std::printf("run recsys precompute to serve it\n");
@@ -173,6 +192,8 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_flag("--no-refit", options->no_refit, "Store the model fitted on the train split instead of refitting on all");
   sub->add_flag("--no-loss", options->no_loss, "Do not compute the loss after each iteration (faster)");
   sub->add_option("--metrics-json", options->metrics_json, "Write the evaluation report as JSON to this file");
+  sub->add_option("--max-items", options->max_items, "--model ease: refuse more items than this (B is items² × 4 bytes)")
+      ->capture_default_str();
   sub->add_option("--keep", options->keep, "Then keep only the N newest model generations (and the serving one)")
       ->check(CLI::PositiveNumber);
   sub->callback([&global, &run, options, sub] {

@@ -7,12 +7,16 @@
 namespace recsys::cli {
 
 void add_model_options(CLI::App& sub, ModelOptions& o) {
+  sub.add_option("--model", o.family, "Model family: als (matrix factorisation) or ease (item-item, closed form)")
+      ->check(CLI::IsMember({"als", "ease"}))
+      ->capture_default_str();
   sub.add_option("--feedback", o.feedback, "implicit (ranks well, default) or explicit (rating prediction)")
       ->check(CLI::IsMember({"implicit", "explicit"}))
       ->capture_default_str();
   sub.add_option("--confidence", o.confidence,
                  "Implicit confidence 1 + alpha*f(r): log f=log(1+r/median r), linear f=r, binary f=1")
       ->check(CLI::IsMember({"log", "linear", "binary"}))
+      ->each([&o](const std::string&) { o.confidence_given = true; })
       ->capture_default_str();
   sub.add_option("--solver", o.solver, "Implicit solver: cg (conjugate gradient) or cholesky (exact)")
       ->check(CLI::IsMember({"cg", "cholesky"}))
@@ -20,14 +24,14 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--factors", o.factors, "Latent factors")->capture_default_str();
   sub.add_option("--iterations", o.iterations, "ALS iterations")->capture_default_str();
   sub.add_option("--regularization", o.regularization,
-                 "L2 regularization lambda (default 50 implicit, 0.12 explicit; explicit scales it by each row's count)");
+                 "L2 regularization lambda (default 50 implicit, 0.12 explicit, 200 EASE; explicit scales it by each row's count)");
   sub.add_option("--alpha", o.alpha, "Implicit confidence scale (default 10 log, 2 linear, 5 binary)");
   sub.add_flag("--nonnegative", o.nonnegative, "Constrain factors to be >= 0 (NNLS)");
   sub.add_option("--seed", o.seed, "Random seed (factors and split)")->capture_default_str();
 }
 
 void note_given_options(const CLI::App& sub, ModelOptions& o) {
-  for (const char* name : {"factors", "iterations", "regularization", "alpha", "confidence", "feedback"}) {
+  for (const char* name : {"model", "factors", "iterations", "regularization", "alpha", "confidence", "feedback"}) {
     const CLI::Option* op = sub.get_option_no_throw(std::string("--") + name);
     if (op && op->count() > 0) o.given.insert(name);
   }
@@ -42,8 +46,36 @@ void add_split_options(CLI::App& sub, SplitOptions& o) {
   sub.add_option("--k", o.k, "Length of the ranked lists evaluated")->capture_default_str();
 }
 
+namespace {
+
+// EASE: λ and the input weighting only (binary unless --confidence is given).
+model::ModelParams resolve_ease_options(const ModelOptions& o) {
+  model::ModelParams p;
+  p.family = model::Family::Ease;
+  if (o.feedback != "implicit")
+    throw UsageError("--model ease ranks implicit feedback; --feedback explicit is for --model als");
+  try {
+    p.confidence = o.confidence_given ? model::confidence_from_string(o.confidence) : model::Confidence::Binary;
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  p.seed = o.seed;  // the split's
+  if (!std::isnan(o.regularization) && !(o.regularization > 0 && std::isfinite(o.regularization)))
+    throw UsageError(fmt::format("--regularization must be > 0 for EASE (got {})", o.regularization));
+  if (!std::isnan(o.alpha) && !(o.alpha >= 0 && std::isfinite(o.alpha)))
+    throw UsageError(fmt::format("--alpha must be >= 0 (got {})", o.alpha));
+  p.regularization = std::isnan(o.regularization) ? 0.0f : static_cast<float>(o.regularization);
+  p.alpha = std::isnan(o.alpha) ? 0.0f : static_cast<float>(o.alpha);
+  p = model::resolve_params(p);
+  if (o.alpha == 0) p.alpha = 0;
+  return p;
+}
+
+}  // namespace
+
 model::ModelParams resolve_model_options(const ModelOptions& o) {
   model::ModelParams p;
+  if (o.family == "ease") return resolve_ease_options(o);
   try {
     p.feedback = model::feedback_from_string(o.feedback);
     p.confidence = model::confidence_from_string(o.confidence);

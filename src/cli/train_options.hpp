@@ -17,8 +17,10 @@
 namespace recsys::cli {
 
 struct ModelOptions {
+  std::string family = "als";  // --model: als or ease
   std::string feedback = "implicit";
   std::string confidence = "log";
+  bool confidence_given = false;  // EASE's default is binary, not log
   std::string solver = "cg";
   std::uint32_t factors = 64;
   std::uint32_t iterations = 15;

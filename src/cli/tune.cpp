@@ -34,7 +34,7 @@ struct TuneOptions {
   data::ImportOptions import;
   std::string budget = "10m";
   std::string metric = "ndcg@10";
-  std::string models = "ials";
+  std::string models = "ials,ease";
   std::string split = "stratified";
   double test_fraction = 0.25;
   std::uint64_t seed = 42;
@@ -67,7 +67,6 @@ std::vector<tune::Family> parse_models(const std::string& text) {
     std::string name = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     try {
       auto f = tune::family_from_string(name);
-      if (f == tune::Family::Ease) throw std::invalid_argument("the ease family is not available in this build");
       if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
     } catch (const std::invalid_argument& e) {
       throw UsageError(fmt::format("--models: {}", e.what()));
@@ -191,6 +190,10 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     std::fputs(trial_line(r, search.metric.name, timer.seconds()).c_str(), progress);
     std::fflush(progress);
   };
+  search.on_note = [&](const std::string& note) {
+    std::fprintf(progress, "%s\n", note.c_str());
+    std::fflush(progress);
+  };
   tune::SearchResult result;
   {
     InterruptWatch watch;
@@ -218,7 +221,7 @@ void setup_tune(CLI::App& app, const GlobalOptions& global, Runner& run) {
   add_import_options(*sub, o->import);
   sub->add_option("--budget", o->budget, "Wall time for the search: 30s, 5m, 1h")->capture_default_str();
   sub->add_option("--metric", o->metric, "What to maximise: ndcg@K, map or recall@K")->capture_default_str();
-  sub->add_option("--models", o->models, "Model families to search, comma separated: ials")->capture_default_str();
+  sub->add_option("--models", o->models, "Model families to search, comma separated: ials, ease")->capture_default_str();
   sub->add_option("--split", o->split, "Hold-out split, as train's (its test part is never used): stratified, random, chrono")
       ->check(CLI::IsMember({"stratified", "random", "chrono"}))
       ->capture_default_str();

@@ -72,7 +72,15 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
       used.push_back(fmt::format("{} {}", name, value));
     }
   };
-  if (s.family == tune::Family::Ials) {
+  const char* family = s.family == tune::Family::Ease ? "ease" : "als";
+  if (given("model") && o.family != family)
+    return fmt::format("tuned defaults from {} ({}) not used: --model {} given", tuned_date(t), tune::to_string(s.family),
+                       o.family);
+  if (s.family == tune::Family::Ease) {
+    o.family = "ease";
+    used.push_back("model ease");
+    apply("regularization", fmt::format("{:g}", s.regularization), [&] { o.regularization = s.regularization; });
+  } else {
     const bool other_confidence = given("confidence") && o.confidence != model::to_string(s.confidence);
     apply("factors", std::to_string(s.factors), [&] { o.factors = s.factors; });
     apply("iterations", std::to_string(s.iterations), [&] { o.iterations = s.iterations; });

@@ -78,6 +78,19 @@ RatingMetrics rating_metrics(const model::RowMatrixXf& users, const model::RowMa
 EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatrixXf& item_factors,
                     const model::Csr& train_by_user, const data::RatingTable& test, const EvalOptions& options) {
   Timer timer;
+  auto products = [&](std::span<const std::uint32_t> users, const rank::ExcludeFn& exclude,
+                      const rank::BlockOptions& block) {
+    return rank::top_k_products(user_factors, item_factors, users, exclude, block);
+  };
+  EvalReport report = evaluate_ranked(products, train_by_user, test, options);
+  if (options.rating_metrics) report.rating = rating_metrics(user_factors, item_factors, train_by_user, test);
+  report.seconds = timer.seconds();
+  return report;
+}
+
+EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, const data::RatingTable& test,
+                           const EvalOptions& options) {
+  Timer timer;
   EvalReport report;
   report.k = options.k;
   report.train_ratings = train_by_user.nnz();
@@ -90,9 +103,8 @@ EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatr
   rank::BlockOptions block;
   block.k = options.k;
   block.threads = options.threads;
-  auto lists = rank::top_k_products(
-      user_factors, item_factors, test_users,
-      [&](std::size_t u) { return train_by_user.row_indices(static_cast<std::uint32_t>(u)); }, block);
+  auto lists = rank(test_users,
+                    [&](std::size_t u) { return train_by_user.row_indices(static_cast<std::uint32_t>(u)); }, block);
 
   const std::size_t catalogue = catalogue_size(train_by_user);
   const auto popular = popularity_order(train_by_user);
@@ -116,7 +128,6 @@ EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatr
     for (std::size_t j = 0; j < values.size(); ++j) values[j] = report.per_user[j].ap;
     report.map_ci = bootstrap_mean(values, options.bootstrap);
   }
-  if (options.rating_metrics) report.rating = rating_metrics(user_factors, item_factors, train_by_user, test);
   report.seconds = timer.seconds();
   return report;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "eval/metrics.hpp"
 #include "model/matrix.hpp"
 #include "model/rating_matrix.hpp"
+#include "rank/topk.hpp"
 
 namespace recsys::eval {
 
@@ -43,6 +45,14 @@ struct EvalReport {
 // `test` the held-out ratings in the same index spaces as the factors.
 EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatrixXf& item_factors,
                     const model::Csr& train_by_user, const data::RatingTable& test, const EvalOptions& options);
+
+// The same evaluation for any model that ranks: `rank` returns the top-k
+// lists of the given users (row p for users[p]) with the exclusions applied
+// (EASE ranks this way, cli/train_ease.cpp). No rating metrics.
+using RankFn = std::function<rank::TopKLists(std::span<const std::uint32_t> users, const rank::ExcludeFn& exclude,
+                                             const rank::BlockOptions& block)>;
+EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, const data::RatingTable& test,
+                           const EvalOptions& options);
 
 // Aligned text table: metric, model, most popular, lift (model / baseline).
 std::string format_report(const EvalReport& report);

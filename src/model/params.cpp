@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "model/ease.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -55,8 +56,15 @@ Solver solver_from_string(std::string_view s) {
   throw std::invalid_argument(fmt::format("unknown solver '{}' (cg or cholesky)", s));
 }
 
+std::string_view family_name(const ModelParams& p) {
+  if (p.family == Family::Ease) return "ease";
+  return p.feedback == Feedback::Implicit ? "ials" : "als-explicit";
+}
+
 std::string params_to_json(const ModelParams& p) {
-  std::string out = "{\"feedback\":";
+  std::string out = "{\"model\":";
+  json::append_string(out, family_name(p));
+  out += ",\"feedback\":";
   json::append_string(out, to_string(p.feedback));
   out += ",\"confidence\":";
   json::append_string(out, to_string(p.confidence));
@@ -80,6 +88,8 @@ ModelParams params_from_json(std::string_view text) {
   if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object())
     throw std::runtime_error("model parameters are not a JSON object");
   ModelParams p;
+  std::string_view family;
+  if (doc["model"].get_string().get(family) == simdjson::SUCCESS && family == "ease") p.family = Family::Ease;
   auto str = [&](const char* key, auto parse, auto& field) {
     std::string_view v;
     if (doc[key].get_string().get(v) == simdjson::SUCCESS) field = parse(v);
@@ -112,6 +122,7 @@ ModelParams params_from_json(std::string_view text) {
 }
 
 ModelParams resolve_params(ModelParams p) {
+  if (p.regularization == 0.0f && p.family == Family::Ease) p.regularization = kEaseDefaultLambda;
   if (p.regularization == 0.0f)
     p.regularization = p.feedback == Feedback::Implicit ? kImplicitRegularization : kExplicitRegularization;
   if (p.alpha == 0.0f) {

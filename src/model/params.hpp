@@ -13,8 +13,11 @@ enum class Feedback { Implicit, Explicit };
 // How a stored value r becomes implicit confidence 1 + alpha * f(r).
 enum class Confidence { Linear, Log, Binary };
 enum class Solver { ConjugateGradient, Cholesky };
+// Model family: ALS factors, or EASE's items × items weights (model/ease.hpp).
+enum class Family { Als, Ease };
 
 struct ModelParams {
+  Family family = Family::Als;
   Feedback feedback = Feedback::Implicit;
   Confidence confidence = Confidence::Log;
   Solver solver = Solver::ConjugateGradient;
@@ -38,6 +41,9 @@ struct ModelParams {
 std::string_view to_string(Feedback f);
 std::string_view to_string(Confidence c);
 std::string_view to_string(Solver s);
+// The name stored as "model" and shown by info and /v1/model: "ials",
+// "als-explicit" or "ease".
+std::string_view family_name(const ModelParams& p);
 // Parse the names above; throw std::invalid_argument on anything else.
 Feedback feedback_from_string(std::string_view s);
 Confidence confidence_from_string(std::string_view s);

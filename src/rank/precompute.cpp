@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "model/ease.hpp"
+#include "rank/ease_rank.hpp"
 #include "rank/factors.hpp"
 #include "rank/popularity.hpp"
 #include "rank/realtime.hpp"
@@ -28,12 +30,14 @@ namespace {
 // What precompute reads, in memory: factors, seen items (CSR), ids, counts.
 struct Inputs {
   std::uint32_t generation = 0;
+  model::ModelParams params;
   model::RowMatrixXf users;
-  model::RowMatrixXf items;
+  model::RowMatrixXf items;  // EASE: B (items × items), and no user rows
   std::vector<std::string> user_ids;
   std::vector<std::string> item_ids;
   std::vector<std::size_t> seen_offsets;  // user -> [offsets[u], offsets[u+1]) in seen
   std::vector<std::uint32_t> seen;        // sorted item indexes per user
+  std::vector<float> seen_values;         // their stored values (EASE input)
   std::vector<std::uint32_t> item_counts; // ratings per item (popularity)
   std::vector<std::uint64_t> fingerprints;  // per user: hash of the stored ratings (0: none)
   std::uint64_t snapshot_txn = 0;           // LMDB id of the snapshot read
@@ -64,8 +68,13 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
     throw std::runtime_error("no trained model in the database: run recsys train first");
   }
   in.generation = model->generation;
-  in.users = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Users));
-  in.items = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Items));
+  in.params = params_of_description(model->description);
+  if (in.params.family == model::Family::Ease) {
+    in.items = load_ease_weights(db, txn, in.generation);
+  } else {
+    in.users = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Users));
+    in.items = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Items));
+  }
   in.user_ids = store::load_id_strings(db, txn, store::IdKind::User);
   in.item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
   in.seen_offsets.assign(in.user_ids.size() + 1, 0);
@@ -78,6 +87,7 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
     in.fingerprints[user] = fingerprint(records);
     for (const auto& r : records) {
       in.seen.push_back(r.item);
+      in.seen_values.push_back(r.value);
       if (r.item < in.item_counts.size()) ++in.item_counts[r.item];
     }
   });
@@ -136,6 +146,93 @@ double gflops(std::size_t rows, std::size_t cols, std::size_t f, double seconds)
                      : 0.0;
 }
 
+// A user's stored items (sorted) and their values.
+std::span<const std::uint32_t> seen_span(const Inputs& in, std::size_t u) {
+  return {in.seen.data() + in.seen_offsets[u], in.seen_offsets[u + 1] - in.seen_offsets[u]};
+}
+
+// The model lists: users with one (user_rows) and their lists, items with
+// similar items (item_rows) and theirs.
+struct Ranked {
+  std::vector<std::uint32_t> user_rows, item_rows;
+  TopKLists user_lists, similar;
+};
+
+Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& report) {
+  // Users with a non-zero factor row get a model list, whether or not ratings
+  // are stored for them (a model imported with import-factors brings users the
+  // database has no ratings for). Users with ratings but no usable factors are
+  // folded in below (the fallback without their items when fold-in has no item
+  // of theirs to work with); the rest are answered by the shared fallback.
+  auto seen_of = [&](std::size_t u) { return seen_span(in, u); };
+  const std::size_t n_items = static_cast<std::size_t>(in.items.rows());
+  Ranked out;
+  auto& user_rows = out.user_rows;
+  const std::size_t model_users = std::min<std::size_t>(static_cast<std::size_t>(in.users.rows()), in.user_ids.size());
+  for (std::uint32_t u = 0; u < model_users; ++u) {
+    if (!in.users.row(u).isZero()) user_rows.push_back(u);
+  }
+  Timer timer;
+  out.user_lists = top_k_products(in.users, in.items, user_rows, seen_of, block);
+  report.rank_seconds = timer.seconds();
+  report.rank_gflops = gflops(user_rows.size(), n_items, report.factors, report.rank_seconds);
+
+  // Similar items: cosine = dot product of unit rows; an item is not similar to itself.
+  timer.reset();
+  model::RowMatrixXf unit = normalized_rows(in.items);
+  auto& item_rows = out.item_rows;
+  for (std::uint32_t i = 0; i < n_items; ++i) {
+    if (!unit.row(i).isZero()) item_rows.push_back(i);
+  }
+  std::vector<std::uint32_t> self(n_items);
+  std::iota(self.begin(), self.end(), 0u);
+  out.similar = top_k_products(
+      unit, unit, item_rows, [&](std::size_t i) { return std::span<const std::uint32_t>(&self[i], 1); }, block);
+  report.similar_seconds = timer.seconds();
+  report.similar_gflops = gflops(item_rows.size(), n_items, report.factors, report.similar_seconds);
+
+  return out;
+}
+
+// EASE: a user's scores are x_u·B from their stored ratings (the same input
+// the model was trained on); users with no item in B have no model list and
+// are refreshed (fallback) like ALS users without factors. Similar items are
+// rows of B (ease_rank.hpp).
+Ranked rank_ease(const Inputs& in, const BlockOptions& block, PrecomputeReport& report) {
+  Ranked out;
+  report.ease = true;
+  const auto n = static_cast<std::uint32_t>(in.items.rows());
+  const model::EaseParams ease = model::ease_params_of(in.params);
+  model::Csr x;
+  x.rows = static_cast<std::uint32_t>(in.user_ids.size());
+  x.cols = static_cast<std::uint32_t>(in.item_ids.size());
+  x.offsets.assign(in.seen_offsets.begin(), in.seen_offsets.end());
+  x.indices = in.seen;
+  x.values.resize(in.seen_values.size());
+  for (std::size_t j = 0; j < x.values.size(); ++j) x.values[j] = model::ease_input(ease, in.seen_values[j]);
+  std::size_t nnz = 0;
+  for (std::uint32_t u = 0; u < x.rows; ++u) {
+    auto items = x.row_indices(u);
+    if (std::any_of(items.begin(), items.end(), [n](std::uint32_t i) { return i < n; })) {
+      out.user_rows.push_back(u);
+      nnz += items.size();
+    }
+  }
+  Timer timer;
+  out.user_lists = top_k_ease(x, in.items, out.user_rows, [&](std::size_t u) { return seen_span(in, u); }, block);
+  report.rank_seconds = timer.seconds();
+  // Multiply-adds actually done: one row of B per rated item.
+  report.rank_gflops = gflops(nnz, n, 1, report.rank_seconds);
+  timer.reset();
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!in.items.row(i).isZero()) out.item_rows.push_back(i);
+  }
+  out.similar = ease_similar(in.items, out.item_rows, block);
+  report.similar_seconds = timer.seconds();
+  report.similar_gflops = gflops(out.item_rows.size(), n, 1, report.similar_seconds);
+  return out;
+}
+
 }  // namespace
 
 PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& options) {
@@ -153,38 +250,12 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   report.factors = static_cast<std::size_t>(in.items.cols());
   report.load_seconds = timer.seconds();
 
-  // Users with a non-zero factor row get a model list, whether or not ratings
-  // are stored for them (a model imported with import-factors brings users the
-  // database has no ratings for). Users with ratings but no usable factors are
-  // folded in below (the fallback without their items when fold-in has no item
-  // of theirs to work with); the rest are answered by the shared fallback.
-  auto seen_of = [&](std::size_t u) {
-    return std::span<const std::uint32_t>(in.seen.data() + in.seen_offsets[u], in.seen_offsets[u + 1] - in.seen_offsets[u]);
-  };
-  std::vector<std::uint32_t> user_rows;
-  const std::size_t model_users = std::min<std::size_t>(static_cast<std::size_t>(in.users.rows()), in.user_ids.size());
-  for (std::uint32_t u = 0; u < model_users; ++u) {
-    if (!in.users.row(u).isZero()) user_rows.push_back(u);
-  }
   BlockOptions block{options.k, options.threads, options.query_block, options.target_tile};
-  timer.reset();
-  TopKLists user_lists = top_k_products(in.users, in.items, user_rows, seen_of, block);
-  report.rank_seconds = timer.seconds();
-  report.rank_gflops = gflops(user_rows.size(), n_items, report.factors, report.rank_seconds);
-
-  // Similar items: cosine = dot product of unit rows; an item is not similar to itself.
-  timer.reset();
-  model::RowMatrixXf unit = normalized_rows(in.items);
-  std::vector<std::uint32_t> item_rows;
-  for (std::uint32_t i = 0; i < n_items; ++i) {
-    if (!unit.row(i).isZero()) item_rows.push_back(i);
-  }
-  std::vector<std::uint32_t> self(n_items);
-  std::iota(self.begin(), self.end(), 0u);
-  TopKLists similar = top_k_products(
-      unit, unit, item_rows, [&](std::size_t i) { return std::span<const std::uint32_t>(&self[i], 1); }, block);
-  report.similar_seconds = timer.seconds();
-  report.similar_gflops = gflops(item_rows.size(), n_items, report.factors, report.similar_seconds);
+  Ranked ranked = in.params.family == model::Family::Ease ? rank_ease(in, block, report) : rank_als(in, block, report);
+  const std::vector<std::uint32_t>& user_rows = ranked.user_rows;
+  const std::vector<std::uint32_t>& item_rows = ranked.item_rows;
+  const TopKLists& user_lists = ranked.user_lists;
+  const TopKLists& similar = ranked.similar;
 
   timer.reset();
   std::vector<std::string> heads(in.item_ids.size());

@@ -6,7 +6,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "model/ease.hpp"
 #include "model/fold_in.hpp"
+#include "rank/ease_rank.hpp"
 #include "rank/factors.hpp"
 #include "rank/popularity.hpp"
 #include "rank/topk.hpp"
@@ -49,14 +51,20 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
     return;
   }
   params_ = params_of_description(record->description);
-  items_ = to_matrix(store::load_factors(db, txn, *serving, store::Side::Items));
-  gram_ = model::item_gram(items_);
+  if (params_.family == model::Family::Ease) {
+    items_ = load_ease_weights(db, txn, *serving);  // B: scores are x_u·B, no fold-in and no YᵀY
+    gram_.resize(0, 0);
+  } else {
+    items_ = to_matrix(store::load_factors(db, txn, *serving, store::Side::Items));
+    gram_ = model::item_gram(items_);
+  }
   auto ids = store::load_id_strings(db, txn, store::IdKind::Item);
   heads_.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(items_.rows())));
   for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
   k_ = store::cache_k(db, txn).value_or(10);
   generation_ = serving;
-  log::info("events: fold-in uses model generation {} ({} items, {} factors)", *serving, items_.rows(), items_.cols());
+  log::info("events: {} uses model generation {} ({} items, {} columns)",
+            params_.family == model::Family::Ease ? "EASE scoring" : "fold-in", *serving, items_.rows(), items_.cols());
 }
 
 void RealtimeRanker::apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events) {
@@ -93,6 +101,7 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
     item_buf_.push_back(r.item);  // sorted by item: also the seen list
     value_buf_.push_back(r.value);
   }
+  if (params_.family == model::Family::Ease) return refresh_ease(db, txn, user_id);
   Eigen::VectorXf factors = model::fold_in_user(params_, items_, gram_, item_buf_, value_buf_);
   store::put_factor_row(db, txn, *generation_, store::Side::Users, user,
                         std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())));
@@ -105,6 +114,20 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
                           item_buf_, k_);
   for (const auto& s : top) {
     if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);  // an item without an id is never listed
+  }
+  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
+}
+
+void RealtimeRanker::refresh_ease(const store::Database& db, const store::Txn& txn, std::string_view user_id) {
+  // Exact: the user's new scores are x_u·B over all their stored ratings.
+  const model::EaseParams ease = model::ease_params_of(params_);
+  for (auto& v : value_buf_) v = model::ease_input(ease, v);
+  builder_.clear();
+  auto top = top_k_ease_single(items_, item_buf_, value_buf_, k_);
+  // None of their items is in B: the fallback without their items, as for ALS.
+  if (top.empty()) return put_fallback(db, txn, user_id);
+  for (const auto& s : top) {
+    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);
   }
   store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
 }

@@ -1,6 +1,7 @@
 // Real-time events: a user's new ratings are stored, their factors re-solved by
 // fold-in with the serving model's item factors fixed (Hu, Koren & Volinsky
-// 2008, the ALS user step for one row), and their cached list recomputed — all
+// 2008, the ALS user step for one row) — or, for an EASE model, their scores
+// recomputed exactly as x_u·B — and their cached list recomputed — all
 // inside the caller's write transaction, so the next read sees all of it.
 #pragma once
 
@@ -47,13 +48,15 @@ class RealtimeRanker {
   void sync_model(const store::Database& db, const store::Txn& txn);
   void refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user, std::string_view user_id,
                     std::span<const store::RatingRecord> ratings);
+  // EASE: the user's list from x_u·B (no factor row is stored).
+  void refresh_ease(const store::Database& db, const store::Txn& txn, std::string_view user_id);
   // The user's list when fold-in gives no factors: the stored fallback ranking
   // without the items in item_buf_.
   void put_fallback(const store::Database& db, const store::Txn& txn, std::string_view user_id);
 
   std::optional<std::uint32_t> generation_;
   model::ModelParams params_;
-  model::RowMatrixXf items_;
+  model::RowMatrixXf items_;  // item factors, or EASE's B
   Eigen::MatrixXf gram_;
   std::vector<std::string> heads_;
   std::size_t k_ = 10;

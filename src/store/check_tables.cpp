@@ -126,6 +126,7 @@ void check_ratings(const Database& db, const Txn& txn, CheckReport& report) {
 struct ModelShape {
   std::uint64_t factors = 0;
   std::optional<std::uint64_t> users, items;
+  bool user_rows = true;  // false for EASE ("model":"ease"): B only, no user rows
 };
 
 std::optional<ModelShape> parse_shape(std::string_view description) {
@@ -139,6 +140,8 @@ std::optional<ModelShape> parse_shape(std::string_view description) {
     return std::nullopt;
   }
   std::uint64_t n = 0;
+  std::string_view family;
+  if (!doc["model"].get(family) && family == "ease") s.user_rows = false;
   if (!doc["users"].get(n)) s.users = n;
   if (!doc["items"].get(n)) s.items = n;
   return s;
@@ -201,6 +204,7 @@ void check_models(const Database& db, const Txn& txn, CheckReport& report) {
     constexpr std::uint64_t kUnknown = ~std::uint64_t{0};
     auto declared_opt = side == 'u' ? shape->second.users : shape->second.items;
     std::uint64_t declared = declared_opt.value_or(side == 'i' ? kUnknown : 0);
+    if (side == 'u' && !shape->second.user_rows) declared = 0;
     auto& expected = next[{generation, side}];
     if (r > expected && expected < declared) {
       report.add("factors", key, fmt::format("rows {}..{} are missing", expected, std::min<std::uint64_t>(r, declared) - 1));
@@ -224,6 +228,7 @@ void check_models(const Database& db, const Txn& txn, CheckReport& report) {
   for (const auto& [generation, shape] : shapes) {
     for (char side : {'u', 'i'}) {
       std::uint64_t declared = (side == 'u' ? shape.users : shape.items).value_or(0);
+      if (side == 'u' && !shape.user_rows) declared = 0;
       std::uint64_t seen = next.count({generation, side}) ? next[{generation, side}] : 0;
       if (seen < declared) {
         report.add("factors", fmt::format("{}/{}", generation, side == 'u' ? "user" : "item"),

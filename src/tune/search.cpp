@@ -23,11 +23,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+double available_memory() {
+  return static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
 // Hyperband's shape: fidelities 3, 8, 24 iterations (R = 24, η = 3), three
 // brackets of 9, 5 and 3 configurations (Li et al. 2018, algorithm 1).
 constexpr std::uint32_t kMaxIterations = 24;
 constexpr int kEta = 3;
 constexpr int kBrackets = 3;
+constexpr const char* kDefaultsStage = "defaults";
 constexpr int kRounds = 3;        // Hyperband rounds (new random configurations each)
 constexpr int kMovesPerStep = 3;  // refinement moves per step size
 // EASE's λ is one-dimensional: a log grid, then the refinement.
@@ -116,8 +121,7 @@ class Runner {
     unsigned n = static_cast<unsigned>(std::min<std::size_t>(o_.threads, jobs.size()));
     double need = 0;
     for (const auto& j : jobs) need = std::max(need, trial_memory(j.settings, data_));
-    const double available =
-        static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    const double available = available_memory();
     while (n > 1 && n * need > available / 2) --n;
     return std::max(1u, n);
   }
@@ -249,6 +253,10 @@ void refine(Runner& runner, RunSettings&& run_settings) {
   }
 }
 
+bool ease_fits(const TuneData& data) {
+  return trial_memory(Settings{.family = Family::Ease}, data) <= available_memory() / 2;
+}
+
 }  // namespace
 
 MetricSpec parse_metric(const std::string& text) {
@@ -275,13 +283,13 @@ MetricSpec parse_metric(const std::string& text) {
   return m;
 }
 
-std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best) {
+std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best, double floor) {
   std::size_t chosen = best;
   const auto& b = trials[best].per_user;
   std::vector<double> diff(b.size());
   for (std::size_t j = 0; j < trials.size(); ++j) {
     const auto& t = trials[j];
-    if (j == best || t.per_user.size() != b.size()) continue;
+    if (j == best || t.per_user.size() != b.size() || t.metric < floor) continue;
     const bool candidate = simpler(t.settings, trials[chosen].settings) ||
                            (!simpler(trials[chosen].settings, t.settings) && t.metric > trials[chosen].metric);
     if (!candidate) continue;
@@ -306,8 +314,12 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
     runner.run(jobs);
   };
   // The built-in defaults first: the baseline every other trial must beat.
-  if (has(Family::Ials)) run_settings({default_ials()}, "defaults");
-  if (has(Family::Ease)) {
+  if (has(Family::Ials)) run_settings({default_ials()}, kDefaultsStage);
+  if (has(Family::Ease) && !ease_fits(data)) {
+    if (o.on_note)
+      o.on_note(fmt::format("EASE skipped: its {} items need {:.0f} MiB, more than half the available memory",
+                            data.train.n_items, trial_memory(Settings{.family = Family::Ease}, data) / 1048576.0));
+  } else if (has(Family::Ease)) {
     std::vector<Settings> grid;
     for (float lambda : kEaseLambdas) {
       Settings s;
@@ -347,7 +359,10 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
     throw std::runtime_error(out.interrupted ? "interrupted before the first trial finished"
                                              : "the budget ended before the first trial finished: give a larger --budget");
   out.best = best_of(out.trials);
-  out.chosen = choose(out.trials, out.best);
+  double floor = -1;
+  for (const auto& t : out.trials)
+    if (t.stage == kDefaultsStage) floor = t.metric;
+  out.chosen = choose(out.trials, out.best, floor);
   out.best_interval = eval::bootstrap_mean(out.trials[out.best].per_user);
   return out;
 }

@@ -50,6 +50,7 @@ struct SearchOptions {
   double elapsed_before = 0;  // seconds the run already used (loading, splitting): counted in the budget
   const std::atomic<bool>* stop = nullptr;          // set by SIGINT: finish now, keep what is done
   std::function<void(const TrialResult&)> on_trial;  // progress; called by one thread at a time
+  std::function<void(const std::string&)> on_note;   // e.g. a family skipped for memory
 };
 
 struct SearchResult {
@@ -67,8 +68,10 @@ struct SearchResult {
 SearchResult search(const TuneData& data, const SearchOptions& options);
 
 // The rule for ties: among trials whose paired bootstrap 95 % interval of
-// (best − trial) per-user differences contains 0, the simplest (settings.hpp
-// `simpler`), then the higher metric. Returns an index into `trials`.
-std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best);
+// (best − trial) per-user differences contains 0, and that score at least
+// `floor` (the built-in defaults' trial: a tuned result never scores below the
+// defaults on validation), the simplest (settings.hpp `simpler`), then the
+// higher metric. Returns an index into `trials`.
+std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best, double floor);
 
 }  // namespace recsys::tune

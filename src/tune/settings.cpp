@@ -104,7 +104,7 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
 }
 
 bool simpler(const Settings& a, const Settings& b) {
-  auto key = [](const Settings& s) { return std::tuple(s.family == Family::Ials ? 1 : 0, s.factors, s.iterations); };
+  auto key = [](const Settings& s) { return std::tuple(s.family == Family::Ials ? 1 : 0, s.factors); };
   return key(a) < key(b);
 }
 

@@ -46,7 +46,8 @@ Settings sample_ease(SplitMix& rng);
 std::vector<Settings> neighbours(const Settings& s, double step);
 
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
-// closed form) before iALS; then fewer factors, then fewer iterations.
+// closed form) before iALS, then fewer factors. Iterations do not count: they
+// cost training time, not model size.
 bool simpler(const Settings& a, const Settings& b);
 
 // Same settings apart from the fidelity (iterations).
