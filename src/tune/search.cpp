@@ -33,6 +33,10 @@ constexpr std::uint32_t kMaxIterations = 24;
 constexpr int kEta = 3;
 constexpr int kBrackets = 3;
 constexpr const char* kDefaultsStage = "defaults";
+// Cost units (about flops) per second and thread assumed before a family has
+// a measured rate: ALS streams ratings (memory-bound), EASE is dense BLAS.
+constexpr double kPriorIalsUnitsPerSecond = 1e9;
+constexpr double kPriorEaseUnitsPerSecond = 1e10;
 constexpr int kRounds = 3;        // Hyperband rounds (new random configurations each)
 constexpr int kMovesPerStep = 3;  // refinement moves per step size
 // EASE's λ is one-dimensional: a log grid, then the refinement.
@@ -126,19 +130,25 @@ class Runner {
     return std::max(1u, n);
   }
 
-  // Seconds per cost unit measured on finished trials of the family (0: none yet).
-  double estimate(const Job& job) {
+  // Seconds the job should take: its cost times the seconds per cost unit
+  // measured on finished trials of the family, or before there are any a
+  // cautious prior (kPriorUnitsPerSecond per thread), so a first EASE fit
+  // on many items is not launched blind into a short budget.
+  double estimate(const Job& job, unsigned threads) {
+    const double cost = trial_cost(job.settings, job.from, job.settings.iterations, data_);
     std::lock_guard lock(mutex_);
     auto it = rates_.find(job.settings.family);
-    if (it == rates_.end() || it->second.second <= 0) return 0;
-    return it->second.first / it->second.second * trial_cost(job.settings, job.from, job.settings.iterations, data_);
+    if (it == rates_.end() || it->second.second <= 0) {
+      const double prior = job.settings.family == Family::Ease ? kPriorEaseUnitsPerSecond : kPriorIalsUnitsPerSecond;
+      return cost / (prior * threads);
+    }
+    return it->second.first / it->second.second * cost;
   }
 
   void run_one(Job& job, unsigned threads) {
     if (o_.max_trials > 0 && job.id > o_.max_trials) return;  // the plan ends here
-    // Launch only what can finish within the budget (the first trial of a
-    // family always runs: there is nothing to estimate from yet).
-    if (stopped() || now() + estimate(job) > o_.budget_seconds) {
+    // Launch only what can finish within the budget.
+    if (stopped() || now() + estimate(job, threads) > o_.budget_seconds) {
       std::lock_guard lock(mutex_);
       ++skipped_;
       if (!stopped()) out_of_budget_ = true;

@@ -85,7 +85,7 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   CHECK(doc["elapsed_seconds"].get_double().value() > 0);
   CHECK(doc["seed"].get_uint64().value() == 42);
   CHECK(doc["threads"].get_uint64().value() == 2);
-  CHECK(std::string(doc["models"].get_string().value()) == "ials");
+  CHECK(std::string(doc["models"].get_string().value()) == "ials,ease");
   CHECK(doc["interrupted"].get_bool().value() == false);
   CHECK(doc["out_of_budget"].is_bool());
   CHECK(doc["skipped"].is_uint64());
@@ -98,16 +98,25 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   CHECK(trials.size() == 12);
   double previous = 2;
   std::set<std::uint64_t> ids;
+  std::set<std::string> families;
   for (auto t : trials) {
     ids.insert(t["id"].get_uint64().value());
     CHECK(t["stage"].is_string());
-    CHECK(std::string(t["family"].get_string().value()) == "ials");
+    const std::string family(t["family"].get_string().value());
+    families.insert(family);
     auto s = t["settings"];
-    CHECK(s["factors"].get_uint64().value() > 0);
+    CHECK(std::string(s["family"].get_string().value()) == family);
     CHECK(s["regularization"].get_double().value() > 0);
-    CHECK(s["alpha"].get_double().value() > 0);
-    CHECK(s["confidence"].is_string());
-    CHECK(s["iterations"].get_uint64().value() == t["iterations"].get_uint64().value());
+    if (family == "ials") {
+      CHECK(s["factors"].get_uint64().value() > 0);
+      CHECK(s["alpha"].get_double().value() > 0);
+      CHECK(s["confidence"].is_string());
+      CHECK(s["iterations"].get_uint64().value() == t["iterations"].get_uint64().value());
+    } else {
+      CHECK(family == "ease");
+      CHECK(s["factors"].error() == simdjson::NO_SUCH_FIELD);
+    }
+    CHECK(t["iterations"].is_uint64());
     double metric = t["metric"].get_double().value();
     CHECK(metric >= 0);
     CHECK(metric <= previous);  // best first
@@ -115,6 +124,8 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
     CHECK(t["seconds"].get_double().value() >= 0);
     CHECK(t["threads"].get_uint64().value() >= 1);
   }
+  // Both families were tried: the defaults (iALS) first, then EASE's λ grid.
+  CHECK(families == std::set<std::string>{"ials", "ease"});
   CHECK(ids.size() == 12);
   // The first trial is always the built-in defaults.
   CHECK(ids.count(1) == 1);

@@ -43,7 +43,7 @@ TEST_CASE("train uses the tuned defaults and says so first; given options win; r
   TempDir dir;
   auto file = dir.write("r.csv", ratings(60, 45, 1));
   auto db = (dir / "db").string();
-  auto t = run_recsys({"--db", db, "--threads", "2", "tune", file.string(), "--max-trials", "10", "--budget", "5m"}, dir);
+  auto t = run_recsys({"--db", db, "--threads", "2", "tune", file.string(), "--models", "ials", "--max-trials", "10", "--budget", "5m"}, dir);
   INFO(t.err);
   REQUIRE(t.status == 0);
   auto stored_at = t.out.find("stored as training defaults: ials ");
@@ -98,6 +98,28 @@ TEST_CASE("train uses the tuned defaults and says so first; given options win; r
   auto again = run_recsys({"--db", db, "tune", "--reset"}, dir);
   REQUIRE(again.status == 0);
   CHECK(again.out.find("no tuned defaults stored") != std::string::npos);
+}
+
+TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --model als is given") {
+  TempDir dir;
+  auto file = dir.write("r.csv", ratings(40, 30, 2));
+  auto db = (dir / "db").string();
+  auto t = run_recsys({"--db", db, "tune", file.string(), "--models", "ease", "--budget", "5m"}, dir);
+  INFO(t.err);
+  REQUIRE(t.status == 0);
+  auto stored_at = t.out.find("stored as training defaults: ease lambda ");
+  REQUIRE(stored_at != std::string::npos);
+  const std::string lambda = setting(t.out.substr(stored_at), "lambda");
+  auto train = run_recsys({"--db", db, "train", "--no-refit"}, dir);
+  INFO(train.err);
+  REQUIRE(train.status == 0);
+  const std::string line = first_line(train.out);
+  CHECK(line.find("model ease, regularization " + lambda) != std::string::npos);
+  CHECK(train.err.find("training EASE") != std::string::npos);
+  auto als = run_recsys({"--db", db, "train", "--no-refit", "--no-loss", "--model", "als"}, dir);
+  REQUIRE(als.status == 0);
+  CHECK(first_line(als.out).find("not used: --model als given") != std::string::npos);
+  CHECK(als.err.find("training implicit ALS") != std::string::npos);
 }
 
 TEST_CASE("Ctrl-C during tune keeps and stores the best trial so far") {
