@@ -39,6 +39,7 @@ struct TuneOptions {
   double test_fraction = 0.25;
   std::uint64_t seed = 42;
   std::size_t max_trials = 0;
+  std::string prefer = "simpler";
   bool json = false;
   bool reset = false;
 };
@@ -182,6 +183,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
 
   search.seed = o.seed;
   search.max_trials = o.max_trials;
+  search.prefer_simpler = o.prefer == "simpler";
   search.threads = threads;
   search.budget_seconds = budget;
   search.elapsed_before = timer.seconds();
@@ -199,7 +201,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     InterruptWatch watch;
     result = tune::search(data, search);
   }
-  TuneRun run{search.metric.name, budget, o.seed, threads, o.models};
+  TuneRun run{search.metric.name, budget, o.seed, threads, o.models, o.prefer};
   std::fputs(leaderboard_table(result, run).c_str(), progress);
 
   const auto& chosen = result.trials[result.chosen];
@@ -229,6 +231,10 @@ void setup_tune(CLI::App& app, const GlobalOptions& global, Runner& run) {
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the split (as train's) and of the search")->capture_default_str();
   sub->add_option("--max-trials", o->max_trials, "Stop after this many trials (0: as many as the budget allows)")
+      ->capture_default_str();
+  sub->add_option("--prefer", o->prefer,
+                  "simpler: the simplest model within the bootstrap interval of the best; best: the highest metric")
+      ->check(CLI::IsMember({"simpler", "best"}))
       ->capture_default_str();
   sub->add_flag("--json", o->json, "Print the leaderboard as JSON on stdout (progress goes to stderr)");
   sub->add_flag("--reset", o->reset, "Forget the stored tuned defaults and exit");

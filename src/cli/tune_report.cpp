@@ -81,6 +81,8 @@ std::string leaderboard_json(const tune::SearchResult& s, const TuneRun& run, co
   json::append_number(out, s.seconds);
   out += fmt::format(",\"seed\":{},\"threads\":{},\"models\":", run.seed, run.threads);
   json::append_string(out, run.models);
+  out += ",\"prefer\":";
+  json::append_string(out, run.prefer);
   out += fmt::format(",\"interrupted\":{},\"out_of_budget\":{},\"skipped\":{}", s.interrupted ? "true" : "false",
                      s.out_of_budget ? "true" : "false", s.skipped);
   out += fmt::format(",\"data\":{{\"train_ratings\":{},\"validation_ratings\":{},\"validation_users\":{},"

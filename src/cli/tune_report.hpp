@@ -16,6 +16,7 @@ struct TuneRun {
   std::uint64_t seed = 0;
   unsigned threads = 1;
   std::string models;  // "ials,ease"
+  std::string prefer;  // "simpler" or "best"
 };
 
 std::string trial_line(const tune::TrialResult& r, const std::string& metric, double elapsed);

@@ -39,8 +39,10 @@ constexpr double kPriorIalsUnitsPerSecond = 1e9;
 constexpr double kPriorEaseUnitsPerSecond = 1e10;
 constexpr int kRounds = 3;        // Hyperband rounds (new random configurations each)
 constexpr int kMovesPerStep = 3;  // refinement moves per step size
-// EASE's λ is one-dimensional: a log grid, then the refinement.
-constexpr std::array<float, 5> kEaseLambdas = {30.0f, 100.0f, 300.0f, 1000.0f, 3000.0f};
+// EASE's λ is one-dimensional: from 300, ×3 and ÷3, then onwards in the
+// direction that improves (an EASE fit costs items³, so few of them).
+constexpr float kEaseFirstLambda = 300.0f;
+constexpr float kEaseStep = 3.0f;
 
 double metric_of(const eval::UserRanking& u, Metric m) {
   switch (m) {
@@ -263,8 +265,42 @@ void refine(Runner& runner, RunSettings&& run_settings) {
   }
 }
 
-bool ease_fits(const TuneData& data) {
-  return trial_memory(Settings{.family = Family::Ease}, data) <= available_memory() / 2;
+Settings ease(float lambda) {
+  Settings s;
+  s.family = Family::Ease;
+  s.factors = 0;
+  s.alpha = 0;
+  s.iterations = 1;
+  s.confidence = model::Confidence::Binary;
+  s.regularization = lambda;
+  return s;
+}
+
+bool ease_fits(const TuneData& data) { return trial_memory(ease(1), data) <= available_memory() / 2; }
+
+// EASE's λ: 300, then 100 and 900 together, then on by ×3 in the better
+// direction while it improves (at most two more steps).
+template <typename RunSettings>
+void ease_search(Runner& runner, RunSettings&& run_settings) {
+  auto metric_of_lambda = [&](float lambda) {
+    for (const auto& r : runner.results())
+      if (r.settings == ease(lambda)) return r.metric;
+    return -1.0;
+  };
+  run_settings({ease(kEaseFirstLambda)}, "ease");
+  if (!runner.more_trials()) return;
+  run_settings({ease(kEaseFirstLambda / kEaseStep), ease(kEaseFirstLambda * kEaseStep)}, "ease");
+  float lambda = kEaseFirstLambda;
+  for (float candidate : {kEaseFirstLambda / kEaseStep, kEaseFirstLambda * kEaseStep})
+    if (metric_of_lambda(candidate) > metric_of_lambda(lambda)) lambda = candidate;
+  if (lambda == kEaseFirstLambda) return;
+  const float step = lambda < kEaseFirstLambda ? 1.0f / kEaseStep : kEaseStep;
+  for (int more = 0; more < 2 && runner.more_trials(); ++more) {
+    const float next = lambda * step;
+    run_settings({ease(next)}, "ease");
+    if (!(metric_of_lambda(next) > metric_of_lambda(lambda))) return;
+    lambda = next;
+  }
 }
 
 }  // namespace
@@ -325,24 +361,6 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   };
   // The built-in defaults first: the baseline every other trial must beat.
   if (has(Family::Ials)) run_settings({default_ials()}, kDefaultsStage);
-  if (has(Family::Ease) && !ease_fits(data)) {
-    if (o.on_note)
-      o.on_note(fmt::format("EASE skipped: its {} items need {:.0f} MiB, more than half the available memory",
-                            data.train.n_items, trial_memory(Settings{.family = Family::Ease}, data) / 1048576.0));
-  } else if (has(Family::Ease)) {
-    std::vector<Settings> grid;
-    for (float lambda : kEaseLambdas) {
-      Settings s;
-      s.family = Family::Ease;
-      s.factors = 0;
-      s.alpha = 0;
-      s.iterations = 1;
-      s.confidence = model::Confidence::Binary;
-      s.regularization = lambda;
-      grid.push_back(s);
-    }
-    run_settings(grid, "ease grid");
-  }
   // Rounds of Hyperband brackets, each followed by a local refinement around
   // the best so far; the budget (or --max-trials) decides how many run.
   for (int round = 0; round < kRounds && runner.more_trials(); ++round) {
@@ -354,6 +372,14 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
         std::vector<Settings> configs;
         for (std::size_t c = 0; c < n; ++c) configs.push_back(sample_ials(rng));
         run_bracket(runner, b, std::move(configs));
+      }
+    }
+    if (round == 0 && has(Family::Ease)) {
+      if (ease_fits(data)) {
+        ease_search(runner, run_settings);
+      } else if (o.on_note) {
+        o.on_note(fmt::format("EASE skipped: its {} items need {:.0f} MiB, more than half the available memory",
+                              data.train.n_items, trial_memory(ease(1), data) / 1048576.0));
       }
     }
     refine(runner, run_settings);
@@ -372,7 +398,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   double floor = -1;
   for (const auto& t : out.trials)
     if (t.stage == kDefaultsStage) floor = t.metric;
-  out.chosen = choose(out.trials, out.best, floor);
+  out.chosen = o.prefer_simpler ? choose(out.trials, out.best, floor) : out.best;
   out.best_interval = eval::bootstrap_mean(out.trials[out.best].per_user);
   return out;
 }

@@ -47,6 +47,7 @@ struct SearchOptions {
   unsigned threads = 1;
   double budget_seconds = 600;
   std::size_t max_trials = 0;  // 0: as many as the budget allows
+  bool prefer_simpler = true;  // the tie rule (choose); false: the best trial is chosen
   double elapsed_before = 0;  // seconds the run already used (loading, splitting): counted in the budget
   const std::atomic<bool>* stop = nullptr;          // set by SIGINT: finish now, keep what is done
   std::function<void(const TrialResult&)> on_trial;  // progress; called by one thread at a time

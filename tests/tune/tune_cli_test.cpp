@@ -75,7 +75,8 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   TempDir dir;
   auto file = dir.write("r.tsv", grouped_ratings(60, 40, 1));
   auto db = (dir / "db").string();
-  auto r = tune(dir, db, {file.string(), "--max-trials", "12", "--budget", "5m"});
+  // 26 trials: the defaults, the three Hyperband brackets of the first round (22), then EASE.
+  auto r = tune(dir, db, {file.string(), "--max-trials", "26", "--budget", "5m"});
   INFO(r.err);
   REQUIRE(r.status == 0);
   simdjson::dom::parser parser;
@@ -86,6 +87,7 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   CHECK(doc["seed"].get_uint64().value() == 42);
   CHECK(doc["threads"].get_uint64().value() == 2);
   CHECK(std::string(doc["models"].get_string().value()) == "ials,ease");
+  CHECK(std::string(doc["prefer"].get_string().value()) == "simpler");
   CHECK(doc["interrupted"].get_bool().value() == false);
   CHECK(doc["out_of_budget"].is_bool());
   CHECK(doc["skipped"].is_uint64());
@@ -95,7 +97,7 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   CHECK(data["validation_users"].get_uint64().value() > 0);
   CHECK(data["test_ratings_untouched"].get_uint64().value() > 0);
   simdjson::dom::array trials = doc["trials"].get_array().value();
-  CHECK(trials.size() == 12);
+  CHECK(trials.size() == 26);
   double previous = 2;
   std::set<std::uint64_t> ids;
   std::set<std::string> families;
@@ -124,9 +126,9 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
     CHECK(t["seconds"].get_double().value() >= 0);
     CHECK(t["threads"].get_uint64().value() >= 1);
   }
-  // Both families were tried: the defaults (iALS) first, then EASE's λ grid.
+  // Both families were tried: the defaults (iALS) first, EASE after the first round.
   CHECK(families == std::set<std::string>{"ials", "ease"});
-  CHECK(ids.size() == 12);
+  CHECK(ids.size() == 26);
   // The first trial is always the built-in defaults.
   CHECK(ids.count(1) == 1);
   auto best = doc["best"];
@@ -139,10 +141,10 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   // Progress went to stderr (stdout is only the JSON): one line per trial.
   std::size_t lines = 0;
   for (std::size_t at = 0; (at = r.err.find("\ntrial ", at)) != std::string::npos; ++at) ++lines;
-  CHECK(lines == 12);
+  CHECK(lines == 26);
 }
 
-TEST_CASE("tune gives the same leaderboard for the same seed and threads, another for another seed") {
+TEST_CASE("tune gives the same leaderboard for the same seed and threads and another for another seed") {
   TempDir dir;
   auto file = dir.write("r.tsv", grouped_ratings(60, 40, 2));
   auto db = (dir / "db").string();
@@ -171,13 +173,19 @@ TEST_CASE("tune honours the budget") {
   auto r = tune(dir, db, {"--budget", "5s"});
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   INFO(r.err);
-  REQUIRE(r.status == 0);
   // Within 10 % of the budget, plus process start and storing the result;
   // sanitizer builds overrun by up to one (much slower) iteration.
   CHECK(seconds <= budget * 1.1 + (sanitized() ? 10.0 : 0.5));
+  if (sanitized() && r.status == 1) {
+    // 5-20 times slower: the first trial may not finish in 5 s, which is an error, not an overrun.
+    CHECK(r.err.find("the budget ended before the first trial finished") != std::string::npos);
+    return;
+  }
+  REQUIRE(r.status == 0);
   simdjson::dom::parser parser;
   auto doc = parse(parser, r.out);
   CHECK(doc["out_of_budget"].get_bool().value() == true);
+  CHECK(doc["skipped"].get_uint64().value() > 0);
   CHECK(doc["elapsed_seconds"].get_double().value() <= budget * 1.1 + (sanitized() ? 10.0 : 0.0));
 }
 
@@ -193,6 +201,7 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
                                        {"--metric", "ndcg@0"},
                                        {"--models", "svd"},
                                        {"--split", "none"},
+                                       {"--prefer", "fastest"},
                                        {"--test-fraction", "1.5"}}) {
     std::vector<std::string> args{"--db", db, "tune"};
     args.insert(args.end(), bad.begin(), bad.end());
@@ -209,7 +218,7 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
   CHECK(empty.status == 1);
 }
 
-TEST_CASE("tune never reads the test part: poisoning it changes nothing, poisoning train does") {
+TEST_CASE("poisoning the test part changes nothing in tune while poisoning the train part does") {
   TempDir dir;
   const std::string original = grouped_ratings(80, 48, 4);
   auto file = dir.write("r.tsv", original);

@@ -39,7 +39,7 @@ std::string setting(const std::string& text, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("train uses the tuned defaults and says so first; given options win; reset forgets them") {
+TEST_CASE("train uses the tuned defaults and says so first and given options win and reset forgets them") {
   TempDir dir;
   auto file = dir.write("r.csv", ratings(60, 45, 1));
   auto db = (dir / "db").string();

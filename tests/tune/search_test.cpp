@@ -1,0 +1,109 @@
+// The tie rule and the settings of tune (src/tune), on hand-made trials.
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "tune/search.hpp"
+#include "tune/settings.hpp"
+#include "util/random.hpp"
+
+using namespace recsys;
+using namespace recsys::tune;
+
+namespace {
+
+TrialResult trial(std::size_t id, std::uint32_t factors, std::vector<double> per_user) {
+  TrialResult t;
+  t.id = id;
+  t.settings.factors = factors;
+  double sum = 0;
+  for (double x : per_user) sum += x;
+  t.metric = sum / static_cast<double>(per_user.size());
+  t.per_user = std::move(per_user);
+  return t;
+}
+
+// Noisy per-user scores around `mean`, from a shared stream (paired users).
+std::vector<double> users(double mean, double shift_noise, std::uint64_t seed) {
+  SplitMix base(1), own(seed);
+  std::vector<double> v(400), noise(400);
+  double noise_mean = 0;
+  for (auto& n : noise) noise_mean += (n = shift_noise * (own.uniform() - 0.5)) / 400.0;
+  // The user's own noise is centred, so the trial's mean is `mean` plus the shared part.
+  for (std::size_t j = 0; j < v.size(); ++j) v[j] = mean + 0.3 * (base.uniform() - 0.5) + noise[j] - noise_mean;
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("tune prefers the simpler model only when the difference is within the bootstrap interval") {
+  // The best has 128 factors; a 32-factor trial is 0.001 lower with user noise
+  // far larger: indistinguishable, so it is chosen.
+  std::vector<TrialResult> tied{trial(1, 128, users(0.500, 0.2, 2)), trial(2, 32, users(0.499, 0.2, 3))};
+  REQUIRE(tied[0].metric > tied[1].metric);
+  CHECK(choose(tied, 0, -1) == 1);
+  // The same trial below the defaults' validation score (the floor) is not.
+  CHECK(choose(tied, 0, tied[0].metric - 1e-9) == 0);
+  // 0.05 lower on every user is a real difference: the best stays.
+  std::vector<TrialResult> apart{trial(1, 128, users(0.50, 0.0, 2)), trial(2, 32, users(0.45, 0.0, 3))};
+  CHECK(choose(apart, 0, -1) == 0);
+  // A tied trial that is not simpler (more factors) is never chosen over the best.
+  std::vector<TrialResult> bigger{trial(1, 32, users(0.500, 0.2, 2)), trial(2, 128, users(0.499, 0.2, 3))};
+  CHECK(choose(bigger, 0, -1) == 0);
+}
+
+TEST_CASE("EASE is simpler than iALS and fewer factors simpler than more but iterations do not count") {
+  Settings ials = default_ials();
+  Settings ease;
+  ease.family = Family::Ease;
+  CHECK(simpler(ease, ials));
+  CHECK_FALSE(simpler(ials, ease));
+  Settings small = ials;
+  small.factors = 32;
+  CHECK(simpler(small, ials));
+  Settings shorter = ials;
+  shorter.iterations = 5;
+  CHECK_FALSE(simpler(shorter, ials));
+  CHECK_FALSE(simpler(ials, shorter));
+}
+
+TEST_CASE("tuned settings read back from their JSON and bad documents are refused") {
+  SplitMix rng(11);
+  for (int n = 0; n < 20; ++n) {
+    Settings s = sample_ials(rng);
+    s.iterations = 8;
+    CHECK(settings_from_json(settings_json(s)) == s);
+  }
+  Settings e;
+  e.family = Family::Ease;
+  e.factors = 0;
+  e.alpha = 0;
+  e.iterations = 1;
+  e.confidence = model::Confidence::Binary;
+  e.regularization = 300;
+  CHECK(settings_from_json(settings_json(e)) == e);
+  CHECK_THROWS_WITH(settings_from_json("[1]"), Catch::Contains("not a JSON object"));
+  CHECK_THROWS_WITH(settings_from_json("{\"family\":\"svd\"}"), Catch::Contains("unknown model family 'svd'"));
+  CHECK_THROWS_WITH(settings_from_json("{}"), Catch::Contains("no family"));
+}
+
+TEST_CASE("refinement moves change one setting at a time by the step") {
+  Settings s = default_ials();
+  auto moves = neighbours(s, 2.0);
+  CHECK(moves.size() == 8);  // λ, α, factors, iterations: × and ÷
+  for (const auto& m : moves) {
+    int changed = (m.regularization != s.regularization) + (m.alpha != s.alpha) + (m.factors != s.factors) +
+                  (m.iterations != s.iterations);
+    CHECK(changed == 1);
+    CHECK(m.confidence == s.confidence);
+  }
+}
+
+TEST_CASE("the metric option takes ndcg at k or recall at k or map") {
+  CHECK(parse_metric("ndcg@10").metric == Metric::Ndcg);
+  CHECK(parse_metric("recall@20").k == 20);
+  CHECK(parse_metric("map").metric == Metric::Map);
+  CHECK(parse_metric("ndcg").name == "ndcg@10");
+  CHECK_THROWS_WITH(parse_metric("auc"), Catch::Contains("unknown --metric 'auc'"));
+  CHECK_THROWS_WITH(parse_metric("ndcg@x"), Catch::Contains("positive number"));
+}
