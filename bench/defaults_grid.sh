@@ -8,13 +8,14 @@
 # worst case (ties: the mean) and where the current defaults rank.
 #
 #   bench/defaults_grid.sh [BUILD_DIR]
-#   env: DATA (/work/shared/data), THREADS (2), ITERATIONS (15), WORK (temp dir),
+#   env: DATA (MovieLens directory: ml-100k/, ml-latest-small/; default ../shared/data
+#        beside the repository, as the tests use), THREADS (2), ITERATIONS (15), WORK (temp dir),
 #        FACTORS ("64 128"), LAMBDAS ("25 50 100"), ALPHAS ("5 10 20")
 set -euo pipefail
 
 build=${1:-build}
 bin=$build/src/recsys
-data=${DATA:-${RECSYS_SHARED_DATA:-/work/shared/data}}
+data=${DATA:-${RECSYS_SHARED_DATA:-$(dirname "$0")/../../shared/data}}
 threads=${THREADS:-2}
 iterations=${ITERATIONS:-15}
 factors_list=${FACTORS:-"64 128"}
