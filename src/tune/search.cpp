@@ -1,19 +1,14 @@
 #include "tune/search.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <chrono>
 #include <cmath>
-#include <exception>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 
+#include "tune/runner.hpp"
 #include "tune/trial.hpp"
 #include "util/random.hpp"
 
@@ -21,11 +16,7 @@ namespace recsys::tune {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double available_memory() {
-  return static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-}
+using namespace detail;
 
 // Hyperband's shape: fidelities 3, 8, 24 iterations (R = 24, η = 3), three
 // brackets of 9, 5 and 3 configurations (Li et al. 2018, algorithm 1).
@@ -33,168 +24,12 @@ constexpr std::uint32_t kMaxIterations = 24;
 constexpr int kEta = 3;
 constexpr int kBrackets = 3;
 constexpr const char* kDefaultsStage = "defaults";
-// Cost units (about flops) per second and thread assumed before a family has
-// a measured rate: ALS streams ratings (memory-bound), EASE is dense BLAS.
-constexpr double kPriorIalsUnitsPerSecond = 1e9;
-constexpr double kPriorEaseUnitsPerSecond = 1e10;
 constexpr int kRounds = 3;        // Hyperband rounds (new random configurations each)
 constexpr int kMovesPerStep = 3;  // refinement moves per step size
 // EASE's λ is one-dimensional: from 300, ×3 and ÷3, then onwards in the
 // direction that improves (an EASE fit costs items³, so few of them).
 constexpr float kEaseFirstLambda = 300.0f;
 constexpr float kEaseStep = 3.0f;
-
-double metric_of(const eval::UserRanking& u, Metric m) {
-  switch (m) {
-    case Metric::Ndcg: return u.ndcg;
-    case Metric::Map: return u.ap;
-    case Metric::Recall: return u.recall;
-  }
-  return u.ndcg;
-}
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-}
-
-// A planned step: take `state` (or a new trial when null) to settings.iterations.
-struct Job {
-  std::size_t id = 0;
-  std::string stage;
-  Settings settings;
-  std::uint32_t from = 0;
-  std::unique_ptr<Trial> state;
-  bool done = false;
-};
-
-// Runs batches of jobs over the worker threads and keeps the results, the
-// budget and the time estimates. Owned by search(); its mutex guards every
-// member written by the workers (results_, rates_, skipped_, out_of_budget_)
-// and serialises on_trial.
-class Runner {
- public:
-  Runner(const TuneData& data, const SearchOptions& o) : data_(data), o_(o), start_(Clock::now()) {}
-
-  double now() const { return o_.elapsed_before + std::chrono::duration<double>(Clock::now() - start_).count(); }
-  bool stopped() const { return o_.stop && o_.stop->load(); }
-  bool keep_going() const { return !stopped() && now() < o_.budget_seconds; }
-  // Whether to plan more trials: time left and --max-trials not reached.
-  bool more_trials() const { return keep_going() && (o_.max_trials == 0 || ids_ < o_.max_trials); }
-  std::size_t next_id() { return ++ids_; }
-
-  // Runs the jobs, several at once when threads and memory allow; each
-  // completed job's result is appended and its state kept in the job.
-  void run(std::vector<Job>& jobs) {
-    if (jobs.empty()) return;
-    const unsigned concurrent = concurrency(jobs);
-    const unsigned share = std::max(1u, o_.threads / concurrent);
-    std::atomic<std::size_t> next{0};
-    std::vector<std::exception_ptr> errors(concurrent);
-    auto work = [&](unsigned w) {
-      try {
-        for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) run_one(jobs[j], share);
-      } catch (...) {
-        errors[w] = std::current_exception();
-      }
-    };
-    if (concurrent == 1) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (unsigned w = 0; w < concurrent; ++w) pool.emplace_back(work, w);
-      for (auto& t : pool) t.join();
-    }
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
-  }
-
-  std::vector<TrialResult> take_results() {
-    std::sort(results_.begin(), results_.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    return std::move(results_);
-  }
-  std::size_t skipped() const { return skipped_; }
-  bool out_of_budget() const { return out_of_budget_; }
-  // Results so far (the search reads them between batches, when no worker runs).
-  const std::vector<TrialResult>& results() const { return results_; }
-
- private:
-  // As many jobs at once as threads, while their memory fits in half of what
-  // is available. The thread share per trial follows from the batch size and
-  // --threads alone, so results do not depend on timing.
-  unsigned concurrency(const std::vector<Job>& jobs) const {
-    unsigned n = static_cast<unsigned>(std::min<std::size_t>(o_.threads, jobs.size()));
-    double need = 0;
-    for (const auto& j : jobs) need = std::max(need, trial_memory(j.settings, data_));
-    const double available = available_memory();
-    while (n > 1 && n * need > available / 2) --n;
-    return std::max(1u, n);
-  }
-
-  // Seconds the job should take: its cost times the seconds per cost unit
-  // measured on finished trials of the family, or before there are any a
-  // cautious prior (kPriorUnitsPerSecond per thread), so a first EASE fit
-  // on many items is not launched blind into a short budget.
-  double estimate(const Job& job, unsigned threads) {
-    const double cost = trial_cost(job.settings, job.from, job.settings.iterations, data_);
-    std::lock_guard lock(mutex_);
-    auto it = rates_.find(job.settings.family);
-    if (it == rates_.end() || it->second.second <= 0) {
-      const double prior = job.settings.family == Family::Ease ? kPriorEaseUnitsPerSecond : kPriorIalsUnitsPerSecond;
-      return cost / (prior * threads);
-    }
-    return it->second.first / it->second.second * cost;
-  }
-
-  void run_one(Job& job, unsigned threads) {
-    if (o_.max_trials > 0 && job.id > o_.max_trials) return;  // the plan ends here
-    // Launch only what can finish within the budget.
-    if (stopped() || now() + estimate(job, threads) > o_.budget_seconds) {
-      std::lock_guard lock(mutex_);
-      ++skipped_;
-      if (!stopped()) out_of_budget_ = true;
-      job.state.reset();
-      return;
-    }
-    Clock::time_point t0 = Clock::now();
-    if (!job.state) job.state = start_trial(job.settings, data_);
-    if (!job.state->advance(job.settings.iterations, threads, [this] { return keep_going(); })) {
-      std::lock_guard lock(mutex_);
-      ++skipped_;
-      if (!stopped()) out_of_budget_ = true;
-      job.state.reset();
-      return;
-    }
-    auto report = job.state->evaluate(data_, o_.metric.k, threads);
-    TrialResult r;
-    r.id = job.id;
-    r.stage = job.stage;
-    r.settings = job.settings;
-    r.threads = threads;
-    r.per_user.reserve(report.per_user.size());
-    for (const auto& u : report.per_user) r.per_user.push_back(metric_of(u, o_.metric.metric));
-    r.metric = mean(r.per_user);
-    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    job.done = true;
-    std::lock_guard lock(mutex_);
-    auto& rate = rates_[job.settings.family];
-    rate.first += r.seconds;
-    rate.second += trial_cost(job.settings, job.from, job.settings.iterations, data_);
-    if (o_.on_trial) o_.on_trial(r);
-    results_.push_back(std::move(r));
-  }
-
-  const TuneData& data_;
-  const SearchOptions& o_;
-  Clock::time_point start_;
-  std::size_t ids_ = 0;  // search thread only
-  std::mutex mutex_;
-  std::vector<TrialResult> results_;
-  std::map<Family, std::pair<double, double>> rates_;  // family -> (seconds, cost units)
-  std::size_t skipped_ = 0;
-  bool out_of_budget_ = false;
-};
 
 std::string bracket_stage(int b, int rung, int rungs) {
   return fmt::format("bracket {}/{} rung {}/{}", b + 1, kBrackets, rung + 1, rungs);

@@ -31,7 +31,7 @@ struct MetricSpec {
 MetricSpec parse_metric(const std::string& text);
 
 struct TrialResult {
-  std::size_t id = 0;   // 1-based, in the order trials finished being planned
+  std::size_t id = 0;   // 1-based, in plan order
   std::string stage;    // "bracket 1/3 rung 2/3", "ease", "refine ×2", ...
   Settings settings;    // settings.iterations: the fidelity evaluated
   double metric = 0;    // on the validation part
