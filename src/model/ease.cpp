@@ -96,9 +96,9 @@ RowMatrixXf gram_dense(const Csr& x, unsigned threads) {
 }
 
 // Sparse updates run roughly this many times slower than SSYRK's multiply-adds
-// (scattered writes into a row of G against a cache-blocked kernel; measured on
-// MovieLens 100k and synthetic sets, docs/training.md).
-constexpr double kSparseUpdateCost = 8.0;
+// (scattered writes into a row of G against a cache-blocked kernel; measured
+// 13-14 on MovieLens 100k and a 30 % dense synthetic set, docs/training.md).
+constexpr double kSparseUpdateCost = 13.0;
 
 GramMethod choose_method(const Csr& x) {
   double sparse = 0;
