@@ -153,4 +153,11 @@ TEST_CASE("an EASE event changes the served list exactly as x_u·B predicts", "[
   REQUIRE(c.request("POST", "/v1/events", R"({"user":"u1","item":"brand-new","value":3})").status == 200);
   auto unchanged = test::parse_body(c.get("/v1/users/u1/recommendations").body);
   REQUIRE(unchanged.items == again.items);
+
+  // A new user with only items newer than B: the fallback without those items.
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"only-new","item":"brand-new","value":3})").status == 200);
+  auto only_new = test::parse_body(c.get("/v1/users/only-new/recommendations").body);
+  REQUIRE(only_new.source == "fallback");
+  auto fallback_names = test::item_names(only_new);
+  REQUIRE(std::find(fallback_names.begin(), fallback_names.end(), "brand-new") == fallback_names.end());
 }
