@@ -129,3 +129,41 @@ TEST_CASE("recsys train --model ease refuses more items than --max-items and sto
   auto explicit_ease = run_recsys({"--db", db, "train", "--model", "ease", "--feedback", "explicit"}, dir);
   REQUIRE(explicit_ease.status == 2);
 }
+
+TEST_CASE("a damaged row of a stored EASE B stops precompute with a clear error and the old lists keep serving",
+          "[ease]") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings());
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "train", file.string(), "--model", "ease", "--split", "none"}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "precompute", "--k", "5"}, dir).status == 0);
+  auto before = run_recsys({"--db", db, "recommend", "u1", "--json"}, dir);
+  REQUIRE(before.status == 0);
+  REQUIRE(before.out.find("\"source\":\"model\"") != std::string::npos);
+
+  // Row 0 of B cut to 3 values (as a torn or foreign write would leave it), then
+  // row 7 removed: each is named, never read as a smaller or partly empty B.
+  SECTION("a row of the wrong width") {
+    auto handle = open_test_db(dir, recsys::store::OpenMode::ReadWrite);
+    std::vector<float> short_row{0.5f, 0.25f, 0.125f};
+    handle.write([&](recsys::store::Txn& txn) {
+      recsys::store::put_factor_row(handle, txn, 1, recsys::store::Side::Items, 0, short_row);
+    });
+  }
+  SECTION("a missing row") {
+    auto handle = open_test_db(dir, recsys::store::OpenMode::ReadWrite);
+    // The factors key: generation (big-endian), side, row (big-endian).
+    const std::string key{'\0', '\0', '\0', '\1', 'i', '\0', '\0', '\0', '\7'};
+    handle.write([&](recsys::store::Txn& txn) { REQUIRE(handle.tables().factors.del(txn, key)); });
+  }
+  auto pre = run_recsys({"--db", db, "precompute", "--k", "5"}, dir);
+  INFO(pre.err);
+  REQUIRE(pre.status == 1);
+  REQUIRE(pre.err.find("model generation 1 (EASE) is damaged: row ") != std::string::npos);
+  REQUIRE(pre.err.find("run recsys check") != std::string::npos);
+  auto after = run_recsys({"--db", db, "recommend", "u1", "--json"}, dir);
+  REQUIRE(after.status == 0);
+  REQUIRE(after.out == before.out);
+  auto check = run_recsys({"--db", db, "check"}, dir);
+  REQUIRE(check.status != 0);
+}
