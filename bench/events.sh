@@ -10,7 +10,8 @@
 # POST reflects it.
 #
 #   bench/events.sh [BUILD_DIR]
-#   env: CONNECTIONS (8), DURATION (5s), THREADS (2), RATINGS (ml-100k u.data)
+#   env: CONNECTIONS (8), DURATION (5s), THREADS (2), RATINGS (ml-100k u.data),
+#        MODEL (als, or ease: events then recompute x_u·B instead of folding in)
 set -euo pipefail
 
 build=${1:-build}
@@ -27,7 +28,7 @@ if [ ! -f "$ratings" ]; then
   ratings=$work/ratings.csv
   "$bin" generate --users 1000 --items 1700 --ratings 100000 --seed 1 -o "$ratings" >/dev/null
 fi
-"$bin" --log-level warn train "$ratings" --split none >/dev/null
+"$bin" --log-level warn train "$ratings" --split none --model "${MODEL:-als}" >/dev/null
 "$bin" --log-level warn precompute >/dev/null
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 start_server() {

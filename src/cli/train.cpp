@@ -140,7 +140,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   if (split_options.kind != data::SplitKind::None) {
     auto split = data::split_ratings(all, split_options.kind, split_options.test_fraction, params.seed);
     log::info("{} split: {} train, {} test ratings", summary.split, split.train.size(), split.test.size());
-    auto train = matrix_of(params, split.train);
+    auto train = ease ? model::RatingMatrix{} : matrix_of(params, split.train);
     factors = ease ? fit_ease_model(params, split.train, threads, "fit on train split")
                    : fit(params, train, threads, options.loss, "fit on train split", loss);
     eval::EvalOptions eo;

@@ -24,7 +24,7 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--factors", o.factors, "Latent factors")->capture_default_str();
   sub.add_option("--iterations", o.iterations, "ALS iterations")->capture_default_str();
   sub.add_option("--regularization", o.regularization,
-                 "L2 regularization lambda (default 50 implicit, 0.12 explicit, 200 EASE; explicit scales it by each row's count)");
+                 "L2 regularization lambda (default 50 implicit, 0.12 explicit, 300 EASE; explicit scales it by each row's count)");
   sub.add_option("--alpha", o.alpha, "Implicit confidence scale (default 10 log, 2 linear, 5 binary)");
   sub.add_flag("--nonnegative", o.nonnegative, "Constrain factors to be >= 0 (NNLS)");
   sub.add_option("--seed", o.seed, "Random seed (factors and split)")->capture_default_str();

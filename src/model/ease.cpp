@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "model/confidence.hpp"
+#include "util/log.hpp"
 #include "util/parallel.hpp"
+#include "util/timer.hpp"
 
 // LAPACK in OpenBLAS (Debian's libopenblas0 carries the LAPACK symbols; no
 // LAPACKE header is needed for two routines). Fortran calling convention: all
@@ -94,9 +96,9 @@ RowMatrixXf gram_dense(const Csr& x, unsigned threads) {
 }
 
 // Sparse updates run roughly this many times slower than SSYRK's multiply-adds
-// (scattered writes into a row of G against a cache-blocked kernel; measured on
-// MovieLens 100k and synthetic sets, docs/training.md).
-constexpr double kSparseUpdateCost = 8.0;
+// (scattered writes into a row of G against a cache-blocked kernel; measured
+// 13-14 on MovieLens 100k and a 30 % dense synthetic set, docs/training.md).
+constexpr double kSparseUpdateCost = 13.0;
 
 GramMethod choose_method(const Csr& x) {
   double sparse = 0;
@@ -137,7 +139,12 @@ RowMatrixXf ease_gram(const Csr& x_by_user, unsigned threads, GramMethod method)
 RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads, GramMethod method) {
   if (!(p.lambda > 0.0f) || !std::isfinite(p.lambda))
     throw std::invalid_argument(fmt::format("EASE needs a regularization λ > 0 (got {})", p.lambda));
+  Timer timer;
+  if (method == GramMethod::Auto) method = choose_method(x_by_user);
   RowMatrixXf g = ease_gram(x_by_user, threads, method);
+  log::debug("EASE: XᵀX ({} × {}) by {} in {:.3f} s", g.rows(), g.cols(),
+             method == GramMethod::Sparse ? "sparse updates" : "dense SSYRK", timer.seconds());
+  timer.reset();
   const int n = static_cast<int>(g.rows());
   if (n == 0) return g;
   g.diagonal().array() += p.lambda;
@@ -155,6 +162,8 @@ RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads
     spotri_("L", &n, g.data(), &n, &info, 1);
     if (info != 0) throw std::runtime_error(fmt::format("EASE: inverting XᵀX + λI failed (LAPACK spotri info {})", info));
   }
+  log::debug("EASE: Cholesky inverse (LAPACK spotrf + spotri) in {:.3f} s", timer.seconds());
+  timer.reset();
   // B_ij = −P_ij / P_jj (P from its upper triangle), B_jj = 0.
   Eigen::VectorXf inv_diag = g.diagonal().cwiseInverse();
   const std::size_t un = static_cast<std::size_t>(n);
@@ -173,6 +182,7 @@ RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads
       row[i] = 0.0f;
     }
   });
+  log::debug("EASE: B from P in {:.3f} s", timer.seconds());
   return g;
 }
 

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "model/matrix.hpp"
 #include "store/models.hpp"
@@ -17,16 +21,25 @@ inline model::RowMatrixXf to_matrix(const store::FactorMatrix& m) {
 
 // An EASE generation's B (items × items, stored as the item rows), read row by
 // row straight into the matrix: B is the one large object, so it is never held
-// twice. Rows that are missing stay zero.
+// twice. `width` is B's size recorded at training (ModelParams::factors). A
+// missing or mis-sized row throws: unlike a factor row, every row of B feeds
+// every user's scores, and a damaged row 0 used to make B silently empty (or
+// the wrong size), so the whole generation served nothing but fallbacks.
 inline model::RowMatrixXf load_ease_weights(const store::Database& db, const store::Txn& txn,
-                                            std::uint32_t generation) {
-  auto first = store::load_factor_row(db, txn, generation, store::Side::Items, 0);
-  const auto n = static_cast<Eigen::Index>(first ? first->size() : 0);
-  model::RowMatrixXf b = model::RowMatrixXf::Zero(n, n);
+                                            std::uint32_t generation, std::uint32_t width) {
+  if (width == 0)
+    throw std::runtime_error(fmt::format("model generation {} (EASE) records no item count; retrain it", generation));
+  const auto n = static_cast<Eigen::Index>(width);
+  model::RowMatrixXf b(n, n);
   for (Eigen::Index i = 0; i < n; ++i) {
-    auto row = i == 0 ? std::move(first) : store::load_factor_row(db, txn, generation, store::Side::Items,
-                                                                   static_cast<std::uint32_t>(i));
-    if (row && static_cast<Eigen::Index>(row->size()) == n) std::copy(row->begin(), row->end(), b.row(i).data());
+    auto row = store::load_factor_row(db, txn, generation, store::Side::Items, static_cast<std::uint32_t>(i));
+    if (!row || static_cast<Eigen::Index>(row->size()) != n) {
+      throw std::runtime_error(fmt::format(
+          "model generation {} (EASE) is damaged: row {} of its {} × {} weights is {}; run recsys check, "
+          "then retrain (or precompute another generation)",
+          generation, i, n, n, row ? fmt::format("{} values wide", row->size()) : std::string("missing")));
+    }
+    std::copy(row->begin(), row->end(), b.row(i).data());
   }
   return b;
 }

@@ -70,7 +70,7 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   in.generation = model->generation;
   in.params = params_of_description(model->description);
   if (in.params.family == model::Family::Ease) {
-    in.items = load_ease_weights(db, txn, in.generation);
+    in.items = load_ease_weights(db, txn, in.generation, in.params.factors);
   } else {
     in.users = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Users));
     in.items = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Items));

@@ -52,7 +52,7 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
   }
   params_ = params_of_description(record->description);
   if (params_.family == model::Family::Ease) {
-    items_ = load_ease_weights(db, txn, *serving);  // B: scores are x_u·B, no fold-in and no YᵀY
+    items_ = load_ease_weights(db, txn, *serving, params_.factors);  // B: scores are x_u·B, no fold-in and no YᵀY
     gram_.resize(0, 0);
   } else {
     items_ = to_matrix(store::load_factors(db, txn, *serving, store::Side::Items));
