@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 #include <tuple>
 
@@ -30,6 +31,10 @@ float round3(double x) {
   double scale = std::pow(10.0, 2 - std::floor(std::log10(x)));
   return static_cast<float>(std::round(x * scale) / scale);
 }
+
+// A float setting as the shortest decimal that reads back to it ("4.11", not
+// 4.110000133514404).
+double decimal(float x) { return std::strtod(fmt::format("{}", x).c_str(), nullptr); }
 
 }  // namespace
 
@@ -125,13 +130,13 @@ std::string settings_json(const Settings& s) {
   json::append_string(out, to_string(s.family));
   if (s.family == Family::Ease) {
     out += ",\"regularization\":";
-    json::append_number(out, s.regularization);
+    json::append_number(out, decimal(s.regularization));
     return out + '}';
   }
   out += fmt::format(",\"factors\":{},\"regularization\":", s.factors);
-  json::append_number(out, s.regularization);
+  json::append_number(out, decimal(s.regularization));
   out += ",\"alpha\":";
-  json::append_number(out, s.alpha);
+  json::append_number(out, decimal(s.alpha));
   out += ",\"confidence\":";
   json::append_string(out, model::to_string(s.confidence));
   out += fmt::format(",\"iterations\":{}}}", s.iterations);
