@@ -276,6 +276,11 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   std::vector<char> has_list(in.user_ids.size(), 0);
   for (std::uint32_t u : user_rows) has_list[u] = 1;
   std::vector<std::uint32_t> refreshed;
+  // Fold-in of the users the snapshot's lists miss uses the model ranked with
+  // above, not a second copy read in the commit (EASE: items² floats). Outside
+  // the transaction: db.write runs it again after growing a full map.
+  RealtimeRanker ranker;
+  ranker.adopt_model(in.generation, in.params, std::move(in.items), heads, options.k);
   timer.reset();
   db.write([&](store::Txn& txn) {
     store::clear_caches(db, txn);
@@ -290,7 +295,6 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     store::set_cache_k(db, txn, static_cast<std::uint32_t>(options.k));
     store::set_serving_generation(db, txn, in.generation);
     // Fold-in, like the server's events, for users the snapshot's lists miss.
-    RealtimeRanker ranker;
     refreshed = users_to_refresh(db, txn, in, has_list);
     for (std::uint32_t u : refreshed) ranker.refresh(db, txn, u);
   });

@@ -67,6 +67,21 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
             params_.family == model::Family::Ease ? "EASE scoring" : "fold-in", *serving, items_.rows(), items_.cols());
 }
 
+void RealtimeRanker::adopt_model(std::uint32_t generation, const model::ModelParams& params, model::RowMatrixXf items,
+                                 std::vector<std::string> heads, std::size_t k) {
+  params_ = params;
+  items_ = std::move(items);
+  if (params_.family == model::Family::Ease) {
+    gram_.resize(0, 0);
+  } else {
+    gram_ = model::item_gram(items_);
+  }
+  heads_ = std::move(heads);
+  heads_.resize(std::min<std::size_t>(heads_.size(), static_cast<std::size_t>(items_.rows())));
+  k_ = k;
+  generation_ = generation;
+}
+
 void RealtimeRanker::apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events) {
   sync_model(db, txn);
   auto policy = store::policy_for(store::rating_stats(db, txn).feedback);

@@ -42,6 +42,13 @@ class RealtimeRanker {
   // older snapshot (precompute, when events landed meanwhile).
   void refresh(const store::Database& db, const store::Txn& txn, std::uint32_t user);
 
+  // Takes a model already in memory as the serving one (precompute hands over
+  // the matrix it ranked with) so the first refresh does not load it again:
+  // for EASE that would be a second items² copy of B, read inside the commit.
+  // `heads` are the list entry heads of the items (at least items.rows()).
+  void adopt_model(std::uint32_t generation, const model::ModelParams& params, model::RowMatrixXf items,
+                   std::vector<std::string> heads, std::size_t k);
+
   std::optional<std::uint32_t> generation() const { return generation_; }
 
  private:

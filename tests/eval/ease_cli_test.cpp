@@ -167,3 +167,27 @@ TEST_CASE("a damaged row of a stored EASE B stops precompute with a clear error 
   auto check = run_recsys({"--db", db, "check"}, dir);
   REQUIRE(check.status != 0);
 }
+
+TEST_CASE("precompute of an EASE generation refreshes users outside B with the B it ranked with and loads no second copy",
+          "[ease]") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings());
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "train", file.string(), "--model", "ease", "--split", "none"}, dir).status == 0);
+  // A new user whose only item is newer than B: no model list, so the commit
+  // refreshes them (the fallback without their item).
+  auto extra = dir.write("new.tsv", "newcomer\tbrand-new\t4\n");
+  REQUIRE(run_recsys({"--db", db, "import", extra.string(), "--append"}, dir).status == 0);
+  auto pre = run_recsys({"--db", db, "precompute", "--k", "5"}, dir);
+  INFO(pre.err);
+  REQUIRE(pre.status == 0);
+  REQUIRE(pre.err.find("1 users re-solved") != std::string::npos);
+  // The event writer's model load (and its log line) is not repeated inside the commit.
+  REQUIRE(pre.err.find("uses model generation") == std::string::npos);
+  auto rec = run_recsys({"--db", db, "recommend", "newcomer", "--json"}, dir);
+  REQUIRE(rec.status == 0);
+  REQUIRE(rec.out.find("\"source\":\"fallback\"") != std::string::npos);
+  REQUIRE(rec.out.find("brand-new") == std::string::npos);
+  REQUIRE(run_recsys({"--db", db, "recommend", "u1", "--json"}, dir).out.find("\"source\":\"model\"") !=
+          std::string::npos);
+}

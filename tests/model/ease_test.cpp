@@ -157,3 +157,22 @@ TEST_CASE("an item nobody rated gets an empty row and column in B", "[ease]") {
   CHECK(max_abs_diff(b, direct_ease(dense_input(x), 1.0)) < 1e-5);
   CHECK(ease_memory_bytes(1000) == 1000u * 1000u * 4u + 1000u * 4u);
 }
+
+TEST_CASE("stored parameters without a model key read as ALS and EASE parameters round-trip", "[ease]") {
+  // A description written before EASE existed (no "model" key).
+  auto old = params_from_json(R"({"feedback":"implicit","confidence":"log","factors":64,"regularization":50})");
+  CHECK(old.family == Family::Als);
+  CHECK(old.factors == 64);
+  CHECK(params_to_json(old).find("\"model\":\"ials\"") != std::string::npos);
+  ModelParams ease;
+  ease.family = Family::Ease;
+  ease.factors = 1682;
+  ease.regularization = 300.0f;
+  ease.confidence = Confidence::Binary;
+  auto back = params_from_json(params_to_json(ease));
+  CHECK(back.family == Family::Ease);
+  CHECK(back.factors == 1682);
+  CHECK(back.regularization == 300.0f);
+  CHECK(ease_params_of(back).lambda == 300.0f);
+  CHECK(ease_params_of(back).confidence == Confidence::Binary);
+}
