@@ -118,7 +118,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   // The model family: ALS factors, or EASE's B fitted in closed form (train_ease.hpp).
   const bool ease = params.family == model::Family::Ease;
   if (ease) {
-    check_ease_fits(all.n_items, all.size(), options.max_items);
+    check_ease_fits(all.n_items, all.size(), options.max_items, options.keep > 0);
     params.factors = all.n_items;  // B's width: the stored item rows are items × items
     log::info("training EASE: {} ratings, {} users, {} items, λ {:g}, {} input, {} threads", all.size(), all.n_users,
               all.n_items, params.regularization, model::to_string(params.confidence), threads);

@@ -35,7 +35,7 @@ model::Csr ease_input_of(const model::ModelParams& params, const data::RatingTab
 
 }  // namespace
 
-void check_ease_fits(std::uint32_t n_items, std::size_t ratings, std::size_t max_items) {
+void check_ease_fits(std::uint32_t n_items, std::size_t ratings, std::size_t max_items, bool prunes) {
   if (n_items > max_items) {
     throw std::runtime_error(fmt::format(
         "EASE keeps an items × items matrix: {} items is more than --max-items {} ({} for B alone); "
@@ -45,13 +45,14 @@ void check_ease_fits(std::uint32_t n_items, std::size_t ratings, std::size_t max
   // The peak is at the store: B plus as much again in the write transaction's
   // dirty pages (LMDB copies every page it writes until the commit), plus the
   // input X twice (by user, and by item for XᵀX). docs/training.md, "EASE".
+  const std::size_t copies = prunes ? 3 : 2;
   const std::size_t need =
-      2 * model::ease_memory_bytes(n_items) + ratings * 2 * (sizeof(std::uint32_t) + sizeof(float));
+      copies * model::ease_memory_bytes(n_items) + ratings * 2 * (sizeof(std::uint32_t) + sizeof(float));
   const std::size_t available = available_memory();
   if (available > 0 && need > available) {
-    throw std::runtime_error(fmt::format("EASE on {} items needs {} of memory (2 × items² × 4 bytes for B), but only {} is "
+    throw std::runtime_error(fmt::format("EASE on {} items needs {} of memory ({} × items² × 4 bytes for B), but only {} is "
                                          "available (MemAvailable); use --model als (iALS) instead",
-                                         n_items, gib(need), gib(available)));
+                                         n_items, gib(need), copies, gib(available)));
   }
 }
 

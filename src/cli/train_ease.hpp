@@ -20,8 +20,10 @@ namespace recsys::cli {
 inline constexpr std::size_t kEaseMaxItems = 50000;
 
 // Throws (suggesting --model als) when `n_items` exceeds `max_items`, or when
-// B and the fit's working memory would not fit in MemAvailable.
-void check_ease_fits(std::uint32_t n_items, std::size_t ratings, std::size_t max_items);
+// B and the fit's working memory would not fit in MemAvailable. `prunes`:
+// --keep deletes older generations in the storing transaction, whose pages
+// are written too (measured: one more B when the deleted one is EASE).
+void check_ease_fits(std::uint32_t n_items, std::size_t ratings, std::size_t max_items, bool prunes = false);
 
 // B for the ratings of `table` (params resolved, family Ease), as Factors:
 // users 0 × items, items = B. Prints a progress line for `phase`.

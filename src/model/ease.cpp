@@ -147,6 +147,12 @@ RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads
   timer.reset();
   const int n = static_cast<int>(g.rows());
   if (n == 0) return g;
+  // Confidence-weighted input can overflow float32 in XᵀX; LAPACK would then
+  // either fail as if λ were too small or return NaN weights that rank nothing.
+  if (!g.allFinite())
+    throw std::runtime_error(
+        "EASE: XᵀX is not finite in float32 (the weighted input values are too large); "
+        "lower --alpha or use --confidence binary or log");
   g.diagonal().array() += p.lambda;
 
   // P = G⁻¹ by Cholesky, in place. G is symmetric, so its row-major storage is

@@ -50,7 +50,8 @@ enum class GramMethod { Auto, Sparse, DenseSyrk };
 // the EASE input, see build_ease_input). `threads` bounds the worker threads
 // and OpenBLAS's threads; OpenBLAS's thread count is process-wide, so fits
 // are not to run concurrently in one process (run them one after another). Throws std::invalid_argument for λ <= 0 or not
-// finite, and std::runtime_error when the Cholesky factorisation fails.
+// finite, and std::runtime_error when XᵀX overflows float32 or the Cholesky
+// factorisation fails.
 RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads,
                      GramMethod method = GramMethod::Auto);
 

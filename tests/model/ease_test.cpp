@@ -176,3 +176,21 @@ TEST_CASE("stored parameters without a model key read as ALS and EASE parameters
   CHECK(ease_params_of(back).lambda == 300.0f);
   CHECK(ease_params_of(back).confidence == Confidence::Binary);
 }
+
+TEST_CASE("EASE input too large for float32 is refused with a message naming the weighting", "[ease]") {
+  auto t = random_ratings(30, 10, 0.5, 9);
+  EaseParams p;
+  p.lambda = 10.0f;
+  p.confidence = Confidence::Linear;
+  p.alpha = 1e30f;  // x = 1 + 1e30·r: XᵀX overflows float32
+  Csr x = build_ease_input(p, t.users, t.items, t.u, t.i, t.v);
+  for (auto method : {GramMethod::Sparse, GramMethod::DenseSyrk}) {
+    try {
+      (void)fit_ease(p, x, 1, method);
+      FAIL("fit_ease accepted an overflowing XᵀX");
+    } catch (const std::runtime_error& e) {
+      CHECK(std::string(e.what()).find("not finite") != std::string::npos);
+      CHECK(std::string(e.what()).find("--alpha") != std::string::npos);
+    }
+  }
+}
