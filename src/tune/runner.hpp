@@ -115,6 +115,11 @@ class Runner {
   // --threads alone, so results do not depend on timing.
   unsigned concurrency(const std::vector<Job>& jobs) const {
     unsigned n = static_cast<unsigned>(std::min<std::size_t>(o_.threads, jobs.size()));
+    // EASE fits set OpenBLAS's process-wide thread count around their BLAS
+    // calls (model/ease.cpp): two at once would race on it, so they run one
+    // at a time, each with every thread.
+    for (const auto& j : jobs)
+      if (j.settings.family == Family::Ease) n = 1;
     double need = 0;
     for (const auto& j : jobs) need = std::max(need, trial_memory(j.settings, data_));
     const double available = available_memory();
