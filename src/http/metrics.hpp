@@ -12,8 +12,8 @@
 
 namespace recsys::http {
 
-enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, Other };
-inline constexpr std::size_t kRoutes = 8;
+enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, OpenApi, Other };
+inline constexpr std::size_t kRoutes = 9;
 const char* route_name(Route r);
 
 // Status codes the server sends; anything else is counted as "other".

@@ -6,6 +6,7 @@
 
 #include "http/events.hpp"
 #include "http/filters.hpp"
+#include "http/openapi.hpp"
 #include "http/url.hpp"
 #include "store/cache.hpp"
 #include "store/candidates.hpp"
@@ -217,6 +218,9 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     } else if (path == "/v1/model") {
       if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Model};
       return model_info(r, ctx), Handled{Route::Model};
+    } else if (path == "/v1/openapi.json") {
+      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::OpenApi};
+      return r.body.assign(openapi_document()), Handled{Route::OpenApi};
     }
   } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     Route route = path == "/healthz" ? Route::Healthz : path == "/readyz" ? Route::Readyz : Route::Metrics;
@@ -227,7 +231,8 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     return Handled{route};
   }
   set_error(r, 404, "not_found", "no such route: see GET /v1/users/{user}/recommendations, "
-                                 "/v1/items/{item}/similar, POST /v1/events, /v1/model, /healthz, /readyz, /metrics");
+                                 "/v1/items/{item}/similar, POST /v1/events, /v1/model, /healthz, /readyz, /metrics, "
+                                 "/v1/openapi.json");
   return Handled{Route::Other};
 }
 
