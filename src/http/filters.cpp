@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ranges>
 
 #include "http/url.hpp"
 #include "store/cache.hpp"
@@ -118,8 +117,11 @@ bool parse_filters(std::string_view query, const store::Database& db, const stor
       ok = false;
       return;
     }
-    for (const auto& part : value | std::views::split(',')) {
-      if (part.begin() != part.end()) f.values.emplace_back(part.begin(), part.end());
+    for (std::string_view rest = value;;) {
+      auto comma = rest.find(',');
+      if (comma != 0 && !rest.empty()) f.values.emplace_back(rest.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
     }
     if (f.values.empty() || f.values.size() > kMaxFilterValues) {
       set_error(r, 400, "invalid_parameter",
