@@ -14,6 +14,9 @@ const char* route_name(Route r) {
     case Route::Readyz: return "readyz";
     case Route::Metrics: return "metrics";
     case Route::Other: return "other";
+    case Route::History: return "history";
+    case Route::Live: return "live";
+    case Route::Ui: return "ui";
   }
   return "other";
 }
