@@ -108,6 +108,11 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   SplitOptions split_options = options.split;
   check_split_options(split_options);
   const unsigned threads = resolve_threads(global.threads);
+  if (!options.report.empty()) {
+    // Fail before any work (and before the database changes) when the report cannot be written.
+    std::ofstream probe(options.report, std::ios::binary | std::ios::app);
+    if (!probe) throw std::runtime_error(fmt::format("cannot write the report to {}: check the directory exists and is writable", options.report));
+  }
 
   auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
   if (!options.files.empty()) {
