@@ -9,6 +9,7 @@
 #include "http/url.hpp"
 #include "store/cache.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
 #include "util/json.hpp"
@@ -81,7 +82,10 @@ void user_history(std::string_view segment, std::string_view query, Response& r,
     json::append_string(r.body, item ? *item : std::string_view(fmt::format("#{}", rec.item)));
     r.body += ",\"value\":";
     json::append_number(r.body, rec.value);
-    r.body += fmt::format(",\"timestamp\":{}}}", rec.timestamp);
+    r.body += fmt::format(",\"timestamp\":{}", rec.timestamp);
+    // The item's metadata (recsys items) as list entries carry it: ,"title":"…"
+    if (item) r.body += store::entry_tail(store::item_metadata(db, ctx.txn, *item));
+    r.body += '}';
   }
   r.body += "]}";
 }

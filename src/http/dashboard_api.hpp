@@ -9,7 +9,8 @@
 
 namespace recsys::http {
 
-// GET /v1/users/{user}/history?limit=100: the user's stored ratings, latest first.
+// GET /v1/users/{user}/history?limit=100: the user's stored ratings, latest
+// first, each with the item's metadata (title, …) when `recsys items` stored some.
 void user_history(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx);
 
 // GET /v1/live: requests, events and latency counters since start, connections,
