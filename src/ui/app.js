@@ -65,12 +65,12 @@
     (previous || []).forEach(function (e, i) { before[e.item] = i; });
     var rows = items.map(function (e, i) {
       var moved = previous && !(e.item in before);
-      var cells = [h('td', {class: 'num'}, i + 1), h('td', {class: 'id'}, itemLink(e),
+      var cells = [h('td', {class: 'num rank'}, i + 1), h('td', {class: 'id'}, itemLink(e),
         withSimilar ? h('div', {class: 'similar', 'data-similar-of': e.item}) : null),
         h('td', {class: 'num'}, num(e.score, 4))];
       return h('tr', {class: moved ? 'new' : null, 'data-item': e.item}, cells);
     });
-    return h('table', {id: id}, h('thead', {}, h('tr', {}, h('th', {class: 'num'}, '#'), h('th', {}, 'item'),
+    return h('table', {id: id}, h('thead', {}, h('tr', {}, h('th', {class: 'num rank'}, '#'), h('th', {}, 'item'),
       h('th', {class: 'num'}, 'score'))), h('tbody', {}, rows));
   }
 
@@ -103,7 +103,8 @@
       message('Stores the rating and updates this user\'s list at once (POST /v1/events).'), form, status);
     app.textContent = '';
     app.appendChild(h('h1', {}, 'User ', h('span', {id: 'user-id'}, user)));
-    app.appendChild(h('div', {class: 'grid'}, recsCard, h('div', {}, eventCard, h('div', {class: 'spacer'}), historyCard)));
+    app.appendChild(h('div', {class: 'grid'}, recsCard,
+                      h('div', {class: 'user-side'}, eventCard, h('div', {class: 'spacer hide-narrow'}), historyCard)));
 
     var current = null;
     function loadRecs() {

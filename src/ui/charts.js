@@ -87,11 +87,14 @@ var RecsysCharts = (function () {
       lo -= pad; hi += pad;
       function Y(v) { return m.t + (hi - v) / (hi - lo) * (H - m.t - m.b); }
       var right = ser.axis === 'right';
+      // Enough significant digits that the three tick labels differ.
+      var digits = Math.min(8, Math.max(3, Math.ceil(Math.log10(Math.max(Math.abs(lo), Math.abs(hi)) /
+                                                                 ((hi - lo) / 2 || 1))) + 1));
       var ax = right ? W - m.r : m.l;
       svg.appendChild(s('line', {class: 'axis', x1: ax, x2: ax, y1: m.t, y2: H - m.b}));
       [lo + pad, (lo + hi) / 2, hi - pad].forEach(function (v) {
         svg.appendChild(s('text', {x: right ? ax + 4 : ax - 4, y: Y(v) + 4, 'text-anchor': right ? 'start' : 'end',
-                                   fill: ser.color}, v.toPrecision(3)));
+                                   fill: ser.color}, Number(v.toPrecision(digits)).toString()));
       });
       var d = '';
       ser.values.forEach(function (v, i) {

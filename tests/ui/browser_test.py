@@ -40,7 +40,7 @@ def ratings_tsv():
     for u in range(30):
         for i in range(1, 21):
             if i == 3 or ((u + i) % 2 == 0 and (u * 7 + i) % 3 != 0):
-                lines.append(f"u{u}\t{i}\t{1 + (u * 3 + i) % 5}\t{1000000 + u * 100 + i}")
+                lines.append(f"u{u}\t{i}\t{1 + (u * 3 + i) % 5}\t{1600000000 + u * 86400 + i * 3600}")
     return "\n".join(lines) + "\n"
 
 
@@ -163,11 +163,13 @@ def test_post_event(b, s, c):
     before = s.get("/v1/users/u0/recommendations?k=10")["items"]
     top = before[0]["item"]
     b.navigate(s.url("/ui/users/u0"), "!!document.querySelector('#recs-table')", "the user page")
+    shown = "document.getElementById('event-token').offsetParent !== null"
+    c.true(not b.evaluate(shown), "no token field before the server asks for one")
     # Without the token the server answers 401 and the page asks for it.
     b.evaluate(f"document.getElementById('event-item').value = {js(top)};"
                "document.getElementById('event-value').value = '5';"
                "document.getElementById('event-submit').click(); true")
-    b.wait_for("!document.getElementById('token-label').hidden", "the token field")
+    b.wait_for(shown, "the token field")
     c.true("token" in b.evaluate("document.getElementById('event-status').textContent"), "the page asks for the token")
     b.evaluate(f"document.getElementById('event-token').value = {js(TOKEN)};"
                "document.getElementById('event-submit').click(); true")
