@@ -12,6 +12,7 @@
 #include "cli/info_models.hpp"
 #include "cli/options.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/ratings.hpp"
 #include "util/json.hpp"
 
@@ -76,6 +77,21 @@ InfoSection ratings_section(store::Database& db, const store::Txn& txn) {
   return s;
 }
 
+// Item metadata (recsys items): how many items have it, of which in the
+// ratings, and the stored fields.
+InfoSection items_section(const store::Database& db, const store::Txn& txn) {
+  InfoSection s{"item_metadata", "item metadata", {}};
+  auto fields = store::item_fields(db, txn);
+  s.number("items", "items", static_cast<double>(store::item_metadata_count(db, txn)));
+  std::string j = "[", text;
+  for (const auto& f : fields) {
+    j += (j.size() > 1 ? "," : "") + json::quote(f);
+    text += (text.empty() ? "" : ", ") + f;
+  }
+  s.fields.push_back({"fields", "fields", j + "]", text.empty() ? "(none: recsys items FILE loads titles)" : text});
+  return s;
+}
+
 // Model generations (cli/info_models.cpp).
 InfoSection models_section(const store::Database& db, const store::Txn& txn) {
   InfoSection s{"models", "models", {}};
@@ -116,6 +132,7 @@ void run_info(const GlobalOptions& global, const InfoOptions& options) {
   std::vector<InfoSection> sections;
   sections.push_back(database_section(db, txn));
   sections.push_back(ratings_section(db, txn));
+  sections.push_back(items_section(db, txn));
   sections.push_back(models_section(db, txn));
   txn.abort();
   if (options.json) {

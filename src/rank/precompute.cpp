@@ -15,6 +15,7 @@
 #include "rank/topk.hpp"
 #include "store/cache.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
 #include "util/log.hpp"
@@ -32,6 +33,8 @@ struct Inputs {
   model::RowMatrixXf items;
   std::vector<std::string> user_ids;
   std::vector<std::string> item_ids;
+  std::vector<std::string> item_tails;    // metadata members per item (store/items.hpp)
+  std::uint32_t item_meta_version = 0;    // of the snapshot's metadata
   std::vector<std::size_t> seen_offsets;  // user -> [offsets[u], offsets[u+1]) in seen
   std::vector<std::uint32_t> seen;        // sorted item indexes per user
   std::vector<std::uint32_t> item_counts; // ratings per item (popularity)
@@ -68,6 +71,8 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   in.items = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Items));
   in.user_ids = store::load_id_strings(db, txn, store::IdKind::User);
   in.item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
+  in.item_tails = store::entry_tails(db, txn, in.item_ids);
+  in.item_meta_version = store::item_meta_version(db, txn);
   in.seen_offsets.assign(in.user_ids.size() + 1, 0);
   in.item_counts.assign(in.item_ids.size(), 0);
   in.fingerprints.assign(in.user_ids.size(), 0);
@@ -96,13 +101,14 @@ std::vector<std::uint32_t> key_order(const std::vector<std::string>& keys, const
 
 // Encodes the lists of `rows` (row r's entries in lists.row(r)) in parallel.
 std::vector<std::string> encode_lists(const TopKLists& lists, const std::vector<std::string>& heads,
-                                      std::uint32_t generation, unsigned threads) {
+                                      const std::vector<std::string>& tails, std::uint32_t generation,
+                                      unsigned threads) {
   std::vector<std::string> out(lists.counts.size());
   parallel_chunks(out.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
     store::ListBuilder builder;
     for (std::size_t r = begin; r < end; ++r) {
       builder.clear();
-      for (const auto& s : lists.row(r)) builder.add(heads[s.index], s.score);
+      for (const auto& s : lists.row(r)) builder.add(heads[s.index], s.score, tails[s.index]);
       out[r] = std::string(builder.finish(store::ListSource::Model, generation));
     }
   });
@@ -189,11 +195,11 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   timer.reset();
   std::vector<std::string> heads(in.item_ids.size());
   for (std::size_t i = 0; i < heads.size(); ++i) heads[i] = store::entry_head(in.item_ids[i]);
-  std::vector<std::string> user_values = encode_lists(user_lists, heads, in.generation, options.threads);
-  std::vector<std::string> similar_values = encode_lists(similar, heads, in.generation, options.threads);
+  std::vector<std::string> user_values = encode_lists(user_lists, heads, in.item_tails, in.generation, options.threads);
+  std::vector<std::string> similar_values = encode_lists(similar, heads, in.item_tails, in.generation, options.threads);
   const std::vector<Scored> ranking = fallback_ranking(in.item_counts, in.items);
   store::ListBuilder fallback_builder;
-  for (const auto& s : first_unseen(ranking, {}, options.k)) fallback_builder.add(heads[s.index], s.score);
+  for (const auto& s : first_unseen(ranking, {}, options.k)) fallback_builder.add(heads[s.index], s.score, in.item_tails[s.index]);
   std::string fallback(fallback_builder.finish(store::ListSource::Fallback, in.generation));
   // Stored whole: fold-in (below, and for events) cuts a user's own fallback from it.
   std::vector<store::RankedItem> stored_ranking(ranking.size());
@@ -222,6 +228,8 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     RealtimeRanker ranker;
     refreshed = users_to_refresh(db, txn, in, has_list);
     for (std::uint32_t u : refreshed) ranker.refresh(db, txn, u);
+    // `recsys items` ran since the snapshot: the lists get the metadata it stored.
+    if (store::item_meta_version(db, txn) != in.item_meta_version) store::refresh_cached_lists(db, txn);
   });
   report.write_seconds = timer.seconds();
   if (!refreshed.empty()) {

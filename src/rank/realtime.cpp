@@ -11,6 +11,7 @@
 #include "rank/popularity.hpp"
 #include "rank/topk.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
 #include "util/log.hpp"
@@ -31,17 +32,31 @@ model::ModelParams params_of_description(std::string_view description) {
   return model::params_from_json(description);
 }
 
+void RealtimeRanker::sync_metadata(const store::Database& db, const store::Txn& txn) {
+  auto version = store::item_meta_version(db, txn);
+  if (version == item_meta_version_ && tails_.size() == heads_.size()) return;
+  tails_.assign(heads_.size(), std::string());
+  if (version != 0) {
+    auto ids = store::load_id_strings(db, txn, store::IdKind::Item);
+    ids.resize(heads_.size());
+    tails_ = store::entry_tails(db, txn, ids);
+  }
+  item_meta_version_ = version;
+}
+
 void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn) {
   auto serving = store::serving_generation(db, txn);
   if (serving == generation_) {
     // A precompute may re-run the same generation with another k: lists written
     // here follow the k of the cache being served.
     if (generation_) k_ = store::cache_k(db, txn).value_or(k_);
+    sync_metadata(db, txn);
     return;
   }
   generation_.reset();
   items_.resize(0, 0);
   heads_.clear();
+  tails_.clear();
   if (!serving) return;
   auto record = store::find_model(db, txn, *serving);
   if (!record) {
@@ -56,6 +71,8 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
   for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
   k_ = store::cache_k(db, txn).value_or(10);
   generation_ = serving;
+  tails_.clear();
+  sync_metadata(db, txn);
   log::info("events: fold-in uses model generation {} ({} items, {} factors)", *serving, items_.rows(), items_.cols());
 }
 
@@ -104,7 +121,8 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
                           item_buf_, k_);
   for (const auto& s : top) {
-    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);  // an item without an id is never listed
+    // An item without an id is never listed.
+    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score, tails_[s.index]);
   }
   store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
 }
@@ -121,9 +139,10 @@ void RealtimeRanker::put_fallback(const store::Database& db, const store::Txn& t
   for (std::size_t r = 0; r < stored.size(); ++r) ranking[r] = {stored[r].item, stored[r].score};
   for (const auto& s : first_unseen(ranking, item_buf_, k_)) {
     if (s.index < heads_.size()) {
-      builder_.add(heads_[s.index], s.score);
+      builder_.add(heads_[s.index], s.score, tails_[s.index]);
     } else if (auto id = store::find_id(db, txn, store::IdKind::Item, s.index)) {
-      builder_.add(store::entry_head(*id), s.score);  // rated, but newer than the model
+      std::string item(*id);  // rated, but newer than the model
+      builder_.add(store::entry_head(item), s.score, store::entry_tail(store::item_metadata(db, txn, item)));
     }
   }
   store::put_list(db, txn, store::CacheTable::UserRecs, user_id,

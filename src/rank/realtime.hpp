@@ -45,6 +45,8 @@ class RealtimeRanker {
 
  private:
   void sync_model(const store::Database& db, const store::Txn& txn);
+  // Reloads tails_ when `recsys items` stored new metadata since they were read.
+  void sync_metadata(const store::Database& db, const store::Txn& txn);
   void refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user, std::string_view user_id,
                     std::span<const store::RatingRecord> ratings);
   // The user's list when fold-in gives no factors: the stored fallback ranking
@@ -56,6 +58,8 @@ class RealtimeRanker {
   model::RowMatrixXf items_;
   Eigen::MatrixXf gram_;
   std::vector<std::string> heads_;
+  std::vector<std::string> tails_;  // item metadata members, from item_meta_version_
+  std::uint32_t item_meta_version_ = 0;
   std::size_t k_ = 10;
   store::ListBuilder builder_;
   std::vector<std::uint32_t> item_buf_;

@@ -49,6 +49,17 @@ std::optional<std::string_view> item_metadata(const Database& db, const Txn& txn
   return db.tables().item_meta.get(txn, id);
 }
 
+std::optional<std::string> item_title(const Database& db, const Txn& txn, std::string_view id) {
+  auto meta = item_metadata(db, txn, id);
+  if (!meta) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(*meta);
+  std::string_view title;
+  simdjson::dom::element doc;
+  if (parser.parse(padded).get(doc) || doc["title"].get(title)) return std::nullopt;
+  return std::string(title);
+}
+
 std::size_t item_metadata_count(const Database& db, const Txn& txn) { return db.tables().item_meta.size(txn); }
 
 std::vector<std::string> item_fields(const Database& db, const Txn& txn) {

@@ -34,6 +34,8 @@ void replace_item_metadata(const Database& db, const Txn& txn, std::span<const I
 
 // The stored JSON object of one item; nullopt when it has no metadata.
 std::optional<std::string_view> item_metadata(const Database& db, const Txn& txn, std::string_view id);
+// The "title" of an item's metadata, when it has one.
+std::optional<std::string> item_title(const Database& db, const Txn& txn, std::string_view id);
 std::size_t item_metadata_count(const Database& db, const Txn& txn);
 // The stored field names, title first; empty when no metadata was loaded.
 std::vector<std::string> item_fields(const Database& db, const Txn& txn);
