@@ -30,9 +30,12 @@
   }
 
   function enc(id) { return encodeURIComponent(id); }
+  // The id, then the metadata `recsys items` stored (title, genres) when the answer has it.
   function itemLink(entry) {
+    var genres = Array.isArray(entry.genres) && entry.genres.length ? entry.genres.join(', ') : null;
     return [h('a', {href: '/ui/items/' + enc(entry.item), class: 'item-link'}, entry.item),
-            entry.title ? h('span', {class: 'title'}, ' ' + entry.title) : null];
+            entry.title ? h('span', {class: 'title'}, ' ' + entry.title) : null,
+            genres ? h('span', {class: 'genres'}, ' · ' + genres) : null];
   }
   function userLink(id) { return h('a', {href: '/ui/users/' + enc(id)}, id); }
   function message(text, cls) { return h('p', {class: cls || 'muted'}, text); }

@@ -148,6 +148,8 @@ def test_user_page(b, s, c):
             [e["item"] for e in recs["items"]], "recommended items in order")
     c.equal(b.evaluate(texts("#recs-table tbody td:nth-child(3)")), [f"{e['score']:.4f}" for e in recs["items"]],
             "scores")
+    c.equal(b.evaluate(texts("#recs-table tbody td.id > .title")), [e["title"] for e in recs["items"]],
+            "titles of the recommended items")
     c.equal(b.evaluate("document.querySelectorAll('#history-table tbody tr').length"), len(history["ratings"]),
             "history rows")
     # The title with markup is text: no <b> element, the characters as written.
@@ -190,6 +192,10 @@ def test_item_page(b, s, c):
     b.navigate(s.url("/ui/items/5"), "!!document.querySelector('#similar-table')", "the item page")
     c.equal(b.evaluate("Array.from(document.querySelectorAll('#similar-table tbody tr')).map(r => r.dataset.item)"),
             [e["item"] for e in similar["items"]], "similar items in order")
+    c.equal(b.evaluate(texts("#similar-table tbody .title")), [e["title"] for e in similar["items"]],
+            "titles of the similar items")
+    row = b.evaluate("document.querySelector('#similar-table tr[data-item=\"3\"]').textContent")
+    c.true(ODD_TITLE in row, f"the similar list shows {ODD_TITLE!r} as text: {row!r}")
 
 
 def test_live_page(b, s, c):
@@ -234,7 +240,7 @@ def main():
         db = os.path.join(tmp, "db")
         run([binary, "--db", db, "--threads", "2", "train", "r.tsv", "--factors", "8", "--iterations", "6",
              "--k", "5"], tmp)
-        run([binary, "--db", db, "precompute", "--k", "10"], tmp)
+        run([binary, "--db", db, "precompute", "--k", "20"], tmp)  # every other item is similar to each
         run([binary, "--db", db, "items", "titles.csv"], tmp)
         server = Server(binary, db, tmp, os.path.join(tmp, "token"))
         browser = None
