@@ -21,7 +21,7 @@ var RecsysOverview = (function () {
       ['users × items', num(m.users) + ' × ' + num(m.items)], ['ratings fitted', num(m.ratings)],
       ['split', m.split === 'none' ? 'none' : m.split + ' ' + Math.round(m.test_fraction * 100) + '% test' +
         (m.refit ? ', refit on all' : '')],
-      ['training time', num(m.train_seconds, 2) + ' s'], ['final loss / rating', num(m.loss)]
+      ['training time', num(m.train_seconds, 2) + ' s'], ['loss / rating, last fit', num(m.loss)]
     ];
     return h('section', {class: 'card', id: 'model-card'}, h('h2', {}, 'Model'),
       h('dl', {class: 'facts'}, facts.filter(function (f) { return f[1] !== null && f[1] !== undefined; })

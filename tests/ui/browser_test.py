@@ -212,6 +212,17 @@ PAGES = [("overview", "/ui/", "!!document.querySelector('#rating-values svg')"),
          ("live", "/ui/live", "!['–', '…'].includes(document.getElementById('live-rps').textContent)")]
 
 
+def test_report(b, s, c, report, out_dir):
+    model = s.get("/v1/model")
+    b.viewport(*SIZES[0])
+    b.navigate("file://" + report, "!!document.querySelector('#rating-values svg')", "the report file")
+    for key in ("precision_at_k", "ndcg_at_k", "map"):
+        c.equal(b.evaluate(f"document.getElementById('metric-{key}').textContent"),
+                f"{model['metrics'][key]:.4f}", f"report {key}")
+    c.true(b.evaluate("document.querySelectorAll('#curve svg circle').length") > 0, "the report draws the curve")
+    b.screenshot(os.path.join(out_dir, "report-1280x800.png"))
+
+
 def test_layout_and_screenshots(b, s, c, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     for width, height in SIZES:
@@ -238,8 +249,9 @@ def main():
         with open(os.path.join(tmp, "token"), "w") as f:
             f.write(TOKEN + "\n")
         db = os.path.join(tmp, "db")
+        report = os.path.join(tmp, "report.html")
         run([binary, "--db", db, "--threads", "2", "train", "r.tsv", "--factors", "8", "--iterations", "6",
-             "--k", "5"], tmp)
+             "--k", "5", "--report", report], tmp)
         run([binary, "--db", db, "precompute", "--k", "20"], tmp)  # every other item is similar to each
         run([binary, "--db", db, "items", "titles.csv"], tmp)
         server = Server(binary, db, tmp, os.path.join(tmp, "token"))
@@ -253,6 +265,8 @@ def main():
                      ("the live page shows the server's figures after two refreshes", test_live_page),
                      ("pages fit 1280x800 and 390x844 (screenshots saved)",
                       lambda b, s, c: test_layout_and_screenshots(b, s, c, out_dir)),
+                     ("the report file renders the same overview offline",
+                      lambda b, s, c: test_report(b, s, c, report, out_dir)),
                      ("posting an event from the user page asks for the token, then changes the list",
                       test_post_event)]
             for name, case in cases:
