@@ -265,7 +265,7 @@
         : r.uptime_seconds < 7200 ? Math.round(r.uptime_seconds / 60) + ' min' : (r.uptime_seconds / 3600).toFixed(1) + ' h';
       previous = r;
       while (chartBox.childNodes.length > 1) chartBox.removeChild(chartBox.lastChild);
-      if (history.length >= 2) {
+      if (history.length >= 1) {
         var xs = history.map(function (_, i) { return (i - history.length + 1) * LIVE_SECONDS; });
         chartBox.appendChild(C.lineChart({x: xs, series: [{name: 'requests/s', values: history, color: '#2458a6', axis: 'left'}],
           width: Math.max(280, chartBox.clientWidth - 34), height: 180, xLabel: 'seconds ago', label: 'requests per second'}));
