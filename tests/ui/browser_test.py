@@ -22,10 +22,9 @@ import sys
 import tempfile
 import time
 import traceback
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from devtools import Browser  # noqa: E402
+from devtools import LOCAL, Browser  # noqa: E402
 
 SANITIZED = bool(os.environ.get("RECSYS_SANITIZED"))
 TIMEOUT = 60.0 if SANITIZED else 15.0
@@ -81,7 +80,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def get(self, path):
-        with urllib.request.urlopen(self.url(path), timeout=TIMEOUT) as r:
+        with LOCAL.open(self.url(path), timeout=TIMEOUT) as r:
             return json.load(r)
 
     def stop(self):

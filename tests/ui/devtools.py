@@ -18,6 +18,9 @@ import tempfile
 import time
 import urllib.request
 
+# Loopback only: never through a proxy named in the environment.
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 class WebSocket:
     def __init__(self, host, port, path, timeout):
@@ -123,7 +126,7 @@ class Browser:
         time.sleep(0.05)
         port = int(open(active).read().split()[0])
         while True:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=self.timeout) as r:
+            with LOCAL.open(f"http://127.0.0.1:{port}/json/list", timeout=self.timeout) as r:
                 pages = [t for t in json.load(r) if t.get("type") == "page"]
             if pages:
                 break
