@@ -15,6 +15,9 @@ const char* route_name(Route r) {
     case Route::Metrics: return "metrics";
     case Route::OpenApi: return "openapi";
     case Route::Other: return "other";
+    case Route::History: return "history";
+    case Route::Live: return "live";
+    case Route::Ui: return "ui";
   }
   return "other";
 }

@@ -4,9 +4,11 @@
 
 #include <charconv>
 
+#include "http/dashboard_api.hpp"
 #include "http/events.hpp"
 #include "http/filters.hpp"
 #include "http/openapi.hpp"
+#include "http/ui.hpp"
 #include "http/url.hpp"
 #include "store/cache.hpp"
 #include "store/candidates.hpp"
@@ -213,6 +215,10 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
         users ? recommendations(id, t.query, r, ctx) : similar(id, t.query, r, ctx);
         return h;
       }
+      if (users && action == "history" && !id.empty()) {
+        if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::History};
+        return user_history(id, t.query, r, ctx), Handled{Route::History};
+      }
     } else if (path == "/v1/events") {
       return events(request, r, ctx);
     } else if (path == "/v1/model") {
@@ -221,7 +227,13 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     } else if (path == "/v1/openapi.json") {
       if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::OpenApi};
       return r.body.assign(openapi_document()), Handled{Route::OpenApi};
+    } else if (path == "/v1/live") {
+      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Live};
+      return live_stats(r, ctx), Handled{Route::Live};
     }
+  } else if (path == "/ui" || path.substr(0, 4) == "/ui/") {
+    if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Ui};
+    return serve_ui(path, t.query, r, ctx.scratch), Handled{Route::Ui};
   } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     Route route = path == "/healthz" ? Route::Healthz : path == "/readyz" ? Route::Readyz : Route::Metrics;
     if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{route};
@@ -231,8 +243,8 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     return Handled{route};
   }
   set_error(r, 404, "not_found", "no such route: see GET /v1/users/{user}/recommendations, "
-                                 "/v1/items/{item}/similar, POST /v1/events, /v1/model, /healthz, /readyz, /metrics, "
-                                 "/v1/openapi.json");
+                                 "/v1/items/{item}/similar, /v1/users/{user}/history, POST /v1/events, /v1/model, "
+                                 "/v1/live, /v1/openapi.json, /healthz, /readyz, /metrics, /ui/");
   return Handled{Route::Other};
 }
 

@@ -163,7 +163,7 @@ def check(method, target, status, body=None, headers=None, conn_port=None):
     if media is None:
         failures.append(f"{name}: content type {ctype!r} not documented ({list(content)})")
         return None
-    if media.startswith("text/"):
+    if not media.startswith("application/json"):
         if media.replace(" ", "") != ctype.replace(" ", ""):
             failures.append(f"{name}: content type {ctype!r}, documented {media!r}")
         return data
@@ -276,6 +276,18 @@ def main():
             check("POST", "/v1/events", 400, "{not json", auth, port)
             check("POST", "/v1/events", 422, json.dumps({"user": u}), auth, port)
             check("GET", "/v1/events", 405, conn_port=port)
+            hist = check("GET", f"/v1/users/{u}/history?limit=3", 200, conn_port=port)
+            if hist and not all("title" in e for e in hist["ratings"]):
+                failures.append("history without titles")
+            check("GET", "/v1/users/nobody/history", 200, conn_port=port)
+            check("GET", f"/v1/users/{u}/history?limit=0", 400, conn_port=port)
+            check("GET", "/v1/live", 200, conn_port=port)
+            check("POST", "/v1/live", 405, conn_port=port)
+            for page in ("/ui/", "/ui/live", f"/ui/users/{u}", f"/ui/items/{i}", "/ui/app.js", "/ui/style.css",
+                         "/ui/favicon.svg"):
+                check("GET", page, 200, conn_port=port)
+            check("GET", "/ui/no-such-file.js", 404, conn_port=port)
+            check("POST", "/ui/", 405, conn_port=port)
             check("GET", "/v1/model", 200, conn_port=port)
             check("GET", "/healthz", 200, conn_port=port)
             check("GET", "/readyz", 200, conn_port=port)
