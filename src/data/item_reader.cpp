@@ -7,7 +7,6 @@
 #include <array>
 #include <cctype>
 #include <map>
-#include <ranges>
 #include <stdexcept>
 
 #include "data/byte_source.hpp"
@@ -53,6 +52,16 @@ std::vector<std::string> split_list(std::string_view s) {
   }
 }
 
+std::vector<std::string> split_commas(std::string_view s) {
+  std::vector<std::string> out;
+  for (;;) {
+    auto comma = s.find(',');
+    out.emplace_back(s.substr(0, comma));
+    if (comma == std::string_view::npos) return out;
+    s.remove_prefix(comma + 1);
+  }
+}
+
 // Header names become field names: characters a field name may not hold turn to '_'.
 std::string field_name_of(std::string_view header) {
   std::string out(header);
@@ -89,7 +98,7 @@ GenericLayout generic_layout(const std::vector<std::string>& first, const std::s
   GenericLayout g;
   std::vector<std::string> entries;
   if (!columns.empty()) {
-    for (const auto& part : columns | std::views::split(',')) entries.emplace_back(part.begin(), part.end());
+    entries = split_commas(columns);
   }
   bool all_indexes = !entries.empty() && std::all_of(entries.begin(), entries.end(), [](const std::string& e) {
     auto eq = e.find('=');
@@ -153,7 +162,7 @@ void Parser::bad(std::uint64_t line, const std::string& reason) {
 std::vector<std::string> Parser::stored_fields(const std::vector<std::string>& available) const {
   std::vector<std::string> wanted;
   if (!options_.fields.empty()) {
-    for (const auto& part : options_.fields | std::views::split(',')) wanted.emplace_back(part.begin(), part.end());
+    wanted = split_commas(options_.fields);
   } else if (out_.format == ItemFormat::UItem) {
     wanted = {"genres"};  // dates and the IMDb URL only on request: every answer carries the fields
   } else {

@@ -12,8 +12,8 @@
 
 namespace recsys::http {
 
-enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, Other, History, Live, Ui };
-inline constexpr std::size_t kRoutes = 11;
+enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, OpenApi, Other, History, Live, Ui };
+inline constexpr std::size_t kRoutes = 12;
 const char* route_name(Route r);
 
 // Status codes the server sends; anything else is counted as "other".

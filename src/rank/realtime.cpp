@@ -10,6 +10,7 @@
 #include "rank/factors.hpp"
 #include "rank/popularity.hpp"
 #include "rank/topk.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
 #include "store/items.hpp"
 #include "store/models.hpp"
@@ -50,6 +51,7 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
     // A precompute may re-run the same generation with another k: lists written
     // here follow the k of the cache being served.
     if (generation_) k_ = store::cache_k(db, txn).value_or(k_);
+    if (generation_) depth_ = store::cache_depth(db, txn).value_or(0);
     sync_metadata(db, txn);
     return;
   }
@@ -70,6 +72,7 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
   heads_.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(items_.rows())));
   for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
   k_ = store::cache_k(db, txn).value_or(10);
+  depth_ = store::cache_depth(db, txn).value_or(0);
   generation_ = serving;
   tails_.clear();
   sync_metadata(db, txn);
@@ -119,34 +122,46 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   // precompute gives them.
   if (factors.isZero()) return put_fallback(db, txn, user_id);
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
-                          item_buf_, k_);
+                          item_buf_, std::max(k_, depth_));
+  // An item without an id is never listed.
+  std::erase_if(top, [&](const Scored& s) { return s.index >= heads_.size(); });
+  put_lists(db, txn, user_id, top, store::ListSource::Model);
+}
+
+void RealtimeRanker::put_lists(const store::Database& db, const store::Txn& txn, std::string_view user_id,
+                               std::span<const Scored> top, store::ListSource source) {
+  ranked_.clear();
   for (const auto& s : top) {
-    // An item without an id is never listed.
-    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score, tails_[s.index]);
+    if (builder_.size() < k_) {
+      if (s.index < heads_.size()) {
+        builder_.add(heads_[s.index], s.score, tails_[s.index]);
+      } else if (auto id = store::find_id(db, txn, store::IdKind::Item, s.index)) {
+        std::string item(*id);  // rated, but newer than the model
+        builder_.add(store::entry_head(item), s.score, store::entry_tail(store::item_metadata(db, txn, item)));
+      }
+    }
+    ranked_.push_back({s.index, s.score});
   }
-  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
+  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(source, *generation_));
+  if (depth_ > 0) {
+    store::put_candidates(db, txn, store::CandidateKind::User, user_id,
+                          store::encode_candidates(source, *generation_, ranked_));
+  }
 }
 
 void RealtimeRanker::put_fallback(const store::Database& db, const store::Txn& txn, std::string_view user_id) {
   // At most |seen| entries of the ranking are skipped.
-  auto stored = store::fallback_order(db, txn, k_ + item_buf_.size());
+  const std::size_t depth = std::max(k_, depth_);
+  auto stored = store::fallback_order(db, txn, depth + item_buf_.size());
   if (stored.empty()) {
     // Cache written before the ranking was stored: the shared fallback answers.
     store::delete_list(db, txn, store::CacheTable::UserRecs, user_id);
+    db.tables().candidates.del(txn, store::candidate_key(store::CandidateKind::User, user_id));
     return;
   }
   std::vector<Scored> ranking(stored.size());
   for (std::size_t r = 0; r < stored.size(); ++r) ranking[r] = {stored[r].item, stored[r].score};
-  for (const auto& s : first_unseen(ranking, item_buf_, k_)) {
-    if (s.index < heads_.size()) {
-      builder_.add(heads_[s.index], s.score, tails_[s.index]);
-    } else if (auto id = store::find_id(db, txn, store::IdKind::Item, s.index)) {
-      std::string item(*id);  // rated, but newer than the model
-      builder_.add(store::entry_head(item), s.score, store::entry_tail(store::item_metadata(db, txn, item)));
-    }
-  }
-  store::put_list(db, txn, store::CacheTable::UserRecs, user_id,
-                  builder_.finish(store::ListSource::Fallback, *generation_));
+  put_lists(db, txn, user_id, first_unseen(ranking, item_buf_, depth), store::ListSource::Fallback);
 }
 
 }  // namespace recsys::rank

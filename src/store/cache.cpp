@@ -141,6 +141,7 @@ void clear_caches(const Database& db, const Txn& txn) {
   db.tables().user_recs.clear(txn);
   db.tables().item_similar.clear(txn);
   db.tables().popularity.clear(txn);
+  db.tables().candidates.clear(txn);
 }
 
 std::size_t cache_entries(const Database& db, const Txn& txn, CacheTable table) {

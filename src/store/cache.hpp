@@ -90,7 +90,7 @@ void append_score(std::string& out, float score);
 std::optional<ListView> get_list(const Database& db, const Txn& txn, CacheTable table, std::string_view key);
 void put_list(const Database& db, const Txn& txn, CacheTable table, std::string_view key, std::string_view bytes,
               unsigned int flags = 0);
-// Empties the three cache tables (inside the precompute transaction).
+// Empties the cache tables and the candidates (inside the precompute transaction).
 void clear_caches(const Database& db, const Txn& txn);
 std::size_t cache_entries(const Database& db, const Txn& txn, CacheTable table);
 
