@@ -12,8 +12,7 @@
 
 namespace recsys::http {
 
-enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, Other, History, Live, Ui,
-                                  OpenApi };
+enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, OpenApi, Other, History, Live, Ui };
 inline constexpr std::size_t kRoutes = 12;
 const char* route_name(Route r);
 

@@ -224,12 +224,12 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     } else if (path == "/v1/model") {
       if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Model};
       return model_info(r, ctx), Handled{Route::Model};
-    } else if (path == "/v1/openapi.json") {
-      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::OpenApi};
-      return r.body.assign(openapi_document()), Handled{Route::OpenApi};
     } else if (path == "/v1/live") {
       if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Live};
       return live_stats(r, ctx), Handled{Route::Live};
+    } else if (path == "/v1/openapi.json") {
+      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::OpenApi};
+      return r.body.assign(openapi_document()), Handled{Route::OpenApi};
     }
   } else if (path == "/ui" || path.substr(0, 4) == "/ui/") {
     if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Ui};
@@ -244,7 +244,7 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
   }
   set_error(r, 404, "not_found", "no such route: see GET /v1/users/{user}/recommendations, "
                                  "/v1/items/{item}/similar, /v1/users/{user}/history, POST /v1/events, /v1/model, "
-                                 "/v1/live, /v1/openapi.json, /healthz, /readyz, /metrics, /ui/");
+                                 "/v1/live, /healthz, /readyz, /metrics, /v1/openapi.json, /ui/");
   return Handled{Route::Other};
 }
 
