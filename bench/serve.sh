@@ -8,7 +8,8 @@
 #
 #   bench/serve.sh [BUILD_DIR | RECSYS_BINARY]
 #   env: THREADS (server threads = nginx workers, 2), CONNECTIONS (200),
-#        DURATION (10s), WRK_THREADS (1), RATINGS (ml-100k u.data, else generated)
+#        DURATION (10s), WRK_THREADS (1), RATINGS (ml-100k u.data, else generated),
+#        ITEMS (an item metadata file, e.g. ml-100k/u.item: bodies carry titles and genres)
 set -euo pipefail
 
 target=${1:-build}
@@ -56,6 +57,7 @@ if [ ! -f "$ratings" ]; then
 fi
 "$bin" --log-level warn train "$ratings" --split none >/dev/null
 "$bin" --log-level warn precompute --k 10 >/dev/null
+if [ -n "${ITEMS:-}" ]; then "$bin" --log-level warn items -q "$ITEMS"; fi
 
 # The same bodies as static files, one per user path.
 "$bin" recommend --all --json > "$work/all.jsonl"

@@ -9,6 +9,10 @@ libsystemd-dev scdoc zstd gzip curl ca-certificates unzip python3 time"
 if [ "${1:-}" = "--bench" ]; then
   PACKAGES="$PACKAGES wrk nginx linux-perf python3-numpy"
 fi
+# --ui: Debian's chromium, for the dashboard's browser tests (tests/ui/).
+if [ "${1:-}" = "--ui" ]; then
+  PACKAGES="$PACKAGES chromium"
+fi
 # --fuzz: clang 14 and its libFuzzer runtime, for tests/fuzz/run.sh only.
 if [ "${1:-}" = "--fuzz" ]; then
   PACKAGES="$PACKAGES clang-14 libclang-rt-14-dev"

@@ -46,6 +46,7 @@ int main(int argc, char** argv) try {
 
   cli::Runner run;
   cli::setup_import(app, global, run);
+  cli::setup_items(app, global, run);
   cli::setup_info(app, global, run);
   cli::setup_train(app, global, run);
   cli::setup_tune(app, global, run);

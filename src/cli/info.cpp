@@ -14,6 +14,7 @@
 #include "cli/options.hpp"
 #include "cli/tuned_defaults.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/ratings.hpp"
 #include "store/tuned.hpp"
 #include "util/json.hpp"
@@ -79,6 +80,21 @@ InfoSection ratings_section(store::Database& db, const store::Txn& txn) {
   return s;
 }
 
+// Item metadata (recsys items): how many items have it, of which in the
+// ratings, and the stored fields.
+InfoSection items_section(const store::Database& db, const store::Txn& txn) {
+  InfoSection s{"item_metadata", "item metadata", {}};
+  auto fields = store::item_fields(db, txn);
+  s.number("items", "items", static_cast<double>(store::item_metadata_count(db, txn)));
+  std::string j = "[", text;
+  for (const auto& f : fields) {
+    j += (j.size() > 1 ? "," : "") + json::quote(f);
+    text += (text.empty() ? "" : ", ") + f;
+  }
+  s.fields.push_back({"fields", "fields", j + "]", text.empty() ? "(none: recsys items FILE loads titles)" : text});
+  return s;
+}
+
 // Model generations (cli/info_models.cpp).
 InfoSection models_section(const store::Database& db, const store::Txn& txn) {
   InfoSection s{"models", "models", {}};
@@ -133,6 +149,7 @@ void run_info(const GlobalOptions& global, const InfoOptions& options) {
   std::vector<InfoSection> sections;
   sections.push_back(database_section(db, txn));
   sections.push_back(ratings_section(db, txn));
+  sections.push_back(items_section(db, txn));
   sections.push_back(models_section(db, txn));
   if (auto tuned = tuned_section(db, txn)) sections.push_back(std::move(*tuned));
   txn.abort();

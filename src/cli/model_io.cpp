@@ -61,6 +61,8 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
     out += ",\"baseline\":" + eval::metrics_json(report->baseline, std::nullopt, report->k);
     out += ",\"evaluation\":" + eval::report_json(*report);
   }
+  if (!s.curve.empty()) out += ",\"curve\":" + s.curve;
+  if (!s.data.empty()) out += ",\"data\":" + s.data;
   out += '}';
   return out;
 }

@@ -25,11 +25,14 @@ struct TrainSummary {
   std::string split = "none";      // how the evaluation split was made
   double test_fraction = 0;
   bool refit = false;              // factors fitted on all ratings after the evaluation
+  std::string curve;               // eval::curve_json of the evaluation fit; empty: none
+  std::string data;                // eval::data_stats_json of all ratings; empty: none
 };
 
 // The description JSON: the parameters at the top level (params_from_json reads
 // it back directly), then the summary, "trained_at" (ISO 8601 UTC), and when an
-// evaluation ran "metrics", "baseline" and "evaluation".
+// evaluation ran "metrics", "baseline" and "evaluation"; then "curve" and
+// "data" when the summary has them (docs/dashboard.md).
 std::string describe_model(const model::ModelParams& params, const TrainSummary& summary,
                            const eval::EvalReport* report);
 

@@ -38,5 +38,6 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_models(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_check(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_tune(CLI::App& app, const GlobalOptions& global, Runner& run);
+void setup_items(CLI::App& app, const GlobalOptions& global, Runner& run);
 
 }  // namespace recsys::cli

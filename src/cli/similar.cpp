@@ -7,6 +7,7 @@
 #include "cli/options.hpp"
 #include "store/cache.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 
 namespace recsys::cli {
 
@@ -28,7 +29,8 @@ void run_similar(const GlobalOptions& global, const SimilarOptions& options) {
     }
     throw std::runtime_error("no precomputed lists: run recsys precompute first");
   }
-  print_list("item", options.item, *list, options.k, options.json);
+  print_list("item", options.item, *list, options.k, options.json,
+             store::item_title(db, txn, options.item).value_or(std::string()));
 }
 
 }  // namespace

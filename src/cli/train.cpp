@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -17,7 +18,10 @@
 #include "cli/tuned_defaults.hpp"
 #include "data/import.hpp"
 #include "data/split.hpp"
+#include "eval/curve.hpp"
+#include "eval/data_stats.hpp"
 #include "eval/evaluate.hpp"
+#include "eval/html_report.hpp"
 #include "model/als.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -29,6 +33,12 @@ namespace recsys::cli {
 
 namespace {
 
+// Validation nDCG during the evaluation fit: at iteration 1, every second one
+// after it and the last. On MovieLens 100k one validation (a top-k over all
+// 943 test users) costs about one ALS iteration, so measuring every iteration
+// would almost double the fit (docs/dashboard.md has the figures).
+constexpr std::uint32_t kValidateEvery = 2;
+
 struct TrainOptions {
   std::vector<std::string> files;
   data::ImportOptions import;
@@ -39,13 +49,17 @@ struct TrainOptions {
   bool refit = true;
   bool loss = true;
   std::string metrics_json;
+  std::string report;  // --report: the overview as one HTML file
   std::size_t keep = 0;  // 0: keep every generation
   std::size_t max_items = kEaseMaxItems;  // --model ease only
 };
 
 // One ALS fit with a progress line per iteration (phase, i/n, loss, ETA).
+// With `curve`, each iteration's loss (and with `validation` its nDCG@k on the
+// held-out ratings) is recorded for the dashboard.
 model::Factors fit(const model::ModelParams& params, const model::RatingMatrix& m, unsigned threads, bool loss,
-                   const std::string& phase, double& final_loss) {
+                   const std::string& phase, double& final_loss, eval::TrainingCurve* curve = nullptr,
+                   const eval::Validation* validation = nullptr) {
   Progress progress(phase, params.iterations, "iterations");
   model::FitOptions options;
   options.threads = threads;
@@ -53,8 +67,18 @@ model::Factors fit(const model::ModelParams& params, const model::RatingMatrix& 
   final_loss = std::nan("");
   options.on_iteration = [&](const model::IterationInfo& info) {
     final_loss = info.loss;
+    const double per_rating = info.loss / static_cast<double>(std::max<std::size_t>(1, m.by_user.nnz()));
     std::string extra = fmt::format("{:.2f}s/it", info.seconds);
-    if (loss) extra = fmt::format("loss {:.6g}  ", info.loss / static_cast<double>(std::max<std::size_t>(1, m.by_user.nnz()))) + extra;
+    if (curve) {
+      eval::CurvePoint p{info.iteration, per_rating, std::nan(""), info.seconds};
+      const bool due = info.iteration == 1 || info.iteration == info.iterations || (info.iteration - 1) % curve->every == 0;
+      if (validation && info.factors && due) {
+        p.ndcg = validation->ndcg(info.factors->users, info.factors->items);
+      }
+      if (validation && !std::isnan(p.ndcg)) extra = fmt::format("ndcg@{} {:.4f}  ", curve->k, p.ndcg) + extra;
+      curve->points.push_back(p);
+    }
+    if (loss) extra = fmt::format("loss {:.6g}  ", per_rating) + extra;
     progress.update(info.iteration, extra, true);
   };
   auto factors = model::fit_als(params, m, options);
@@ -87,6 +111,11 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   SplitOptions split_options = options.split;
   check_split_options(split_options);
   const unsigned threads = resolve_threads(global.threads);
+  if (!options.report.empty()) {
+    // Fail before any work (and before the database changes) when the report cannot be written.
+    std::ofstream probe(options.report, std::ios::binary | std::ios::app);
+    if (!probe) throw std::runtime_error(fmt::format("cannot write the report to {}: check the directory exists and is writable", options.report));
+  }
 
   auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
   if (auto tuned = load_tuned_defaults(db)) {  // said first: every number below depends on it
@@ -114,6 +143,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   }
   check_trainable(all);
   if (split_options.kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);  // unused: memory
+  const std::string data_stats = eval::data_stats_json(eval::compute_data_stats(all));
   params = model::resolve_for_data(params, all.values);
   // The model family: ALS factors, or EASE's B fitted in closed form (train_ease.hpp).
   const bool ease = params.family == model::Family::Ease;
@@ -141,8 +171,18 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
     auto split = data::split_ratings(all, split_options.kind, split_options.test_fraction, params.seed);
     log::info("{} split: {} train, {} test ratings", summary.split, split.train.size(), split.test.size());
     auto train = ease ? model::RatingMatrix{} : matrix_of(params, split.train);
-    factors = ease ? fit_ease_model(params, split.train, threads, "fit on train split")
-                   : fit(params, train, threads, options.loss, "fit on train split", loss);
+    if (ease) {
+      factors = fit_ease_model(params, split.train, threads, "fit on train split");  // closed form: no curve
+    } else {
+      eval::TrainingCurve curve;
+      curve.k = split_options.k;
+      curve.phase = "fit on train split";
+      eval::Validation validation(train.by_user, split.test, split_options.k, threads);
+      curve.users = validation.users();
+      curve.every = kValidateEvery;
+      factors = fit(params, train, threads, options.loss, curve.phase, loss, &curve, &validation);
+      summary.curve = eval::curve_json(curve);
+    }
     eval::EvalOptions eo;
     eo.k = split_options.k;
     eo.threads = threads;
@@ -160,16 +200,28 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
       factors = fit_ease_model(params, all, threads, "fit on all ratings");
     } else {
       auto matrix = matrix_of(params, all);
-      factors = fit(params, matrix, threads, options.loss, "fit on all ratings", loss);
+      eval::TrainingCurve curve;  // without a split there is no validation: the loss only
+      curve.k = split_options.k;
+      curve.phase = "fit on all ratings";
+      factors = fit(params, matrix, threads, options.loss, curve.phase, loss,
+                    split_options.kind == data::SplitKind::None ? &curve : nullptr);
+      if (split_options.kind == data::SplitKind::None) summary.curve = eval::curve_json(curve);
     }
     summary.ratings = all.size();
     summary.refit = split_options.kind != data::SplitKind::None;
   }
   summary.final_loss = loss;
   summary.train_seconds = timer.seconds();
+  summary.data = data_stats;
   std::vector<std::uint32_t> deleted;
-  auto generation =
-      store_model(db, describe_model(params, summary, report ? &*report : nullptr), factors, options.keep, &deleted);
+  const std::string description = describe_model(params, summary, report ? &*report : nullptr);
+  auto generation = store_model(db, description, factors, options.keep, &deleted);
+  if (!options.report.empty()) {
+    // The same object GET /v1/model answers: the generation first, then the description.
+    write_file(options.report, eval::html_report(fmt::format("{{\"generation\":{},\"serving\":false,{}", generation,
+                                                             std::string_view(description).substr(1))));
+    std::printf("%s", fmt::format("report written to {}\n", options.report).c_str());
+  }
   std::string kind = ease ? fmt::format("EASE, λ {:g}", params.regularization)
                           : fmt::format("{} ALS, {} factors", model::to_string(params.feedback), params.factors);
   std::printf("%s", fmt::format("model generation {}: {}, {} users, {} items, {} ratings, {:.1f}s\n", generation, kind,
@@ -194,6 +246,7 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--metrics-json", options->metrics_json, "Write the evaluation report as JSON to this file");
   sub->add_option("--max-items", options->max_items, "--model ease: refuse more items than this (B is items² × 4 bytes)")
       ->capture_default_str();
+  sub->add_option("--report", options->report, "Also write the overview (metrics, training curve, data) as one HTML file");
   sub->add_option("--keep", options->keep, "Then keep only the N newest model generations (and the serving one)")
       ->check(CLI::PositiveNumber);
   sub->callback([&global, &run, options, sub] {

@@ -13,7 +13,11 @@ const char* route_name(Route r) {
     case Route::Healthz: return "healthz";
     case Route::Readyz: return "readyz";
     case Route::Metrics: return "metrics";
+    case Route::OpenApi: return "openapi";
     case Route::Other: return "other";
+    case Route::History: return "history";
+    case Route::Live: return "live";
+    case Route::Ui: return "ui";
   }
   return "other";
 }

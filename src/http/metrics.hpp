@@ -12,8 +12,8 @@
 
 namespace recsys::http {
 
-enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, Other };
-inline constexpr std::size_t kRoutes = 8;
+enum class Route : std::uint8_t { Recommendations, Similar, Events, Model, Healthz, Readyz, Metrics, OpenApi, Other, History, Live, Ui };
+inline constexpr std::size_t kRoutes = 12;
 const char* route_name(Route r);
 
 // Status codes the server sends; anything else is counted as "other".
@@ -30,6 +30,9 @@ class WorkerMetrics {
   }
   std::uint64_t bucket(std::size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
   double latency_sum() const { return static_cast<double>(latency_ns_.load(std::memory_order_relaxed)) * 1e-9; }
+  // Events stored by POST /v1/events (a request may carry many).
+  void record_events(std::uint64_t n) { bump(events_, n); }
+  std::uint64_t events() const { return events_.load(std::memory_order_relaxed); }
 
  private:
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) {
@@ -38,6 +41,7 @@ class WorkerMetrics {
   std::array<std::array<std::atomic<std::uint64_t>, kStatuses.size()>, kRoutes> requests_{};
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> buckets_{};
   std::atomic<std::uint64_t> latency_ns_{0};
+  std::atomic<std::uint64_t> events_{0};
 };
 
 struct ServerGauges {

@@ -4,9 +4,14 @@
 
 #include <charconv>
 
+#include "http/dashboard_api.hpp"
 #include "http/events.hpp"
+#include "http/filters.hpp"
+#include "http/openapi.hpp"
+#include "http/ui.hpp"
 #include "http/url.hpp"
 #include "store/cache.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
 #include "store/models.hpp"
 #include "util/json.hpp"
@@ -87,6 +92,25 @@ bool decode_id(std::string_view segment, HandlerContext& ctx, Response& r, const
   return true;
 }
 
+// A request with filters (?genre=…): answered from the deeper candidates of
+// the key whose list `list` is, or of the fallback when it is the shared one.
+void filtered(store::CandidateKind kind, std::string_view query, std::size_t k, const store::ListView& list,
+              Response& r, HandlerContext& ctx) {
+  const auto& db = *ctx.shared.db;
+  std::vector<Filter> filters;
+  if (!parse_filters(query, db, ctx.txn, filters, r)) return;
+  auto candidates = ctx.id.size() <= store::kMaxIdBytes ? store::get_candidates(db, ctx.txn, kind, ctx.id) : std::nullopt;
+  bool own = kind == store::CandidateKind::User
+                 ? ctx.id.size() <= store::kMaxIdBytes && store::get_list(db, ctx.txn, store::CacheTable::UserRecs, ctx.id)
+                 : list.header().source == store::ListSource::Model;
+  if (!candidates && !own) candidates = fallback_candidates(db, ctx.txn);
+  if (!candidates) {
+    return set_error(r, 503, "not_ready", "filters need the candidates a recsys precompute of this version stores");
+  }
+  append_filtered_body(r.body, db, ctx.txn, kind == store::CandidateKind::User ? "user" : "item", ctx.id, *candidates, k,
+                       std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count), filters);
+}
+
 void recommendations(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx) {
   std::size_t k = 0;
   if (!decode_id(segment, ctx, r, "user") || !parse_k(query, k, r) || !parse_exclude(query, ctx, r)) return;
@@ -96,6 +120,7 @@ void recommendations(std::string_view segment, std::string_view query, Response&
                   ? store::user_list(db, ctx.txn, ctx.id)
                   : store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey);
   if (!list) return not_ready(r);
+  if (!query.empty() && has_filters(query)) return filtered(store::CandidateKind::User, query, k, *list, r, ctx);
   store::append_body(r.body, "user", ctx.id, *list, k,
                      std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count));
 }
@@ -110,6 +135,7 @@ void similar(std::string_view segment, std::string_view query, Response& r, Hand
     if (!store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey)) return not_ready(r);
     return set_error(r, 404, "not_found", "unknown item");
   }
+  if (!query.empty() && has_filters(query)) return filtered(store::CandidateKind::Similar, query, k, *list, r, ctx);
   store::append_body(r.body, "item", ctx.id, *list, k,
                      std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count));
 }
@@ -189,12 +215,25 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
         users ? recommendations(id, t.query, r, ctx) : similar(id, t.query, r, ctx);
         return h;
       }
+      if (users && action == "history" && !id.empty()) {
+        if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::History};
+        return user_history(id, t.query, r, ctx), Handled{Route::History};
+      }
     } else if (path == "/v1/events") {
       return events(request, r, ctx);
     } else if (path == "/v1/model") {
       if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Model};
       return model_info(r, ctx), Handled{Route::Model};
+    } else if (path == "/v1/live") {
+      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Live};
+      return live_stats(r, ctx), Handled{Route::Live};
+    } else if (path == "/v1/openapi.json") {
+      if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::OpenApi};
+      return r.body.assign(openapi_document()), Handled{Route::OpenApi};
     }
+  } else if (path == "/ui" || path.substr(0, 4) == "/ui/") {
+    if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Ui};
+    return serve_ui(path, t.query, r, ctx.scratch), Handled{Route::Ui};
   } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     Route route = path == "/healthz" ? Route::Healthz : path == "/readyz" ? Route::Readyz : Route::Metrics;
     if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{route};
@@ -204,7 +243,8 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     return Handled{route};
   }
   set_error(r, 404, "not_found", "no such route: see GET /v1/users/{user}/recommendations, "
-                                 "/v1/items/{item}/similar, POST /v1/events, /v1/model, /healthz, /readyz, /metrics");
+                                 "/v1/items/{item}/similar, /v1/users/{user}/history, POST /v1/events, /v1/model, "
+                                 "/v1/live, /healthz, /readyz, /metrics, /v1/openapi.json, /ui/");
   return Handled{Route::Other};
 }
 

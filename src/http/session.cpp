@@ -193,6 +193,7 @@ bool Session::parse_one() {
     state_ = State::Waiting;
     deferred_route_ = static_cast<int>(h.route);
     auto events = std::move(worker_.begin_batch().events);
+    deferred_events_ = events.size();
     worker_.begin_batch().events = {};
     // The work guard keeps the worker's io_context running until the answer is
     // posted back. The callback runs on the writer thread: it moves its
@@ -232,6 +233,7 @@ void Session::on_events_done(EventResult result) {
   response_.body = std::move(result.body);
   double seconds = std::chrono::duration<double>(Clock::now() - request_start_).count();
   worker_.metrics().record(static_cast<Route>(deferred_route_), result.status, seconds);
+  if (result.status == 200) worker_.metrics().record_events(deferred_events_);
   finish_response(result.status, false);
   state_ = State::Reading;
   process();

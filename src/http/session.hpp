@@ -76,6 +76,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<RequestParser> parser_;
   Response response_;
   int deferred_route_ = 0;
+  std::size_t deferred_events_ = 0;  // events in the deferred request (counted when stored)
 };
 
 }  // namespace recsys::http

@@ -114,6 +114,7 @@ Factors fit_als(const ModelParams& params, const RatingMatrix& ratings, const Fi
     info.iteration = it;
     info.iterations = params.iterations;
     info.seconds = timer.seconds();
+    info.factors = &f;
     info.loss = options.compute_loss ? als_loss(params, ratings, f, threads)
                                      : std::numeric_limits<double>::quiet_NaN();
     if (options.on_iteration) options.on_iteration(info);

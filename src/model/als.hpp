@@ -24,6 +24,7 @@ struct IterationInfo {
   std::uint32_t iterations = 0;
   double loss = 0.0;             // objective after the iteration; NaN when not computed
   double seconds = 0.0;          // wall time of this iteration (without the loss)
+  const Factors* factors = nullptr;  // the factors after this iteration, valid during the call
 };
 
 struct FitOptions {

@@ -16,7 +16,9 @@
 #include "rank/realtime.hpp"
 #include "rank/topk.hpp"
 #include "store/cache.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
 #include "util/log.hpp"
@@ -35,6 +37,8 @@ struct Inputs {
   model::RowMatrixXf items;  // EASE: B (items × items), and no user rows
   std::vector<std::string> user_ids;
   std::vector<std::string> item_ids;
+  std::vector<std::string> item_tails;    // metadata members per item (store/items.hpp)
+  std::uint32_t item_meta_version = 0;    // of the snapshot's metadata
   std::vector<std::size_t> seen_offsets;  // user -> [offsets[u], offsets[u+1]) in seen
   std::vector<std::uint32_t> seen;        // sorted item indexes per user
   std::vector<float> seen_values;         // their stored values (EASE input)
@@ -77,6 +81,8 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   }
   in.user_ids = store::load_id_strings(db, txn, store::IdKind::User);
   in.item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
+  in.item_tails = store::entry_tails(db, txn, in.item_ids);
+  in.item_meta_version = store::item_meta_version(db, txn);
   in.seen_offsets.assign(in.user_ids.size() + 1, 0);
   in.item_counts.assign(in.item_ids.size(), 0);
   in.fingerprints.assign(in.user_ids.size(), 0);
@@ -104,16 +110,28 @@ std::vector<std::uint32_t> key_order(const std::vector<std::string>& keys, const
   return order;
 }
 
-// Encodes the lists of `rows` (row r's entries in lists.row(r)) in parallel.
-std::vector<std::string> encode_lists(const TopKLists& lists, const std::vector<std::string>& heads,
-                                      std::uint32_t generation, unsigned threads) {
-  std::vector<std::string> out(lists.counts.size());
-  parallel_chunks(out.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
+// Encodes the first k entries of the lists of `rows` (row r's entries in
+// lists.row(r)) in parallel, and all of them as candidates.
+struct Encoded {
+  std::vector<std::string> lists;
+  std::vector<std::string> candidates;
+};
+Encoded encode_lists(const TopKLists& lists, std::size_t k, const std::vector<std::string>& heads,
+                     const std::vector<std::string>& tails, std::uint32_t generation, unsigned threads) {
+  Encoded out;
+  out.lists.resize(lists.counts.size());
+  out.candidates.resize(lists.counts.size());
+  parallel_chunks(out.lists.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
     store::ListBuilder builder;
+    std::vector<store::RankedItem> ranked;
     for (std::size_t r = begin; r < end; ++r) {
       builder.clear();
-      for (const auto& s : lists.row(r)) builder.add(heads[s.index], s.score);
-      out[r] = std::string(builder.finish(store::ListSource::Model, generation));
+      ranked.clear();
+      auto row = lists.row(r);
+      for (const auto& s : row.first(std::min(k, row.size()))) builder.add(heads[s.index], s.score, tails[s.index]);
+      for (const auto& s : row) ranked.push_back({s.index, s.score});
+      out.lists[r] = std::string(builder.finish(store::ListSource::Model, generation));
+      out.candidates[r] = store::encode_candidates(store::ListSource::Model, generation, ranked);
     }
   });
   return out;
@@ -250,7 +268,10 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   report.factors = static_cast<std::size_t>(in.items.cols());
   report.load_seconds = timer.seconds();
 
-  BlockOptions block{options.k, options.threads, options.query_block, options.target_tile};
+  // One selection of `depth` gives both the top-k bodies (its first k) and the candidates.
+  const std::size_t depth = std::max(options.depth, options.k);
+  report.depth = depth;
+  BlockOptions block{depth, options.threads, options.query_block, options.target_tile};
   Ranked ranked = in.params.family == model::Family::Ease ? rank_ease(in, block, report) : rank_als(in, block, report);
   const std::vector<std::uint32_t>& user_rows = ranked.user_rows;
   const std::vector<std::uint32_t>& item_rows = ranked.item_rows;
@@ -260,11 +281,11 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   timer.reset();
   std::vector<std::string> heads(in.item_ids.size());
   for (std::size_t i = 0; i < heads.size(); ++i) heads[i] = store::entry_head(in.item_ids[i]);
-  std::vector<std::string> user_values = encode_lists(user_lists, heads, in.generation, options.threads);
-  std::vector<std::string> similar_values = encode_lists(similar, heads, in.generation, options.threads);
+  Encoded user_values = encode_lists(user_lists, options.k, heads, in.item_tails, in.generation, options.threads);
+  Encoded similar_values = encode_lists(similar, options.k, heads, in.item_tails, in.generation, options.threads);
   const std::vector<Scored> ranking = fallback_ranking(in.item_counts, in.items);
   store::ListBuilder fallback_builder;
-  for (const auto& s : first_unseen(ranking, {}, options.k)) fallback_builder.add(heads[s.index], s.score);
+  for (const auto& s : first_unseen(ranking, {}, options.k)) fallback_builder.add(heads[s.index], s.score, in.item_tails[s.index]);
   std::string fallback(fallback_builder.finish(store::ListSource::Fallback, in.generation));
   // Stored whole: fold-in (below, and for events) cuts a user's own fallback from it.
   std::vector<store::RankedItem> stored_ranking(ranking.size());
@@ -285,11 +306,22 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   db.write([&](store::Txn& txn) {
     store::clear_caches(db, txn);
     for (std::uint32_t p : user_order) {
-      store::put_list(db, txn, store::CacheTable::UserRecs, in.user_ids[user_rows[p]], user_values[p], MDB_APPEND);
+      store::put_list(db, txn, store::CacheTable::UserRecs, in.user_ids[user_rows[p]], user_values.lists[p], MDB_APPEND);
     }
     for (std::uint32_t p : item_order) {
-      store::put_list(db, txn, store::CacheTable::ItemSimilar, in.item_ids[item_rows[p]], similar_values[p], MDB_APPEND);
+      store::put_list(db, txn, store::CacheTable::ItemSimilar, in.item_ids[item_rows[p]], similar_values.lists[p],
+                      MDB_APPEND);
     }
+    // Keys "s…" sort before "u…": both in one appending pass.
+    for (std::uint32_t p : item_order) {
+      store::put_candidates(db, txn, store::CandidateKind::Similar, in.item_ids[item_rows[p]],
+                            similar_values.candidates[p], MDB_APPEND);
+    }
+    for (std::uint32_t p : user_order) {
+      store::put_candidates(db, txn, store::CandidateKind::User, in.user_ids[user_rows[p]], user_values.candidates[p],
+                            MDB_APPEND);
+    }
+    store::set_cache_depth(db, txn, static_cast<std::uint32_t>(depth));
     store::put_list(db, txn, store::CacheTable::Popularity, store::kFallbackKey, fallback);
     store::put_fallback_order(db, txn, stored_ranking);  // before the fold-ins that read it
     store::set_cache_k(db, txn, static_cast<std::uint32_t>(options.k));
@@ -297,6 +329,8 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     // Fold-in, like the server's events, for users the snapshot's lists miss.
     refreshed = users_to_refresh(db, txn, in, has_list);
     for (std::uint32_t u : refreshed) ranker.refresh(db, txn, u);
+    // `recsys items` ran since the snapshot: the lists get the metadata it stored.
+    if (store::item_meta_version(db, txn) != in.item_meta_version) store::refresh_cached_lists(db, txn);
   });
   report.write_seconds = timer.seconds();
   if (!refreshed.empty()) {
@@ -309,8 +343,10 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   report.refreshed_users = refreshed.size();
   report.similar_lists = item_rows.size();
   report.cache_bytes = fallback.size();
-  for (const auto& v : user_values) report.cache_bytes += v.size();
-  for (const auto& v : similar_values) report.cache_bytes += v.size();
+  for (const auto* e : {&user_values, &similar_values}) {
+    for (const auto& v : e->lists) report.cache_bytes += v.size();
+    for (const auto& v : e->candidates) report.candidate_bytes += v.size();
+  }
   return report;
 }
 

@@ -19,6 +19,9 @@ namespace recsys::rank {
 
 struct PrecomputeOptions {
   std::size_t k = 10;
+  // Candidates kept per user and item for filtered requests (at least k):
+  // store/candidates.hpp, docs/serving.md "Filters".
+  std::size_t depth = 100;
   std::optional<std::uint32_t> generation;  // default: the latest stored
   unsigned threads = 1;
   std::size_t query_block = 64;
@@ -42,6 +45,8 @@ struct PrecomputeReport {
   double rank_gflops = 0;           // 2·users·items·factors / rank_seconds
   double similar_gflops = 0;
   std::size_t cache_bytes = 0;      // stored list values
+  std::size_t depth = 0;            // candidates per list
+  std::size_t candidate_bytes = 0;  // stored candidate values
 };
 
 PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& options);

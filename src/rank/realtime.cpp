@@ -12,7 +12,9 @@
 #include "rank/factors.hpp"
 #include "rank/popularity.hpp"
 #include "rank/topk.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
 #include "util/log.hpp"
@@ -33,17 +35,32 @@ model::ModelParams params_of_description(std::string_view description) {
   return model::params_from_json(description);
 }
 
+void RealtimeRanker::sync_metadata(const store::Database& db, const store::Txn& txn) {
+  auto version = store::item_meta_version(db, txn);
+  if (version == item_meta_version_ && tails_.size() == heads_.size()) return;
+  tails_.assign(heads_.size(), std::string());
+  if (version != 0) {
+    auto ids = store::load_id_strings(db, txn, store::IdKind::Item);
+    ids.resize(heads_.size());
+    tails_ = store::entry_tails(db, txn, ids);
+  }
+  item_meta_version_ = version;
+}
+
 void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn) {
   auto serving = store::serving_generation(db, txn);
   if (serving == generation_) {
     // A precompute may re-run the same generation with another k: lists written
     // here follow the k of the cache being served.
     if (generation_) k_ = store::cache_k(db, txn).value_or(k_);
+    if (generation_) depth_ = store::cache_depth(db, txn).value_or(0);
+    sync_metadata(db, txn);
     return;
   }
   generation_.reset();
   items_.resize(0, 0);
   heads_.clear();
+  tails_.clear();
   if (!serving) return;
   auto record = store::find_model(db, txn, *serving);
   if (!record) {
@@ -62,7 +79,10 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
   heads_.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(items_.rows())));
   for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
   k_ = store::cache_k(db, txn).value_or(10);
+  depth_ = store::cache_depth(db, txn).value_or(0);
   generation_ = serving;
+  tails_.clear();
+  sync_metadata(db, txn);
   log::info("events: {} uses model generation {} ({} items, {} columns)",
             params_.family == model::Family::Ease ? "EASE scoring" : "fold-in", *serving, items_.rows(), items_.cols());
 }
@@ -80,6 +100,9 @@ void RealtimeRanker::adopt_model(std::uint32_t generation, const model::ModelPar
   heads_.resize(std::min<std::size_t>(heads_.size(), static_cast<std::size_t>(items_.rows())));
   k_ = k;
   generation_ = generation;
+  // The next sync_model (every apply and refresh starts with one) reads the
+  // cache's k and depth and the item metadata for these heads.
+  tails_.clear();
 }
 
 void RealtimeRanker::apply(const store::Database& db, const store::Txn& txn, std::span<const Event> events) {
@@ -126,11 +149,10 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   // precompute gives them.
   if (factors.isZero()) return put_fallback(db, txn, user_id);
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
-                          item_buf_, k_);
-  for (const auto& s : top) {
-    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);  // an item without an id is never listed
-  }
-  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
+                          item_buf_, std::max(k_, depth_));
+  // An item without an id is never listed.
+  std::erase_if(top, [&](const Scored& s) { return s.index >= heads_.size(); });
+  put_lists(db, txn, user_id, top, store::ListSource::Model);
 }
 
 void RealtimeRanker::refresh_ease(const store::Database& db, const store::Txn& txn, std::string_view user_id) {
@@ -138,34 +160,47 @@ void RealtimeRanker::refresh_ease(const store::Database& db, const store::Txn& t
   const model::EaseParams ease = model::ease_params_of(params_);
   for (auto& v : value_buf_) v = model::ease_input(ease, v);
   builder_.clear();
-  auto top = top_k_ease_single(items_, item_buf_, value_buf_, k_);
+  auto top = top_k_ease_single(items_, item_buf_, value_buf_, std::max(k_, depth_));
   // None of their items is in B: the fallback without their items, as for ALS.
   if (top.empty()) return put_fallback(db, txn, user_id);
+  std::erase_if(top, [&](const Scored& s) { return s.index >= heads_.size(); });
+  put_lists(db, txn, user_id, top, store::ListSource::Model);
+}
+
+void RealtimeRanker::put_lists(const store::Database& db, const store::Txn& txn, std::string_view user_id,
+                               std::span<const Scored> top, store::ListSource source) {
+  ranked_.clear();
   for (const auto& s : top) {
-    if (s.index < heads_.size()) builder_.add(heads_[s.index], s.score);
+    if (builder_.size() < k_) {
+      if (s.index < heads_.size()) {
+        builder_.add(heads_[s.index], s.score, tails_[s.index]);
+      } else if (auto id = store::find_id(db, txn, store::IdKind::Item, s.index)) {
+        std::string item(*id);  // rated, but newer than the model
+        builder_.add(store::entry_head(item), s.score, store::entry_tail(store::item_metadata(db, txn, item)));
+      }
+    }
+    ranked_.push_back({s.index, s.score});
   }
-  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(store::ListSource::Model, *generation_));
+  store::put_list(db, txn, store::CacheTable::UserRecs, user_id, builder_.finish(source, *generation_));
+  if (depth_ > 0) {
+    store::put_candidates(db, txn, store::CandidateKind::User, user_id,
+                          store::encode_candidates(source, *generation_, ranked_));
+  }
 }
 
 void RealtimeRanker::put_fallback(const store::Database& db, const store::Txn& txn, std::string_view user_id) {
   // At most |seen| entries of the ranking are skipped.
-  auto stored = store::fallback_order(db, txn, k_ + item_buf_.size());
+  const std::size_t depth = std::max(k_, depth_);
+  auto stored = store::fallback_order(db, txn, depth + item_buf_.size());
   if (stored.empty()) {
     // Cache written before the ranking was stored: the shared fallback answers.
     store::delete_list(db, txn, store::CacheTable::UserRecs, user_id);
+    db.tables().candidates.del(txn, store::candidate_key(store::CandidateKind::User, user_id));
     return;
   }
   std::vector<Scored> ranking(stored.size());
   for (std::size_t r = 0; r < stored.size(); ++r) ranking[r] = {stored[r].item, stored[r].score};
-  for (const auto& s : first_unseen(ranking, item_buf_, k_)) {
-    if (s.index < heads_.size()) {
-      builder_.add(heads_[s.index], s.score);
-    } else if (auto id = store::find_id(db, txn, store::IdKind::Item, s.index)) {
-      builder_.add(store::entry_head(*id), s.score);  // rated, but newer than the model
-    }
-  }
-  store::put_list(db, txn, store::CacheTable::UserRecs, user_id,
-                  builder_.finish(store::ListSource::Fallback, *generation_));
+  put_lists(db, txn, user_id, first_unseen(ranking, item_buf_, depth), store::ListSource::Fallback);
 }
 
 }  // namespace recsys::rank

@@ -13,6 +13,7 @@
 
 #include "model/matrix.hpp"
 #include "model/params.hpp"
+#include "rank/topk.hpp"
 #include "store/cache.hpp"
 #include "store/database.hpp"
 #include "store/ratings.hpp"
@@ -53,10 +54,15 @@ class RealtimeRanker {
 
  private:
   void sync_model(const store::Database& db, const store::Txn& txn);
+  // Reloads tails_ when `recsys items` stored new metadata since they were read.
+  void sync_metadata(const store::Database& db, const store::Txn& txn);
   void refresh_user(const store::Database& db, const store::Txn& txn, std::uint32_t user, std::string_view user_id,
                     std::span<const store::RatingRecord> ratings);
   // EASE: the user's list from x_u·B (no factor row is stored).
   void refresh_ease(const store::Database& db, const store::Txn& txn, std::string_view user_id);
+  // Writes the user's list (the first k_ of `top`) and candidates (all of it).
+  void put_lists(const store::Database& db, const store::Txn& txn, std::string_view user_id,
+                 std::span<const Scored> top, store::ListSource source);
   // The user's list when fold-in gives no factors: the stored fallback ranking
   // without the items in item_buf_.
   void put_fallback(const store::Database& db, const store::Txn& txn, std::string_view user_id);
@@ -66,7 +72,11 @@ class RealtimeRanker {
   model::RowMatrixXf items_;  // item factors, or EASE's B
   Eigen::MatrixXf gram_;
   std::vector<std::string> heads_;
+  std::vector<std::string> tails_;  // item metadata members, from item_meta_version_
+  std::uint32_t item_meta_version_ = 0;
   std::size_t k_ = 10;
+  std::size_t depth_ = 0;  // candidates kept for filters (meta cache_depth; 0: none)
+  std::vector<store::RankedItem> ranked_;
   store::ListBuilder builder_;
   std::vector<std::uint32_t> item_buf_;
   std::vector<float> value_buf_;

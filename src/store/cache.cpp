@@ -78,11 +78,18 @@ void ListBuilder::clear() {
   text_.clear();
 }
 
-void ListBuilder::add(std::string_view head, float score) {
+void ListBuilder::add(std::string_view head, float score, std::string_view tail) {
   if (!ends_.empty()) text_.push_back(',');
   text_.append(head);
   append_score(text_, score);
+  text_.append(tail);
   text_.push_back('}');
+  ends_.push_back(static_cast<std::uint32_t>(text_.size()));
+}
+
+void ListBuilder::add_entry(std::string_view entry) {
+  if (!ends_.empty()) text_.push_back(',');
+  text_.append(entry);
   ends_.push_back(static_cast<std::uint32_t>(text_.size()));
 }
 
@@ -134,6 +141,7 @@ void clear_caches(const Database& db, const Txn& txn) {
   db.tables().user_recs.clear(txn);
   db.tables().item_similar.clear(txn);
   db.tables().popularity.clear(txn);
+  db.tables().candidates.clear(txn);
 }
 
 std::size_t cache_entries(const Database& db, const Txn& txn, CacheTable table) {

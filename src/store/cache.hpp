@@ -65,8 +65,11 @@ class ListView {
 class ListBuilder {
  public:
   void clear();
-  // `entry_head` is `{"item":<quoted id>,"score":` (see entry_head()).
-  void add(std::string_view entry_head, float score);
+  // `entry_head` is `{"item":<quoted id>,"score":` (see entry_head());
+  // `tail` the item's metadata members, `,"title":...` (store/items.hpp).
+  void add(std::string_view entry_head, float score, std::string_view tail = {});
+  // Adds a whole entry `{"item":...}` as it is (refreshing stored lists).
+  void add_entry(std::string_view entry);
   std::size_t size() const { return ends_.size(); }
   // The stored bytes for these entries.
   std::string_view finish(ListSource source, std::uint32_t generation);
@@ -78,6 +81,7 @@ class ListBuilder {
 };
 
 // `{"item":"<escaped id>","score":` for an item id: precomputed once per item.
+// An entry is head, score, the item's metadata tail (may be empty), `}`.
 std::string entry_head(std::string_view item_id);
 // Appends a score the way lists store it: integers as integers, else 4
 // significant digits (ranking needs order, not precision).
@@ -86,7 +90,7 @@ void append_score(std::string& out, float score);
 std::optional<ListView> get_list(const Database& db, const Txn& txn, CacheTable table, std::string_view key);
 void put_list(const Database& db, const Txn& txn, CacheTable table, std::string_view key, std::string_view bytes,
               unsigned int flags = 0);
-// Empties the three cache tables (inside the precompute transaction).
+// Empties the cache tables and the candidates (inside the precompute transaction).
 void clear_caches(const Database& db, const Txn& txn);
 std::size_t cache_entries(const Database& db, const Txn& txn, CacheTable table);
 

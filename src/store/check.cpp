@@ -16,9 +16,9 @@ namespace {
 
 // The tables Database::open creates (docs/storage.md); others are reported
 // only when they cannot be read.
-constexpr std::array<std::string_view, 12> kTables = {
-    "meta",    "user_ids", "user_keys",    "item_ids",   "item_keys", "ratings",
-    "models",  "factors",  "user_recs",    "item_similar", "popularity", "item_meta"};
+constexpr std::array<std::string_view, 13> kTables = {
+    "meta",    "user_ids", "user_keys",    "item_ids",     "item_keys",  "ratings",   "models",
+    "factors", "user_recs", "item_similar", "popularity", "item_meta", "candidates"};
 
 // LMDB's FREE_DBI: the free list, keyed by transaction id; each value is an
 // IDL (a size_t count, then that many page numbers).

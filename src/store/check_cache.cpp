@@ -7,31 +7,41 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "store/cache.hpp"
 #include "store/check.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 
 namespace recsys::store {
 
 namespace {
 
 using HeadSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+// Head -> the metadata tail its entries must carry (items with metadata only).
+using TailMap = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
 
 constexpr std::string_view kEntryStart = "{\"item\":\"";
 constexpr std::string_view kScoreKey = ",\"score\":";
 
-// One entry `{"item":"<id>","score":<number>}`: returns what is wrong with it
-// (empty when sound) and its head `{"item":"<id>","score":` in `head`.
-std::string entry_problem(std::string_view e, const HeadSet& heads, std::string_view& head) {
+// One entry `{"item":"<id>","score":<number><metadata tail>}`: returns what is
+// wrong with it (empty when sound) and its head `{"item":"<id>","score":` in `head`.
+std::string entry_problem(std::string_view e, const HeadSet& heads, const TailMap& tails, std::string_view& head) {
   if (e.substr(0, kEntryStart.size()) != kEntryStart || e.empty() || e.back() != '}') return "is not {\"item\":…}";
   std::size_t i = kEntryStart.size();
   while (i < e.size() && e[i] != '"') i += e[i] == '\\' ? 2 : 1;
   if (i >= e.size() || e.substr(i + 1, kScoreKey.size()) != kScoreKey) return "has no score after the item";
   head = e.substr(0, i + 1 + kScoreKey.size());
   if (!heads.count(head)) return fmt::format("names an unknown item {}", e.substr(kEntryStart.size() - 1, i + 2 - kEntryStart.size()));
-  std::string_view score = e.substr(head.size(), e.size() - head.size() - 1);
+  std::string_view rest = e.substr(head.size(), e.size() - head.size() - 1);
+  std::string_view score = rest.substr(0, rest.find(','));
+  std::string_view tail = rest.substr(score.size());
+  auto expected = tails.find(head);
+  if (tail != (expected == tails.end() ? std::string_view{} : std::string_view(expected->second))) {
+    return "carries other metadata than item_meta holds (run recsys items again)";
+  }
   double value = 0;
   auto [end, ec] = std::from_chars(score.data(), score.data() + score.size(), value);
   if (ec != std::errc() || end != score.data() + score.size() || !std::isfinite(value)) {
@@ -49,7 +59,7 @@ struct TableSpec {
 // Checks one stored list; `self` is the head of the item whose similar items
 // these are (an item is not similar to itself), else empty.
 void check_list(std::string_view bytes, const TableSpec& spec, const std::string& key, std::string_view self,
-                const HeadSet& heads, CheckReport& report) {
+                const HeadSet& heads, const TailMap& tails, CheckReport& report) {
   if (bytes.size() < sizeof(ListHeader)) return report.add(spec.name, key, "list is shorter than its header");
   ListHeader h;
   std::memcpy(&h, bytes.data(), sizeof h);
@@ -79,7 +89,7 @@ void check_list(std::string_view bytes, const TableSpec& spec, const std::string
   std::unordered_set<std::string_view> seen;
   for (std::uint32_t i = 0; i < list.size(); ++i) {
     std::string_view head;
-    auto problem = entry_problem(list.entry(i), heads, head);
+    auto problem = entry_problem(list.entry(i), heads, tails, head);
     if (!problem.empty()) {
       report.add(spec.name, key, fmt::format("entry {} {}", i, problem));
       continue;
@@ -94,7 +104,11 @@ void check_list(std::string_view bytes, const TableSpec& spec, const std::string
 void check_caches(const Database& db, const Txn& txn, CheckReport& report) {
   HeadSet heads;
   heads.reserve(report.items);
-  for (const auto& id : load_id_strings(db, txn, IdKind::Item)) heads.insert(entry_head(id));
+  TailMap tails;
+  for (const auto& id : load_id_strings(db, txn, IdKind::Item)) {
+    heads.insert(entry_head(id));
+    if (auto meta = item_metadata(db, txn, id)) tails.emplace(entry_head(id), entry_tail(meta));
+  }
 
   const TableSpec specs[] = {{CacheTable::UserRecs, "user_recs", ListSource::Model},
                              {CacheTable::ItemSimilar, "item_similar", ListSource::Model},
@@ -117,7 +131,7 @@ void check_caches(const Database& db, const Txn& txn, CheckReport& report) {
       } else if (spec.table == CacheTable::Popularity && k != kFallbackKey) {
         report.add(spec.name, key, "unexpected key (only 'fallback' is written)");
       }
-      check_list(v, spec, key, self, heads, report);
+      check_list(v, spec, key, self, heads, tails, report);
     }
   }
   report.lists = lists;

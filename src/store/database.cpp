@@ -170,6 +170,7 @@ void Database::open_tables(bool writable) {
   tables_.item_similar = open("item_similar", 0);
   tables_.popularity = open("popularity", 0);
   tables_.item_meta = open("item_meta", 0);
+  tables_.candidates = open("candidates", 0);
   txn.commit();
 }
 

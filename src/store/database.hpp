@@ -64,6 +64,7 @@ struct Tables {
   Dbi item_similar;  // external item id -> similar-items list
   Dbi popularity;    // list name -> fallback list
   Dbi item_meta;     // external item id -> metadata (title, ...) as JSON
+  Dbi candidates;    // "u"/"s" + external id -> deeper candidates for filters (store/candidates.hpp)
 };
 
 class Database {

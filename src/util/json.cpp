@@ -65,6 +65,15 @@ void append_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = utf8_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 void append_number(std::string& out, double v) {
   if (!std::isfinite(v)) {
     out += "null";

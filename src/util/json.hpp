@@ -16,6 +16,10 @@ inline std::string quote(std::string_view s) {
   return out;
 }
 
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): item metadata files must be, unless read as Latin-1.
+bool valid_utf8(std::string_view s);
+
 // Shortest decimal that reads back as the same float; NaN/Inf become null.
 void append_number(std::string& out, double v);
 

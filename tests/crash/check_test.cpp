@@ -54,7 +54,7 @@ TEST_CASE("check passes a database built by import, train and precompute") {
   auto r = run_recsys({"--db", sound().db, "check"}, dir);
   INFO(r.err);
   REQUIRE(r.status == 0);
-  REQUIRE_THAT(r.out, Catch::StartsWith("ok: 12 tables"));
+  REQUIRE_THAT(r.out, Catch::StartsWith("ok: 13 tables"));
   REQUIRE_THAT(r.out, Catch::Contains("300 users"));
   REQUIRE_THAT(r.out, Catch::Contains("serving generation 1"));
   { copy_sound(dir); }

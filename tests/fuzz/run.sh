@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 cd "$ROOT"
 
-TARGETS=${*:-"chunk_parser format byte_source factor_reader events percent_decode http_request"}
+TARGETS=${*:-"chunk_parser format byte_source factor_reader item_reader events percent_decode http_request"}
 
 "$ROOT/scripts/install-deps.sh" --fuzz
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then

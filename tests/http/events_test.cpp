@@ -118,9 +118,11 @@ TEST_CASE("events follow the k of a precompute that re-ran the served generation
 
 TEST_CASE("after a failed commit events are refused with 503 and every acknowledged one is stored") {
   Fixture f;
-  // The disk refuses to grow the file past 64 KiB more (as when it is full): a
-  // file-size limit, with SIGXFSZ ignored so that writes fail with EFBIG.
-  auto size = std::filesystem::file_size(f.dir / "db" / "data.mdb") + 64 * 1024;
+  // The disk refuses to grow the file past 128 KiB more (as when it is full): a
+  // file-size limit, with SIGXFSZ ignored so that writes fail with EFBIG. Each
+  // event copies a few pages of every table it touches (ratings, ids, factors,
+  // the list, the filter candidates), so the first events take ~10 pages each.
+  auto size = std::filesystem::file_size(f.dir / "db" / "data.mdb") + 128 * 1024;
   std::string script = "trap '' XFSZ; exec prlimit --fsize=" + std::to_string(size) + " \"$0\" \"$@\"";
   test::Process server({"sh", "-c", script, test::recsys_bin(), "--db", f.db, "serve", "--port", "0", "--threads", "1"},
                        f.dir.path());

@@ -1,0 +1,169 @@
+// Item metadata files (recsys items): every format from small inline files,
+// Latin-1 bytes, quoted commas, bad rows, and the real MovieLens files when
+// they are present.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "data/item_reader.hpp"
+#include "temp_dir.hpp"
+#include "util/error.hpp"
+
+using namespace recsys;
+using namespace recsys::data;
+
+namespace {
+
+std::string json_of(const ItemReadResult& r, std::string_view id) {
+  auto it = std::find_if(r.items.begin(), r.items.end(), [&](const store::ItemMeta& m) { return m.id == id; });
+  return it == r.items.end() ? std::string("<absent>") : it->json;
+}
+
+ItemReadResult parse(std::string_view text, ItemReadOptions options = {}) {
+  return parse_item_file(text, "f", options);
+}
+
+// u.item rows: id|title|release|video release|URL|19 flags.
+const std::string kFlagsComedy = "0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0";
+const std::string kFlagsHorrorWar = "0|0|0|0|0|0|0|0|0|0|0|1|0|0|0|0|0|1|0";
+
+}  // namespace
+
+TEST_CASE("u.item: Latin-1 titles become UTF-8 and genre flags become u.genre's names") {
+  std::string text = "242|Kolya (1996)|24-Jan-1997||http://x|" + kFlagsComedy + "\n" +
+                     "1|Mis\xE9rables, Les (1995)|01-Jan-1995||http://y|" + kFlagsHorrorWar + "\r\n";
+  auto r = parse(text);
+  REQUIRE(r.format == ItemFormat::UItem);
+  REQUIRE(r.encoding == Encoding::Latin1);
+  REQUIRE(r.fields == std::vector<std::string>{"title", "genres"});
+  REQUIRE(json_of(r, "242") == R"j({"title":"Kolya (1996)","genres":["Comedy"]})j");
+  REQUIRE(json_of(r, "1") == "{\"title\":\"Mis\xC3\xA9rables, Les (1995)\",\"genres\":[\"Horror\",\"War\"]}");
+  REQUIRE(r.items.front().id == "1");  // sorted by id for the one write
+}
+
+TEST_CASE("u.item: --fields adds the dates and URL, empty values are left out") {
+  ItemReadOptions o;
+  o.fields = "release_date,imdb_url";
+  auto r = parse("5|Copycat (1995)|01-Jan-1995||http://c|" + kFlagsComedy + "\n", o);
+  REQUIRE(r.fields == std::vector<std::string>{"title", "release_date", "imdb_url"});
+  REQUIRE(json_of(r, "5") == R"j({"title":"Copycat (1995)","release_date":"01-Jan-1995","imdb_url":"http://c"})j");
+  o.fields = "year";
+  REQUIRE_THROWS_WITH(parse("5|C|x||u|" + kFlagsComedy + "\n", o),
+                      Catch::Contains("--fields names 'year' but the file has: title, release_date"));
+}
+
+TEST_CASE("movies.csv: quoted titles keep their commas, genres split on |, no genres is an empty list") {
+  auto r = parse(
+      "movieId,title,genres\n"
+      "1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy\n"
+      "11,\"American President, The (1995)\",Comedy|Drama|Romance\n"
+      "12,\"Dracula: \"\"Dead\"\" and Loving It (1995)\",Comedy|Horror\n"
+      "114335,La cravate (1957),(no genres listed)\n");
+  REQUIRE(r.format == ItemFormat::Movies);
+  REQUIRE(r.rows_read == 4);
+  REQUIRE(json_of(r, "11") == R"j({"title":"American President, The (1995)","genres":["Comedy","Drama","Romance"]})j");
+  REQUIRE(json_of(r, "12") == R"j({"title":"Dracula: \"Dead\" and Loving It (1995)","genres":["Comedy","Horror"]})j");
+  REQUIRE(json_of(r, "114335") == R"j({"title":"La cravate (1957)","genres":[]})j");
+}
+
+TEST_CASE("generic CSV and TSV: a header names the fields, --columns picks and renames them") {
+  auto csv = parse("sku,name,year,tags\nA-1,Red shoe,2020,sport|red\nB-2,\"Hat, blue\",2019,\n");
+  REQUIRE(csv.format == ItemFormat::Csv);
+  REQUIRE(csv.fields == std::vector<std::string>{"name", "year", "tags"});  // no "title" column: column 0 is the id
+  // A column with '|' in any value is a list.
+  REQUIRE(json_of(csv, "A-1") == R"j({"name":"Red shoe","year":"2020","tags":["sport","red"]})j");
+  REQUIRE(json_of(csv, "B-2") == R"j({"name":"Hat, blue","year":"2019","tags":[]})j");
+
+  ItemReadOptions o;
+  o.columns = "sku,title=name,tags";
+  auto picked = parse("sku,name,year,tags\nA-1,Red shoe,2020,sport\n", o);
+  REQUIRE(picked.fields == std::vector<std::string>{"title", "tags"});
+  REQUIRE(json_of(picked, "A-1") == R"j({"title":"Red shoe","tags":"sport"})j");
+
+  o.columns = "1,title=0,genre=2";
+  auto tsv = parse("Heat\tm7\tAction\nUp\tm8\tAnimation\n", o);
+  REQUIRE(tsv.format == ItemFormat::Tsv);
+  REQUIRE(tsv.rows_read == 2);  // no header: every --columns entry is an index
+  REQUIRE(json_of(tsv, "m7") == R"j({"title":"Heat","genre":"Action"})j");
+
+  o.columns = "id,color";
+  REQUIRE_THROWS_AS(parse("id,title\n1,x\n", o), UsageError);
+}
+
+TEST_CASE("JSON lines: strings, numbers and lists are kept with their types") {
+  auto r = parse(R"j({"id":"a","title":"Alpha","year":1999,"genres":["Drama"],"note":null})j"
+                 "\n"
+                 R"j({"movieId":7,"title":"Seven","adult":false})j"
+                 "\n");
+  REQUIRE(r.format == ItemFormat::Jsonl);
+  REQUIRE(r.fields == std::vector<std::string>{"title", "year", "genres", "adult"});
+  REQUIRE(json_of(r, "a") == R"j({"title":"Alpha","year":1999,"genres":["Drama"]})j");
+  REQUIRE(json_of(r, "7") == R"j({"title":"Seven","adult":false})j");
+}
+
+TEST_CASE("bad item rows are reported as file:line: reason and skipped; --strict stops at the first") {
+  std::string text =
+      "movieId,title,genres\n"
+      "1,Good (1995),Drama\n"
+      "2,\"Unclosed (1995),Drama\n"
+      "3,Too,many,fields\n"
+      "1,Again (1995),Comedy\n"
+      "4,Bad \xFF byte,Drama\n"
+      "5,Fine (1996),Comedy\n";
+  ItemReadOptions o;
+  o.max_bad_fraction = 0.9;
+  auto r = parse(text, o);
+  REQUIRE(r.rows_read == 6);
+  REQUIRE(r.skipped == 4);
+  REQUIRE(r.items.size() == 2);
+  REQUIRE(r.errors == std::vector<std::string>{
+                          "f:3: the quoted field at column 3 is not closed",
+                          "f:4: expected 3 fields (movieId,title,genres), found 4",
+                          "f:5: item '1' repeats line 2",
+                          "f:6: not valid UTF-8 (a Latin-1 file? use --encoding latin-1)",
+                      });
+  REQUIRE(json_of(r, "1") == R"j({"title":"Good (1995)","genres":["Drama"]})j");  // the first row of an id stays
+  // Too many bad rows for the default --max-bad-fraction: the wrong file.
+  REQUIRE_THROWS_WITH(parse(text), Catch::Contains("4 of 6 rows (66.7%) are bad") && Catch::Contains("nothing stored"));
+  o.strict = true;
+  REQUIRE_THROWS_WITH(parse(text, o), Catch::Contains("f:3: the quoted field") && Catch::Contains("--strict"));
+  o.strict = false;
+  o.encoding = Encoding::Latin1;
+  REQUIRE(parse(text, o).skipped == 3);  // read as Latin-1, byte FF is ÿ
+}
+
+TEST_CASE("u.item rows with a wrong field count or flag are bad rows; files without items are errors") {
+  ItemReadOptions o;
+  o.max_bad_fraction = 1.0;
+  o.format = ItemFormat::UItem;
+  auto r = parse("1|A|d||u|" + kFlagsComedy + "\n2|B|d||u|0|1\n3|C|d||u|" +
+                     std::string("2|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0") + "\n",
+                 o);
+  REQUIRE(r.items.size() == 1);
+  REQUIRE_THAT(r.errors[0], Catch::StartsWith("f:2: expected 24 |-separated fields"));
+  REQUIRE(r.errors[1] == "f:3: genre flag '2' for unknown (field 6) is not 0 or 1");
+  REQUIRE_THROWS_WITH(parse(""), Catch::Contains("no item rows"));
+  REQUIRE_THROWS_WITH(parse("movieId,title,genres\n"), Catch::Contains("no valid item rows (only a header)"));
+  REQUIRE_THROWS_AS(parse("just words\n"), UsageError);
+  REQUIRE_THROWS_AS(parse("id,item\n1,x\n"), UsageError);  // "item" is reserved for the entry's id
+}
+
+TEST_CASE("the real ml-100k u.item and ml-latest-small movies.csv read without a bad row") {
+  auto dir = test::shared_data_dir();
+  if (dir.empty() || !std::filesystem::exists(dir / "ml-100k/u.item")) {
+    WARN("RECSYS_SHARED_DATA has no MovieLens files: skipped");
+    return;
+  }
+  auto uitem = read_item_file((dir / "ml-100k/u.item").string(), {});
+  REQUIRE(uitem.items.size() == 1682);
+  REQUIRE(uitem.skipped == 0);
+  REQUIRE(uitem.encoding == Encoding::Latin1);
+  REQUIRE(json_of(uitem, "242") == R"j({"title":"Kolya (1996)","genres":["Comedy"]})j");
+  REQUIRE(json_of(uitem, "1") == R"j({"title":"Toy Story (1995)","genres":["Animation","Children's","Comedy"]})j");
+  if (!std::filesystem::exists(dir / "ml-latest-small/movies.csv")) return;
+  auto movies = read_item_file((dir / "ml-latest-small/movies.csv").string(), {});
+  REQUIRE(movies.format == ItemFormat::Movies);
+  REQUIRE(movies.items.size() == 9742);
+  REQUIRE(movies.skipped == 0);
+  REQUIRE(json_of(movies, "11") == R"j({"title":"American President, The (1995)","genres":["Comedy","Drama","Romance"]})j");
+}

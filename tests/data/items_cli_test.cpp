@@ -1,0 +1,126 @@
+// recsys items with the real binary and a real database: titles land in the
+// cached lists, recommend / similar / info show them, a re-run replaces them,
+// and a bad file changes nothing.
+#include <catch2/catch.hpp>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace recsys::test;
+
+namespace {
+
+const char* kRatings =
+    "user,item,rating\n"
+    "u1,a,5\nu1,b,4\nu1,d,2\n"
+    "u2,a,4\nu2,c,5\nu2,e,1\n"
+    "u3,b,3\nu3,c,4\nu3,f,2\n"
+    "u4,a,2\nu4,b,5\nu4,c,3\n"
+    "u5,a,1\nu5,d,4\n"
+    "u6,b,2\nu6,c,1\nu6,e,4\n";
+
+const char* kMovies =
+    "movieId,title,genres\n"
+    "a,Alpha (1990),Comedy\nb,\"Beta, The (1991)\",Drama|Horror\nc,Gamma (1992),Comedy|Drama\n"
+    "d,Delta (1993),Horror\ne,Epsilon (1994),(no genres listed)\nf,Zeta (1995),Comedy\n"
+    "zz,Not Rated Yet (2001),Drama\n";
+
+struct Db {
+  TempDir dir;
+  std::string path = (dir / "db").string();
+  RunResult run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", path});
+    return run_recsys(args, dir);
+  }
+};
+
+void train(Db& db) {
+  auto csv = db.dir.write("r.csv", kRatings);
+  auto t = db.run({"train", csv.string(), "--split", "none", "--factors", "2", "--iterations", "2"});
+  INFO(t.err);
+  REQUIRE(t.status == 0);
+  REQUIRE(db.run({"precompute", "--k", "3"}).status == 0);
+}
+
+}  // namespace
+
+TEST_CASE("recsys items puts titles in recommend, similar and info, and a re-run replaces them") {
+  Db db;
+  train(db);
+  auto movies = db.dir.write("movies.csv", kMovies);
+  auto items = db.run({"items", movies.string()});
+  INFO(items.err);
+  REQUIRE(items.status == 0);
+  REQUIRE_THAT(items.out, Catch::Contains("items stored    7 (6 in the ratings, 1 not yet"));
+  REQUIRE_THAT(items.out, Catch::Contains("fields          title, genres"));
+
+  // The cached lists were rewritten in the same transaction: no precompute needed.
+  auto rec = db.run({"recommend", "u5", "--json"});
+  REQUIRE(rec.status == 0);
+  REQUIRE_THAT(rec.out, Catch::Contains(R"j("title":"Beta, The (1991)","genres":["Drama","Horror"]})j") ||
+                            Catch::Contains(R"j("title":"Gamma (1992)","genres":["Comedy","Drama"]})j"));
+  auto fallback = db.run({"recommend", "nobody", "--json"});
+  REQUIRE_THAT(fallback.out, Catch::Contains(R"("source":"fallback")") && Catch::Contains(R"(,"title":")"));
+  auto similar = db.run({"similar", "a"});
+  REQUIRE(similar.status == 0);
+  REQUIRE_THAT(similar.out, Catch::StartsWith("item a \"Alpha (1990)\"") && Catch::Contains("[genres: "));
+  auto info = db.run({"info", "--json"});
+  REQUIRE_THAT(info.out, Catch::Contains(R"j("item_metadata":{"items":7,"fields":["title","genres"]})j"));
+  REQUIRE(db.run({"check"}).status == 0);
+
+  // A new file replaces everything: items it lacks lose their metadata.
+  auto tsv = db.dir.write("names.tsv", "id\ttitle\na\tA new name\nb\tB new name\nc\tC\nd\tD\ne\tE\nf\tF\n");
+  REQUIRE(db.run({"items", tsv.string()}).status == 0);
+  rec = db.run({"recommend", "nobody", "--json"});
+  REQUIRE_THAT(rec.out, !Catch::Contains("genres") && !Catch::Contains("(199"));
+  REQUIRE_THAT(db.run({"similar", "a", "--json"}).out, Catch::Contains(R"j(,"title":")j"));
+  info = db.run({"info", "--json"});
+  REQUIRE_THAT(info.out, Catch::Contains(R"j("item_metadata":{"items":6,"fields":["title"]})j"));
+  REQUIRE(db.run({"check"}).status == 0);
+  // A precompute keeps the titles.
+  REQUIRE(db.run({"precompute", "--k", "3"}).status == 0);
+  REQUIRE_THAT(db.run({"similar", "b", "--json"}).out, Catch::Contains(R"j(,"title":")j"));
+}
+
+TEST_CASE("recsys items with a bad file exits 1 with file:line reasons and changes nothing") {
+  Db db;
+  train(db);
+  auto movies = db.dir.write("movies.csv", kMovies);
+  REQUIRE(db.run({"items", movies.string()}).status == 0);
+  auto before = db.run({"recommend", "u1", "--json"}).out;
+
+  auto bad = db.dir.write("bad.csv", "movieId,title,genres\na,\"Open,Drama\nb,x,y,z\nc,Fine,Drama\n");
+  auto res = db.run({"items", bad.string()});
+  REQUIRE(res.status == 1);
+  REQUIRE_THAT(res.err, Catch::Contains(bad.string() + ":2: the quoted field at column 3 is not closed"));
+  REQUIRE_THAT(res.err, Catch::Contains("nothing stored"));
+  res = db.run({"items", "--strict", "--max-bad-fraction", "0.9", bad.string()});
+  REQUIRE(res.status == 1);
+  REQUIRE_THAT(res.err, Catch::Contains("--strict"));
+  // Allowed bad rows are listed on stderr and the rest is stored.
+  res = db.run({"items", "--max-bad-fraction", "0.9", bad.string()});
+  REQUIRE(res.status == 0);
+  REQUIRE_THAT(res.err, Catch::Contains(bad.string() + ":3: expected 3 fields (movieId,title,genres), found 4"));
+  REQUIRE_THAT(res.out, Catch::Contains("items stored    1 (1 in the ratings"));
+  REQUIRE(db.run({"items", movies.string()}).status == 0);
+  REQUIRE(db.run({"recommend", "u1", "--json"}).out == before);
+
+  REQUIRE(db.run({"items", "--format", "xml", movies.string()}).status == 2);
+  REQUIRE(db.run({"items", "--fields", "year", movies.string()}).status == 2);
+  REQUIRE(db.run({"items", (db.dir / "missing.csv").string()}).status == 1);
+  REQUIRE(db.run({"recommend", "u1", "--json"}).out == before);
+}
+
+TEST_CASE("metadata of items the ratings do not know yet is used once ratings bring them") {
+  Db db;
+  auto movies = db.dir.write("movies.csv", kMovies);
+  // Items before any rating: the database is created for them.
+  auto first = db.run({"items", movies.string()});
+  REQUIRE(first.status == 0);
+  REQUIRE_THAT(first.out, Catch::Contains("items stored    7 (0 in the ratings, 7 not yet"));
+  auto csv = db.dir.write("r.csv", std::string(kRatings) + "u1,zz,5\nu2,zz,4\nu3,zz,5\nu4,zz,3\nu5,zz,4\nu6,zz,2\n");
+  REQUIRE(db.run({"train", csv.string(), "--split", "none", "--factors", "2", "--iterations", "2"}).status == 0);
+  REQUIRE(db.run({"precompute", "--k", "2"}).status == 0);
+  auto fallback = db.run({"recommend", "nobody", "--json"});
+  REQUIRE_THAT(fallback.out, Catch::Contains(R"j({"item":"zz","score":6,"title":"Not Rated Yet (2001)","genres":["Drama"]})j"));
+}

@@ -1,0 +1,120 @@
+// Titles and filters with the real server: ?genre=… keeps matching items only,
+// ?exclude_genre=… drops them, k is respected from the deeper candidates, and
+// an unknown field is a 400 that says which fields exist.
+#include <catch2/catch.hpp>
+
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "client.hpp"
+#include "../rank/list_json.hpp"
+#include "process.hpp"
+#include "served_db.hpp"
+#include "util/json.hpp"
+
+using namespace recsys;
+using test::Connection;
+
+namespace {
+
+// Items i0..i29: genres "Even" or "Odd" by index, and "Horror" for every fifth.
+std::string genres_of(std::size_t i) { return std::string(i % 2 ? "Odd" : "Even") + (i % 5 == 0 ? "|Horror" : ""); }
+
+struct Fixture : test::ServedDb {
+  Fixture() : ServedDb(20, 30, 7, 5) {
+    std::string csv = "id,title,genres\n";
+    for (std::size_t i = 0; i < s.items.size(); ++i) csv += s.items[i] + ",Title " + s.items[i] + "," + genres_of(i) + "\n";
+    auto file = dir.write("items.csv", csv);
+    auto res = test::run_recsys({"--db", db, "items", file.string()}, dir);
+    INFO(res.err);
+    REQUIRE(res.status == 0);
+  }
+  std::size_t index_of(const std::string& item) const {
+    return static_cast<std::size_t>(std::find(s.items.begin(), s.items.end(), item) - s.items.begin());
+  }
+};
+
+// Each entry's genres, from a response body.
+std::vector<std::vector<std::string>> genres_in(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  std::vector<std::vector<std::string>> out;
+  for (auto entry : parser.parse(padded)["items"].get_array()) {
+    out.emplace_back();
+    for (auto g : entry["genres"].get_array()) out.back().emplace_back(std::string_view(g));
+  }
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const char* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+}  // namespace
+
+TEST_CASE("filtered recommendations hold only matching items, the best first, k of them") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  // Titles in the unfiltered, precomputed answer.
+  auto plain = c.get("/v1/users/u3/recommendations");
+  REQUIRE_THAT(plain.body, Catch::Contains(",\"title\":\"Title i"));
+
+  for (std::uint32_t u : {3u, 8u}) {
+    std::string user = f.s.users[u];
+    // The expected answer: the user's ranking of unseen items, filtered, cut to k.
+    std::vector<std::string> even, not_horror;
+    for (auto i : test::brute_force_user(f.s, u, 30)) {
+      if (i % 2 == 0 && even.size() < 4) even.push_back(f.s.items[i]);
+      if (i % 5 != 0 && not_horror.size() < 5) not_horror.push_back(f.s.items[i]);
+    }
+    auto r = c.get("/v1/users/" + user + "/recommendations?k=4&genre=Even");
+    REQUIRE(r.status == 200);
+    REQUIRE(test::item_names(test::parse_body(r.body)) == even);
+    for (const auto& g : genres_in(r.body)) REQUIRE(has(g, "Even"));
+    r = c.get("/v1/users/" + user + "/recommendations?exclude_genre=horror");  // values ignore case; k = 10
+    auto names = test::item_names(test::parse_body(r.body));
+    REQUIRE(names.size() == 10);
+    names.resize(5);
+    REQUIRE(names == not_horror);
+    for (const auto& g : genres_in(r.body)) REQUIRE_FALSE(has(g, "Horror"));
+  }
+  // Combined filters, exclude= and a fallback user.
+  auto r = c.get("/v1/users/nobody/recommendations?k=3&genres=Odd,Even&exclude_genre=Horror&exclude=i3");
+  auto body = test::parse_body(r.body);
+  REQUIRE(body.source == "fallback");
+  REQUIRE(body.items.size() == 3);
+  for (const auto& g : genres_in(r.body)) REQUIRE_FALSE(has(g, "Horror"));
+  REQUIRE_FALSE(has(test::item_names(body), "i3"));
+  // Similar items filter the same way.
+  r = c.get("/v1/items/i4/similar?k=3&genre=Odd");
+  REQUIRE(r.status == 200);
+  REQUIRE(test::parse_body(r.body, "item").items.size() == 3);
+  for (const auto& g : genres_in(r.body)) REQUIRE(has(g, "Odd"));
+  // Nothing matches: fewer (here no) items, not an error.
+  r = c.get("/v1/users/u3/recommendations?genre=Western");
+  REQUIRE(r.status == 200);
+  REQUIRE(test::parse_body(r.body).items.empty());
+}
+
+TEST_CASE("an unknown filter field is a 400 naming the stored fields; an event updates the filtered list") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto r = c.get("/v1/users/u3/recommendations?colour=red");
+  REQUIRE(r.status == 400);
+  REQUIRE_THAT(r.body, Catch::Contains(R"j("code":"invalid_parameter")j") &&
+                           Catch::Contains("unknown parameter 'colour'") && Catch::Contains("(title, genres)"));
+  REQUIRE(c.get("/v1/items/i3/similar?genre=").status == 400);
+  REQUIRE(c.get("/v1/items/nope/similar?genre=Odd").status == 404);
+
+  auto first = test::parse_body(c.get("/v1/users/u3/recommendations?k=1&genre=Even").body).items.at(0).first;
+  REQUIRE(c.request("POST", "/v1/events", R"j({"user":"u3","item":)j" + json::quote(first) + "}").status == 200);
+  auto after = test::item_names(test::parse_body(c.get("/v1/users/u3/recommendations?k=5&genre=Even").body));
+  REQUIRE(after.size() == 5);
+  REQUIRE_FALSE(has(after, first.c_str()));  // now rated
+  // A new user from an event gets candidates too.
+  REQUIRE(c.request("POST", "/v1/events", R"j({"user":"fresh","item":"i4"})j").status == 200);
+  auto fresh = test::parse_body(c.get("/v1/users/fresh/recommendations?k=2&genre=Horror").body);
+  REQUIRE(fresh.source == "model");
+  REQUIRE(fresh.items.size() == 2);
+}
