@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -39,11 +40,11 @@ void client(int port, int seed, const std::vector<std::pair<std::string, std::st
             const std::atomic<bool>& done, Tally& tally) {
   try {
     Connection c(port);
-    for (int i = 0; !done; ++i) {
-      std::string user = std::to_string(1 + (seed * 7919 + i * 104729) % kUsers);
+    for (std::uint64_t i = 0; !done; ++i) {  // unsigned: i * 104729 overflows an int (UB) within seconds
+      std::string user = std::to_string(1 + (static_cast<std::uint64_t>(seed) * 7919 + i * 104729) % kUsers);
       test::HttpResponse r;
       if (events) {
-        const auto& [u, item] = (*events)[static_cast<std::size_t>(i) % events->size()];
+        const auto& [u, item] = (*events)[i % events->size()];
         r = c.request("POST", "/v1/events", R"({"user":")" + u + R"(","item":")" + item + R"(","value":4})");
       } else {
         r = c.get(i % 4 == 0 ? "/v1/items/" + std::to_string(1 + i % kItems) + "/similar?k=5"
