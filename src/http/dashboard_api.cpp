@@ -25,6 +25,10 @@ bool parse_limit(std::string_view query, std::size_t& limit, Response& r) {
   limit = kDefaultHistory;
   auto raw = query_param(query, "limit");
   if (!raw) return true;
+  if (param_count(query, "limit") > 1) {
+    set_error(r, 400, "invalid_parameter", "limit is given more than once");
+    return false;
+  }
   std::size_t v = 0;
   auto res = std::from_chars(raw->data(), raw->data() + raw->size(), v);
   if (res.ec != std::errc() || res.ptr != raw->data() + raw->size() || v == 0 || v > kMaxHistory) {

@@ -41,6 +41,10 @@ bool parse_k(std::string_view query, std::size_t& k, Response& r) {
   k = kDefaultK;
   auto raw = query_param(query, "k");
   if (!raw) return true;
+  if (param_count(query, "k") > 1) {
+    set_error(r, 400, "invalid_parameter", "k is given more than once");
+    return false;
+  }
   std::size_t v = 0;
   auto res = std::from_chars(raw->data(), raw->data() + raw->size(), v);
   if (res.ec != std::errc() || res.ptr != raw->data() + raw->size() || v == 0) {
@@ -51,12 +55,8 @@ bool parse_k(std::string_view query, std::size_t& k, Response& r) {
   return true;
 }
 
-// exclude=id,id : each id percent-decoded, kept JSON-quoted for comparison.
-bool parse_exclude(std::string_view query, HandlerContext& ctx, Response& r) {
-  ctx.excluded_count = 0;
-  auto raw = query_param(query, "exclude");
-  if (!raw || raw->empty()) return true;
-  std::string_view rest = *raw;
+// One exclude= value: comma-separated ids, added to ctx.excluded.
+bool parse_exclude_value(std::string_view rest, HandlerContext& ctx, Response& r) {
   while (true) {
     auto comma = rest.find(',');
     std::string_view part = rest.substr(0, comma);
@@ -74,8 +74,19 @@ bool parse_exclude(std::string_view query, HandlerContext& ctx, Response& r) {
       q.clear();
       json::append_string(q, ctx.scratch);
     }
-    if (comma == std::string_view::npos) break;
+    if (comma == std::string_view::npos) return true;
     rest = rest.substr(comma + 1);
+  }
+}
+
+// exclude=id,id : each id percent-decoded, kept JSON-quoted for comparison.
+// Every exclude= counts: exclude=a&exclude=b is exclude=a,b.
+bool parse_exclude(std::string_view query, HandlerContext& ctx, Response& r) {
+  ctx.excluded_count = 0;
+  for (std::string_view pairs = query; !pairs.empty();) {
+    auto raw = query_param(pairs, "exclude", &pairs);
+    if (!raw) break;
+    if (!parse_exclude_value(*raw, ctx, r)) return false;
   }
   return true;
 }

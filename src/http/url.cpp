@@ -41,15 +41,25 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   return true;
 }
 
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name, std::string_view* rest) {
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (pair.substr(0, eq) == name) {
+      if (rest) *rest = query;
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    }
   }
+  if (rest) *rest = {};
   return std::nullopt;
+}
+
+std::size_t param_count(std::string_view query, std::string_view name) {
+  std::size_t n = 0;
+  for (std::string_view rest = query; query_param(rest, name, &rest);) ++n;
+  return n;
 }
 
 std::string_view next_segment(std::string_view& rest) {

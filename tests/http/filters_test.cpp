@@ -118,3 +118,32 @@ TEST_CASE("an unknown filter field is a 400 naming the stored fields; an event u
   REQUIRE(fresh.source == "model");
   REQUIRE(fresh.items.size() == 2);
 }
+
+TEST_CASE("repeated exclude parameters all count; a repeated k is a 400") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto top = test::brute_force_user(f.s, 3, 5);
+  const std::string a = f.s.items[top[0]], b = f.s.items[top[1]];
+  std::vector<std::string> expected{f.s.items[top[2]], f.s.items[top[3]]};
+  // exclude=a&exclude=b is exclude=a,b: on the precomputed path and the filtered one.
+  auto once = test::item_names(test::parse_body(c.get("/v1/users/u3/recommendations?k=2&exclude=" + a + "," + b).body));
+  REQUIRE(once == expected);
+  auto twice = c.get("/v1/users/u3/recommendations?k=2&exclude=" + a + "&exclude=" + b);
+  REQUIRE(twice.status == 200);
+  REQUIRE(test::item_names(test::parse_body(twice.body)) == expected);
+  auto filtered = c.get("/v1/users/u3/recommendations?k=10&exclude=" + a + "&genres=Odd,Even&exclude=" + b);
+  auto names = test::item_names(test::parse_body(filtered.body));
+  REQUIRE_FALSE(has(names, a.c_str()));
+  REQUIRE_FALSE(has(names, b.c_str()));
+  auto sim = c.get("/v1/items/i4/similar?k=3").body;
+  auto first = test::parse_body(sim, "item").items.at(0).first;
+  auto sim_twice = c.get("/v1/items/i4/similar?k=3&exclude=nothing&exclude=" + first);
+  REQUIRE_FALSE(has(test::item_names(test::parse_body(sim_twice.body, "item")), first.c_str()));
+  // Two values of k cannot both hold: a clear 400, not the first one silently.
+  auto k = c.get("/v1/users/u3/recommendations?k=2&k=5");
+  REQUIRE(k.status == 400);
+  REQUIRE_THAT(k.body, Catch::Contains("k is given more than once"));
+  REQUIRE(c.get("/v1/items/i4/similar?k=2&genre=Odd&k=3").status == 400);
+  REQUIRE(c.get("/v1/users/u3/history?limit=1&limit=2").status == 400);
+}
