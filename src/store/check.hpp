@@ -6,8 +6,9 @@
 //      is long enough; the schema version is ours.
 //   2. recsys level (check_tables.cpp, check_cache.cpp): both directions of the id maps, the
 //      ratings against their stored totals, every model generation's factor
-//      rows against its description, and every cached list against the id
-//      maps and the serving generation.
+//      rows against its description, every cached list against the id
+//      maps and the serving generation, and the item metadata and filter
+//      candidates (check_items.cpp).
 // Each problem is one finding (table, key, what is wrong); a sound database
 // has none. The layouts checked are the ones docs/storage.md describes.
 #pragma once
@@ -52,6 +53,8 @@ CheckReport check_environment(const std::filesystem::path& path);
 // caches part (check_cache.cpp) needs report.users/items from the id maps.
 void check_tables(const Database& db, const Txn& txn, CheckReport& report);
 void check_caches(const Database& db, const Txn& txn, CheckReport& report);
+// Item metadata (item_meta, item_fields) and filter candidates (check_items.cpp).
+void check_items(const Database& db, const Txn& txn, CheckReport& report);
 
 // A key as a person reads it: 'text' when printable, else hex bytes.
 std::string printable_key(std::string_view bytes);

@@ -250,6 +250,7 @@ void check_tables(const Database& db, const Txn& txn, CheckReport& report) {
   check_ratings(db, txn, report);
   check_models(db, txn, report);
   check_caches(db, txn, report);
+  check_items(db, txn, report);
 }
 
 }  // namespace recsys::store

@@ -9,7 +9,9 @@
 
 #include "pipeline.hpp"
 #include "store/cache.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
+#include "store/items.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
 #include "test_db.hpp"
@@ -210,4 +212,48 @@ TEST_CASE("check names B-tree pages that were overwritten") {
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.out, Catch::StartsWith("main database: walking it failed after 0 entries"));
   REQUIRE_THAT(r.out, Catch::Contains("MDB_CORRUPTED"));
+}
+
+TEST_CASE("check finds item metadata that is not a JSON object") {
+  TempDir dir;
+  std::string item;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      item = std::string(*store::find_id(db, txn, store::IdKind::Item, 2));
+      std::vector<store::ItemMeta> meta{{item, R"j({"title":"Two"})j"}};
+      store::replace_item_metadata(db, txn, meta, std::vector<std::string>{"title"});
+      store::refresh_cached_lists(db, txn);
+      db.tables().item_meta.put(txn, item, "{\"title\":\"T\xE9\"}");  // Latin-1 byte: not UTF-8
+      db.tables().item_meta.put(txn, "zz-later", "[1,2]");
+    });
+  }
+  require_finding(dir, "item_meta '" + item + "': value is not a UTF-8 JSON object");
+  require_finding(dir, "item_meta 'zz-later': value is not a UTF-8 JSON object");
+}
+
+TEST_CASE("check finds candidates of another generation, unknown owners and items past the id maps") {
+  TempDir dir;
+  std::string user, item;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      REQUIRE(store::cache_depth(db, txn));  // precompute stored candidates
+      user = std::string(*store::find_id(db, txn, store::IdKind::User, 0));
+      item = std::string(*store::find_id(db, txn, store::IdKind::Item, 1));
+      std::vector<store::RankedItem> bad{{3, 0.5f}, {99999, 0.25f}};
+      store::put_candidates(db, txn, store::CandidateKind::User, user,
+                            store::encode_candidates(store::ListSource::Model, 1, bad));
+      std::vector<store::RankedItem> other{{2, 0.5f}};
+      store::put_candidates(db, txn, store::CandidateKind::Similar, item,
+                            store::encode_candidates(store::ListSource::Model, 9, other));
+      store::put_candidates(db, txn, store::CandidateKind::User, "ghost",
+                            store::encode_candidates(store::ListSource::Model, 1, other));
+      store::put_candidates(db, txn, store::CandidateKind::Similar, "x", "short");
+    });
+  }
+  require_finding(dir, "candidates 'u" + user + "': candidate 1 is item index 99999, past the 200 items");
+  require_finding(dir, "candidates 's" + item + "': candidates of generation 9 but serving generation is 1");
+  require_finding(dir, "candidates 'ughost': candidates of an unknown user");
+  require_finding(dir, "candidates 'sx': candidate list is truncated");
 }
