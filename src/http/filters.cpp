@@ -94,6 +94,12 @@ bool parse_filters(std::string_view query, const store::Database& db, const stor
       ok = false;
       return;
     }
+    if (is_list_param(name)) {
+      // The unfiltered path finds k and exclude without decoding names.
+      set_error(r, 400, "invalid_parameter", fmt::format("write '{}' without percent-encoding in its name", name));
+      ok = false;
+      return;
+    }
     Filter f;
     f.exclude = name.starts_with(kExcludePrefix);
     std::string_view wanted = f.exclude ? std::string_view(name).substr(kExcludePrefix.size()) : std::string_view(name);

@@ -146,4 +146,10 @@ TEST_CASE("repeated exclude parameters all count; a repeated k is a 400") {
   REQUIRE_THAT(k.body, Catch::Contains("k is given more than once"));
   REQUIRE(c.get("/v1/items/i4/similar?k=2&genre=Odd&k=3").status == 400);
   REQUIRE(c.get("/v1/users/u3/history?limit=1&limit=2").status == 400);
+  // k and exclude are read by their plain names: encoded, they are named in the error as such.
+  auto encoded = c.get("/v1/users/u3/recommendations?%6B=2");
+  REQUIRE(encoded.status == 400);
+  REQUIRE_THAT(encoded.body, Catch::Contains("write 'k' without percent-encoding"));
+  REQUIRE_THAT(c.get("/v1/users/u3/recommendations?exclud%65=i3").body,
+               Catch::Contains("write 'exclude' without percent-encoding"));
 }
