@@ -257,3 +257,22 @@ TEST_CASE("check finds candidates of another generation, unknown owners and item
   require_finding(dir, "candidates 'ughost': candidates of an unknown user");
   require_finding(dir, "candidates 'sx': candidate list is truncated");
 }
+
+TEST_CASE("check accepts a user's own fallback list, as events write for a user the model cannot score") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      // A user whose items are all newer than the model gets the popular items
+      // without the ones they rated, stored under their id (source fallback).
+      auto user = std::string(*store::find_id(db, txn, store::IdKind::User, 0));
+      auto item = std::string(*store::find_id(db, txn, store::IdKind::Item, 1));
+      store::ListBuilder b;
+      b.add(store::entry_head(item), 12.0f);
+      store::put_list(db, txn, store::CacheTable::UserRecs, user, b.finish(store::ListSource::Fallback, 1));
+    });
+  }
+  auto r = check(dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+}
