@@ -89,7 +89,7 @@ bool parse_filters(std::string_view query, const store::Database& db, const stor
   bool ok = true;
   for_each_param(query, [&](std::string_view raw_name, std::string_view raw_value) {
     if (!ok || is_list_param(raw_name)) return;
-    if (!percent_decode(raw_name, name, true) || !percent_decode(raw_value, value, true)) {
+    if (!percent_decode(raw_name, name, true)) {
       set_error(r, 400, "bad_request", "invalid percent-encoding in the query");
       ok = false;
       return;
@@ -123,9 +123,17 @@ bool parse_filters(std::string_view query, const store::Database& db, const stor
       ok = false;
       return;
     }
-    for (std::string_view rest = value;;) {
+    // Split at the plain commas, then decode: %2C is a comma inside a value.
+    for (std::string_view rest = raw_value;;) {
       auto comma = rest.find(',');
-      if (comma != 0 && !rest.empty()) f.values.emplace_back(rest.substr(0, comma));
+      if (comma != 0 && !rest.empty()) {
+        if (!percent_decode(rest.substr(0, comma), value, true)) {
+          set_error(r, 400, "bad_request", "invalid percent-encoding in the query");
+          ok = false;
+          return;
+        }
+        f.values.push_back(value);
+      }
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }

@@ -153,3 +153,27 @@ TEST_CASE("repeated exclude parameters all count; a repeated k is a 400") {
   REQUIRE_THAT(c.get("/v1/users/u3/recommendations?exclud%65=i3").body,
                Catch::Contains("write 'exclude' without percent-encoding"));
 }
+
+TEST_CASE("a filter value may hold a comma written as %2C") {
+  Fixture f;
+  // Titles with commas, as MovieLens writes "Misérables, Les (1995)".
+  std::string lines;
+  for (std::size_t i = 0; i < f.s.items.size(); ++i) {
+    lines += R"j({"id":)j" + json::quote(f.s.items[i]) + R"j(,"title":)j" +
+             json::quote(i == 4 ? "Four, the" : "Title " + f.s.items[i]) + "}\n";
+  }
+  auto file = f.dir.write("titles.jsonl", lines);
+  auto res = test::run_recsys({"--db", f.db, "items", file.string()}, f.dir);
+  INFO(res.err);
+  REQUIRE(res.status == 0);
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto r = c.get("/v1/users/nobody/recommendations?k=30&title=Four%2C%20the");
+  REQUIRE(r.status == 200);
+  REQUIRE(test::item_names(test::parse_body(r.body)) == std::vector<std::string>{f.s.items[4]});
+  // A plain comma still separates values.
+  r = c.get("/v1/users/nobody/recommendations?k=30&title=Four%2C%20the,Title%20" + f.s.items[7]);
+  auto names = test::item_names(test::parse_body(r.body));
+  std::sort(names.begin(), names.end());
+  REQUIRE(names == std::vector<std::string>{f.s.items[4], f.s.items[7]});
+}
