@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from devtools import LOCAL, Browser  # noqa: E402
@@ -30,6 +32,9 @@ SANITIZED = bool(os.environ.get("RECSYS_SANITIZED"))
 TIMEOUT = 60.0 if SANITIZED else 15.0
 TOKEN = "s3cret-token"
 ODD_TITLE = "<b>Tom & Jerry</b>"
+# A user id with markup, quotes, a slash, '%' and '+': it travels percent-encoded in
+# /ui/users/{user} and in the API paths the page calls, and shows as text.
+ODD_USER = '<script>document.title="x"</script> \'a/b\' & 50%+'
 SIZES = [(1280, 800), (390, 844)]
 
 
@@ -81,6 +86,13 @@ class Server:
 
     def get(self, path):
         with LOCAL.open(self.url(path), timeout=TIMEOUT) as r:
+            return json.load(r)
+
+    def post_event(self, event, token):
+        request = urllib.request.Request(self.url("/v1/events"), data=json.dumps(event).encode(), method="POST",
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {token}"})
+        with LOCAL.open(request, timeout=TIMEOUT) as r:
             return json.load(r)
 
     def stop(self):
@@ -186,6 +198,21 @@ def test_post_event(b, s, c):
     c.true(b.evaluate("document.querySelectorAll('#recs-table tr.new').length") >= 1, "new entries are marked")
 
 
+def test_odd_user_id(b, s, c):
+    s.post_event({"user": ODD_USER, "item": "3", "value": 4}, TOKEN)
+    b.navigate(s.url("/ui/users/" + urllib.parse.quote(ODD_USER, safe="")),
+               "!!document.querySelector('#history-table') && !!document.querySelector('#recs-table')",
+               "the page of a user id with markup")
+    c.equal(b.evaluate("document.getElementById('user-id').textContent"), ODD_USER, "the id as written")
+    c.equal(b.evaluate("document.querySelectorAll('script').length"), 3, "only the page's own scripts")
+    c.equal(b.evaluate("document.title"), "recsys · user " + ODD_USER, "the id in the window title, as text")
+    c.equal(b.evaluate("Array.from(document.querySelectorAll('#history-table tbody tr')).map(r => r.dataset.item)"),
+            ["3"], "the history the API holds for that id")
+    recs = s.get("/v1/users/" + urllib.parse.quote(ODD_USER, safe="") + "/recommendations?k=10")
+    c.equal(b.evaluate("Array.from(document.querySelectorAll('#recs-table tbody tr')).map(r => r.dataset.item)"),
+            [e["item"] for e in recs["items"]], "the recommendations the API holds for that id")
+
+
 def test_item_page(b, s, c):
     similar = s.get("/v1/items/5/similar?k=20")
     b.navigate(s.url("/ui/items/5"), "!!document.querySelector('#similar-table')", "the item page")
@@ -261,6 +288,8 @@ def main():
             cases = [("the overview shows the served model's metrics, training curve and data", test_overview),
                      ("the user page shows history with titles as text and scored recommendations", test_user_page),
                      ("the item page lists similar items", test_item_page),
+                     ("a user id with markup, quotes, '/', '%' and '+' reaches the API and shows as text",
+                      test_odd_user_id),
                      ("the live page shows the server's figures after two refreshes", test_live_page),
                      ("pages fit 1280x800 and 390x844 (screenshots saved)",
                       lambda b, s, c: test_layout_and_screenshots(b, s, c, out_dir)),
