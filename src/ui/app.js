@@ -267,7 +267,7 @@
       while (chartBox.childNodes.length > 1) chartBox.removeChild(chartBox.lastChild);
       if (history.length >= 1) {
         var xs = history.map(function (_, i) { return (i - history.length + 1) * LIVE_SECONDS; });
-        chartBox.appendChild(C.lineChart({x: xs, series: [{name: 'requests/s', values: history, color: '#2458a6', axis: 'left'}],
+        chartBox.appendChild(C.lineChart({x: xs, series: [{name: 'requests/s', values: history, color: '#2458a6', axis: 'left', floor: 0}],
           width: Math.max(280, chartBox.clientWidth - 34), height: 180, xLabel: 'seconds ago', label: 'requests per second'}));
       } else {
         chartBox.appendChild(message('Collecting…'));

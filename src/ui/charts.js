@@ -63,7 +63,7 @@ var RecsysCharts = (function () {
   }
 
   // Lines over a shared x axis; each series on the left or right y axis.
-  // opts: {x: [...], series: [{name, values, color, axis}], width, height}
+  // opts: {x: [...], series: [{name, values, color, axis, floor}], width, height}
   function lineChart(opts) {
     var W = Math.max(280, opts.width || 560), H = opts.height || 220;
     var m = {l: 52, r: 52, t: 12, b: 30};
@@ -83,6 +83,11 @@ var RecsysCharts = (function () {
       var e = extent(ser.values);
       if (!e) return;
       var lo = e[0] === e[1] ? e[0] - 1 : e[0], hi = e[1];
+      // A series that cannot go below a floor (rates: 0) starts its axis there.
+      if (ser.floor !== undefined) {
+        lo = Math.min(ser.floor, e[0]);
+        if (hi <= lo) hi = lo + 1;
+      }
       var pad = (hi - lo) * 0.08;
       lo -= pad; hi += pad;
       function Y(v) { return m.t + (hi - v) / (hi - lo) * (H - m.t - m.b); }
