@@ -100,18 +100,7 @@ void refine(Runner& runner, RunSettings&& run_settings) {
   }
 }
 
-Settings ease(float lambda) {
-  Settings s;
-  s.family = Family::Ease;
-  s.factors = 0;
-  s.alpha = 0;
-  s.iterations = 1;
-  s.confidence = model::Confidence::Binary;
-  s.regularization = lambda;
-  return s;
-}
-
-bool ease_fits(const TuneData& data) { return trial_memory(ease(1), data) <= available_memory() / 2; }
+bool ease_fits(const TuneData& data) { return trial_memory(ease_settings(1), data) <= available_memory() / 2; }
 
 // EASE's λ: 300, then 100 and 900 together, then on by ×3 in the better
 // direction while it improves (at most two more steps).
@@ -119,12 +108,12 @@ template <typename RunSettings>
 void ease_search(Runner& runner, RunSettings&& run_settings) {
   auto metric_of_lambda = [&](float lambda) {
     for (const auto& r : runner.results())
-      if (r.settings == ease(lambda)) return r.metric;
+      if (r.settings == ease_settings(lambda)) return r.metric;
     return -1.0;
   };
-  run_settings({ease(kEaseFirstLambda)}, "ease");
+  run_settings({ease_settings(kEaseFirstLambda)}, "ease");
   if (!runner.more_trials()) return;
-  run_settings({ease(kEaseFirstLambda / kEaseStep), ease(kEaseFirstLambda * kEaseStep)}, "ease");
+  run_settings({ease_settings(kEaseFirstLambda / kEaseStep), ease_settings(kEaseFirstLambda * kEaseStep)}, "ease");
   float lambda = kEaseFirstLambda;
   for (float candidate : {kEaseFirstLambda / kEaseStep, kEaseFirstLambda * kEaseStep})
     if (metric_of_lambda(candidate) > metric_of_lambda(lambda)) lambda = candidate;
@@ -132,7 +121,7 @@ void ease_search(Runner& runner, RunSettings&& run_settings) {
   const float step = lambda < kEaseFirstLambda ? 1.0f / kEaseStep : kEaseStep;
   for (int more = 0; more < 2 && runner.more_trials(); ++more) {
     const float next = lambda * step;
-    run_settings({ease(next)}, "ease");
+    run_settings({ease_settings(next)}, "ease");
     if (!(metric_of_lambda(next) > metric_of_lambda(lambda))) return;
     lambda = next;
   }
@@ -214,7 +203,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
         ease_search(runner, run_settings);
       } else if (o.on_note) {
         o.on_note(fmt::format("EASE skipped: its {} items need {:.0f} MiB, more than half the available memory",
-                              data.train.n_items, trial_memory(ease(1), data) / 1048576.0));
+                              data.train.n_items, trial_memory(ease_settings(1), data) / 1048576.0));
       }
     }
     refine(runner, run_settings);

@@ -67,16 +67,18 @@ Settings sample_ials(SplitMix& rng) {
   return s;
 }
 
-Settings sample_ease(SplitMix& rng) {
+Settings ease_settings(float lambda) {
   Settings s;
   s.family = Family::Ease;
   s.factors = 0;
   s.alpha = 0;
   s.iterations = 1;
   s.confidence = model::Confidence::Binary;
-  s.regularization = round3(log_uniform(rng, 10.0, 10000.0));
+  s.regularization = lambda;
   return s;
 }
+
+Settings sample_ease(SplitMix& rng) { return ease_settings(round3(log_uniform(rng, 10.0, 10000.0))); }
 
 std::vector<Settings> neighbours(const Settings& s, double step) {
   std::vector<Settings> out;

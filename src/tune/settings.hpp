@@ -38,6 +38,8 @@ Settings default_ials();
 
 // One random iALS candidate (log-uniform λ and α, factors from a fixed list).
 Settings sample_ials(SplitMix& rng);
+// EASE on binary input with this λ (its only setting).
+Settings ease_settings(float lambda);
 // One random EASE λ (log-uniform).
 Settings sample_ease(SplitMix& rng);
 

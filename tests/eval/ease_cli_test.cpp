@@ -11,6 +11,7 @@
 #include "process.hpp"
 #include "store/models.hpp"
 #include "temp_dir.hpp"
+#include "text.hpp"
 #include "test_db.hpp"
 #include "util/random.hpp"
 
@@ -27,19 +28,6 @@ std::string grouped_ratings() {
       if (((u % 2) == (i % 2) && rng.uniform() < 0.6) || rng.uniform() < 0.05)
         out << "u" << u << '\t' << "i" << i << '\t' << 1 + rng.below(5) << '\n';
   return out.str();
-}
-
-double json_number(const std::string& text, const std::string& key) {
-  auto at = text.find("\"" + key + "\":");
-  REQUIRE(at != std::string::npos);
-  return std::strtod(text.c_str() + at + key.size() + 3, nullptr);
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
