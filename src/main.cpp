@@ -34,7 +34,8 @@ int main(int argc, char** argv) try {
       ->envname("RECSYS_DB")
       ->capture_default_str();
   app.add_option("--threads", global.threads, "Worker threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();  // config --print writes "threads = 0", which reads back
   app.add_option("--map-size", global.map_size,
                  "LMDB map size at open, e.g. 512M or 4G (grows by doubling when full)")
       ->default_str("1G")

@@ -1,13 +1,20 @@
-// recsys backup DEST: a consistent hot copy of the database (mdb_env_copy2 with
+// recsys backup DEST: a consistent hot copy of the database (mdb_env_copyfd2 with
 // compaction runs inside one read transaction, so a server or an import may keep
-// running). DEST becomes a database directory usable with --db on another VM.
+// running). DEST becomes a database directory usable with --db on another VM,
+// with the modes of a new database (0750 directory, 0640 data file).
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <system_error>
 
 #include "cli/options.hpp"
+#include "store/database.hpp"
 #include "util/log.hpp"
 #include "util/timer.hpp"
 
@@ -20,26 +27,73 @@ struct BackupOptions {
   bool no_compact = false;
 };
 
-void run_backup(const GlobalOptions& global, const BackupOptions& options) {
-  namespace fs = std::filesystem;
-  auto db = open_database(global, store::OpenMode::ReadOnly);
-  fs::path dest = options.dest;
+namespace fs = std::filesystem;
+
+[[noreturn]] void throw_errno(const std::string& what, const fs::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " '" + path.string() + "'");
+}
+
+// DEST/data.mdb, created with the modes of a new database (store/database.hpp):
+// a backup holds the same ratings and ids as the original, so it must be no more
+// readable. DEST is created 0750 unless it is an empty directory already (then
+// its owner chose its mode). Returns the data file's descriptor; `created_dir`
+// says whether DEST is ours to remove when the copy fails.
+int create_copy_file(const fs::path& dest, bool& created_dir) {
   std::error_code ec;
+  created_dir = false;
   if (fs::exists(dest, ec)) {
     if (!fs::is_directory(dest) || !fs::is_empty(dest)) {
       throw std::runtime_error("backup destination '" + dest.string() +
                                "' already exists and is not an empty directory; choose a new path");
     }
   } else {
-    fs::create_directories(dest);
+    if (dest.has_parent_path()) fs::create_directories(dest.parent_path());
+    if (::mkdir(dest.c_str(), store::kDbDirMode) != 0) throw_errno("cannot create the backup directory", dest);
+    created_dir = true;
   }
-  Timer timer;
+  const fs::path file = dest / "data.mdb";
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store::kDbFileMode);
+  if (fd < 0) throw_errno("cannot create the backup file", file);
+  return fd;
+}
+
+// The copy, flushed to disk before it is reported as written.
+void write_copy(store::Database& db, int fd, bool compact, const fs::path& file) {
   try {
-    db.env().copy_to(dest.string(), !options.no_compact);
+    db.env().copy_to_fd(fd, compact);
   } catch (...) {
-    fs::remove_all(dest, ec);  // never leave a half-written copy that looks like a database
+    ::close(fd);
     throw;
   }
+  if (::fsync(fd) != 0) {
+    int error = errno;
+    ::close(fd);
+    errno = error;
+    throw_errno("cannot flush the backup file", file);
+  }
+  if (::close(fd) != 0) throw_errno("cannot close the backup file", file);
+}
+
+void run_backup(const GlobalOptions& global, const BackupOptions& options) {
+  auto db = open_database(global, store::OpenMode::ReadOnly);
+  fs::path dest = fs::path(options.dest).lexically_normal();
+  if (!dest.has_filename()) dest = dest.parent_path();  // "copy.db/" names copy.db
+  bool created_dir = false;
+  int fd = create_copy_file(dest, created_dir);
+  Timer timer;
+  try {
+    write_copy(db, fd, !options.no_compact, dest / "data.mdb");
+  } catch (...) {
+    // Never leave a half-written copy that looks like a database.
+    std::error_code ec;
+    if (created_dir) {
+      fs::remove_all(dest, ec);
+    } else {
+      fs::remove(dest / "data.mdb", ec);
+    }
+    throw;
+  }
+  std::error_code ec;
   auto size = fs::file_size(dest / "data.mdb", ec);
   std::printf("%s", fmt::format("backup of {} written to {} ({:.1f} MiB in {:.2f} s)\n", db.path().string(),
                                 dest.string(), static_cast<double>(size) / 1048576.0, timer.seconds())

@@ -123,6 +123,13 @@ std::string describe(Origin origin, const CLI::Option& option, const ConfigSourc
   return "default";
 }
 
+// An option that expects a value but has none and no default: TOML has nothing
+// to say for it, and `name = ""` would not read back (config --print output
+// must always work as a --config file).
+bool has_value(const CLI::Option& option) {
+  return !option.results().empty() || !option.get_default_str().empty() || option.get_expected_min() == 0;
+}
+
 bool printable(const CLI::Option* op, const CLI::App& app) {
   return op != app.get_help_ptr() && op != app.get_help_all_ptr() && op != app.get_config_ptr() &&
          op->get_name() != "--version";
@@ -142,6 +149,10 @@ void print_config(CLI::App& app, const ConfigSources& sources) {
         header = true;
       }
       std::string name = op->get_single_name();
+      if (!has_value(*op)) {
+        std::printf("# %s: not set\n", name.c_str());
+        continue;
+      }
       std::string line = fmt::format("{} = {}", name, value_of(*op));
       std::printf("%-40s # %s\n", line.c_str(), describe(origin, *op, sources).c_str());
     }

@@ -8,6 +8,7 @@
 #include "store/cache.hpp"
 #include "store/ids.hpp"
 #include "store/items.hpp"
+#include "util/error.hpp"
 
 namespace recsys::cli {
 
@@ -20,6 +21,7 @@ struct SimilarOptions {
 };
 
 void run_similar(const GlobalOptions& global, const SimilarOptions& options) {
+  if (options.k == 0) throw UsageError("k must be a positive integer");  // as GET ...?k=0 answers, and recommend
   auto db = open_database(global, store::OpenMode::ReadOnly);
   auto txn = db.begin_read();
   auto list = store::similar_list(db, txn, options.item);

@@ -71,8 +71,8 @@ std::string Env::path() const {
   return p ? p : "";
 }
 
-void Env::copy_to(const std::string& dest, bool compact) const {
-  check("mdb_env_copy2", mdb_env_copy2(env_, dest.c_str(), compact ? MDB_CP_COMPACT : 0));
+void Env::copy_to_fd(int fd, bool compact) const {
+  check("mdb_env_copyfd2", mdb_env_copyfd2(env_, fd, compact ? MDB_CP_COMPACT : 0));
 }
 
 void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 : 0)); }

@@ -95,8 +95,9 @@ class Env {
   MDB_envinfo info() const;
   unsigned int flags() const;
   std::string path() const;
-  // Consistent hot copy into an existing empty directory (or file with MDB_NOSUBDIR).
-  void copy_to(const std::string& dest, bool compact) const;
+  // Consistent hot copy written to an open file (the caller creates it, with the
+  // mode it needs: mdb_env_copy2 would create it with 0666 minus the umask).
+  void copy_to_fd(int fd, bool compact) const;
   void sync(bool force);
 
  private:

@@ -115,3 +115,20 @@ TEST_CASE("config --print shows global and subcommand settings with their source
   dir.write("printed.toml", r.out);
   REQUIRE(run_recsys({"--config", (dir / "printed.toml").string(), "config", "--print"}, dir).status == 0);
 }
+
+TEST_CASE("config --print with every setting at its default is a config file recsys reads back") {
+  TempDir dir;
+  auto db = (dir / "x.db").string();
+  REQUIRE(run_recsys({"--db", db, "import", dir.write("r.csv", kRatings).string()}, dir).status == 0);
+  auto printed = run_recsys({"config", "--print"}, dir);
+  REQUIRE(printed.status == 0);
+  REQUIRE_THAT(printed.out, Contains("threads = 0") && !Contains("\"\""));
+  auto file = dir.write("p.toml", printed.out).string();
+  auto info = run_recsys({"--config", file, "--db", db, "info", "--json"}, dir);
+  INFO(info.err);
+  REQUIRE(info.status == 0);
+  REQUIRE_THAT(info.out, Contains("\"users\":3"));
+  auto again = run_recsys({"--config", file, "config", "--print"}, dir);
+  INFO(again.err);
+  REQUIRE(again.status == 0);
+}

@@ -51,3 +51,25 @@ TEST_CASE("docs/serving.md names the error code sent for too many events") {
   REQUIRE(serving.find("413 `payload_too_large`") != std::string::npos);
   REQUIRE(serving.find("over 10 000 events") != std::string::npos);
 }
+
+TEST_CASE("the packaging's recipes that store ratings work on every run, not only the first") {
+  // Without --append or --replace, import and train refuse a database that holds
+  // ratings already, so a retrain recipe without them fails from its second run.
+  std::size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(source_root() / "packaging")) {
+    std::string text = slurp(entry.path()), command;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      command += line;
+      if (!line.empty() && line.back() == '\\') continue;  // a command continued on the next line
+      for (const char* stores : {"recsys train", "recsys import"}) {
+        if (command.find(stores) == std::string::npos) continue;
+        INFO(entry.path().string() << ": " << command);
+        CHECK((command.find("--replace") != std::string::npos || command.find("--append") != std::string::npos));
+        ++checked;
+      }
+      command.clear();
+    }
+  }
+  REQUIRE(checked > 0);
+}

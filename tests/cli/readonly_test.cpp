@@ -75,6 +75,29 @@ TEST_CASE("new database files and their directory are not readable by others") {
   }
 }
 
+TEST_CASE("backup creates its copy with the modes of a new database, not readable by others") {
+  TempDir dir;
+  auto csv = dir.write("r.csv", kRatings);
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", csv.string()}, dir).status == 0);
+  const mode_t old_umask = ::umask(022);  // the usual umask, which left copies readable by everyone
+  auto copy = dir / "copy.db";
+  auto backup = run_recsys({"--db", db, "backup", copy.string()}, dir);
+  fs::create_directory(dir / "empty");
+  fs::permissions(dir / "empty", fs::perms(0700));
+  auto into_empty = run_recsys({"--db", db, "backup", (dir / "empty").string()}, dir);
+  ::umask(old_umask);
+  INFO(backup.err << into_empty.err);
+  REQUIRE(backup.status == 0);
+  REQUIRE(into_empty.status == 0);
+  REQUIRE(mode_of(copy) == 0750);
+  REQUIRE(mode_of(copy / "data.mdb") == 0640);
+  // An empty directory the user made keeps its mode; the data file gets 0640.
+  REQUIRE(mode_of(dir / "empty") == 0700);
+  REQUIRE(mode_of(dir / "empty" / "data.mdb") == 0640);
+  REQUIRE(run_recsys({"--db", copy.string(), "info"}, dir).status == 0);
+}
+
 TEST_CASE("info and recommend read a database nobody may write, without its lock file") {
   ReadableDb d;
   // The owner may still write: reading without the lock table would be unsafe, and the error says what to do.

@@ -44,6 +44,18 @@ TEST_CASE("recommend --k 0 is a usage error worded as the server's") {
   REQUIRE(run_recsys({"--db", db, "recommend", "u1", "--k", "1"}, dir).status == 0);
 }
 
+TEST_CASE("similar --k 0 is a usage error worded as the server's") {
+  TempDir dir;
+  auto db = trained_db(dir);
+  for (const char* item : {"a", "no-such-item"}) {
+    auto r = run_recsys({"--db", db, "similar", item, "--k", "0", "--json"}, dir);
+    REQUIRE(r.status == 2);
+    REQUIRE(r.out.empty());
+    REQUIRE(r.err.find("k must be a positive integer") != std::string::npos);
+  }
+  REQUIRE(run_recsys({"--db", db, "similar", "a", "--k", "1"}, dir).status == 0);
+}
+
 TEST_CASE("recommend leaves out the items a user rated when it answers with the fallback") {
   TempDir dir;
   auto db = trained_db(dir);
