@@ -34,6 +34,14 @@ status=0
 grep -E '^(crash test:|import  |train  |precompute  |serve  |power loss  )' "$out"
 if [ $status -ne 0 ]; then
   echo "FAILED: findings follow"
-  grep -E '^ *(import |train |precompute |serve |[a-z ,]*)?kill [0-9]+: ' "$out" | cut -c1-300 | head -40
+  findings=$(grep -E '^ *(import |train |precompute |serve |[a-z ,]*)?kill [0-9]+: ' "$out" | cut -c1-300 | head -40)
+  if [ -n "$findings" ]; then
+    echo "$findings"
+  else
+    # No finding line: the tests failed otherwise (an assertion, a timeout, a
+    # crash of the test itself); their own output says how.
+    echo "(no finding lines; the last 40 lines of the test output:)"
+    tail -n 40 "$out" | cut -c1-300
+  fi
 fi
 exit $status

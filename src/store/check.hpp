@@ -1,5 +1,6 @@
-// `recsys check`: verifies an environment without changing it. Two passes over
-// one read-only snapshot each:
+// `recsys check`: verifies an environment without changing it. Two passes, each
+// over one read-only snapshot of its own (a commit between them is seen by the
+// second only):
 //   1. LMDB level (check.cpp): every named database opens and its cursor walk
 //      matches its entry count; the free list is readable; used + free pages
 //      add up to the last page (LMDB's own mdb_audit invariant); the data file

@@ -152,38 +152,17 @@ std::uint32_t be32(const char* p) {
   return std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3];
 }
 
-// Model generations: a readable description per generation, and for each
-// side the factor rows 0..rows-1 it declares, of the declared width, finite.
-// User rows past the declared count are users folded in by events later, so
-// they only need an id.
-void check_models(const Database& db, const Txn& txn, CheckReport& report) {
-  std::map<std::uint32_t, ModelShape> shapes;
-  Cursor models = Cursor::open(txn, db.tables().models);
-  std::string_view k, v;
-  for (bool ok = models.get(k, v, MDB_FIRST); ok; ok = models.get(k, v, MDB_NEXT)) {
-    if (k.size() != 4) {
-      report.add("models", printable_key(k), "key is not a 4-byte generation");
-      continue;
-    }
-    auto generation = load<std::uint32_t>(k);
-    auto shape = parse_shape(v);
-    if (!shape) {
-      report.add("models", index_key(generation), "description is not a JSON object with the factor count");
-      continue;
-    }
-    if (shape->users.value_or(0) > report.users || shape->items.value_or(0) > report.items) {
-      report.add("models", index_key(generation),
-                 fmt::format("{} users and {} items, more than the {} and {} ids", shape->users.value_or(0),
-                             shape->items.value_or(0), report.users, report.items));
-    }
-    shapes[generation] = *shape;
-  }
-  models.close();
-  report.models = shapes.size();
-
+// Factor rows against their generation's description (declared rows present,
+// of the declared width, finite). Rows of a generation
+// without a description are one finding per generation (a deleted description
+// orphans every row of it), counted here and reported after the walk.
+void check_factor_rows(const Database& db, const Txn& txn, const std::map<std::uint32_t, ModelShape>& shapes,
+                       CheckReport& report) {
+  std::map<std::uint32_t, std::uint64_t> orphans;
   // (generation, side) -> next expected row; rows arrive in key order.
   std::map<std::pair<std::uint32_t, char>, std::uint64_t> next;
   std::vector<float> row;
+  std::string_view k, v;
   Cursor factors = Cursor::open(txn, db.tables().factors);
   for (bool ok = factors.get(k, v, MDB_FIRST); ok; ok = factors.get(k, v, MDB_NEXT)) {
     if (k.size() != 9 || (k[4] != 'u' && k[4] != 'i')) {
@@ -196,7 +175,7 @@ void check_models(const Database& db, const Txn& txn, CheckReport& report) {
     std::string key = fmt::format("{}/{}/{}", generation, side == 'u' ? "user" : "item", r);
     auto shape = shapes.find(generation);
     if (shape == shapes.end()) {
-      report.add("factors", key, "row of a generation without a model description");
+      ++orphans[generation];
       continue;
     }
     // Without a declared count, item rows must still be contiguous; user rows
@@ -236,12 +215,49 @@ void check_models(const Database& db, const Txn& txn, CheckReport& report) {
       }
     }
   }
+  for (const auto& [generation, rows] : orphans) {
+    report.add("factors", std::to_string(generation),
+               fmt::format("{} row(s) of a generation without a model description", rows));
+  }
+}
+
+
+// Model generations: a readable description per generation, and for each
+// side the factor rows 0..rows-1 it declares, of the declared width, finite.
+// User rows past the declared count are users folded in by events later, so
+// they only need an id.
+void check_models(const Database& db, const Txn& txn, CheckReport& report) {
+  std::map<std::uint32_t, ModelShape> shapes;
+  Cursor models = Cursor::open(txn, db.tables().models);
+  std::string_view k, v;
+  for (bool ok = models.get(k, v, MDB_FIRST); ok; ok = models.get(k, v, MDB_NEXT)) {
+    if (k.size() != 4) {
+      report.add("models", printable_key(k), "key is not a 4-byte generation");
+      continue;
+    }
+    auto generation = load<std::uint32_t>(k);
+    auto shape = parse_shape(v);
+    if (!shape) {
+      report.add("models", index_key(generation), "description is not a JSON object with the factor count");
+      continue;
+    }
+    if (shape->users.value_or(0) > report.users || shape->items.value_or(0) > report.items) {
+      report.add("models", index_key(generation),
+                 fmt::format("{} users and {} items, more than the {} and {} ids", shape->users.value_or(0),
+                             shape->items.value_or(0), report.users, report.items));
+    }
+    shapes[generation] = *shape;
+  }
+  models.close();
+  report.models = shapes.size();
+  // Before the rows: a missing serving generation is the finding that matters,
+  // and must not be pushed past the report's limit by its orphaned rows.
   report.serving = serving_generation(db, txn);
   if (report.serving && !shapes.count(*report.serving)) {
     report.add("meta", "'serving_model'", fmt::format("generation {} is not stored", *report.serving));
   }
+  check_factor_rows(db, txn, shapes, report);
 }
-
 }  // namespace
 
 void check_tables(const Database& db, const Txn& txn, CheckReport& report) {

@@ -228,7 +228,10 @@ void Database::grow_map() {
   MapLock::Exclusive exclusive(*map_lock_);
   std::size_t current = env_->map_size();
   env_->set_map_size(current * 2);
-  log::debug("database map grown to {} MiB", (current * 2) >> 20);
+  // Info, like adopting another process's size: which process grew the map
+  // decides how the others follow it (docs/storage.md, "Map size").
+  log::info("database map full: grown by this process {:.1f} -> {:.1f} MiB", current / 1048576.0,
+            current * 2 / 1048576.0);
 }
 
 int Database::clear_stale_readers() {

@@ -276,3 +276,26 @@ TEST_CASE("check accepts a user's own fallback list, as events write for a user 
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
 }
+
+TEST_CASE("check names a missing serving model first and its orphaned factor rows once") {
+  TempDir dir;
+  std::size_t rows = 0;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      rows = db.tables().factors.size(txn);  // all of generation 1, the only one
+      REQUIRE(db.tables().models.del(txn, store::bytes_of(std::uint32_t{1})));
+    });
+  }
+  REQUIRE(rows == 500);  // 300 users + 200 items
+  auto r = check(dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 1);
+  // A row per finding used to bury the cause past the 1000 printed lines.
+  const std::string cause = "meta 'serving_model': generation 1 is not stored\n";
+  const std::string rows_finding = "factors 1: 500 row(s) of a generation without a model description\n";
+  REQUIRE_THAT(r.out, Catch::Contains(cause));
+  REQUIRE_THAT(r.out, Catch::Contains(rows_finding));
+  REQUIRE(r.out.find(cause) < r.out.find(rows_finding));
+  REQUIRE_THAT(r.out, !Catch::Contains("factors 1/user/0"));
+}

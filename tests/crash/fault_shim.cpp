@@ -1,0 +1,88 @@
+// Fault injection, LD_PRELOADed into `recsys serve` by the fault tests only
+// (tests/crash/fault_test.cpp). Nothing changes until the process receives
+// SIGUSR1 (which recsys does not use); from then on, by RECSYS_FAULT:
+//   sync_eio  fdatasync fails with EIO on a thread that has not written since
+//             its last sync: the events flusher's periodic sync of the meta
+//             page, not the sync inside a commit (LMDB writes the dirty pages,
+//             then syncs them, on the committing thread);
+//   new       every operator new throws std::bad_alloc (an unexpected error in
+//             whichever thread allocates next).
+// The real functions are found with dlsym(RTLD_NEXT): under ASan they are the
+// sanitizer's, so memory allocated here is freed by the matching delete.
+// Both pwrite and pwrite64 are defined below: no header redirection.
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <signal.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace {
+
+volatile sig_atomic_t armed = 0;  // set by the SIGUSR1 handler only
+enum class Fault { None, SyncEio, New };
+Fault fault = Fault::None;          // set once, before main
+thread_local bool wrote_since_sync = false;
+
+void arm(int) { armed = 1; }
+
+__attribute__((constructor)) void install() {
+  const char* f = std::getenv("RECSYS_FAULT");
+  if (!f) return;
+  if (std::strcmp(f, "sync_eio") == 0) fault = Fault::SyncEio;
+  if (std::strcmp(f, "new") == 0) fault = Fault::New;
+  struct sigaction sa {};
+  sa.sa_handler = arm;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR1, &sa, nullptr);
+}
+
+template <typename Fn>
+Fn next(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+}  // namespace
+
+extern "C" {
+
+ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
+  static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite");
+  wrote_since_sync = true;
+  return real(fd, buf, n, off);
+}
+
+ssize_t pwrite64(int fd, const void* buf, size_t n, off_t off) {
+  static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite64");
+  wrote_since_sync = true;
+  return real(fd, buf, n, off);
+}
+
+ssize_t writev(int fd, const struct iovec* iov, int n) {
+  static auto real = next<ssize_t (*)(int, const struct iovec*, int)>("writev");
+  wrote_since_sync = true;
+  return real(fd, iov, n);
+}
+
+int fdatasync(int fd) {
+  static auto real = next<int (*)(int)>("fdatasync");
+  bool periodic = !wrote_since_sync;
+  wrote_since_sync = false;
+  if (armed && fault == Fault::SyncEio && periodic) {
+    errno = EIO;
+    return -1;
+  }
+  return real(fd);
+}
+
+}  // extern "C"
+
+void* operator new(std::size_t size) {
+  static auto real = next<void* (*)(std::size_t)>("_Znwm");
+  if (armed && fault == Fault::New) throw std::bad_alloc();
+  return real(size);
+}

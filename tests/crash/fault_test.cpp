@@ -1,0 +1,148 @@
+// What a server does when something outside it fails: a reader process dies
+// holding its slot, the disk refuses the periodic sync, an unexpected error
+// escapes one of its threads. The faults are injected into the real binary by
+// fault_shim.cpp (LD_PRELOAD; armed with SIGUSR1 once the server listens).
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include "../http/client.hpp"
+#include "pipeline.hpp"
+#include "scoped_env.hpp"
+#include "test_db.hpp"
+
+using namespace recsys;
+using namespace recsys::test;
+
+namespace {
+
+const char* shim_path() {
+  const char* shim = std::getenv("RECSYS_FAULT_SHIM");
+  return shim && *shim ? shim : nullptr;
+}
+
+// Starts `recsys serve` with the shim preloaded and RECSYS_FAULT=fault; the
+// variables reach only the child. A sanitized recsys would refuse a preloaded
+// library before its runtime without verify_asan_link_order=0.
+std::unique_ptr<Server> start_with_fault(const TempDir& dir, const std::string& db, const char* fault) {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string options = asan ? asan : "";
+  ScopedEnv preload("LD_PRELOAD", shim_path());
+  ScopedEnv which("RECSYS_FAULT", fault);
+  // Restored by hand: ScopedEnv unsets, and the sanitized run sets ASAN_OPTIONS itself.
+  ::setenv("ASAN_OPTIONS", (options + (options.empty() ? "" : ":") + "verify_asan_link_order=0").c_str(), 1);
+  std::unique_ptr<Server> server;
+  try {
+    server = std::make_unique<Server>(dir, db);
+  } catch (...) {
+    asan ? ::setenv("ASAN_OPTIONS", options.c_str(), 1) : ::unsetenv("ASAN_OPTIONS");
+    throw;
+  }
+  asan ? ::setenv("ASAN_OPTIONS", options.c_str(), 1) : ::unsetenv("ASAN_OPTIONS");
+  return server;
+}
+
+// The first (user, item) pair of the pipeline's ratings file.
+std::pair<std::string, std::string> known_pair(const std::string& db) {
+  std::ifstream in(db + ".csv");
+  std::string line;
+  std::getline(in, line);  // header
+  std::getline(in, line);
+  auto a = line.find(',');
+  auto b = line.find(',', a + 1);
+  return {line.substr(0, a), line.substr(a + 1, b - a - 1)};
+}
+
+bool wait_for_log(const Process& p, const std::string& text, std::chrono::seconds limit) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
+    if (p.current_stderr().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::chrono::seconds patience() { return std::chrono::seconds(std::getenv("RECSYS_SANITIZED") ? 30 : 10); }
+
+}  // namespace
+
+TEST_CASE("a reader killed with SIGKILL while a server runs leaves a slot the next open frees") {
+  TempDir dir;
+  std::string db = build_pipeline_db(dir, "db");
+  Server server(dir, db);  // keeps the environment open: LMDB cannot just reset its reader table
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t reader = ::fork();
+  REQUIRE(reader >= 0);
+  if (reader == 0) {
+    // The child: one read transaction, then wait to be killed.
+    auto child_db = open_test_db(dir, store::OpenMode::ReadOnly);
+    auto txn = child_db.begin_read();
+    (void)!::write(ready[1], "r", 1);
+    for (;;) ::pause();
+  }
+  char c = 0;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  ::kill(reader, SIGKILL);
+  ::waitpid(reader, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+
+  auto info = run_recsys({"--db", db, "info"}, dir);
+  INFO(info.err);
+  REQUIRE(info.status == 0);
+  REQUIRE_THAT(info.err, Catch::Contains("freed 1 reader slot(s) left by processes that died"));
+  Connection conn(server.port());
+  REQUIRE(conn.get("/readyz").status == 200);
+}
+
+TEST_CASE("a failed periodic sync refuses events with 503 and logs an error; reads go on") {
+  if (!shim_path()) {
+    WARN("RECSYS_FAULT_SHIM is not set: run through meson test");
+    return;
+  }
+  TempDir dir;
+  std::string db = build_pipeline_db(dir, "db");
+  auto server = start_with_fault(dir, db, "sync_eio");
+  server->process().signal(SIGUSR1);  // from now on the flusher's fdatasync fails with EIO
+  Connection conn(server->port());
+  auto [user, item] = known_pair(db);
+  const std::string event = R"({"user":")" + user + R"(","item":")" + item + R"(","value":4})";
+  REQUIRE(conn.request("POST", "/v1/events", event).status == 200);  // committed; its meta page awaits the flusher
+  INFO(server->process().current_stderr());
+  REQUIRE(wait_for_log(server->process(), "syncing the database to disk failed", patience()));
+  REQUIRE_THAT(server->process().current_stderr(), Catch::Contains("refusing further events"));
+  auto refused = conn.request("POST", "/v1/events", event);
+  REQUIRE(refused.status == 503);
+  REQUIRE_THAT(refused.body, Catch::Contains("reads still work"));
+  REQUIRE(conn.get("/v1/users/" + user + "/recommendations?k=3").status == 200);
+  REQUIRE(conn.get("/readyz").status == 200);
+}
+
+TEST_CASE("an unexpected error escaping a server thread is logged and the server exits 1") {
+  if (!shim_path()) {
+    WARN("RECSYS_FAULT_SHIM is not set: run through meson test");
+    return;
+  }
+  TempDir dir;
+  std::string db = build_pipeline_db(dir, "db");
+  auto server = start_with_fault(dir, db, "new");
+  server->process().signal(SIGUSR1);  // from now on every operator new throws
+  try {
+    Connection conn(server->port());  // a new connection makes a worker allocate its session
+    conn.get("/readyz");
+  } catch (const std::exception&) {
+    // The server may close the connection as it exits.
+  }
+  auto exited = server->process().wait_for(patience());
+  INFO(server->process().current_stderr());
+  REQUIRE(exited);
+  INFO(exited->err);
+  REQUIRE(exited->status == 1);
+  REQUIRE_THAT(exited->err, Catch::Contains("thread stopped by an unexpected error: std::bad_alloc; exiting"));
+}
