@@ -221,7 +221,6 @@ void check_factor_rows(const Database& db, const Txn& txn, const std::map<std::u
   }
 }
 
-
 // Model generations: a readable description per generation, and for each
 // side the factor rows 0..rows-1 it declares, of the declared width, finite.
 // User rows past the declared count are users folded in by events later, so
@@ -258,6 +257,7 @@ void check_models(const Database& db, const Txn& txn, CheckReport& report) {
   }
   check_factor_rows(db, txn, shapes, report);
 }
+
 }  // namespace
 
 void check_tables(const Database& db, const Txn& txn, CheckReport& report) {

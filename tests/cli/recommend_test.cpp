@@ -3,24 +3,15 @@
 
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "toy_ratings.hpp"
 
 using namespace recsys::test;
 
 namespace {
 
-// Six users over six items: a, b and c are rated most.
-const char* kRatings =
-    "user,item,rating\n"
-    "u1,a,5\nu1,b,4\nu1,d,2\n"
-    "u2,a,4\nu2,c,5\nu2,e,1\n"
-    "u3,b,3\nu3,c,4\nu3,f,2\n"
-    "u4,a,2\nu4,b,5\nu4,c,3\n"
-    "u5,a,1\nu5,d,4\n"
-    "u6,b,2\nu6,c,1\nu6,e,4\n";
-
 std::string trained_db(const TempDir& dir) {
   auto db = (dir / "db").string();
-  auto csv = dir.write("r.csv", kRatings);
+  auto csv = dir.write("r.csv", kToyRatings);
   auto train = run_recsys({"--db", db, "train", csv.string(), "--split", "none", "--factors", "2", "--iterations", "2"},
                           dir);
   INFO(train.err);
@@ -29,17 +20,23 @@ std::string trained_db(const TempDir& dir) {
   return db;
 }
 
+// `command ID --k 0` for a known and an unknown id: a usage error, nothing printed.
+void require_k0_refused(const TempDir& dir, const std::string& db, const char* command,
+                        std::initializer_list<const char*> ids) {
+  for (const char* id : ids) {
+    auto r = run_recsys({"--db", db, command, id, "--k", "0", "--json"}, dir);
+    REQUIRE(r.status == 2);
+    REQUIRE(r.out.empty());
+    REQUIRE(r.err.find("k must be a positive integer") != std::string::npos);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("recommend --k 0 is a usage error worded as the server's") {
   TempDir dir;
   auto db = trained_db(dir);
-  for (const char* user : {"u1", "stranger"}) {
-    auto r = run_recsys({"--db", db, "recommend", user, "--k", "0", "--json"}, dir);
-    REQUIRE(r.status == 2);
-    REQUIRE(r.out.empty());
-    REQUIRE(r.err.find("k must be a positive integer") != std::string::npos);
-  }
+  require_k0_refused(dir, db, "recommend", {"u1", "stranger"});
   REQUIRE(run_recsys({"--db", db, "recommend", "--all", "--json", "--k", "0"}, dir).status == 2);
   REQUIRE(run_recsys({"--db", db, "recommend", "u1", "--k", "1"}, dir).status == 0);
 }
@@ -47,12 +44,7 @@ TEST_CASE("recommend --k 0 is a usage error worded as the server's") {
 TEST_CASE("similar --k 0 is a usage error worded as the server's") {
   TempDir dir;
   auto db = trained_db(dir);
-  for (const char* item : {"a", "no-such-item"}) {
-    auto r = run_recsys({"--db", db, "similar", item, "--k", "0", "--json"}, dir);
-    REQUIRE(r.status == 2);
-    REQUIRE(r.out.empty());
-    REQUIRE(r.err.find("k must be a positive integer") != std::string::npos);
-  }
+  require_k0_refused(dir, db, "similar", {"a", "no-such-item"});
   REQUIRE(run_recsys({"--db", db, "similar", "a", "--k", "1"}, dir).status == 0);
 }
 

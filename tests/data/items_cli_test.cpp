@@ -5,19 +5,11 @@
 
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "toy_ratings.hpp"
 
 using namespace recsys::test;
 
 namespace {
-
-const char* kRatings =
-    "user,item,rating\n"
-    "u1,a,5\nu1,b,4\nu1,d,2\n"
-    "u2,a,4\nu2,c,5\nu2,e,1\n"
-    "u3,b,3\nu3,c,4\nu3,f,2\n"
-    "u4,a,2\nu4,b,5\nu4,c,3\n"
-    "u5,a,1\nu5,d,4\n"
-    "u6,b,2\nu6,c,1\nu6,e,4\n";
 
 const char* kMovies =
     "movieId,title,genres\n"
@@ -35,7 +27,7 @@ struct Db {
 };
 
 void train(Db& db) {
-  auto csv = db.dir.write("r.csv", kRatings);
+  auto csv = db.dir.write("r.csv", kToyRatings);
   auto t = db.run({"train", csv.string(), "--split", "none", "--factors", "2", "--iterations", "2"});
   INFO(t.err);
   REQUIRE(t.status == 0);
@@ -118,7 +110,7 @@ TEST_CASE("metadata of items the ratings do not know yet is used once ratings br
   auto first = db.run({"items", movies.string()});
   REQUIRE(first.status == 0);
   REQUIRE_THAT(first.out, Catch::Contains("items stored    7 (0 in the ratings, 7 not yet"));
-  auto csv = db.dir.write("r.csv", std::string(kRatings) + "u1,zz,5\nu2,zz,4\nu3,zz,5\nu4,zz,3\nu5,zz,4\nu6,zz,2\n");
+  auto csv = db.dir.write("r.csv", std::string(kToyRatings) + "u1,zz,5\nu2,zz,4\nu3,zz,5\nu4,zz,3\nu5,zz,4\nu6,zz,2\n");
   REQUIRE(db.run({"train", csv.string(), "--split", "none", "--factors", "2", "--iterations", "2"}).status == 0);
   REQUIRE(db.run({"precompute", "--k", "2"}).status == 0);
   auto fallback = db.run({"recommend", "nobody", "--json"});
