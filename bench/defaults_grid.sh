@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Defaults that generalise (docs/training.md "Defaults over several data sets"):
-# implicit ALS over a grid of factors × λ × α (log confidence) on four data
+# implicit ALS over a grid of factors × λ × α × per-user normalisation β
+# (log confidence) on five data
 # sets, each scored with train's own protocol (stratified 75/25, k = 10,
 # seed 42, --no-refit). For every setting it prints nDCG@10 per data set,
 # the nDCG relative to that data set's best in the grid, and the worst and
@@ -10,7 +11,7 @@
 #   bench/defaults_grid.sh [BUILD_DIR]
 #   env: DATA (MovieLens directory: ml-100k/, ml-latest-small/; default ../shared/data
 #        beside the repository, as the tests use), THREADS (2), ITERATIONS (15), WORK (temp dir),
-#        FACTORS ("64 128"), LAMBDAS ("25 50 100"), ALPHAS ("5 10 20")
+#        FACTORS ("64 128"), LAMBDAS ("25 50 100"), ALPHAS ("5 10 20"), USER_NORMS ("0 0.25 0.5")
 set -euo pipefail
 
 build=${1:-build}
@@ -21,6 +22,7 @@ iterations=${ITERATIONS:-15}
 factors_list=${FACTORS:-"64 128"}
 lambdas=${LAMBDAS:-"25 50 100"}
 alphas=${ALPHAS:-"5 10 20"}
+user_norms=${USER_NORMS:-"0 0.25 0.5"}
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
 trap '[ -z "${WORK:-}" ] && rm -rf "$work"' EXIT
@@ -28,12 +30,14 @@ trap '[ -z "${WORK:-}" ] && rm -rf "$work"' EXIT
 [ -f "$data/ml-100k/u.data" ] || { echo "no MovieLens data in $data (set DATA)" >&2; exit 1; }
 
 # The data sets: two MovieLens sets as published, ML-100k binarised (ratings
-# >= 4 kept, as 1), and synthetic play counts from recsys generate.
+# >= 4 kept, as 1), and from recsys generate the same synthetic pairs twice:
+# with 1-5 stars and with play counts.
 awk -F'\t' '$3 >= 4 {print $1 "\t" $2 "\t1"}' "$data/ml-100k/u.data" >"$work/ml100k-binary.tsv"
-"$bin" generate --users 3000 --items 2000 --ratings 150000 --seed 7 -o "$work/counts.csv" >/dev/null
-sets="ml100k mlsmall binary counts"
+"$bin" generate --users 3000 --items 2000 --ratings 150000 --seed 7 -o "$work/stars.csv" >/dev/null
+"$bin" generate --users 3000 --items 2000 --ratings 150000 --seed 7 --values counts -o "$work/counts.csv" >/dev/null
+sets="ml100k mlsmall binary stars counts"
 declare -A file=([ml100k]="$data/ml-100k/u.data" [mlsmall]="$data/ml-latest-small/ratings.csv"
-                 [binary]="$work/ml100k-binary.tsv" [counts]="$work/counts.csv")
+                 [binary]="$work/ml100k-binary.tsv" [stars]="$work/stars.csv" [counts]="$work/counts.csv")
 for s in $sets; do
   "$bin" --db "$work/$s.db" --log-level warn import "${file[$s]}" >/dev/null
 done
@@ -43,24 +47,26 @@ results=$work/results.tsv
 for f in $factors_list; do
   for l in $lambdas; do
     for a in $alphas; do
-      row="$f	$l	$a"
-      for s in $sets; do
-        ndcg=$(nice "$bin" --db "$work/$s.db" --threads "$threads" --log-level warn train --model als --no-refit --no-loss \
-                 --factors "$f" --regularization "$l" --alpha "$a" --iterations "$iterations" |
-               awk '/^nDCG@10/ {print $2}')
-        row="$row	$ndcg"
+      for b in $user_norms; do
+        row="$f	$l	$a	$b"
+        for s in $sets; do
+          ndcg=$(nice "$bin" --db "$work/$s.db" --threads "$threads" --log-level warn train --model als --no-refit --no-loss \
+                   --factors "$f" --regularization "$l" --alpha "$a" --user-norm "$b" --iterations "$iterations" |
+                 awk '/^nDCG@10/ {print $2}')
+          row="$row	$ndcg"
+        done
+        echo "$row" >>"$results"
+        echo "$row" >&2
       done
-      echo "$row" >>"$results"
-      echo "$row" >&2
     done
   done
 done
 
 # Relative nDCG per data set (÷ the grid's best on it), worst case and mean.
 awk -v sets="$sets" 'BEGIN { n = split(sets, name, " ") }
-  { rows[NR] = $0; for (j = 1; j <= n; ++j) { v[NR, j] = $(3 + j); if (v[NR, j] > best[j]) best[j] = v[NR, j] } }
+  { rows[NR] = $0; for (j = 1; j <= n; ++j) { v[NR, j] = $(4 + j); if (v[NR, j] > best[j]) best[j] = v[NR, j] } }
   END {
-    printf "%-8s %-7s %-6s", "factors", "lambda", "alpha"
+    printf "%-8s %-7s %-6s %-5s", "factors", "lambda", "alpha", "unorm"
     for (j = 1; j <= n; ++j) printf " %9s", name[j]
     printf " %9s %9s\n", "worst", "mean"
     top = 0
@@ -68,13 +74,15 @@ awk -v sets="$sets" 'BEGIN { n = split(sets, name, " ") }
       split(rows[r], f, "\t")
       worst = 1; mean = 0
       for (j = 1; j <= n; ++j) { rel = v[r, j] / best[j]; if (rel < worst) worst = rel; mean += rel / n }
-      printf "%-8s %-7s %-6s", f[1], f[2], f[3]
+      printf "%-8s %-7s %-6s %-5s", f[1], f[2], f[3], f[4]
       for (j = 1; j <= n; ++j) printf " %9.4f", v[r, j]
       printf " %9.4f %9.4f\n", worst, mean
       if (worst > bw || (worst == bw && mean > bm)) { bw = worst; bm = mean; top = r }
-      if (f[1] == 64 && f[2] == 50 && f[3] == 10) { dw = worst; dm = mean }
+      if (f[1] == 64 && f[2] == 50 && f[3] == 10 && f[4] == 0.25) { dw = worst; dm = mean }
+      if (f[1] == 64 && f[2] == 50 && f[3] == 10 && f[4] == 0) { ow = worst; om = mean }
     }
     split(rows[top], f, "\t")
-    printf "best worst-case: factors %s, lambda %s, alpha %s (worst %.4f, mean %.4f)\n", f[1], f[2], f[3], bw, bm
-    if (dw != "") printf "current defaults (64, 50, 10): worst %.4f, mean %.4f\n", dw, dm
+    printf "best worst-case: factors %s, lambda %s, alpha %s, user norm %s (worst %.4f, mean %.4f)\n", f[1], f[2], f[3], f[4], bw, bm
+    if (dw != "") printf "current defaults (64, 50, 10, 0.25): worst %.4f, mean %.4f\n", dw, dm
+    if (ow != "") printf "without the user norm (64, 50, 10, 0): worst %.4f, mean %.4f\n", ow, om
   }' "$results"

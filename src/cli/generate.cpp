@@ -1,4 +1,4 @@
-// recsys generate: a synthetic explicit ratings CSV (PRODUCT.md §6).
+// recsys generate: a synthetic ratings or play-count CSV (PRODUCT.md §6).
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,11 +15,13 @@ namespace {
 
 struct GenerateCommand {
   data::GenerateOptions options;
+  std::string values = "stars";
   std::string output;
 };
 
 void run_generate(const GlobalOptions& global, GenerateCommand cmd) {
   cmd.options.threads = resolve_threads(global.threads);
+  cmd.options.values = cmd.values == "counts" ? data::GeneratedValues::Counts : data::GeneratedValues::Stars;
   data::check_generate_options(cmd.options);
   bool to_stdout = cmd.output.empty() || cmd.output == "-";
   std::string tmp = cmd.output + ".tmp";
@@ -53,11 +55,15 @@ void run_generate(const GlobalOptions& global, GenerateCommand cmd) {
 void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run) {
   auto cmd = std::make_shared<GenerateCommand>();
   auto* sub = app.add_subcommand("generate",
-                                 "Write synthetic explicit ratings (power-law popularity, latent tastes) as CSV");
+                                 "Write synthetic ratings or play counts (power-law popularity, latent tastes) as CSV");
   sub->add_option("--users", cmd->options.users, "Number of users")->required()->check(CLI::PositiveNumber);
   sub->add_option("--items", cmd->options.items, "Number of items")->required()->check(CLI::PositiveNumber);
   sub->add_option("--ratings", cmd->options.ratings, "Number of ratings (rows)")->required()->check(CLI::PositiveNumber);
   sub->add_option("--seed", cmd->options.seed, "Random seed (same seed: same file)")->capture_default_str();
+  sub->add_option("--values", cmd->values,
+                  "Third column: stars (1-5 ratings) or counts (play counts, heavy-tailed, same pairs as stars)")
+      ->check(CLI::IsMember({"stars", "counts"}))
+      ->capture_default_str();
   sub->add_option("-o,--output", cmd->output, "Output file (default: standard output)");
   sub->callback([&global, &run, cmd] { run = [&global, cmd] { run_generate(global, *cmd); }; });
 }

@@ -61,6 +61,7 @@ void run_import_factors(const GlobalOptions& global, const ImportFactorsOptions&
   params.weighted_lambda = true;
   params.alpha = options.alpha;
   params.epsilon = 1.0f;
+  params.user_norm = 0.0f;  // Spark solved each user's row without it
 
   Timer timer;
   auto users = data::read_factor_files(options.users);

@@ -171,6 +171,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
     auto split = data::split_ratings(all, split_options.kind, split_options.test_fraction, params.seed);
     log::info("{} split: {} train, {} test ratings", summary.split, split.train.size(), split.test.size());
     auto train = ease ? model::RatingMatrix{} : matrix_of(params, split.train);
+    params.mean_user_ratings = train.mean_user_ratings;  // stored with this fit (--no-refit)
     if (ease) {
       factors = fit_ease_model(params, split.train, threads, "fit on train split");  // closed form: no curve
     } else {
@@ -200,6 +201,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
       factors = fit_ease_model(params, all, threads, "fit on all ratings");
     } else {
       auto matrix = matrix_of(params, all);
+      params.mean_user_ratings = matrix.mean_user_ratings;
       eval::TrainingCurve curve;  // without a split there is no validation: the loss only
       curve.k = split_options.k;
       curve.phase = "fit on all ratings";

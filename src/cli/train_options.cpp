@@ -26,12 +26,16 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--regularization", o.regularization,
                  "L2 regularization lambda (default 50 implicit, 0.12 explicit, 300 EASE; explicit scales it by each row's count)");
   sub.add_option("--alpha", o.alpha, "Implicit confidence scale (default 10 log, 2 linear, 5 binary)");
+  sub.add_option("--user-norm", o.user_norm,
+                 "Implicit ALS: scale each user's confidence by (mean ratings per user / theirs)^this; 0 = off")
+      ->capture_default_str();
   sub.add_flag("--nonnegative", o.nonnegative, "Constrain factors to be >= 0 (NNLS)");
   sub.add_option("--seed", o.seed, "Random seed (factors and split)")->capture_default_str();
 }
 
 void note_given_options(const CLI::App& sub, ModelOptions& o) {
-  for (const char* name : {"model", "factors", "iterations", "regularization", "alpha", "confidence", "feedback"}) {
+  for (const char* name :
+       {"model", "factors", "iterations", "regularization", "alpha", "user-norm", "confidence", "feedback"}) {
     const CLI::Option* op = sub.get_option_no_throw(std::string("--") + name);
     if (op && op->count() > 0) o.given.insert(name);
   }
@@ -60,6 +64,8 @@ model::ModelParams resolve_ease_options(const ModelOptions& o) {
     throw UsageError(e.what());
   }
   p.seed = o.seed;  // the split's
+  if (o.user_norm != 0)
+    throw UsageError("--user-norm is an implicit ALS setting; --model ease weighs every user's row alike");
   if (!std::isnan(o.regularization) && !(o.regularization > 0 && std::isfinite(o.regularization)))
     throw UsageError(fmt::format("--regularization must be > 0 for EASE (got {})", o.regularization));
   if (!std::isnan(o.alpha) && !(o.alpha >= 0 && std::isfinite(o.alpha)))
@@ -93,6 +99,9 @@ model::ModelParams resolve_model_options(const ModelOptions& o) {
     throw UsageError(fmt::format("--alpha must be >= 0 (got {})", o.alpha));
   p.regularization = std::isnan(o.regularization) ? 0.0f : static_cast<float>(o.regularization);
   p.alpha = std::isnan(o.alpha) ? 0.0f : static_cast<float>(o.alpha);
+  if (p.feedback != model::Feedback::Implicit && o.user_norm != 0)
+    throw UsageError("--user-norm applies to implicit feedback; explicit ALS scales λ by each row's count instead");
+  p.user_norm = static_cast<float>(o.user_norm);
   p = model::resolve_params(p);
   // An explicit 0 is a choice, not "use the default".
   if (o.regularization == 0) p.regularization = 0;

@@ -26,6 +26,7 @@ struct ModelOptions {
   std::uint32_t iterations = 15;
   double regularization = std::nan("");  // NaN: the default for the feedback kind
   double alpha = std::nan("");           // NaN: the default for the confidence kind
+  double user_norm = 0;                  // --user-norm (implicit ALS; 0 = off)
   bool nonnegative = false;
   std::uint64_t seed = 42;
   // Options set by the command line, environment or config file (names without

@@ -44,8 +44,9 @@ std::string trial_line(const tune::TrialResult& r, const std::string& metric, do
 }
 
 std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
-  std::string out = fmt::format("\n{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5}  {:>9}  {}\n", "rank", "trial",
-                                "model", "factors", "lambda", "alpha", "confidence", "iter", run.metric, "");
+  std::string out = fmt::format("\n{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9}  {}\n", "rank",
+                                "trial", "model", "factors", "lambda", "alpha", "confidence", "unorm", "iter", run.metric,
+                                "");
   std::size_t rank = 0;
   for (auto j : ranking(s)) {
     const auto& r = s.trials[j];
@@ -53,11 +54,12 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
     const bool ials = p.family == tune::Family::Ials;
     std::string mark = j == s.chosen ? "<- chosen" : "";
     if (j == s.best && j != s.chosen) mark = "<- best";
-    out += fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5}  {:>9.4f}  {}\n", ++rank, r.id,
+    out += fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9.4f}  {}\n", ++rank, r.id,
                        tune::to_string(p.family), ials ? std::to_string(p.factors) : "-",
                        fmt::format("{:g}", p.regularization), ials ? fmt::format("{:g}", p.alpha) : "-",
                        ials ? std::string(model::to_string(p.confidence)) : "-",
-                       ials ? std::to_string(p.iterations) : "-", r.metric, mark);
+                       ials ? fmt::format("{:g}", p.user_norm) : "-", ials ? std::to_string(p.iterations) : "-",
+                       r.metric, mark);
   }
   const auto& best = s.trials[s.best];
   out += fmt::format("\nbest: trial {} {} {:.4f}, bootstrap 95% interval [{:.4f}, {:.4f}]\n", best.id, run.metric,

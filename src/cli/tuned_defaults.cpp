@@ -90,6 +90,7 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
     } else {
       apply("alpha", fmt::format("{:g}", s.alpha), [&] { o.alpha = s.alpha; });
     }
+    apply("user-norm", fmt::format("{:g}", s.user_norm), [&] { o.user_norm = s.user_norm; });
     apply("confidence", std::string(model::to_string(s.confidence)),
           [&] { o.confidence = std::string(model::to_string(s.confidence)); });
   }

@@ -136,6 +136,9 @@ World make_world(const GenerateOptions& o) {
 void generate_block(const GenerateOptions& o, const World& w, std::uint32_t block, std::string& out,
                     std::vector<std::uint32_t>& seen_stamp) {
   SplitMix rng(o.seed, 1000 + block);
+  // Play counts draw their extra noise from a stream of their own, so both
+  // kinds of file hold the same pairs and timestamps.
+  SplitMix count_rng(o.seed, 2000000 + block);
   std::uint32_t first = block * kUsersPerBlock;
   std::uint32_t last = std::min<std::uint32_t>(o.users, first + kUsersPerBlock);
   std::vector<std::uint32_t> picked;
@@ -193,13 +196,20 @@ void generate_block(const GenerateOptions& o, const World& w, std::uint32_t bloc
       double dot = 0;
       for (int d = 0; d < kGenres; ++d) dot += taste[d] * q[d];
       double x = 2.9 + user_bias + w.item_bias[i] + 0.55 * dot + 0.6 * normal(rng);
-      int stars = static_cast<int>(std::clamp(std::lround(x), 1L, 5L));
       out.append(user_id.data(), user_id.size());
       out += ',';
       fmt::format_int item_id(i + 1);
       out.append(item_id.data(), item_id.size());
       out += ',';
-      out += static_cast<char>('0' + stars);
+      if (o.values == GeneratedValues::Counts) {
+        // Log-normal around the same affinity: about 11 plays at x = 3, 100 at
+        // x = 5, and a multiplicative noise that gives a tail of thousands.
+        double log_plays = 1.2 * (x - 1.0) + 0.9 * normal(count_rng);
+        fmt::format_int plays(1 + static_cast<long long>(std::exp(std::min(log_plays, 20.0))));
+        out.append(plays.data(), plays.size());
+      } else {
+        out += static_cast<char>('0' + std::clamp(std::lround(x), 1L, 5L));
+      }
       out += ',';
       fmt::format_int ts(times[k]);
       out.append(ts.data(), ts.size());
@@ -226,7 +236,7 @@ void check_generate_options(const GenerateOptions& o) {
 void generate_ratings(const GenerateOptions& o, const std::function<void(std::string_view)>& write) {
   check_generate_options(o);
   World w = make_world(o);
-  write("user,item,rating,timestamp\n");
+  write(o.values == GeneratedValues::Counts ? "user,item,plays,timestamp\n" : "user,item,rating,timestamp\n");
   std::uint32_t blocks = (o.users + kUsersPerBlock - 1) / kUsersPerBlock;
   unsigned threads = std::max(1u, o.threads);
   std::vector<std::vector<std::uint32_t>> seen(threads, std::vector<std::uint32_t>(o.items, 0));

@@ -39,6 +39,9 @@ Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_
   Eigen::VectorXf x = Eigen::VectorXf::Zero(f);
   RowWorkspace ws;
   if (params.feedback == Feedback::Implicit) {
+    // The user's normalisation, as training applied it to a row of this length.
+    const float scale = user_confidence_scale(params, params.mean_user_ratings, idx.size());
+    for (auto& v : w) v *= scale;
     Eigen::MatrixXf gram = item_gram;
     // ALS-WR scales λ by the user's positive ratings of known items, as
     // Spark's implicit ALS (its numExplicits); a user with none keeps λ.

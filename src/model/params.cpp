@@ -77,7 +77,11 @@ std::string params_to_json(const ModelParams& p) {
   out += fmt::format(",\"nonnegative\":{},\"seed\":{},\"cg_steps\":{},\"epsilon\":", p.nonnegative ? "true" : "false",
                      p.seed, p.cg_steps);
   json::append_number(out, p.epsilon);
-  out += fmt::format(",\"weighted_lambda\":{}}}", p.weighted_lambda ? "true" : "false");
+  out += fmt::format(",\"weighted_lambda\":{},\"user_norm\":", p.weighted_lambda ? "true" : "false");
+  json::append_number(out, p.user_norm);
+  out += ",\"mean_user_ratings\":";
+  json::append_number(out, p.mean_user_ratings);
+  out += '}';
   return out;
 }
 
@@ -112,6 +116,8 @@ ModelParams params_from_json(std::string_view text) {
   num("alpha", p.alpha);
   num("cg_steps", p.cg_steps);
   num("epsilon", p.epsilon);
+  num("user_norm", p.user_norm);
+  num("mean_user_ratings", p.mean_user_ratings);
   std::uint64_t seed;
   if (doc["seed"].get_uint64().get(seed) == simdjson::SUCCESS) p.seed = seed;
   bool nonneg;
@@ -153,7 +159,14 @@ ModelParams resolve_for_data(ModelParams p, std::span<const float> values) {
   return p;
 }
 
+float user_confidence_scale(const ModelParams& p, double mean_user_ratings, std::size_t ratings) {
+  if (!(p.user_norm > 0.0f) || !(mean_user_ratings > 0.0) || ratings == 0) return 1.0f;
+  return static_cast<float>(std::pow(mean_user_ratings / static_cast<double>(ratings), static_cast<double>(p.user_norm)));
+}
+
 void validate_params(const ModelParams& p) {
+  if (!(p.user_norm >= 0.0f && p.user_norm <= 2.0f))
+    throw UsageError(fmt::format("--user-norm must be between 0 and 2 (got {})", p.user_norm));
   if (p.factors == 0) throw UsageError("--factors must be at least 1");
   if (p.factors > 4096) throw UsageError(fmt::format("--factors {} is more than 4096", p.factors));
   if (p.iterations == 0) throw UsageError("--iterations must be at least 1");

@@ -2,6 +2,7 @@
 // records (so fold-in and evaluation reuse exactly the training settings).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -36,7 +37,20 @@ struct ModelParams {
   // imported from Spark, so fold-in solves the system Spark solved; explicit
   // models always scale λ this way (row_solver.hpp).
   bool weighted_lambda = false;
+  // Implicit ALS: each user's confidence excess alpha·f(r) is multiplied by
+  // (mean_user_ratings / n_u)^user_norm, n_u being the user's number of ratings
+  // in the fitted data, so that heavy users do not dominate the item factors
+  // while every user counts alike in the ranking metrics (docs/training.md
+  // "Per-user confidence"). 0 = off, the default: `recsys tune` searches it.
+  float user_norm = 0.0f;
+  // n̄ above: the mean ratings per user (users with at least one) of the data
+  // the stored factors were fitted on; fold-in scales a user's weights with it.
+  float mean_user_ratings = 0.0f;
 };
+
+// The factor (mean_user_ratings / ratings)^user_norm for a user with `ratings`
+// ratings; 1 when the normalisation is off or either count is 0.
+float user_confidence_scale(const ModelParams& p, double mean_user_ratings, std::size_t ratings);
 
 std::string_view to_string(Feedback f);
 std::string_view to_string(Confidence c);

@@ -61,13 +61,25 @@ RatingMatrix build_rating_matrix(const ModelParams& p, std::uint32_t n_users, st
                                  std::span<const float> values) {
   std::vector<float> weights;
   std::span<const float> stored = values;
+  RatingMatrix m;
   if (p.feedback == Feedback::Implicit) {
     weights.resize(values.size());
     for (std::size_t j = 0; j < values.size(); ++j)
       weights[j] = confidence_excess(p.confidence, p.alpha, p.epsilon, values[j]);
+    if (p.user_norm > 0.0f && users.size() == values.size()) {
+      std::vector<std::uint32_t> count(n_users, 0);
+      for (auto u : users)
+        if (u < n_users) ++count[u];
+      const auto rated = static_cast<std::size_t>(std::count_if(count.begin(), count.end(), [](auto c) { return c > 0; }));
+      const double mean = rated ? static_cast<double>(users.size()) / static_cast<double>(rated) : 0.0;
+      std::vector<float> scale(n_users, 1.0f);
+      for (std::uint32_t u = 0; u < n_users; ++u) scale[u] = user_confidence_scale(p, mean, count[u]);
+      for (std::size_t j = 0; j < values.size(); ++j)
+        if (users[j] < n_users) weights[j] *= scale[users[j]];
+      m.mean_user_ratings = static_cast<float>(mean);
+    }
     stored = weights;
   }
-  RatingMatrix m;
   m.by_user = build_csr(n_users, n_items, users, items, stored);
   m.by_item = build_csr(n_items, n_users, items, users, stored);
   return m;

@@ -40,11 +40,16 @@ Csr build_csr(std::uint32_t rows, std::uint32_t cols, std::span<const std::uint3
 struct RatingMatrix {
   Csr by_user;  // users × items
   Csr by_item;  // items × users
+  // Implicit feedback with p.user_norm > 0: the mean ratings per user (users
+  // with at least one) the weights were normalised with; 0 otherwise. Stored
+  // with the model as ModelParams::mean_user_ratings, for fold-in.
+  float mean_user_ratings = 0.0f;
 };
 
 // The ALS input for resolved parameters `p`: for implicit feedback the stored
 // value is the confidence excess c - 1 = alpha·f(r) (confidence.hpp), for
-// explicit the rating itself. (user, item) pairs are expected to be unique.
+// explicit the rating itself, times the user's normalisation factor when
+// p.user_norm > 0 (params.hpp). (user, item) pairs are expected to be unique.
 RatingMatrix build_rating_matrix(const ModelParams& p, std::uint32_t n_users, std::uint32_t n_items,
                                  std::span<const std::uint32_t> users, std::span<const std::uint32_t> items,
                                  std::span<const float> values);

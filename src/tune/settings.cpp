@@ -53,6 +53,7 @@ Settings default_ials() {
   s.regularization = p.regularization;
   s.alpha = p.alpha;
   s.confidence = p.confidence;
+  s.user_norm = p.user_norm;
   s.iterations = p.iterations;
   return s;
 }
@@ -64,6 +65,7 @@ Settings sample_ials(SplitMix& rng) {
   s.confidence = std::array{model::Confidence::Log, model::Confidence::Linear, model::Confidence::Binary}[rng.below(3)];
   s.regularization = round3(log_uniform(rng, 5.0, 500.0));
   s.alpha = round3(log_uniform(rng, 1.0, 50.0));
+  s.user_norm = std::array{0.0f, 0.25f, 0.5f}[rng.below(3)];
   return s;
 }
 
@@ -72,6 +74,7 @@ Settings ease_settings(float lambda) {
   s.family = Family::Ease;
   s.factors = 0;
   s.alpha = 0;
+  s.user_norm = 0;
   s.iterations = 1;
   s.confidence = model::Confidence::Binary;
   s.regularization = lambda;
@@ -102,6 +105,12 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
     n.factors = std::clamp<std::uint32_t>(f, 8, kMaxFactors);
     add(n);
   }
+  for (double sign : {1.0, -1.0}) {
+    Settings n = s;
+    const double moved = s.user_norm + sign * std::log2(step) / 4;
+    n.user_norm = static_cast<float>(std::clamp(std::round(moved * 10000) / 10000, 0.0, 1.0));
+    add(n);
+  }
   for (double m : {step, 1.0 / step}) {
     Settings n = s;
     n.iterations = std::clamp<std::uint32_t>(static_cast<std::uint32_t>(std::lround(s.iterations * m)), 2, 60);
@@ -123,8 +132,8 @@ bool same_model(const Settings& a, const Settings& b) {
 
 std::string describe(const Settings& s) {
   if (s.family == Family::Ease) return fmt::format("lambda {:g}", s.regularization);
-  return fmt::format("factors {}, regularization {:g}, alpha {:g}, confidence {}, iterations {}", s.factors,
-                     s.regularization, s.alpha, model::to_string(s.confidence), s.iterations);
+  return fmt::format("factors {}, regularization {:g}, alpha {:g}, confidence {}, user norm {:g}, iterations {}",
+                     s.factors, s.regularization, s.alpha, model::to_string(s.confidence), s.user_norm, s.iterations);
 }
 
 std::string settings_json(const Settings& s) {
@@ -141,6 +150,8 @@ std::string settings_json(const Settings& s) {
   json::append_number(out, decimal(s.alpha));
   out += ",\"confidence\":";
   json::append_string(out, model::to_string(s.confidence));
+  out += ",\"user_norm\":";
+  json::append_number(out, decimal(s.user_norm));
   out += fmt::format(",\"iterations\":{}}}", s.iterations);
   return out;
 }
@@ -169,9 +180,11 @@ Settings settings_from_json(std::string_view text) {
   if (doc["iterations"].get_uint64().get(n) == simdjson::SUCCESS) s.iterations = static_cast<std::uint32_t>(n);
   if (doc["regularization"].get_double().get(x) == simdjson::SUCCESS) s.regularization = static_cast<float>(x);
   if (doc["alpha"].get_double().get(x) == simdjson::SUCCESS) s.alpha = static_cast<float>(x);
+  if (doc["user_norm"].get_double().get(x) == simdjson::SUCCESS) s.user_norm = static_cast<float>(x);
   if (s.family == Family::Ease) {
     s.factors = 0;
     s.alpha = 0;
+    s.user_norm = 0;
     s.iterations = 1;
     s.confidence = model::Confidence::Binary;
   }

@@ -27,6 +27,7 @@ struct Settings {
   float regularization = 50.0f;
   float alpha = 10.0f;
   model::Confidence confidence = model::Confidence::Log;
+  float user_norm = 0.0f;  // iALS: the per-user confidence exponent (model/params.hpp)
   std::uint32_t iterations = 15;
 
   bool operator==(const Settings&) const = default;
@@ -36,7 +37,8 @@ struct Settings {
 // tuned result is never worse than the defaults on the validation part.
 Settings default_ials();
 
-// One random iALS candidate (log-uniform λ and α, factors from a fixed list).
+// One random iALS candidate (log-uniform λ and α, factors from a fixed list,
+// user norm 0, 0.25 or 0.5).
 Settings sample_ials(SplitMix& rng);
 // EASE on binary input with this λ (its only setting).
 Settings ease_settings(float lambda);
@@ -44,7 +46,8 @@ Settings ease_settings(float lambda);
 Settings sample_ease(SplitMix& rng);
 
 // Refinement moves: λ, α, factors and iterations each times and divided by
-// `step`, one at a time; the confidence kind is kept.
+// `step`, and the user norm plus and minus log2(step)/4, one at a time; the
+// confidence kind is kept.
 std::vector<Settings> neighbours(const Settings& s, double step);
 
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
@@ -55,9 +58,9 @@ bool simpler(const Settings& a, const Settings& b);
 // Same settings apart from the fidelity (iterations).
 bool same_model(const Settings& a, const Settings& b);
 
-// "factors 128, regularization 40, alpha 8, confidence log, iterations 15" / "lambda 200".
+// "factors 128, regularization 40, alpha 8, confidence log, user norm 0.25, iterations 15" / "lambda 200".
 std::string describe(const Settings& s);
-// {"family":"ials","factors":…,"regularization":…,"alpha":…,"confidence":"log","iterations":…}
+// {"family":"ials","factors":…,"regularization":…,"alpha":…,"confidence":"log","user_norm":…,"iterations":…}
 std::string settings_json(const Settings& s);
 // Reads settings_json's output (unknown keys ignored); throws std::runtime_error.
 Settings settings_from_json(std::string_view json);

@@ -23,6 +23,7 @@ model::ModelParams ials_params(const Settings& s, const TuneData& data) {
   p.regularization = s.regularization;
   p.alpha = s.alpha;
   p.epsilon = data.epsilon;
+  p.user_norm = s.user_norm;
   p.seed = 42;  // the factors' start; the search's --seed drives the settings drawn
   return p;
 }

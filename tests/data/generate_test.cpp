@@ -1,11 +1,14 @@
 // The synthetic ratings generator: deterministic, exact sizes, valid rows,
-// no repeated pairs, every user present, skewed popularity.
+// no repeated pairs, every user present, skewed popularity; play counts on
+// the same pairs.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "data/generate.hpp"
 #include "util/error.hpp"
@@ -92,4 +95,70 @@ TEST_CASE("impossible sizes are usage errors") {
   REQUIRE_THROWS_AS(data::check_generate_options(o), UsageError);  // more than half the items each
   o.ratings = 20;
   REQUIRE(generate(o).size() > 0);
+}
+
+namespace {
+struct Row {
+  std::int64_t user, item, value, time;
+};
+std::vector<Row> rows_of(const std::string& text) {
+  std::vector<Row> rows;
+  std::string_view rest(text);
+  rest.remove_prefix(rest.find('\n') + 1);
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl + 1);
+    Row r;
+    r.user = field(line);
+    r.item = field(line);
+    r.value = field(line);
+    r.time = field(line);
+    rows.push_back(r);
+  }
+  return rows;
+}
+}  // namespace
+
+TEST_CASE("play counts hold the stars' pairs and times, with a heavy tail that follows the stars") {
+  data::GenerateOptions o;
+  o.users = 2000;
+  o.items = 500;
+  o.ratings = 50000;
+  o.seed = 9;
+  o.threads = 2;
+  const std::string stars_text = generate(o);
+  o.values = data::GeneratedValues::Counts;
+  const std::string counts_text = generate(o);
+  REQUIRE(counts_text.starts_with("user,item,plays,timestamp\n"));
+  o.threads = 1;
+  REQUIRE(generate(o) == counts_text);
+
+  const auto stars = rows_of(stars_text);
+  const auto counts = rows_of(counts_text);
+  REQUIRE(counts.size() == o.ratings);
+  REQUIRE(stars.size() == counts.size());
+  std::vector<std::int64_t> values;
+  double log_sum[6] = {}, n[6] = {};
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    REQUIRE(counts[k].user == stars[k].user);
+    REQUIRE(counts[k].item == stars[k].item);
+    REQUIRE(counts[k].time == stars[k].time);
+    REQUIRE(counts[k].value >= 1);
+    values.push_back(counts[k].value);
+    const auto s = static_cast<std::size_t>(stars[k].value);
+    log_sum[s] += std::log(static_cast<double>(counts[k].value));
+    n[s] += 1;
+  }
+  std::sort(values.begin(), values.end());
+  const auto median = values[values.size() / 2], p99 = values[values.size() * 99 / 100];
+  CHECK(median >= 5);
+  CHECK(median <= 100);
+  CHECK(p99 >= 10 * median);  // a long tail, as listening counts have
+  CHECK(values.back() >= 1000);
+  // Users play what they would rate highly more often.
+  for (std::size_t s = 2; s <= 5; ++s) {
+    REQUIRE(n[s - 1] > 0);
+    CHECK(log_sum[s] / n[s] > log_sum[s - 1] / n[s - 1]);
+  }
 }

@@ -84,6 +84,23 @@ TEST_CASE("recsys generate writes a file that imports with the requested sizes")
   REQUIRE(run_recsys({"generate", "--users", "0", "--items", "5", "--ratings", "3"}, dir).status == 2);
 }
 
+TEST_CASE("recsys generate --values counts writes play counts that import whole") {
+  TempDir dir;
+  auto csv = (dir / "plays.csv").string();
+  auto res = run_recsys({"generate", "--users", "200", "--items", "50", "--ratings", "3000", "--seed", "3",
+                         "--values", "counts", "--output", csv}, dir);
+  REQUIRE(res.status == 0);
+  REQUIRE(run_recsys({db_arg(dir), "import", csv}, dir).status == 0);
+  auto db = open_db(dir, store::OpenMode::ReadOnly);
+  auto d = dump(db);
+  REQUIRE(d.ratings.size() == 3000);
+  REQUIRE(d.stats.min_value >= 1);
+  REQUIRE(d.stats.max_value > 100);  // counts, not stars
+  auto bad = run_recsys({"generate", "--users", "2", "--items", "4", "--ratings", "2", "--values", "plays"}, dir);
+  REQUIRE(bad.status == 2);
+  REQUIRE_THAT(bad.err, Catch::Contains("stars") && Catch::Contains("counts"));
+}
+
 TEST_CASE("kill -9 during a large import leaves the previous state, and the database opens") {
   TempDir dir;
   auto small = dir.write("small.csv", "user,item,rating\na,x,1\nb,y,2\n");

@@ -69,7 +69,11 @@ TEST_CASE("bad train options are usage errors and write nothing") {
                                        {"--test-fraction", "1"},
                                        {"--test-fraction", "0"},
                                        {"--split", "sideways"},
-                                       {"--k", "0"}}) {
+                                       {"--k", "0"},
+                                       {"--user-norm", "-0.5"},
+                                       {"--user-norm", "3"},
+                                       {"--user-norm", "0.5", "--feedback", "explicit"},
+                                       {"--user-norm", "0.5", "--model", "ease"}}) {
     std::vector<std::string> args{"--db", db, "train", file.string()};
     args.insert(args.end(), bad.begin(), bad.end());
     auto r = run_recsys(args, dir);
@@ -204,4 +208,23 @@ TEST_CASE("the stored loss is the last printed loss: the objective per rating") 
   auto model = recsys::store::latest_model(handle, txn);
   REQUIRE(model);
   CHECK(json_number(model->description, "loss") == Approx(printed).epsilon(1e-5));
+}
+
+TEST_CASE("train --user-norm stores the exponent and the mean ratings per user that fold-in uses") {
+  TempDir dir;
+  // Users rate 1, 2, 3 and 6 items: 12 ratings over 4 users, 3 per user on average.
+  auto file = dir.write("r.csv", "user,item,rating\nA,a,5\nB,a,3\nB,b,4\nC,a,2\nC,b,5\nC,c,4\n"
+                                 "D,a,1\nD,b,2\nD,c,3\nD,d,4\nD,e,5\nD,f,4\n");
+  auto db = (dir / "db").string();
+  auto r = run_recsys({"--db", db, "train", file.string(), "--split", "none", "--factors", "2", "--iterations", "3",
+                       "--user-norm", "0.5"},
+                      dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  auto handle = open_test_db(dir, recsys::store::OpenMode::ReadOnly);
+  auto txn = handle.begin_read();
+  auto model = recsys::store::latest_model(handle, txn);
+  REQUIRE(model);
+  CHECK(json_number(model->description, "user_norm") == Approx(0.5));
+  CHECK(json_number(model->description, "mean_user_ratings") == Approx(3.0));
 }

@@ -176,6 +176,11 @@ TEST_CASE("bad parameters are usage errors") {
   p = resolve_params(ModelParams{});
   p.iterations = 0;
   CHECK_THROWS_AS(validate_params(p), UsageError);
+  p = resolve_params(ModelParams{});
+  p.user_norm = -0.25f;
+  CHECK_THROWS_AS(validate_params(p), UsageError);
+  p.user_norm = std::nanf("");
+  CHECK_THROWS_AS(validate_params(p), UsageError);
 }
 
 TEST_CASE("parameters survive the JSON round trip") {
@@ -190,7 +195,13 @@ TEST_CASE("parameters survive the JSON round trip") {
   p.nonnegative = true;
   p.seed = 123456789012345ull;
   p.epsilon = 4.0f;
+  p.user_norm = 0.375f;
+  p.mean_user_ratings = 80.5f;
   auto q = params_from_json(params_to_json(p));
+  CHECK(q.user_norm == 0.375f);
+  CHECK(q.mean_user_ratings == 80.5f);
+  // A model stored before the setting existed was fitted without it.
+  CHECK(params_from_json(R"({"model":"ials","factors":8})").user_norm == 0.0f);
   CHECK(q.feedback == p.feedback);
   CHECK(q.confidence == p.confidence);
   CHECK(q.solver == p.solver);

@@ -4,10 +4,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <utility>
 #include <vector>
 
 #include "model/als.hpp"
+#include "model/confidence.hpp"
 #include "model/fold_in.hpp"
+#include "model/rating_matrix.hpp"
 #include "model/row_solver.hpp"
 #include "util/random.hpp"
 
@@ -27,14 +31,19 @@ TEST_CASE("fold-in of a trained user reproduces the user's Cholesky half-step") 
         i.push_back(b);
         v.push_back(static_cast<float>(1 + rng.below(5)));
       }
-  for (auto fb : {Feedback::Implicit, Feedback::Explicit}) {
+  // Implicit with and without the per-user normalisation, and explicit.
+  for (auto [fb, user_norm] : {std::pair{Feedback::Implicit, 0.0f}, std::pair{Feedback::Implicit, 0.5f},
+                               std::pair{Feedback::Explicit, 0.0f}}) {
+    INFO("user norm " << user_norm);
     ModelParams p;
     p.feedback = fb;
     p.solver = Solver::Cholesky;
     p.factors = 5;
     p.iterations = 4;
+    p.user_norm = user_norm;
     p = resolve_for_data(resolve_params(p), v);
     auto m = build_rating_matrix(p, users, items, u, i, v);
+    p.mean_user_ratings = m.mean_user_ratings;  // as recsys train stores it
     FitOptions o;
     auto f = fit_als(p, m, o);
     auto gram = item_gram(f.items);
@@ -77,4 +86,39 @@ TEST_CASE("fold-in ignores unknown items and gives zero factors without ratings"
   auto x = fold_in_user(p, y, gram, known, one);
   CHECK(x.allFinite());
   CHECK(x.dot(y.row(2).transpose()) > 0);  // the rated item scores positively
+}
+
+TEST_CASE("the user norm scales each user's confidence by the mean ratings per user over theirs, to the power") {
+  // Users 0..3 rate 1, 2, 3 and 6 items (12 ratings, 4 users: mean 3); user 4 rates nothing.
+  std::vector<std::uint32_t> u, i;
+  std::vector<float> v;
+  const std::uint32_t counts[] = {1, 2, 3, 6};
+  for (std::uint32_t a = 0; a < 4; ++a)
+    for (std::uint32_t b = 0; b < counts[a]; ++b) {
+      u.push_back(a);
+      i.push_back(b);
+      v.push_back(static_cast<float>(1 + (a + b) % 5));
+    }
+  ModelParams p = resolve_params(ModelParams{});
+  p.user_norm = 0.5f;
+  p = resolve_for_data(p, v);
+  auto m = build_rating_matrix(p, 5, 6, u, i, v);
+  CHECK(m.mean_user_ratings == Approx(3.0f));
+  for (std::uint32_t a = 0; a < 4; ++a) {
+    auto idx = m.by_user.row_indices(a);
+    auto w = m.by_user.row_values(a);
+    REQUIRE(idx.size() == counts[a]);
+    const float scale = std::sqrt(3.0f / static_cast<float>(counts[a]));
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      const float r = static_cast<float>(1 + (a + idx[j]) % 5);
+      CHECK(w[j] == Approx(confidence_excess(p.confidence, p.alpha, p.epsilon, r) * scale).epsilon(1e-6));
+    }
+  }
+  // The item side holds the same weights.
+  CHECK(m.by_item.row_values(0)[0] == Approx(m.by_user.row_values(0)[0]));
+  // Off: the weights are the plain confidence excess and no mean is recorded.
+  p.user_norm = 0;
+  auto plain = build_rating_matrix(p, 5, 6, u, i, v);
+  CHECK(plain.mean_user_ratings == 0.0f);
+  CHECK(plain.by_user.row_values(3)[0] == Approx(confidence_excess(p.confidence, p.alpha, p.epsilon, v[6])));
 }

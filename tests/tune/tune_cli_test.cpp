@@ -113,10 +113,14 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
       CHECK(s["factors"].get_uint64().value() > 0);
       CHECK(s["alpha"].get_double().value() > 0);
       CHECK(s["confidence"].is_string());
+      const double user_norm = s["user_norm"].get_double().value();
+      CHECK(user_norm >= 0);
+      CHECK(user_norm <= 1);
       CHECK(s["iterations"].get_uint64().value() == t["iterations"].get_uint64().value());
     } else {
       CHECK(family == "ease");
       CHECK(s["factors"].error() == simdjson::NO_SUCH_FIELD);
+      CHECK(s["user_norm"].error() == simdjson::NO_SUCH_FIELD);
     }
     CHECK(t["iterations"].is_uint64());
     double metric = t["metric"].get_double().value();

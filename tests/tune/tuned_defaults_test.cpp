@@ -52,6 +52,7 @@ TEST_CASE("train uses the tuned defaults and says so first and given options win
   const std::string factors = setting(stored, "factors");
   const std::string lambda = setting(stored, "regularization");
   const std::string iterations = setting(stored, "iterations");
+  const std::string user_norm = setting(stored, "user norm");
 
   auto info = run_recsys({"--db", db, "info"}, dir);
   REQUIRE(info.status == 0);
@@ -67,6 +68,7 @@ TEST_CASE("train uses the tuned defaults and says so first and given options win
   CHECK(line.rfind("using tuned defaults from ", 0) == 0);
   CHECK(setting(line, "factors") == factors);
   CHECK(setting(line, "regularization") == lambda);
+  CHECK(setting(line, "user-norm") == user_norm);
   CHECK(train.out.find("ALS, " + factors + " factors") != std::string::npos);
   CHECK(train.err.find("fit on train split 1/" + iterations + " iterations") != std::string::npos);
 
