@@ -202,7 +202,7 @@ void generate_block(const GenerateOptions& o, const World& w, std::uint32_t bloc
       out.append(item_id.data(), item_id.size());
       out += ',';
       if (o.values == GeneratedValues::Counts) {
-        // Log-normal around the same affinity: about 11 plays at x = 3, 100 at
+        // Log-normal around the same affinity: about 11 plays at x = 3, 120 at
         // x = 5, and a multiplicative noise that gives a tail of thousands.
         double log_plays = 1.2 * (x - 1.0) + 0.9 * normal(count_rng);
         fmt::format_int plays(1 + static_cast<long long>(std::exp(std::min(log_plays, 20.0))));
