@@ -78,11 +78,11 @@ awk -v sets="$sets" 'BEGIN { n = split(sets, name, " ") }
       for (j = 1; j <= n; ++j) printf " %9.4f", v[r, j]
       printf " %9.4f %9.4f\n", worst, mean
       if (worst > bw || (worst == bw && mean > bm)) { bw = worst; bm = mean; top = r }
-      if (f[1] == 64 && f[2] == 50 && f[3] == 10 && f[4] == 0.25) { dw = worst; dm = mean }
-      if (f[1] == 64 && f[2] == 50 && f[3] == 10 && f[4] == 0) { ow = worst; om = mean }
+      if (f[1] == 64 && f[2] == 50 && f[3] == 10 && f[4] == 0) { dw = worst; dm = mean }
+      if (f[1] == 64 && f[2] == 50 && f[3] == 10 && f[4] == 0.25) { ow = worst; om = mean }
     }
     split(rows[top], f, "\t")
     printf "best worst-case: factors %s, lambda %s, alpha %s, user norm %s (worst %.4f, mean %.4f)\n", f[1], f[2], f[3], f[4], bw, bm
-    if (dw != "") printf "current defaults (64, 50, 10, 0.25): worst %.4f, mean %.4f\n", dw, dm
-    if (ow != "") printf "without the user norm (64, 50, 10, 0): worst %.4f, mean %.4f\n", ow, om
+    if (dw != "") printf "current defaults (64, 50, 10, user norm 0): worst %.4f, mean %.4f\n", dw, dm
+    if (ow != "") printf "the defaults with user norm 0.25: worst %.4f, mean %.4f\n", ow, om
   }' "$results"

@@ -76,6 +76,8 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
   if (given("model") && o.family != family)
     return fmt::format("tuned defaults from {} ({}) not used: --model {} given", tuned_date(t), tune::to_string(s.family),
                        o.family);
+  if (s.family == tune::Family::Ease && given("user-norm") && o.user_norm != 0)
+    return fmt::format("tuned defaults from {} (ease) not used: --user-norm given, an ALS setting", tuned_date(t));
   if (s.family == tune::Family::Ease) {
     o.family = "ease";
     used.push_back("model ease");
@@ -90,7 +92,11 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
     } else {
       apply("alpha", fmt::format("{:g}", s.alpha), [&] { o.alpha = s.alpha; });
     }
-    apply("user-norm", fmt::format("{:g}", s.user_norm), [&] { o.user_norm = s.user_norm; });
+    if (other_confidence) {
+      kept.push_back("user-norm (tuned for another confidence)");
+    } else {
+      apply("user-norm", fmt::format("{:g}", s.user_norm), [&] { o.user_norm = s.user_norm; });
+    }
     apply("confidence", std::string(model::to_string(s.confidence)),
           [&] { o.confidence = std::string(model::to_string(s.confidence)); });
   }

@@ -138,7 +138,7 @@ void generate_block(const GenerateOptions& o, const World& w, std::uint32_t bloc
   SplitMix rng(o.seed, 1000 + block);
   // Play counts draw their extra noise from a stream of their own, so both
   // kinds of file hold the same pairs and timestamps.
-  SplitMix count_rng(o.seed, 2000000 + block);
+  SplitMix count_rng(o.seed, (std::uint64_t{1} << 40) + block);  // never one of the 1000 + block streams
   std::uint32_t first = block * kUsersPerBlock;
   std::uint32_t last = std::min<std::uint32_t>(o.users, first + kUsersPerBlock);
   std::vector<std::uint32_t> picked;

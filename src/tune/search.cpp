@@ -100,6 +100,42 @@ void refine(Runner& runner, RunSettings&& run_settings) {
   }
 }
 
+// The per-user confidence normalisation (model/params.hpp), tried last on the
+// best iALS setting: β 0.25 and 0.5, then ±0.125 around the better if it beat
+// the best. Searched earlier (drawn in the brackets, as a refinement direction,
+// or after each round) it led the greedy moves to few factors and iterations,
+// below the defaults on the test part (docs/training.md "Tuning").
+template <typename RunSettings>
+void user_norm_search(Runner& runner, RunSettings&& run_settings) {
+  const auto& results = runner.results();
+  std::size_t base = results.size();
+  for (std::size_t j = 0; j < results.size(); ++j)
+    if (results[j].settings.family == Family::Ials && (base == results.size() || results[j].metric > results[base].metric))
+      base = j;
+  if (base == results.size()) return;
+  const Settings start = results[base].settings;
+  const double start_metric = results[base].metric;
+  auto metric_of = [&](float beta) {
+    Settings s = start;
+    s.user_norm = beta;
+    for (const auto& r : runner.results())
+      if (r.settings == s) return r.metric;
+    return -1.0;
+  };
+  auto run_norms = [&](std::initializer_list<float> betas) {
+    std::vector<Settings> next;
+    for (float b : betas) {
+      Settings s = start;
+      s.user_norm = b;
+      if (!tried(runner.results(), s)) next.push_back(s);
+    }
+    if (!next.empty()) run_settings(next, "user norm");
+  };
+  run_norms({0.25f, 0.5f});
+  const float better = metric_of(0.5f) > metric_of(0.25f) ? 0.5f : 0.25f;
+  if (runner.more_trials() && metric_of(better) > start_metric) run_norms({better - 0.125f, better + 0.125f});
+}
+
 bool ease_fits(const TuneData& data) { return trial_memory(ease_settings(1), data) <= available_memory() / 2; }
 
 // EASE's λ: 300, then 100 and 900 together, then on by ×3 in the better
@@ -208,6 +244,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
     }
     refine(runner, run_settings);
   }
+  if (has(Family::Ials) && runner.more_trials()) user_norm_search(runner, run_settings);
 
   SearchResult out;
   out.skipped = runner.skipped();

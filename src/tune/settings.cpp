@@ -65,8 +65,7 @@ Settings sample_ials(SplitMix& rng) {
   s.confidence = std::array{model::Confidence::Log, model::Confidence::Linear, model::Confidence::Binary}[rng.below(3)];
   s.regularization = round3(log_uniform(rng, 5.0, 500.0));
   s.alpha = round3(log_uniform(rng, 1.0, 50.0));
-  s.user_norm = std::array{0.0f, 0.25f, 0.5f}[rng.below(3)];
-  return s;
+  return s;  // user norm 0: tried last, around the best (search.cpp)
 }
 
 Settings ease_settings(float lambda) {
@@ -103,12 +102,6 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
     Settings n = s;
     auto f = static_cast<std::uint32_t>(std::lround(s.factors * m / 8.0) * 8);  // multiples of 8: SIMD-friendly
     n.factors = std::clamp<std::uint32_t>(f, 8, kMaxFactors);
-    add(n);
-  }
-  for (double sign : {1.0, -1.0}) {
-    Settings n = s;
-    const double moved = s.user_norm + sign * std::log2(step) / 4;
-    n.user_norm = static_cast<float>(std::clamp(std::round(moved * 10000) / 10000, 0.0, 1.0));
     add(n);
   }
   for (double m : {step, 1.0 / step}) {

@@ -38,7 +38,7 @@ struct Settings {
 Settings default_ials();
 
 // One random iALS candidate (log-uniform λ and α, factors from a fixed list,
-// user norm 0, 0.25 or 0.5).
+// user norm 0: the search tries it last, around the best).
 Settings sample_ials(SplitMix& rng);
 // EASE on binary input with this λ (its only setting).
 Settings ease_settings(float lambda);
@@ -46,13 +46,12 @@ Settings ease_settings(float lambda);
 Settings sample_ease(SplitMix& rng);
 
 // Refinement moves: λ, α, factors and iterations each times and divided by
-// `step`, and the user norm plus and minus log2(step)/4, one at a time; the
-// confidence kind is kept.
+// `step`, one at a time; the confidence kind and the user norm are kept.
 std::vector<Settings> neighbours(const Settings& s, double step);
 
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
-// closed form) before iALS, then fewer factors. Iterations do not count: they
-// cost training time, not model size.
+// closed form) before iALS, then fewer factors. Iterations and the user norm
+// do not count: they change training time and weights, not model size.
 bool simpler(const Settings& a, const Settings& b);
 
 // Same settings apart from the fidelity (iterations).

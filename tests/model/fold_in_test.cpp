@@ -47,14 +47,25 @@ TEST_CASE("fold-in of a trained user reproduces the user's Cholesky half-step") 
     FitOptions o;
     auto f = fit_als(p, m, o);
     auto gram = item_gram(f.items);
-    // User 0's raw ratings.
+    // The user with the fewest ratings (their normalisation factor is far from
+    // 1), with their raw ratings plus one item the model does not know (ignored,
+    // and not counted).
+    std::uint32_t user = 0;
+    for (std::uint32_t a = 1; a < users; ++a)
+      if (m.by_user.row_indices(a).size() < m.by_user.row_indices(user).size()) user = a;
+    if (user_norm > 0) {
+      const auto n = m.by_user.row_indices(user).size();
+      REQUIRE(std::abs(user_confidence_scale(p, p.mean_user_ratings, n) - 1.0f) > 0.2f);
+    }
     std::vector<std::uint32_t> items0;
     std::vector<float> values0;
     for (std::size_t j = 0; j < u.size(); ++j)
-      if (u[j] == 0) {
+      if (u[j] == user) {
         items0.push_back(i[j]);
         values0.push_back(v[j]);
       }
+    items0.push_back(items + 3);
+    values0.push_back(5.0f);
     auto x = fold_in_user(p, f.items, gram, items0, values0);
     // The same solve through the training code: one more user half-step.
     RowMatrixXf again = f.users;
@@ -62,11 +73,12 @@ TEST_CASE("fold-in of a trained user reproduces the user's Cholesky half-step") 
     Eigen::MatrixXf reg = gram;
     reg.diagonal().array() += p.regularization;
     if (fb == Feedback::Implicit)
-      implicit_exact(f.items, reg, m.by_user.row_indices(0), m.by_user.row_values(0), again.row(0).data(), false, ws);
+      implicit_exact(f.items, reg, m.by_user.row_indices(user), m.by_user.row_values(user), again.row(user).data(), false,
+                     ws);
     else
-      explicit_exact(f.items, p.regularization, m.by_user.row_indices(0), m.by_user.row_values(0), again.row(0).data(),
-                     false, ws);
-    CHECK((x - again.row(0).transpose()).norm() < 1e-4f * std::max(1.0f, x.norm()));
+      explicit_exact(f.items, p.regularization, m.by_user.row_indices(user), m.by_user.row_values(user),
+                     again.row(user).data(), false, ws);
+    CHECK((x - again.row(user).transpose()).norm() < 1e-4f * std::max(1.0f, x.norm()));
   }
 }
 

@@ -81,6 +81,11 @@ TEST_CASE("train uses the tuned defaults and says so first and given options win
   CHECK(given_line.find("given options kept: factors") != std::string::npos);
   CHECK(given.out.find("ALS, " + other + " factors") != std::string::npos);
 
+  // So does a given user norm (0 is a value, not "unset").
+  auto norm = run_recsys({"--db", db, "train", "--no-refit", "--no-loss", "--user-norm", "0"}, dir);
+  REQUIRE(norm.status == 0);
+  CHECK(first_line(norm.out).find("given options kept: user-norm") != std::string::npos);
+
   // A config file is also "given": it beats the tuned value.
   auto config = dir.write("recsys.toml", "[train]\nfactors = " + other + "\n");
   auto from_file = run_recsys({"--db", db, "--config", config.string(), "train", "--no-refit", "--no-loss"}, dir);
