@@ -70,8 +70,12 @@ class Runner {
   double now() const { return o_.elapsed_before + std::chrono::duration<double>(Clock::now() - start_).count(); }
   bool stopped() const { return o_.stop && o_.stop->load(); }
   bool keep_going() const { return !stopped() && now() < o_.budget_seconds; }
-  // Whether to plan more trials: time left and --max-trials not reached.
-  bool more_trials() const { return keep_going() && (o_.max_trials == 0 || ids_ < o_.max_trials); }
+  // Whether the plan goes on: --max-trials not reached. Once the budget or
+  // Ctrl-C has ended the search, the rest of the plan still passes through
+  // run(), which counts it as skipped without fitting anything: a plan cut
+  // between two batches then reports out_of_budget and its skipped trials
+  // like one cut inside a batch.
+  bool more_trials() const { return o_.max_trials == 0 || ids_ < o_.max_trials; }
   std::size_t next_id() { return ++ids_; }
 
   // Runs the jobs, several at once when threads and memory allow; each

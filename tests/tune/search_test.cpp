@@ -2,11 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "tune/search.hpp"
 #include "tune/settings.hpp"
+#include "tune/validation.hpp"
 #include "util/random.hpp"
 
 using namespace recsys;
@@ -116,4 +120,53 @@ TEST_CASE("the metric option takes ndcg at k or recall at k or map") {
   CHECK(parse_metric("ndcg").name == "ndcg@10");
   CHECK_THROWS_WITH(parse_metric("auc"), Catch::Contains("unknown --metric 'auc'"));
   CHECK_THROWS_WITH(parse_metric("ndcg@x"), Catch::Contains("positive number"));
+}
+
+namespace {
+// 300 users × 120 items, 20 ratings each: a search's trials take milliseconds.
+TuneData small_data() {
+  data::RatingTable all;
+  all.n_users = 300;
+  all.n_items = 120;
+  SplitMix rng(3);
+  for (std::uint32_t u = 0; u < all.n_users; ++u) {
+    std::vector<bool> seen(all.n_items, false);
+    for (int n = 0; n < 20;) {
+      auto i = static_cast<std::uint32_t>(rng.below(all.n_items));
+      if (seen[i]) continue;
+      seen[i] = true;
+      all.push_back(u, i, static_cast<float>(1 + rng.below(5)), 0);
+      ++n;
+    }
+  }
+  return carve_validation(all, data::SplitKind::Stratified, 0.25, 42);
+}
+}  // namespace
+
+TEST_CASE("a plan cut between two batches reports the budget and the trials it skipped") {
+  const TuneData data = small_data();
+  SearchOptions o;
+  o.budget_seconds = 1.0;
+  const auto start = std::chrono::steady_clock::now();
+  // The first trial ends well inside the budget; its report then outlasts it,
+  // so the budget ends between the defaults' batch and the next one.
+  o.on_trial = [&](const TrialResult&) { std::this_thread::sleep_until(start + std::chrono::milliseconds(1100)); };
+  auto r = search(data, o);
+  CHECK(r.trials.size() == 1);
+  CHECK(r.out_of_budget);
+  CHECK_FALSE(r.interrupted);
+  CHECK(r.skipped > 0);
+}
+
+TEST_CASE("Ctrl-C between two batches reports the trials it skipped, not the budget") {
+  const TuneData data = small_data();
+  std::atomic<bool> stop{false};
+  SearchOptions o;
+  o.stop = &stop;
+  o.on_trial = [&](const TrialResult&) { stop = true; };
+  auto r = search(data, o);
+  CHECK(r.trials.size() == 1);
+  CHECK(r.interrupted);
+  CHECK_FALSE(r.out_of_budget);
+  CHECK(r.skipped > 0);
 }
