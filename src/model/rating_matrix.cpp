@@ -71,15 +71,13 @@ RatingMatrix build_rating_matrix(const ModelParams& p, std::uint32_t n_users, st
       for (auto u : users)
         if (u < n_users) ++count[u];
       const auto rated = static_cast<std::size_t>(std::count_if(count.begin(), count.end(), [](auto c) { return c > 0; }));
-      // Rounded to float first: fold-in computes its scale from the stored float.
-      const double mean =
-          rated ? static_cast<double>(static_cast<float>(static_cast<double>(users.size()) / static_cast<double>(rated)))
-                : 0.0;
+      // A float, as stored: fold-in computes its scale from the same number.
+      const float mean = rated ? static_cast<float>(static_cast<double>(users.size()) / static_cast<double>(rated)) : 0.0f;
       std::vector<float> scale(n_users, 1.0f);
       for (std::uint32_t u = 0; u < n_users; ++u) scale[u] = user_confidence_scale(p, mean, count[u]);
       for (std::size_t j = 0; j < values.size(); ++j)
         if (users[j] < n_users) weights[j] *= scale[users[j]];
-      m.mean_user_ratings = static_cast<float>(mean);
+      m.mean_user_ratings = mean;
     }
     stored = weights;
   }

@@ -47,9 +47,9 @@ struct RatingMatrix {
 };
 
 // The ALS input for resolved parameters `p`: for implicit feedback the stored
-// value is the confidence excess c - 1 = alpha·f(r) (confidence.hpp), for
-// explicit the rating itself, times the user's normalisation factor when
-// p.user_norm > 0 (params.hpp). (user, item) pairs are expected to be unique.
+// value is the confidence excess c - 1 = alpha·f(r) (confidence.hpp), times
+// the user's normalisation factor when p.user_norm > 0 (params.hpp); for
+// explicit the rating itself. (user, item) pairs are expected to be unique.
 RatingMatrix build_rating_matrix(const ModelParams& p, std::uint32_t n_users, std::uint32_t n_items,
                                  std::span<const std::uint32_t> users, std::span<const std::uint32_t> items,
                                  std::span<const float> values);

@@ -74,6 +74,13 @@ bool tried(const std::vector<TrialResult>& results, const Settings& s) {
   return std::any_of(results.begin(), results.end(), [&](const auto& r) { return r.settings == s; });
 }
 
+// The metric of the finished trial with these settings, or -1 when there is none.
+double metric_of(const std::vector<TrialResult>& results, const Settings& s) {
+  for (const auto& r : results)
+    if (r.settings == s) return r.metric;
+  return -1.0;
+}
+
 std::size_t best_of(const std::vector<TrialResult>& results) {
   std::size_t best = 0;
   for (std::size_t j = 1; j < results.size(); ++j)
@@ -115,25 +122,21 @@ void user_norm_search(Runner& runner, RunSettings&& run_settings) {
   if (base == results.size()) return;
   const Settings start = results[base].settings;
   const double start_metric = results[base].metric;
-  auto metric_of = [&](float beta) {
+  auto with_norm = [&](float beta) {
     Settings s = start;
     s.user_norm = beta;
-    for (const auto& r : runner.results())
-      if (r.settings == s) return r.metric;
-    return -1.0;
+    return s;
   };
+  auto norm_metric = [&](float beta) { return metric_of(runner.results(), with_norm(beta)); };
   auto run_norms = [&](std::initializer_list<float> betas) {
     std::vector<Settings> next;
-    for (float b : betas) {
-      Settings s = start;
-      s.user_norm = b;
-      if (!tried(runner.results(), s)) next.push_back(s);
-    }
+    for (float b : betas)
+      if (!tried(runner.results(), with_norm(b))) next.push_back(with_norm(b));
     if (!next.empty()) run_settings(next, "user norm");
   };
   run_norms({0.25f, 0.5f});
-  const float better = metric_of(0.5f) > metric_of(0.25f) ? 0.5f : 0.25f;
-  if (runner.more_trials() && metric_of(better) > start_metric) run_norms({better - 0.125f, better + 0.125f});
+  const float better = norm_metric(0.5f) > norm_metric(0.25f) ? 0.5f : 0.25f;
+  if (runner.more_trials() && norm_metric(better) > start_metric) run_norms({better - 0.125f, better + 0.125f});
 }
 
 bool ease_fits(const TuneData& data) { return trial_memory(ease_settings(1), data) <= available_memory() / 2; }
@@ -142,11 +145,7 @@ bool ease_fits(const TuneData& data) { return trial_memory(ease_settings(1), dat
 // direction while it improves (at most two more steps).
 template <typename RunSettings>
 void ease_search(Runner& runner, RunSettings&& run_settings) {
-  auto metric_of_lambda = [&](float lambda) {
-    for (const auto& r : runner.results())
-      if (r.settings == ease_settings(lambda)) return r.metric;
-    return -1.0;
-  };
+  auto metric_of_lambda = [&](float lambda) { return metric_of(runner.results(), ease_settings(lambda)); };
   run_settings({ease_settings(kEaseFirstLambda)}, "ease");
   if (!runner.more_trials()) return;
   run_settings({ease_settings(kEaseFirstLambda / kEaseStep), ease_settings(kEaseFirstLambda * kEaseStep)}, "ease");

@@ -29,6 +29,26 @@ std::int64_t field(std::string_view& line) {
   std::from_chars(f.data(), f.data() + f.size(), v);
   return v;
 }
+struct Row {
+  std::int64_t user, item, value, time;
+};
+std::vector<Row> rows_of(const std::string& text) {
+  std::vector<Row> rows;
+  std::string_view rest(text);
+  rest.remove_prefix(rest.find('\n') + 1);
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl + 1);
+    Row r;
+    r.user = field(line);
+    r.item = field(line);
+    r.value = field(line);
+    r.time = field(line);
+    rows.push_back(r);
+  }
+  return rows;
+}
 }  // namespace
 
 TEST_CASE("the generator writes exactly the requested rows with valid fields and no repeated pairs") {
@@ -40,17 +60,11 @@ TEST_CASE("the generator writes exactly the requested rows with valid fields and
   o.threads = 2;
   std::string text = generate(o);
   REQUIRE(text.starts_with("user,item,rating,timestamp\n"));
-  std::string_view rest(text);
-  rest.remove_prefix(rest.find('\n') + 1);
   std::set<std::pair<std::int64_t, std::int64_t>> pairs;
   std::vector<int> per_user(o.users + 1, 0);
   std::vector<int> per_item(o.items + 1, 0);
   std::size_t rows = 0;
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl + 1);
-    auto u = field(line), i = field(line), r = field(line), t = field(line);
+  for (const auto& [u, i, r, t] : rows_of(text)) {
     REQUIRE(u >= 1);
     REQUIRE(u <= o.users);
     REQUIRE(i >= 1);
@@ -97,28 +111,6 @@ TEST_CASE("impossible sizes are usage errors") {
   REQUIRE(generate(o).size() > 0);
 }
 
-namespace {
-struct Row {
-  std::int64_t user, item, value, time;
-};
-std::vector<Row> rows_of(const std::string& text) {
-  std::vector<Row> rows;
-  std::string_view rest(text);
-  rest.remove_prefix(rest.find('\n') + 1);
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl + 1);
-    Row r;
-    r.user = field(line);
-    r.item = field(line);
-    r.value = field(line);
-    r.time = field(line);
-    rows.push_back(r);
-  }
-  return rows;
-}
-}  // namespace
 
 TEST_CASE("play counts hold the stars' pairs and times, with a heavy tail that follows the stars") {
   data::GenerateOptions o;
