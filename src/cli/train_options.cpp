@@ -35,7 +35,8 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
 
 void note_given_options(const CLI::App& sub, ModelOptions& o) {
   for (const char* name :
-       {"model", "factors", "iterations", "regularization", "alpha", "user-norm", "confidence", "feedback"}) {
+       {"model", "factors", "iterations", "regularization", "alpha", "user-norm", "confidence", "feedback", "solver",
+        "nonnegative"}) {
     const CLI::Option* op = sub.get_option_no_throw(std::string("--") + name);
     if (op && op->count() > 0) o.given.insert(name);
   }

@@ -6,15 +6,19 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "cli/import_options.hpp"
 #include "cli/options.hpp"
+#include "cli/train_ease.hpp"
 #include "cli/tune_report.hpp"
 #include "cli/tuned_defaults.hpp"
 #include "data/import.hpp"
@@ -163,6 +167,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     std::fprintf(o.json ? stderr : stdout, "%s", import_summary(imported).c_str());
   }
   tune::TuneData data;
+  std::string ease_skipped;
   {
     data::RatingTable all;
     {
@@ -172,6 +177,19 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     if (all.size() == 0) throw std::runtime_error("no ratings stored: give rating files (recsys tune FILE...) or run recsys import first");
     if (kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);
     data = tune::carve_validation(all, kind, o.test_fraction, o.seed);
+    // A tuned EASE that `train` would then refuse (train_ease.hpp: --max-items'
+    // default, MemAvailable for the whole catalogue) is not worth searching.
+    auto ease = std::find(search.families.begin(), search.families.end(), tune::Family::Ease);
+    if (ease != search.families.end()) {
+      try {
+        check_ease_fits(all.n_items, all.size(), kEaseMaxItems);
+      } catch (const std::runtime_error& e) {
+        search.families.erase(ease);
+        ease_skipped = fmt::format("EASE skipped: recsys train could not fit it on all {} items: {}", all.n_items,
+                                   e.what());
+        if (search.families.empty()) throw std::runtime_error(ease_skipped);
+      }
+    }
   }
   std::FILE* progress = o.json ? stderr : stdout;  // --json: stdout carries the JSON only
   std::fprintf(progress,
@@ -179,6 +197,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
                "models %s, budget %gs, seed %llu, %u threads\n",
                search.metric.name.c_str(), data.train.size(), data.validation.size(), data.test_ratings,
                o.models.c_str(), budget, static_cast<unsigned long long>(o.seed), threads);
+  if (!ease_skipped.empty()) std::fprintf(progress, "%s\n", ease_skipped.c_str());
   std::fflush(progress);
 
   search.seed = o.seed;

@@ -69,6 +69,7 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
                        s.trials[s.chosen].id, tune::describe(s.trials[s.chosen].settings));
   out += fmt::format("{} trials in {:.1f}s (budget {:g}s)", s.trials.size(), s.seconds, run.budget_seconds);
   if (s.skipped > 0) out += fmt::format("; {} planned trials not run", s.skipped);
+  if (s.failed > 0) out += fmt::format("; {} failed (see above)", s.failed);
   if (s.interrupted) out += "; interrupted: kept the best so far";
   else if (s.out_of_budget) out += "; stopped by the budget";
   return out + '\n';
@@ -85,8 +86,8 @@ std::string leaderboard_json(const tune::SearchResult& s, const TuneRun& run, co
   json::append_string(out, run.models);
   out += ",\"prefer\":";
   json::append_string(out, run.prefer);
-  out += fmt::format(",\"interrupted\":{},\"out_of_budget\":{},\"skipped\":{}", s.interrupted ? "true" : "false",
-                     s.out_of_budget ? "true" : "false", s.skipped);
+  out += fmt::format(",\"interrupted\":{},\"out_of_budget\":{},\"skipped\":{},\"failed\":{}",
+                     s.interrupted ? "true" : "false", s.out_of_budget ? "true" : "false", s.skipped, s.failed);
   out += fmt::format(",\"data\":{{\"train_ratings\":{},\"validation_ratings\":{},\"validation_users\":{},"
                      "\"test_ratings_untouched\":{}}}",
                      data.train.size(), data.validation.size(), s.trials[s.best].per_user.size(), data.test_ratings);

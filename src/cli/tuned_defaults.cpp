@@ -5,6 +5,8 @@
 #include <simdjson.h>
 
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/tuned.hpp"
@@ -76,12 +78,18 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
   if (given("model") && o.family != family)
     return fmt::format("tuned defaults from {} ({}) not used: --model {} given", tuned_date(t), tune::to_string(s.family),
                        o.family);
-  if (s.family == tune::Family::Ease && given("user-norm") && o.user_norm != 0)
-    return fmt::format("tuned defaults from {} (ease) not used: --user-norm given, an ALS setting", tuned_date(t));
+  // An option only ALS has asks for ALS: a tuned EASE would ignore it.
+  if (s.family == tune::Family::Ease)
+    for (const char* als_only : {"factors", "iterations", "user-norm", "solver", "nonnegative"})
+      if (given(als_only) && !(std::string_view(als_only) == "user-norm" && o.user_norm == 0))
+        return fmt::format("tuned defaults from {} (ease) not used: --{} given, an ALS setting", tuned_date(t),
+                           als_only);
   if (s.family == tune::Family::Ease) {
     o.family = "ease";
     used.push_back("model ease");
     apply("regularization", fmt::format("{:g}", s.regularization), [&] { o.regularization = s.regularization; });
+    if (given("confidence")) kept.push_back("confidence (tuned on binary input)");
+    if (given("alpha")) kept.push_back("alpha");
   } else {
     const bool other_confidence = given("confidence") && o.confidence != model::to_string(s.confidence);
     apply("factors", std::to_string(s.factors), [&] { o.factors = s.factors; });

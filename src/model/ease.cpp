@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "model/blas_threads.hpp"
 #include "model/confidence.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
@@ -24,21 +25,6 @@ void spotri_(const char* uplo, const int* n, float* a, const int* lda, int* info
 namespace recsys::model {
 
 namespace {
-
-// OpenBLAS's own thread count for the duration of one call (it is process
-// wide: only the training thread calls BLAS while this is alive).
-class BlasThreads {
- public:
-  explicit BlasThreads(unsigned n) : previous_(openblas_get_num_threads()) {
-    openblas_set_num_threads(static_cast<int>(std::max(1u, n)));
-  }
-  ~BlasThreads() { openblas_set_num_threads(previous_); }
-  BlasThreads(const BlasThreads&) = delete;
-  BlasThreads& operator=(const BlasThreads&) = delete;
-
- private:
-  int previous_;
-};
 
 // Dense blocks of X hold at most this many floats (64 MiB) during syrk.
 constexpr std::size_t kDenseBlockFloats = std::size_t{16} << 20;
@@ -76,7 +62,7 @@ RowMatrixXf gram_dense(const Csr& x, unsigned threads) {
   if (n == 0 || x.rows == 0) return g;
   const std::size_t block = std::clamp<std::size_t>(kDenseBlockFloats / n, 1, x.rows);
   std::vector<float> dense(block * n);
-  BlasThreads blas(threads);
+  BlasThreads blas(threads);  // model/blas_threads.hpp
   for (std::size_t u0 = 0; u0 < x.rows; u0 += block) {
     const std::size_t m = std::min<std::size_t>(block, x.rows - u0);
     std::fill(dense.begin(), dense.end(), 0.0f);
@@ -154,42 +140,59 @@ RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads
         "EASE: XᵀX is not finite in float32 (the weighted input values are too large); "
         "lower --alpha or use --confidence binary or log");
   g.diagonal().array() += p.lambda;
+  // Debian's OpenBLAS 0.3.21 crashes (SIGSEGV in strsm_kernel_RT_PRESCOTT,
+  // inside spotrf) on odd orders when it runs single-threaded on the Prescott
+  // kernels these machines select; even orders never did (every even order
+  // 200-1400 measured, docs/training.md "EASE"). So the factorisation runs on
+  // G padded to a multiple of 16 with an identity block: diag(G, I)⁻¹ is
+  // diag(G⁻¹, I), and B is read from the top-left block. The padded copy
+  // exists beside G only while it is filled (the store's peak is as large).
+  const int order = (n + 15) / 16 * 16;
+  if (order != n) {
+    RowMatrixXf padded = RowMatrixXf::Zero(order, order);
+    padded.topLeftCorner(n, n) = g;
+    padded.diagonal().tail(order - n).setOnes();
+    g = std::move(padded);
+  }
 
   // P = G⁻¹ by Cholesky, in place. G is symmetric, so its row-major storage is
   // also its column-major storage; LAPACK's lower triangle is our upper one.
   {
-    BlasThreads blas(threads);
+    BlasThreads blas(threads);  // model/blas_threads.hpp
     int info = 0;
-    spotrf_("L", &n, g.data(), &n, &info, 1);
+    spotrf_("L", &order, g.data(), &order, &info, 1);
     if (info != 0)
       throw std::runtime_error(fmt::format("EASE: Cholesky factorisation of XᵀX + λI failed (LAPACK spotrf info {}); "
                                            "try a larger --regularization",
                                            info));
-    spotri_("L", &n, g.data(), &n, &info, 1);
+    spotri_("L", &order, g.data(), &order, &info, 1);
     if (info != 0) throw std::runtime_error(fmt::format("EASE: inverting XᵀX + λI failed (LAPACK spotri info {})", info));
   }
   log::debug("EASE: Cholesky inverse (LAPACK spotrf + spotri) in {:.3f} s", timer.seconds());
   timer.reset();
   // B_ij = −P_ij / P_jj (P from its upper triangle), B_jj = 0.
+  // Only the top-left n × n block (the items; the rest is the padding).
   Eigen::VectorXf inv_diag = g.diagonal().cwiseInverse();
-  const std::size_t un = static_cast<std::size_t>(n);
+  const std::size_t un = static_cast<std::size_t>(n), stride = static_cast<std::size_t>(order);
   parallel_dynamic(un, threads, 64, [&](std::size_t b, std::size_t e, unsigned) {
     for (std::size_t i = b; i < e; ++i) {
-      float* row = g.data() + i * un;
+      float* row = g.data() + i * stride;
       // Mirror: writes only the strictly lower triangle, reads only the
       // strictly upper one, so rows can be done in any order.
-      for (std::size_t j = 0; j < i; ++j) row[j] = g.data()[j * un + i];
+      for (std::size_t j = 0; j < i; ++j) row[j] = g.data()[j * stride + i];
     }
   });
   parallel_dynamic(un, threads, 64, [&](std::size_t b, std::size_t e, unsigned) {
     for (std::size_t i = b; i < e; ++i) {
-      float* row = g.data() + i * un;
+      float* row = g.data() + i * stride;
       for (std::size_t j = 0; j < un; ++j) row[j] = -row[j] * inv_diag[static_cast<Eigen::Index>(j)];
       row[i] = 0.0f;
     }
   });
   log::debug("EASE: B from P in {:.3f} s", timer.seconds());
-  return g;
+  if (order == n) return g;
+  RowMatrixXf b = g.topLeftCorner(n, n);
+  return b;
 }
 
 void ease_scores(const RowMatrixXf& b, std::span<const std::uint32_t> items, std::span<const float> x,

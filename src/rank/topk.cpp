@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #endif
 
+#include "model/blas_threads.hpp"
 #include "util/parallel.hpp"
 
 namespace recsys::rank {
@@ -19,18 +20,6 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-// OpenBLAS would start its own threads inside every call; our workers each
-// multiply their own block, so BLAS runs single-threaded for the duration.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : previous_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(previous_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int previous_;
-};
 
 // Per-worker buffers, allocated once per run (no allocation per block).
 struct Worker {
@@ -129,7 +118,9 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
     w.heaps.assign(qb, TopK(k));
     w.excluded.resize(qb);
   }
-  SingleThreadedBlas blas;
+  // OpenBLAS would start its own threads inside every call; our workers each
+  // multiply their own block, so BLAS runs single-threaded meanwhile.
+  model::BlasThreads blas(1);
   parallel_dynamic(blocks, threads, 1, [&](std::size_t b0, std::size_t b1, unsigned worker_index) {
     Worker& w = workers[worker_index];
     for (std::size_t b = b0; b < b1; ++b) {

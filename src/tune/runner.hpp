@@ -3,7 +3,8 @@
 // estimates that decide whether a trial may still start, and the results.
 #pragma once
 
-#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,14 +19,14 @@
 
 #include "tune/search.hpp"
 #include "tune/trial.hpp"
+#include "util/memory.hpp"
 
 namespace recsys::tune::detail {
 
 using Clock = std::chrono::steady_clock;
 
-inline double available_memory() {
-  return static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-}
+// Bytes a new trial may take (util/memory.hpp: MemAvailable).
+inline double available_memory() { return static_cast<double>(recsys::available_memory()); }
 
 
 // Cost units (about flops) per second and thread assumed before a family has
@@ -61,8 +62,8 @@ struct Job {
 // Runs batches of jobs over the worker threads and keeps the results, the
 // budget and the time estimates. Owned by search() (one thread plans and
 // calls run(); workers live only inside run()); its mutex guards every
-// member written by the workers (results_, rates_, skipped_, out_of_budget_)
-// and serialises on_trial.
+// member written by the workers (results_, rates_, skipped_, failed_,
+// out_of_budget_) and serialises on_trial and on_note.
 class Runner {
  public:
   Runner(const TuneData& data, const SearchOptions& o) : data_(data), o_(o), start_(Clock::now()) {}
@@ -102,6 +103,9 @@ class Runner {
     }
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
+    // In id order, whatever order the workers finished in: the search picks
+    // the first of equal metrics, so the plan does not depend on timing.
+    std::sort(results_.begin(), results_.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   }
 
   std::vector<TrialResult> take_results() {
@@ -109,6 +113,7 @@ class Runner {
     return std::move(results_);
   }
   std::size_t skipped() const { return skipped_; }
+  std::size_t failed() const { return failed_; }
   bool out_of_budget() const { return out_of_budget_; }
   // Results so far (the search reads them between batches, when no worker runs).
   const std::vector<TrialResult>& results() const { return results_; }
@@ -131,10 +136,12 @@ class Runner {
     return std::max(1u, n);
   }
 
-  // Seconds the job should take: its cost times the seconds per cost unit
-  // measured on finished trials of the family, or before there are any a
-  // cautious prior (kPriorUnitsPerSecond per thread), so a first EASE fit
-  // on many items is not launched blind into a short budget.
+  // Seconds the job should take: its cost times the thread-seconds per cost
+  // unit measured on finished trials of the family, over its threads (trials
+  // of one batch share the threads, the last rung of a bracket has them all),
+  // or before there are any a cautious prior (kPriorUnitsPerSecond per
+  // thread), so a first EASE fit on many items is not launched blind into a
+  // short budget.
   double estimate(const Job& job, unsigned threads) {
     const double cost = trial_cost(job.settings, job.from, job.settings.iterations, data_);
     std::lock_guard lock(mutex_);
@@ -143,13 +150,25 @@ class Runner {
       const double prior = job.settings.family == Family::Ease ? kPriorEaseUnitsPerSecond : kPriorIalsUnitsPerSecond;
       return cost / (prior * threads);
     }
-    return it->second.first / it->second.second * cost;
+    return it->second.first / it->second.second * cost / threads;
+  }
+
+  // Whether an iALS trial has finished: until one has, the first iALS trial
+  // (the built-in defaults, alone in the first batch) starts whatever the
+  // prior estimate says. It measures the rate, its result is the floor of
+  // the choice, and ALS stops at the next iteration boundary when the budget
+  // ends; the prior alone, about 15 times too slow on MovieLens, skipped it
+  // under a short budget and left no floor.
+  bool calibrating(const Job& job) {
+    std::lock_guard lock(mutex_);
+    return job.settings.family == Family::Ials && rates_.find(Family::Ials) == rates_.end();
   }
 
   void run_one(Job& job, unsigned threads) {
     if (o_.max_trials > 0 && job.id > o_.max_trials) return;  // the plan ends here
     // Launch only what can finish within the budget.
-    if (stopped() || now() + estimate(job, threads) > o_.budget_seconds) {
+    const bool late = calibrating(job) ? now() >= o_.budget_seconds : now() + estimate(job, threads) > o_.budget_seconds;
+    if (stopped() || late) {
       std::lock_guard lock(mutex_);
       ++skipped_;
       if (!stopped()) out_of_budget_ = true;
@@ -157,15 +176,26 @@ class Runner {
       return;
     }
     Clock::time_point t0 = Clock::now();
-    if (!job.state) job.state = start_trial(job.settings, data_);
-    if (!job.state->advance(job.settings.iterations, threads, [this] { return keep_going(); })) {
-      std::lock_guard lock(mutex_);
-      ++skipped_;
-      if (!stopped()) out_of_budget_ = true;
+    eval::EvalReport report;
+    try {
+      if (!job.state) job.state = start_trial(job.settings, data_);
+      if (!job.state->advance(job.settings.iterations, threads, [this] { return keep_going(); })) {
+        std::lock_guard lock(mutex_);
+        ++skipped_;
+        if (!stopped()) out_of_budget_ = true;
+        job.state.reset();
+        return;
+      }
+      report = job.state->evaluate(data_, o_.metric.k, threads);
+    } catch (const std::exception& e) {
+      // One setting that cannot be fitted (EASE's Cholesky failing, ALS
+      // diverging, memory) ends its trial, not the search.
       job.state.reset();
+      std::lock_guard lock(mutex_);
+      ++failed_;
+      if (o_.on_note) o_.on_note(fmt::format("trial {} failed ({}): {}", job.id, describe(job.settings), e.what()));
       return;
     }
-    auto report = job.state->evaluate(data_, o_.metric.k, threads);
     TrialResult r;
     r.id = job.id;
     r.stage = job.stage;
@@ -178,7 +208,7 @@ class Runner {
     job.done = true;
     std::lock_guard lock(mutex_);
     auto& rate = rates_[job.settings.family];
-    rate.first += r.seconds;
+    rate.first += r.seconds * threads;
     rate.second += trial_cost(job.settings, job.from, job.settings.iterations, data_);
     if (o_.on_trial) o_.on_trial(r);
     results_.push_back(std::move(r));
@@ -190,8 +220,9 @@ class Runner {
   std::size_t ids_ = 0;  // search thread only
   std::mutex mutex_;
   std::vector<TrialResult> results_;
-  std::map<Family, std::pair<double, double>> rates_;  // family -> (seconds, cost units)
+  std::map<Family, std::pair<double, double>> rates_;  // family -> (thread-seconds, cost units)
   std::size_t skipped_ = 0;
+  std::size_t failed_ = 0;
   bool out_of_budget_ = false;
 };
 

@@ -171,8 +171,10 @@ MetricSpec parse_metric(const std::string& text) {
   std::string head = text.substr(0, at);
   if (at != std::string::npos) {
     const std::string tail = text.substr(at + 1);
-    if (tail.empty() || tail.find_first_not_of("0123456789") != std::string::npos || std::stoul(tail) == 0)
-      throw std::invalid_argument(fmt::format("--metric {}: k after '@' must be a positive number", text));
+    // At most 9 digits: no overflow, and far more than any catalogue (evaluation caps lists at the items).
+    if (tail.empty() || tail.size() > 9 || tail.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(tail) == 0)
+      throw std::invalid_argument(fmt::format("--metric {}: k after '@' must be a number from 1 to 999999999", text));
     m.k = std::stoul(tail);
   }
   if (head == "ndcg") {
@@ -247,6 +249,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
 
   SearchResult out;
   out.skipped = runner.skipped();
+  out.failed = runner.failed();
   out.out_of_budget = runner.out_of_budget();
   out.interrupted = o.stop && o.stop->load();
   out.seconds = runner.now();

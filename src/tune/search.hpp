@@ -51,7 +51,7 @@ struct SearchOptions {
   double elapsed_before = 0;  // seconds the run already used (loading, splitting): counted in the budget
   const std::atomic<bool>* stop = nullptr;          // set by SIGINT: finish now, keep what is done
   std::function<void(const TrialResult&)> on_trial;  // progress; called by one thread at a time
-  std::function<void(const std::string&)> on_note;   // e.g. a family skipped for memory
+  std::function<void(const std::string&)> on_note;   // e.g. a family skipped for memory, a trial that failed
 };
 
 struct SearchResult {
@@ -60,6 +60,7 @@ struct SearchResult {
   std::size_t chosen = 0;           // the simplest within the best's interval (see choose)
   eval::Interval best_interval;     // bootstrap 95 % interval of the best's metric
   std::size_t skipped = 0;          // planned trials not run: out of budget or stopped
+  std::size_t failed = 0;           // trials whose fit or scoring threw (each reported through on_note)
   bool interrupted = false;
   bool out_of_budget = false;
   double seconds = 0;               // elapsed, including elapsed_before

@@ -118,6 +118,22 @@ TEST_CASE("recsys train --model ease refuses more items than --max-items and sto
   REQUIRE(explicit_ease.status == 2);
 }
 
+TEST_CASE("EASE fits with one thread on an odd number of items", "[ease]") {
+  // Debian's OpenBLAS crashed in spotrf (SIGSEGV, strsm_kernel_RT_PRESCOTT) on
+  // this data with --threads 1: 1201 items, an odd order. model/ease.cpp pads it.
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = (dir / "odd.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "2000", "--items", "1201", "--ratings", "60000", "--seed", "1", "-o", file},
+                     dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  auto r = run_recsys({"--db", db, "--threads", "1", "train", "--model", "ease", "--split", "none", "--no-loss"}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.err.find("training EASE") != std::string::npos);
+  REQUIRE(run_recsys({"--db", db, "check"}, dir).status == 0);
+}
+
 TEST_CASE("a damaged row of a stored EASE B stops precompute with a clear error and the old lists keep serving",
           "[ease]") {
   TempDir dir;

@@ -192,3 +192,26 @@ TEST_CASE("evaluation excludes each user's own training items when some users ha
     CHECK(r.model.precision > 0);  // the planted next-best items are found
   }
 }
+
+TEST_CASE("a k beyond the catalogue ranks every unseen item instead of reserving k entries per user") {
+  // 3 users, 5 items; before the cap, k = 2^40 asked for 3 × 2^40 list entries (std::bad_alloc).
+  model::RowMatrixXf users(3, 2), items(5, 2);
+  users << 1, 0, 0, 1, 1, 1;
+  items << 1, 0, 0.8f, 0.2f, 0, 1, 0.2f, 0.8f, 0.5f, 0.5f;
+  std::vector<std::uint32_t> tu{0, 1, 2}, ti{0, 2, 4};
+  std::vector<float> tv{1, 1, 1};
+  auto train_csr = model::build_csr(3, 5, tu, ti, tv);
+  data::RatingTable held_out;
+  held_out.n_users = 3;
+  held_out.n_items = 5;
+  held_out.push_back(0, 3, 1.0f, 0);
+  held_out.push_back(1, 1, 1.0f, 0);
+  held_out.push_back(2, 0, 1.0f, 0);
+  eval::EvalOptions eo;
+  eo.k = std::size_t{1} << 40;
+  auto r = eval::evaluate(users, items, train_csr, held_out, eo);
+  REQUIRE(r.model.users == 3);
+  CHECK(r.model.recall == 1.0);  // every unseen item is in every list
+  CHECK(r.model.precision == Catch::Detail::Approx(1.0 / static_cast<double>(eo.k)));  // still hits / k
+  CHECK(r.k == eo.k);
+}

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <string>
 #include <vector>
 
+#include "tune/runner.hpp"
 #include "tune/search.hpp"
 #include "tune/settings.hpp"
 #include "tune/validation.hpp"
@@ -119,7 +121,12 @@ TEST_CASE("the metric option takes ndcg at k or recall at k or map") {
   CHECK(parse_metric("map").metric == Metric::Map);
   CHECK(parse_metric("ndcg").name == "ndcg@10");
   CHECK_THROWS_WITH(parse_metric("auc"), Catch::Contains("unknown --metric 'auc'"));
-  CHECK_THROWS_WITH(parse_metric("ndcg@x"), Catch::Contains("positive number"));
+  CHECK_THROWS_WITH(parse_metric("ndcg@x"), Catch::Contains("a number from 1 to 999999999"));
+  CHECK_THROWS_WITH(parse_metric("ndcg@0"), Catch::Contains("a number from 1 to 999999999"));
+  // Beyond unsigned long: a usage error, not std::out_of_range escaping as "error: stoul".
+  CHECK_THROWS_AS(parse_metric("ndcg@99999999999999999999"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_metric("recall@1000000000"), std::invalid_argument);
+  CHECK(parse_metric("recall@999999999").k == 999999999);
 }
 
 namespace {
@@ -169,4 +176,47 @@ TEST_CASE("Ctrl-C between two batches reports the trials it skipped, not the bud
   CHECK(r.interrupted);
   CHECK_FALSE(r.out_of_budget);
   CHECK(r.skipped > 0);
+}
+
+TEST_CASE("a trial that fails is reported and the rest of its batch and the search go on") {
+  const TuneData data = small_data();
+  SearchOptions o;
+  o.threads = 2;
+  std::vector<std::string> notes;
+  o.on_note = [&](const std::string& n) { notes.push_back(n); };
+  tune::detail::Runner runner(data, o);
+  std::vector<tune::detail::Job> jobs(3);
+  jobs[0].settings = ease_settings(-1e6f);  // λ ≤ 0: the fit throws
+  jobs[1].settings = default_ials();
+  jobs[1].settings.iterations = 3;
+  jobs[2].settings = ease_settings(300.0f);
+  for (auto& j : jobs) j.id = runner.next_id();
+  runner.run(jobs);  // before: the failure escaped run() and ended the whole search
+  CHECK(runner.failed() == 1);
+  CHECK_FALSE(jobs[0].done);
+  CHECK(jobs[1].done);
+  CHECK(jobs[2].done);
+  REQUIRE(runner.results().size() == 2);
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0], Catch::Contains("trial 1 failed (lambda -1e+06)") && Catch::Contains("regularization"));
+}
+
+TEST_CASE("results are kept in trial order whatever order a batch's trials finish in") {
+  const TuneData data = small_data();
+  SearchOptions o;
+  o.threads = 2;
+  tune::detail::Runner runner(data, o);
+  std::vector<tune::detail::Job> jobs(2);
+  // Two at once, one thread each: the first is far slower, so it finishes last.
+  jobs[0].settings = default_ials();
+  jobs[0].settings.factors = 128;
+  jobs[0].settings.iterations = 30;
+  jobs[1].settings = default_ials();
+  jobs[1].settings.factors = 8;
+  jobs[1].settings.iterations = 1;
+  for (auto& j : jobs) j.id = runner.next_id();
+  runner.run(jobs);
+  REQUIRE(runner.results().size() == 2);
+  CHECK(runner.results()[0].id == 1);
+  CHECK(runner.results()[1].id == 2);
 }

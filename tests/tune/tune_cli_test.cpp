@@ -193,6 +193,34 @@ TEST_CASE("tune honours the budget") {
   CHECK(doc["elapsed_seconds"].get_double().value() <= budget * 1.1 + (sanitized() ? 10.0 : 0.0));
 }
 
+TEST_CASE("a short budget still runs the defaults first and stores nothing worse on validation") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = (dir / "g.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
+          0);
+  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  // The prior time estimate of the defaults trial here is about 2.5 s (it takes
+  // about 0.3 s): before, a 2 s budget skipped it, so there was no floor and a
+  // worse setting could be stored.
+  auto r = tune(dir, db, {"--budget", "2s"});
+  INFO(r.err);
+  if (sanitized() && r.status == 1) {
+    CHECK(r.err.find("the budget ended before the first trial finished") != std::string::npos);
+    return;
+  }
+  REQUIRE(r.status == 0);
+  CHECK(r.err.find("trial   1  defaults") != std::string::npos);
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r.out);
+  double defaults = -1;
+  simdjson::dom::array trials = doc["trials"].get_array().value();
+  for (auto t : trials)
+    if (std::string(t["stage"].get_string().value()) == "defaults") defaults = t["metric"].get_double().value();
+  REQUIRE(defaults >= 0);
+  CHECK(doc["chosen"]["metric"].get_double().value() >= defaults);
+}
+
 TEST_CASE("bad tune options are usage errors and store nothing") {
   TempDir dir;
   auto file = dir.write("r.tsv", grouped_ratings(20, 12, 3));
@@ -203,6 +231,7 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
                                        {"--budget", "5d"},
                                        {"--metric", "auc"},
                                        {"--metric", "ndcg@0"},
+                                       {"--metric", "ndcg@99999999999999999999"},
                                        {"--models", "svd"},
                                        {"--split", "none"},
                                        {"--prefer", "fastest"},
@@ -220,6 +249,27 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
   // Nothing stored to tune on is an error with a hint, not a crash.
   auto empty = run_recsys({"--db", (dir / "empty").string(), "tune"}, dir);
   CHECK(empty.status == 1);
+}
+
+TEST_CASE("tune skips EASE when recsys train would refuse it for the catalogue and says so") {
+  // 50,600 items, more than train's --max-items default of 50,000: before, tune
+  // could store an EASE that every later train refused.
+  TempDir dir;
+  std::ostringstream out;
+  for (int u = 0; u < 1000; ++u)
+    for (int j = 0; j < 120; ++j) out << "u" << u << ',' << "i" << (u * 7 + j * 1000) % 50600 << ",1\n";
+  auto file = dir.write("wide.csv", out.str());
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  auto both = tune(dir, db, {"--max-trials", "2", "--budget", "5m"});
+  INFO(both.err);
+  REQUIRE(both.status == 0);
+  CHECK(both.err.find("EASE skipped: recsys train could not fit it on all 50600 items") != std::string::npos);
+  CHECK(both.err.find("--max-items") != std::string::npos);
+  CHECK(both.out.find("\"family\":\"ease\"") == std::string::npos);
+  auto only = tune(dir, db, {"--models", "ease", "--budget", "5m"});
+  CHECK(only.status == 1);
+  CHECK(only.err.find("EASE skipped") != std::string::npos);
 }
 
 TEST_CASE("poisoning the test part changes nothing in tune while poisoning the train part does") {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -127,6 +128,25 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
   REQUIRE(als.status == 0);
   CHECK(first_line(als.out).find("not used: --model als given") != std::string::npos);
   CHECK(als.err.find("training implicit ALS") != std::string::npos);
+  // An option only ALS has asks for ALS: before, a tuned EASE was fitted and the option silently dropped.
+  for (std::vector<std::string> als_only : {std::vector<std::string>{"--factors", "8"},
+                                            {"--iterations", "3"},
+                                            {"--solver", "cholesky"},
+                                            {"--user-norm", "0.5"},
+                                            {"--nonnegative"}}) {
+    std::vector<std::string> args{"--db", db, "train", "--no-refit", "--no-loss"};
+    args.insert(args.end(), als_only.begin(), als_only.end());
+    auto r = run_recsys(args, dir);
+    INFO(als_only[0] << ": " << r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(first_line(r.out).find("(ease) not used: " + als_only[0] + " given, an ALS setting") != std::string::npos);
+    CHECK(r.err.find("training implicit ALS") != std::string::npos);
+  }
+  // EASE's own input options are kept and said so.
+  auto weighted = run_recsys({"--db", db, "train", "--no-refit", "--confidence", "log"}, dir);
+  REQUIRE(weighted.status == 0);
+  CHECK(first_line(weighted.out).find("given options kept: confidence (tuned on binary input)") != std::string::npos);
+  CHECK(weighted.err.find("training EASE") != std::string::npos);
 }
 
 TEST_CASE("Ctrl-C during tune keeps and stores the best trial so far") {
