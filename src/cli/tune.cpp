@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -59,7 +60,7 @@ double parse_budget(const std::string& text) {
   }
   const std::string unit = used == 0 ? "" : text.substr(used);
   double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
-  if (used == 0 || scale == 0 || !(value > 0))
+  if (used == 0 || scale == 0 || !(value > 0) || !std::isfinite(value * scale))
     throw UsageError(fmt::format("--budget '{}': give a positive time such as 30s, 5m or 1h", text));
   return value * scale;
 }
@@ -91,31 +92,48 @@ std::string utc_now() {
   return buf;
 }
 
-// Ctrl-C while searching sets this flag; the search polls it between
-// iterations. The one piece of process-wide state here: a signal handler can
-// reach nothing else (and SIGINT cannot be blocked in every thread instead:
-// OpenBLAS starts its threads before main).
+// Ctrl-C (SIGINT) or SIGTERM (systemd, timeout) while searching sets this
+// flag; the search polls it between iterations. The one piece of
+// process-wide state here: a signal handler can reach nothing else (and the
+// signals cannot be blocked in every thread instead: OpenBLAS starts its
+// threads before main).
 std::atomic<bool> interrupted{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the SIGINT handler needs a lock-free flag");
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
 
-extern "C" void on_sigint(int) { interrupted.store(true); }
+// The first signal asks the search to finish; the handler then gives the
+// signal back its default action, so a second one ends the process at once
+// (an EASE fit cannot stop midway and may take minutes). sigaction is
+// async-signal-safe.
+extern "C" void on_stop_signal(int signal) {
+  interrupted.store(true);
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  sigaction(signal, &fallback, nullptr);
+}
 
-// Installs the handler for its lifetime, then puts the previous one back.
+// Installs the handler for SIGINT and SIGTERM for its lifetime, then puts the
+// previous ones back.
 class InterruptWatch {
  public:
   InterruptWatch() {
     interrupted.store(false);
     struct sigaction action {};
-    action.sa_handler = on_sigint;
+    action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_);
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
   }
-  ~InterruptWatch() { sigaction(SIGINT, &previous_, nullptr); }
+  ~InterruptWatch() {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
   InterruptWatch(const InterruptWatch&) = delete;
   InterruptWatch& operator=(const InterruptWatch&) = delete;
 
  private:
-  struct sigaction previous_ {};
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
 };
 
 void reset_defaults(const GlobalOptions& global) {
@@ -191,6 +209,11 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
       }
     }
   }
+  // recall@k with k at least the items: every list holds every unseen item, every trial scores 1.
+  if (search.metric.metric == tune::Metric::Recall && search.metric.k >= data.train.n_items)
+    throw UsageError(fmt::format("--metric {}: k must be smaller than the {} items of the train part (every list "
+                                 "would hold them all and every setting score 1)",
+                                 search.metric.name, data.train.n_items));
   std::FILE* progress = o.json ? stderr : stdout;  // --json: stdout carries the JSON only
   std::fprintf(progress,
                "tuning %s on %zu train / %zu validation ratings (test part of %zu ratings not used), "
@@ -224,6 +247,13 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
   std::fputs(leaderboard_table(result, run).c_str(), progress);
 
   const auto& chosen = result.trials[result.chosen];
+  if (!(result.trials[result.best].metric > 0)) {
+    if (o.json) std::printf("%s\n", leaderboard_json(result, run, data).c_str());
+    throw std::runtime_error(fmt::format(
+        "every trial scored 0 on the validation part ({} ratings of {} users): nothing tells the settings apart, so "
+        "nothing was stored; tune needs more ratings per user and items rated by several users",
+        data.validation.size(), result.trials[result.best].per_user.size()));
+  }
   TunedDefaults tuned{chosen.settings, utc_now(), search.metric.name, chosen.metric};
   db.write([&](store::Txn& txn) { store::put_tuned_defaults(db, txn, tuned_defaults_json(tuned)); });
   std::fprintf(progress, "stored as training defaults: %s %s (recsys train uses them; options given override)\n",

@@ -2,7 +2,8 @@
 // settings with ALS iterations as the fidelity — successive halving brackets
 // whose survivors are warm-started to the next rung — plus EASE's λ (one
 // fidelity: it is closed form), then a refinement around the best (each
-// setting doubled and halved, then × and ÷ √2). Plan and results are
+// setting doubled and halved, then × and ÷ √2, then 2^¼), then the user norm
+// on the best iALS setting. Plan and results are
 // deterministic for a given seed and thread count; the budget and Ctrl-C only
 // cut the plan short (docs/training.md "Tuning").
 #pragma once

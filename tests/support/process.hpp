@@ -100,6 +100,7 @@ class Process {
     return r;
   }
   std::string current_stderr() const { return slurp(err_path_); }
+  std::string current_stdout() const { return slurp(out_path_); }
 
  private:
   static int counter() {

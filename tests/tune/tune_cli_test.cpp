@@ -221,6 +221,25 @@ TEST_CASE("a short budget still runs the defaults first and stores nothing worse
   CHECK(doc["chosen"]["metric"].get_double().value() >= defaults);
 }
 
+TEST_CASE("tune stores nothing when every trial scores 0 on validation") {
+  // One item: EASE ranks nothing for the validation user. Before, the first of
+  // nine equal zeros was stored and the next train switched to EASE.
+  TempDir dir;
+  auto file = dir.write("one.csv", "u1,i1,5\nu2,i1,4\nu3,i1,3\nu4,i1,2\nu5,i1,1\n");
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  auto r = tune(dir, db, {"--split", "random", "--test-fraction", "0.5", "--models", "ease", "--budget", "1m"});
+  INFO(r.err);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("every trial scored 0 on the validation part") != std::string::npos);
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r.out);  // the leaderboard is still printed
+  CHECK(doc["best"]["metric"].get_double().value() == 0.0);
+  auto info = run_recsys({"--db", db, "info", "--json"}, dir);
+  REQUIRE(info.status == 0);
+  CHECK(info.out.find("tuned_defaults") == std::string::npos);
+}
+
 TEST_CASE("bad tune options are usage errors and store nothing") {
   TempDir dir;
   auto file = dir.write("r.tsv", grouped_ratings(20, 12, 3));
@@ -232,6 +251,8 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
                                        {"--metric", "auc"},
                                        {"--metric", "ndcg@0"},
                                        {"--metric", "ndcg@99999999999999999999"},
+                                       {"--metric", "recall@12"},
+                                       {"--budget", "inf"},
                                        {"--models", "svd"},
                                        {"--split", "none"},
                                        {"--prefer", "fastest"},

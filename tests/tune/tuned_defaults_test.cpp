@@ -149,36 +149,34 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
   CHECK(weighted.err.find("training EASE") != std::string::npos);
 }
 
-TEST_CASE("Ctrl-C during tune keeps and stores the best trial so far") {
+TEST_CASE("Ctrl-C or SIGTERM during tune keeps and stores the best trial so far") {
   TempDir dir;
   auto db = (dir / "db").string();
   auto file = (dir / "g.csv").string();
   REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
           0);
   REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
-  Process p({recsys_bin(), "--db", db, "--threads", "2", "tune", "--budget", "10m"}, dir.path());
-  // Wait for the first trial's progress line (stdout), then interrupt.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  const auto out_file = dir / "out-progress";
-  bool seen = false;
-  while (!seen && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-      if (entry.path().filename().string().rfind("out-", 0) != 0) continue;
-      std::ifstream in(entry.path());
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (ss.str().find("\ntrial ") != std::string::npos) seen = true;
+  // SIGTERM is what systemd and timeout send: before, it ended tune at once with nothing stored.
+  for (int sig : {SIGINT, SIGTERM}) {
+    INFO("signal " << sig);
+    REQUIRE(run_recsys({"--db", db, "tune", "--reset"}, dir).status == 0);
+    Process p({recsys_bin(), "--db", db, "--threads", "2", "tune", "--budget", "10m"}, dir.path());
+    // Wait for the first trial's progress line (stdout), then interrupt.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    bool seen = false;
+    while (!seen && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      seen = p.current_stdout().find("\ntrial ") != std::string::npos;
     }
+    REQUIRE(seen);
+    p.signal(sig);
+    auto r = p.wait_for(std::chrono::seconds(90));
+    REQUIRE(r);
+    INFO(r->err);
+    CHECK(r->status == 0);
+    CHECK(r->out.find("interrupted: kept the best so far") != std::string::npos);
+    CHECK(r->out.find("stored as training defaults") != std::string::npos);
+    auto info = run_recsys({"--db", db, "info"}, dir);
+    CHECK(info.out.find("tuned training defaults") != std::string::npos);
   }
-  REQUIRE(seen);
-  p.signal(SIGINT);
-  auto r = p.wait_for(std::chrono::seconds(90));
-  REQUIRE(r);
-  INFO(r->err);
-  CHECK(r->status == 0);
-  CHECK(r->out.find("interrupted: kept the best so far") != std::string::npos);
-  CHECK(r->out.find("stored as training defaults") != std::string::npos);
-  auto info = run_recsys({"--db", db, "info"}, dir);
-  CHECK(info.out.find("tuned training defaults") != std::string::npos);
 }
