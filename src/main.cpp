@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/config.hpp"
 #include "cli/options.hpp"
@@ -14,6 +15,26 @@
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+
+namespace {
+
+// CLI11 2.1 reads "-1" into an unsigned option as 2^64 − 1 (so --seed -1 and
+// --max-trials -1 were accepted silently): every unsigned option, in every
+// subcommand, refuses a sign.
+void refuse_negative_unsigned(CLI::App& app) {
+  const CLI::Validator no_sign(
+      [](std::string& value) {
+        const auto first = value.find_first_not_of(" \t");
+        return first != std::string::npos && value[first] == '-' ? std::string("must not be negative (got " + value + ")")
+                                                                 : std::string();
+      },
+      "", "unsigned");
+  for (CLI::Option* option : app.get_options())
+    if (option->get_type_name().rfind("UINT", 0) == 0) option->check(no_sign);
+  for (CLI::App* sub : app.get_subcommands({})) refuse_negative_unsigned(*sub);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) try {
   using namespace recsys;
@@ -34,13 +55,13 @@ int main(int argc, char** argv) try {
       ->envname("RECSYS_DB")
       ->capture_default_str();
   app.add_option("--threads", global.threads, "Worker threads (0: all cores)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(cli::kNonNegative)
       ->capture_default_str();  // config --print writes "threads = 0", which reads back
   app.add_option("--map-size", global.map_size,
                  "LMDB map size at open, e.g. 512M or 4G (grows by doubling when full)")
       ->default_str("1G")
       ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::PositiveNumber);
+      ->check(cli::kPositive);
   app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
@@ -62,6 +83,7 @@ int main(int argc, char** argv) try {
   cli::setup_check(app, global, run);
   cli::setup_models(app, global, run);
   cli::setup_config(app, global, run, sources);
+  refuse_negative_unsigned(app);
 
   try {
     app.parse(argc, argv);

@@ -56,9 +56,10 @@ void setup_generate(CLI::App& app, const GlobalOptions& global, Runner& run) {
   auto cmd = std::make_shared<GenerateCommand>();
   auto* sub = app.add_subcommand("generate",
                                  "Write synthetic ratings or play counts (power-law popularity, latent tastes) as CSV");
-  sub->add_option("--users", cmd->options.users, "Number of users")->required()->check(CLI::PositiveNumber);
-  sub->add_option("--items", cmd->options.items, "Number of items")->required()->check(CLI::PositiveNumber);
-  sub->add_option("--ratings", cmd->options.ratings, "Number of ratings (rows)")->required()->check(CLI::PositiveNumber);
+  // Zero and the limits are checked with a clear message (data::check_generate_options).
+  sub->add_option("--users", cmd->options.users, "Number of users")->required();
+  sub->add_option("--items", cmd->options.items, "Number of items")->required();
+  sub->add_option("--ratings", cmd->options.ratings, "Number of ratings (rows)")->required();
   sub->add_option("--seed", cmd->options.seed, "Random seed (same seed: same file)")->capture_default_str();
   sub->add_option("--values", cmd->values,
                   "Third column: stars (1-5 ratings) or counts (play counts, heavy-tailed, same pairs as stars)")

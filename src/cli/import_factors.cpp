@@ -108,10 +108,10 @@ void setup_import_factors(CLI::App& app, const GlobalOptions& global, Runner& ru
       ->capture_default_str();
   sub->add_option("--regularization", options->regularization, "Spark's regParam (used by real-time fold-in, scaled by each user's number of ratings as Spark does)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_option("--alpha", options->alpha, "Spark's alpha (implicit; used by real-time fold-in)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->callback([&global, &run, options] { run = [&global, options] { run_import_factors(global, *options); }; });
 }
 

@@ -85,13 +85,13 @@ void setup_models(CLI::App& app, const GlobalOptions& global, Runner& run) {
   auto* delete_cmd = sub->add_subcommand("delete", "Delete one generation (never the serving one)");
   delete_cmd->add_option("generation", options->generation, "Generation number (see recsys models list)")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   delete_cmd->callback([&global, &run, options] { run = [&global, options] { remove(global, *options); }; });
 
   auto* prune_cmd = sub->add_subcommand("prune", "Delete all but the newest generations (never the serving one)");
   prune_cmd->add_option("--keep", options->keep, "Generations to keep, newest first")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   prune_cmd->callback([&global, &run, options] { run = [&global, options] { prune(global, *options); }; });
 }
 

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -39,5 +40,24 @@ void setup_models(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_check(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_tune(CLI::App& app, const GlobalOptions& global, Runner& run);
 void setup_items(CLI::App& app, const GlobalOptions& global, Runner& run);
+
+// CLI11's PositiveNumber and NonNegativeNumber with messages a person can
+// read (theirs print the accepted range up to 1.8e308 in full digits).
+inline const CLI::Validator kPositive(
+    [](std::string& value) {
+      char* end = nullptr;
+      const double x = std::strtod(value.c_str(), &end);
+      if (end == value.c_str() || *end != '\0') return "must be a number (got " + value + ")";
+      return x > 0 ? std::string() : "must be positive (got " + value + ")";
+    },
+    "POSITIVE", "positive");
+inline const CLI::Validator kNonNegative(
+    [](std::string& value) {
+      char* end = nullptr;
+      const double x = std::strtod(value.c_str(), &end);
+      if (end == value.c_str() || *end != '\0') return "must be a number (got " + value + ")";
+      return x >= 0 ? std::string() : "must not be negative (got " + value + ")";
+    },
+    "NONNEGATIVE", "non-negative");
 
 }  // namespace recsys::cli

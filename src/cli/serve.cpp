@@ -82,19 +82,19 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--address", options->server.address, "IP address to listen on")->capture_default_str();
   sub->add_option("--port", options->server.port, "TCP port (0: any free port, logged)")->capture_default_str();
   sub->add_option("--threads", options->threads, "Worker threads (default: --threads, else all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_option("--token-file", options->token_file,
                   "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)")
       ->envname("RECSYS_TOKEN_FILE");
   sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--max-connections-per-ip", options->max_connections_per_ip,
                   "Open connections one client address may hold (default: a quarter of --max-connections; 0: "
                   "no limit, e.g. behind a proxy)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   sub->add_option("--max-body", options->server.limits.max_body, "Largest request body in bytes")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   sub->add_option("--idle-timeout", options->idle_timeout, "Seconds a keep-alive connection may stay idle")
       ->capture_default_str();

@@ -250,7 +250,7 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
       ->capture_default_str();
   sub->add_option("--report", options->report, "Also write the overview (metrics, training curve, data) as one HTML file");
   sub->add_option("--keep", options->keep, "Then keep only the N newest model generations (and the serving one)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   sub->callback([&global, &run, options, sub] {
     note_given_options(*sub, options->model);
     options->refit = !options->no_refit;

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/memory.hpp"
 #include "util/parallel.hpp"
 #include "util/random.hpp"
 
@@ -220,8 +222,17 @@ void generate_block(const GenerateOptions& o, const World& w, std::uint32_t bloc
 
 }  // namespace
 
+// Bytes make_world and generate_ratings hold: per item the popularity order,
+// weights and alias tables, genre lists, planted factors (kGenres floats) and a
+// "seen" stamp per thread; per user the activity and count.
+double generate_memory(const GenerateOptions& o) {
+  const double per_item = 4 + 8 + 12 + 16 + 1 + 4.0 * kGenres + 4 + 4 + 4.0 * std::max(1u, o.threads);
+  return per_item * o.items + 12.0 * o.users;
+}
+
 void check_generate_options(const GenerateOptions& o) {
-  if (o.users == 0 || o.items == 0) throw UsageError("generate: --users and --items must be positive");
+  if (o.users == 0 || o.items == 0 || o.ratings == 0)
+    throw UsageError("generate: --users, --items and --ratings must be at least 1");
   if (o.ratings < o.users) {
     throw UsageError(fmt::format("generate: --ratings ({}) must be at least --users ({}): every user rates something",
                                  o.ratings, o.users));
@@ -231,6 +242,11 @@ void check_generate_options(const GenerateOptions& o) {
     throw UsageError(fmt::format("generate: at most {} ratings fit {} users who each rate at most half of {} items",
                                  cap * o.users, o.users, o.items));
   }
+  const double need = generate_memory(o), available = static_cast<double>(available_memory());
+  if (available > 0 && need > available)
+    throw std::runtime_error(fmt::format("generate: {} items and {} users need about {:.1f} GiB, more than the {:.1f} GiB "
+                                         "available (MemAvailable)",
+                                         o.items, o.users, need / (1u << 30), available / (1u << 30)));
 }
 
 void generate_ratings(const GenerateOptions& o, const std::function<void(std::string_view)>& write) {

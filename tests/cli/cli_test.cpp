@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -51,6 +53,31 @@ TEST_CASE("usage errors exit 2 with one line, runtime errors exit 1") {
   REQUIRE(missing_db.status == 1);
   REQUIRE(missing_db.err.find("no recsys database") != std::string::npos);
   REQUIRE_FALSE(std::filesystem::exists(dir / "nothing-here"));
+}
+
+TEST_CASE("a sign on an unsigned option and impossible sizes are usage errors that read well") {
+  TempDir dir;
+  // CLI11 read "-1" into an unsigned option as 2^64 - 1 and went on.
+  for (std::vector<std::string> args : {std::vector<std::string>{"generate", "--users", "5", "--items", "10", "--ratings",
+                                                                  "10", "--seed", "-1"},
+                                        {"generate", "--users", "-5", "--items", "10", "--ratings", "10"},
+                                        {"train", "--factors", "-3"},
+                                        {"tune", "--max-trials", "-1"},
+                                        {"--threads", "-1", "info"},
+                                        {"--map-size", "0", "info"}}) {
+    auto r = run_recsys(args, dir);
+    INFO(args[0] << " " << args[1] << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK((r.err.find("must not be negative") != std::string::npos || r.err.find("must be positive") != std::string::npos));
+    CHECK(r.err.find("1797693134862315708") == std::string::npos);  // CLI11 printed the range up to 1.8e308 in full
+  }
+  auto zero = run_recsys({"generate", "--users", "5", "--items", "10", "--ratings", "0"}, dir);
+  CHECK(zero.status == 2);
+  CHECK(zero.err.find("--ratings must be at least 1") != std::string::npos);
+  // Four billion items cannot fit: a clear error before allocating, not std::bad_alloc.
+  auto huge = run_recsys({"generate", "--users", "1", "--items", "4294967295", "--ratings", "5"}, dir);
+  CHECK(huge.status == 1);
+  CHECK(huge.err.find("need about") != std::string::npos);
 }
 
 TEST_CASE("RECSYS_DB and --config name the database") {
