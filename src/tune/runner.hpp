@@ -3,7 +3,6 @@
 // estimates that decide whether a trial may still start, and the results.
 #pragma once
 
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -27,7 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 // Bytes a new trial may take (util/memory.hpp: MemAvailable).
 inline double available_memory() { return static_cast<double>(recsys::available_memory()); }
-
 
 // Cost units (about flops) per second and thread assumed before a family has
 // a measured rate: ALS streams ratings (memory-bound), EASE is dense BLAS.
