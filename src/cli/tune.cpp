@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <utility>
 #include <stdexcept>
 #include <string>
 
@@ -104,16 +105,18 @@ static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs 
 // signal back its default action, so a second one ends the process at once
 // (an EASE fit cannot stop midway and may take minutes). sigaction is
 // async-signal-safe.
-extern "C" void on_stop_signal(int signal) {
+extern "C" void on_stop_signal(int) {
   interrupted.store(true);
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   sigemptyset(&fallback.sa_mask);
-  sigaction(signal, &fallback, nullptr);
+  sigaction(SIGINT, &fallback, nullptr);
+  sigaction(SIGTERM, &fallback, nullptr);
 }
 
 // Installs the handler for SIGINT and SIGTERM for its lifetime, then puts the
-// previous ones back.
+// previous ones back. A signal the process was started ignoring (SIGINT of a
+// background job of a shell script) stays ignored.
 class InterruptWatch {
  public:
   InterruptWatch() {
@@ -121,8 +124,10 @@ class InterruptWatch {
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_int_);
-    sigaction(SIGTERM, &action, &previous_term_);
+    for (auto [signal, previous] : {std::pair{SIGINT, &previous_int_}, std::pair{SIGTERM, &previous_term_}}) {
+      sigaction(signal, nullptr, previous);
+      if (previous->sa_handler != SIG_IGN) sigaction(signal, &action, nullptr);
+    }
   }
   ~InterruptWatch() {
     sigaction(SIGINT, &previous_int_, nullptr);

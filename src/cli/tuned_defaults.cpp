@@ -81,7 +81,8 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
   // An option only ALS has asks for ALS: a tuned EASE would ignore it.
   if (s.family == tune::Family::Ease)
     for (const char* als_only : {"factors", "iterations", "user-norm", "solver", "nonnegative"})
-      if (given(als_only) && !(std::string_view(als_only) == "user-norm" && o.user_norm == 0))
+      if (given(als_only) && !(std::string_view(als_only) == "user-norm" && o.user_norm == 0) &&
+          !(std::string_view(als_only) == "nonnegative" && !o.nonnegative))
         return fmt::format("tuned defaults from {} (ease) not used: --{} given, an ALS setting", tuned_date(t),
                            als_only);
   if (s.family == tune::Family::Ease) {

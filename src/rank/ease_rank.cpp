@@ -28,11 +28,12 @@ TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span
                      const ExcludeFn& exclude, const BlockOptions& options) {
   const std::size_t n_rows = rows.empty() ? x.rows : rows.size();
   const std::size_t n = static_cast<std::size_t>(b.cols());
+  const std::size_t k = std::min<std::size_t>(options.k, n);  // a list holds each item at most once
   TopKLists out;
-  out.k = options.k;
-  out.entries.resize(n_rows * options.k);
+  out.k = k;
+  out.entries.resize(n_rows * k);
   out.counts.assign(n_rows, 0);
-  if (options.k == 0 || n_rows == 0 || n == 0) return out;
+  if (k == 0 || n_rows == 0 || n == 0) return out;
   struct Scratch {
     std::vector<float> scores;
     TopK top;
@@ -42,7 +43,7 @@ TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span
   std::vector<Scratch> scratch(threads);
   for (auto& s : scratch) {
     s.scores.resize(n);
-    s.top.reset(options.k);
+    s.top.reset(k);
   }
   parallel_dynamic(n_rows, threads, 64, [&](std::size_t p0, std::size_t p1, unsigned worker) {
     Scratch& s = scratch[worker];
@@ -53,7 +54,7 @@ TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span
       model::ease_scores(b, items, x.row_values(row), s.scores);
       select(s.scores, exclude ? exclude(row) : std::span<const std::uint32_t>{}, s.top);
       s.top.take_sorted(s.sorted);
-      std::copy(s.sorted.begin(), s.sorted.end(), out.entries.begin() + static_cast<std::ptrdiff_t>(p * options.k));
+      std::copy(s.sorted.begin(), s.sorted.end(), out.entries.begin() + static_cast<std::ptrdiff_t>(p * k));
       out.counts[p] = static_cast<std::uint32_t>(s.sorted.size());
     }
   });

@@ -100,7 +100,7 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
   const std::size_t n_rows = rows.empty() ? static_cast<std::size_t>(queries.rows()) : rows.size();
   const std::size_t n_targets = static_cast<std::size_t>(targets.rows());
   const std::size_t f = static_cast<std::size_t>(queries.cols());
-  const std::size_t k = options.k;
+  const std::size_t k = std::min(options.k, n_targets);  // a list holds each target at most once
   TopKLists out;
   out.k = k;
   out.entries.resize(n_rows * k);

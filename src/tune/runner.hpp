@@ -61,7 +61,7 @@ struct Job {
 // budget and the time estimates. Owned by search() (one thread plans and
 // calls run(); workers live only inside run()); its mutex guards every
 // member written by the workers (results_, rates_, skipped_, failed_,
-// out_of_budget_) and serialises on_trial and on_note.
+// failed_settings_, out_of_budget_) and serialises on_trial and on_note.
 class Runner {
  public:
   Runner(const TuneData& data, const SearchOptions& o) : data_(data), o_(o), start_(Clock::now()) {}
@@ -112,6 +112,8 @@ class Runner {
   }
   std::size_t skipped() const { return skipped_; }
   std::size_t failed() const { return failed_; }
+  // Settings whose trial threw (read between batches, as results()).
+  const std::vector<Settings>& failed_settings() const { return failed_settings_; }
   bool out_of_budget() const { return out_of_budget_; }
   // Results so far (the search reads them between batches, when no worker runs).
   const std::vector<TrialResult>& results() const { return results_; }
@@ -191,6 +193,7 @@ class Runner {
       job.state.reset();
       std::lock_guard lock(mutex_);
       ++failed_;
+      failed_settings_.push_back(job.settings);
       if (o_.on_note) o_.on_note(fmt::format("trial {} failed ({}): {}", job.id, describe(job.settings), e.what()));
       return;
     }
@@ -221,6 +224,7 @@ class Runner {
   std::map<Family, std::pair<double, double>> rates_;  // family -> (thread-seconds, cost units)
   std::size_t skipped_ = 0;
   std::size_t failed_ = 0;
+  std::vector<Settings> failed_settings_;
   bool out_of_budget_ = false;
 };
 

@@ -70,8 +70,12 @@ void run_bracket(Runner& runner, int b, std::vector<Settings> configs) {
   }
 }
 
-bool tried(const std::vector<TrialResult>& results, const Settings& s) {
-  return std::any_of(results.begin(), results.end(), [&](const auto& r) { return r.settings == s; });
+// Finished or failed: a setting whose fit threw would throw again.
+bool tried(const Runner& runner, const Settings& s) {
+  const auto& results = runner.results();
+  const auto& failed = runner.failed_settings();
+  return std::any_of(results.begin(), results.end(), [&](const auto& r) { return r.settings == s; }) ||
+         std::find(failed.begin(), failed.end(), s) != failed.end();
 }
 
 // The metric of the finished trial with these settings, or -1 when there is none.
@@ -99,7 +103,7 @@ void refine(Runner& runner, RunSettings&& run_settings) {
       const double before = results[best_of(results)].metric;
       std::vector<Settings> next;
       for (const auto& n : neighbours(results[best_of(results)].settings, step))
-        if (!tried(results, n)) next.push_back(n);
+        if (!tried(runner, n)) next.push_back(n);
       if (next.empty()) break;
       run_settings(next, fmt::format("refine x{:.3g}", step));
       if (!(runner.results()[best_of(runner.results())].metric > before)) break;
@@ -131,7 +135,7 @@ void user_norm_search(Runner& runner, RunSettings&& run_settings) {
   auto run_norms = [&](std::initializer_list<float> betas) {
     std::vector<Settings> next;
     for (float b : betas)
-      if (!tried(runner.results(), with_norm(b))) next.push_back(with_norm(b));
+      if (!tried(runner, with_norm(b))) next.push_back(with_norm(b));
     if (!next.empty()) run_settings(next, "user norm");
   };
   run_norms({0.25f, 0.5f});
@@ -255,8 +259,9 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   out.seconds = runner.now();
   out.trials = runner.take_results();
   if (out.trials.empty())
-    throw std::runtime_error(out.interrupted ? "interrupted before the first trial finished"
-                                             : "the budget ended before the first trial finished: give a larger --budget");
+    throw std::runtime_error(out.interrupted      ? "interrupted before the first trial finished"
+                             : out.failed > 0 ? "every trial failed (the reasons are above)"
+                                              : "the budget ended before the first trial finished: give a larger --budget");
   out.best = best_of(out.trials);
   double floor = -1;
   for (const auto& t : out.trials)

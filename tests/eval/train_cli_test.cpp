@@ -83,6 +83,19 @@ TEST_CASE("bad train options are usage errors and write nothing") {
   CHECK(!std::filesystem::exists(dir / "db"));
 }
 
+TEST_CASE("a --k beyond the catalogue ranks every item instead of failing") {
+  // Lists were sized users × k: 2^40 ended train and evaluate with std::bad_alloc.
+  TempDir dir;
+  auto file = dir.write("r.tsv", small_ratings());
+  auto db = (dir / "db").string();
+  auto r = run_recsys({"--db", db, "train", file.string(), "--k", "1099511627776", "--no-refit"}, dir);
+  INFO(r.err);
+  CHECK(r.status == 0);
+  auto e = run_recsys({"--db", db, "evaluate", "--k", "1099511627776"}, dir);
+  INFO(e.err);
+  CHECK(e.status == 0);
+}
+
 TEST_CASE("train refuses an empty database and a single-user dataset") {
   TempDir dir;
   auto db = (dir / "db").string();

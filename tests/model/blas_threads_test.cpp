@@ -9,8 +9,13 @@
 using recsys::model::BlasThreads;
 
 TEST_CASE("overlapping BLAS thread holders keep their count until the last one leaves") {
+  const int original = openblas_get_num_threads();
   openblas_set_num_threads(2);
-  const int before = openblas_get_num_threads();  // 1 on a one-core machine
+  const int before = openblas_get_num_threads();
+  if (before < 2) {
+    // OpenBLAS caps the count at the cores it found: nothing to tell apart here.
+    WARN("OpenBLAS runs one thread on this machine: the restore order cannot be observed");
+  }
   {
     std::optional<BlasThreads> a(std::in_place, 1u), b(std::in_place, 1u);
     CHECK(openblas_get_num_threads() == 1);
@@ -22,8 +27,10 @@ TEST_CASE("overlapping BLAS thread holders keep their count until the last one l
     CHECK(openblas_get_num_threads() == before);
   }
   {
-    BlasThreads all(4);
-    CHECK(openblas_get_num_threads() >= 1);
+    std::optional<BlasThreads> outer(std::in_place, 1u);
+    { BlasThreads inner(1); }  // nested and left first
+    CHECK(openblas_get_num_threads() == 1);
   }
   CHECK(openblas_get_num_threads() == before);
+  openblas_set_num_threads(original);
 }

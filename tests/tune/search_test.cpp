@@ -199,6 +199,9 @@ TEST_CASE("a trial that fails is reported and the rest of its batch and the sear
   REQUIRE(runner.results().size() == 2);
   REQUIRE(notes.size() == 1);
   CHECK_THAT(notes[0], Catch::Contains("trial 1 failed (lambda -1e+06)") && Catch::Contains("regularization"));
+  // The failed setting counts as tried: refinement does not run it again.
+  REQUIRE(runner.failed_settings().size() == 1);
+  CHECK(runner.failed_settings()[0] == ease_settings(-1e6f));
 }
 
 TEST_CASE("results are kept in trial order whatever order a batch's trials finish in") {

@@ -205,8 +205,11 @@ TEST_CASE("a short budget still runs the defaults first and stores nothing worse
   // worse setting could be stored.
   auto r = tune(dir, db, {"--budget", "2s"});
   INFO(r.err);
-  if (sanitized() && r.status == 1) {
+  if (r.status == 1) {
+    // A machine so loaded (or sanitized) that 0.3 s of work outlasts 2 s:
+    // nothing finished, so nothing was stored.
     CHECK(r.err.find("the budget ended before the first trial finished") != std::string::npos);
+    if (!sanitized()) WARN("the defaults trial took more than the 2 s budget here");
     return;
   }
   REQUIRE(r.status == 0);
