@@ -43,21 +43,18 @@ void setup_items(CLI::App& app, const GlobalOptions& global, Runner& run);
 
 // CLI11's PositiveNumber and NonNegativeNumber with messages a person can
 // read (theirs print the accepted range up to 1.8e308 in full digits).
-inline const CLI::Validator kPositive(
-    [](std::string& value) {
-      char* end = nullptr;
-      const double x = std::strtod(value.c_str(), &end);
-      if (end == value.c_str() || *end != '\0') return "must be a number (got " + value + ")";
-      return x > 0 ? std::string() : "must be positive (got " + value + ")";
-    },
-    "POSITIVE", "positive");
-inline const CLI::Validator kNonNegative(
-    [](std::string& value) {
-      char* end = nullptr;
-      const double x = std::strtod(value.c_str(), &end);
-      if (end == value.c_str() || *end != '\0') return "must be a number (got " + value + ")";
-      return x >= 0 ? std::string() : "must not be negative (got " + value + ")";
-    },
-    "NONNEGATIVE", "non-negative");
+inline CLI::Validator number_check(bool zero_allowed) {
+  return CLI::Validator(
+      [zero_allowed](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double x = std::strtod(value.c_str(), &end);
+        if (end == value.c_str() || *end != '\0') return "must be a number (got " + value + ")";
+        if (x > 0 || (zero_allowed && x == 0)) return {};
+        return std::string(zero_allowed ? "must not be negative" : "must be positive") + " (got " + value + ")";
+      },
+      zero_allowed ? "NONNEGATIVE" : "POSITIVE", zero_allowed ? "non-negative" : "positive");
+}
+inline const CLI::Validator kPositive = number_check(false);
+inline const CLI::Validator kNonNegative = number_check(true);
 
 }  // namespace recsys::cli

@@ -9,14 +9,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <utility>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "cli/import_options.hpp"
 #include "cli/options.hpp"

@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 #include <string>
-#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/tuned.hpp"
@@ -78,14 +78,17 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
   if (given("model") && o.family != family)
     return fmt::format("tuned defaults from {} ({}) not used: --model {} given", tuned_date(t), tune::to_string(s.family),
                        o.family);
-  // An option only ALS has asks for ALS: a tuned EASE would ignore it.
-  if (s.family == tune::Family::Ease)
-    for (const char* als_only : {"factors", "iterations", "user-norm", "solver", "nonnegative"})
-      if (given(als_only) && !(std::string_view(als_only) == "user-norm" && o.user_norm == 0) &&
-          !(std::string_view(als_only) == "nonnegative" && !o.nonnegative))
-        return fmt::format("tuned defaults from {} (ease) not used: --{} given, an ALS setting", tuned_date(t),
-                           als_only);
   if (s.family == tune::Family::Ease) {
+    // An option only ALS has asks for ALS (a tuned EASE would ignore it);
+    // --user-norm 0 and --nonnegative=false change nothing.
+    const std::pair<const char*, bool> als_only[] = {{"factors", true},
+                                                     {"iterations", true},
+                                                     {"solver", true},
+                                                     {"user-norm", o.user_norm != 0},
+                                                     {"nonnegative", o.nonnegative}};
+    for (const auto& [name, effective] : als_only)
+      if (given(name) && effective)
+        return fmt::format("tuned defaults from {} (ease) not used: --{} given, an ALS setting", tuned_date(t), name);
     o.family = "ease";
     used.push_back("model ease");
     apply("regularization", fmt::format("{:g}", s.regularization), [&] { o.regularization = s.regularization; });

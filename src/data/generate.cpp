@@ -220,8 +220,6 @@ void generate_block(const GenerateOptions& o, const World& w, std::uint32_t bloc
   }
 }
 
-}  // namespace
-
 // Bytes make_world and generate_ratings hold: per item the popularity order,
 // weights and alias tables, genre lists, planted factors (kGenres floats) and a
 // "seen" stamp per thread; per user the activity and count.
@@ -229,6 +227,8 @@ double generate_memory(const GenerateOptions& o) {
   const double per_item = 4 + 8 + 12 + 16 + 1 + 4.0 * kGenres + 4 + 4 + 4.0 * std::max(1u, o.threads);
   return per_item * o.items + 12.0 * o.users;
 }
+
+}  // namespace
 
 void check_generate_options(const GenerateOptions& o) {
   if (o.users == 0 || o.items == 0 || o.ratings == 0)

@@ -101,10 +101,7 @@ EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, 
     if (test_by_user.row_size(u) > 0) test_users.push_back(u);
 
   rank::BlockOptions block;
-  // A list cannot be longer than the catalogue: a --k beyond it ranks every
-  // item (the metrics still divide by the k asked for) instead of reserving k
-  // entries per user.
-  block.k = std::min<std::size_t>(options.k, train_by_user.cols);
+  block.k = options.k;  // the rankers cap a list at the catalogue; the metrics divide by k as asked
   block.threads = options.threads;
   auto lists = rank(test_users,
                     [&](std::size_t u) { return train_by_user.row_indices(static_cast<std::uint32_t>(u)); }, block);

@@ -13,6 +13,7 @@
 
 #include "data/import.hpp"
 #include "data/split.hpp"
+#include "generated_db.hpp"
 #include "process.hpp"
 #include "store/ids.hpp"
 #include "temp_dir.hpp"
@@ -166,12 +167,7 @@ TEST_CASE("tune gives the same leaderboard for the same seed and threads and ano
 
 TEST_CASE("tune honours the budget") {
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto file = (dir / "g.csv").string();
-  // Enough data that the whole plan takes far longer than the budget.
-  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
-          0);
-  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  const auto db = generated_db(dir);  // the whole plan takes far longer than the budget
   const double budget = 5;
   auto start = std::chrono::steady_clock::now();
   auto r = tune(dir, db, {"--budget", "5s"});
@@ -195,11 +191,7 @@ TEST_CASE("tune honours the budget") {
 
 TEST_CASE("a short budget still runs the defaults first and stores nothing worse on validation") {
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto file = (dir / "g.csv").string();
-  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
-          0);
-  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  const auto db = generated_db(dir);
   // The prior time estimate of the defaults trial here is about 2.5 s (it takes
   // about 0.3 s): before, a 2 s budget skipped it, so there was no floor and a
   // worse setting could be stored.

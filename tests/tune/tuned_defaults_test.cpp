@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "generated_db.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 #include "util/random.hpp"
@@ -151,11 +152,7 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
 
 TEST_CASE("Ctrl-C or SIGTERM during tune keeps and stores the best trial so far") {
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto file = (dir / "g.csv").string();
-  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1500", "--ratings", "150000", "-o", file}, dir).status ==
-          0);
-  REQUIRE(run_recsys({"--db", db, "import", file}, dir).status == 0);
+  const auto db = generated_db(dir);
   // SIGTERM is what systemd and timeout send: before, it ended tune at once with nothing stored.
   for (int sig : {SIGINT, SIGTERM}) {
     INFO("signal " << sig);
