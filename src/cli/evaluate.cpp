@@ -156,6 +156,7 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
       throw UsageError(fmt::format("model generation {} was trained without a split (--split none): give --test FILE",
                                    m.generation));
     auto split = data::split_ratings(all, s.kind, s.test_fraction, m.params.seed);
+    if (split.untimed) log::warn("{}", data::kUntimedChronoNotice);
     auto train = model::build_rating_matrix(m.params, all.n_users, all.n_items, split.train.users, split.train.items,
                                             split.train.values);
     if (s.refit) {

@@ -170,6 +170,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   if (split_options.kind != data::SplitKind::None) {
     auto split = data::split_ratings(all, split_options.kind, split_options.test_fraction, params.seed);
     log::info("{} split: {} train, {} test ratings", summary.split, split.train.size(), split.test.size());
+    if (split.untimed) log::warn("{}", data::kUntimedChronoNotice);
     auto train = ease ? model::RatingMatrix{} : matrix_of(params, split.train);
     params.mean_user_ratings = train.mean_user_ratings;  // stored with this fit (--no-refit)
     if (ease) {

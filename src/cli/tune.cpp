@@ -28,6 +28,7 @@
 #include "store/tuned.hpp"
 #include "tune/search.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "util/timer.hpp"
 
@@ -200,6 +201,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     if (all.size() == 0) throw std::runtime_error("no ratings stored: give rating files (recsys tune FILE...) or run recsys import first");
     if (kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);
     data = tune::carve_validation(all, kind, o.test_fraction, o.seed);
+    if (data.untimed) log::warn("{}", data::kUntimedChronoNotice);
     // A tuned EASE that `train` would then refuse (train_ease.hpp: --max-items'
     // default, MemAvailable for the whole catalogue) is not worth searching.
     auto ease = std::find(search.families.begin(), search.families.end(), tune::Family::Ease);

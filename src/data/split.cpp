@@ -78,6 +78,11 @@ Split split_ratings(const RatingTable& all, SplitKind kind, double test_fraction
   if (kind != SplitKind::None && !(test_fraction > 0.0 && test_fraction < 1.0))
     throw std::invalid_argument(fmt::format("test fraction must be between 0 and 1 (got {})", test_fraction));
   std::vector<char> in_test(all.size(), 0);
+  bool untimed = false;
+  if (kind == SplitKind::Chrono) {
+    untimed = std::all_of(all.timestamps.begin(), all.timestamps.end(),
+                          [&](std::int64_t t) { return t == all.timestamps.front(); });
+  }
   if (kind == SplitKind::Random) {
     std::vector<std::size_t> order(all.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -101,7 +106,9 @@ Split split_ratings(const RatingTable& all, SplitKind kind, double test_fraction
         in_test[*it] = 1;
     }
   }
-  return take(all, in_test);
+  Split s = take(all, in_test);
+  s.untimed = untimed;
+  return s;
 }
 
 }  // namespace recsys::data

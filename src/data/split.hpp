@@ -22,7 +22,15 @@ SplitKind split_kind_from_string(std::string_view s);
 struct Split {
   RatingTable train;  // same index spaces (n_users, n_items) as the input
   RatingTable test;
+  // Chrono on ratings that all carry one timestamp (files without a timestamp
+  // column store 0): "latest" was then the stored order. The caller says so.
+  bool untimed = false;
 };
+
+// What the caller logs when Split::untimed is set.
+inline constexpr const char* kUntimedChronoNotice =
+    "--split chrono: the ratings carry no timestamps (all equal), so each user's test part is their last stored "
+    "ratings (file order)";
 
 // Splits `all` with `test_fraction` in (0, 1) (ignored for None).
 // Stratified follows Microsoft Recommenders' python_stratified_split: the train

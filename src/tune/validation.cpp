@@ -40,6 +40,7 @@ TuneData carve_validation(const data::RatingTable& all, data::SplitKind kind, do
     // Exactly train's split; the test part is dropped here without being looked at.
     auto split = data::split_ratings(all, kind, test_fraction, seed);
     out.test_ratings = split.test.size();
+    out.untimed = split.untimed;
     fit = std::move(split.train);
   }
   auto inner = data::split_ratings(fit, kind, test_fraction, validation_seed(seed));

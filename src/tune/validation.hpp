@@ -18,6 +18,7 @@ struct TuneData {
   data::RatingTable train;       // what trials fit on
   data::RatingTable validation;  // what trials are scored on
   std::size_t test_ratings = 0;  // size of the final test part (only counted)
+  bool untimed = false;          // data::Split::untimed of train's split
   float epsilon = 1.0f;          // median train value: log confidence's unit (model/params.hpp)
 };
 

@@ -85,6 +85,20 @@ TEST_CASE("chrono split holds out each user's latest ratings") {
   for (std::size_t j = 0; j < s.train.size(); ++j)
     for (std::size_t k = 0; k < s.test.size(); ++k)
       if (s.train.users[j] == s.test.users[k]) CHECK(s.train.timestamps[j] <= s.test.timestamps[k]);
+  CHECK_FALSE(s.untimed);
+}
+
+TEST_CASE("chrono split on ratings without timestamps follows the stored order and says so") {
+  auto t = table({4, 8});
+  for (auto& ts : t.timestamps) ts = 0;  // a file without a timestamp column
+  auto s = split_ratings(t, SplitKind::Chrono, 0.25, 0);
+  CHECK(s.untimed);
+  // "Latest" is then the last stored: user 0 holds out item 3, user 1 items 6 and 7.
+  std::set<std::pair<std::uint32_t, std::uint32_t>> test;
+  for (std::size_t j = 0; j < s.test.size(); ++j) test.insert({s.test.users[j], s.test.items[j]});
+  CHECK(test == std::set<std::pair<std::uint32_t, std::uint32_t>>{{0, 3}, {1, 6}, {1, 7}});
+  // Only chrono reads the timestamps.
+  CHECK_FALSE(split_ratings(t, SplitKind::Stratified, 0.25, 0).untimed);
 }
 
 TEST_CASE("split none keeps everything in train; bad fractions are rejected") {

@@ -60,6 +60,20 @@ TEST_CASE("recsys train on a small file stores a model that info and evaluate sh
   CHECK(ev.out.find("nDCG@5") != std::string::npos);
 }
 
+TEST_CASE("--split chrono on a file without timestamps warns that it follows the file order") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", small_ratings());  // three columns: no timestamps
+  auto db = (dir / "db").string();
+  auto r = run_recsys({"--db", db, "train", file.string(), "--split", "chrono", "--factors", "4", "--iterations", "2"},
+                      dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.err.find("--split chrono: the ratings carry no timestamps") != std::string::npos);
+  auto plain = run_recsys({"--db", db, "train", "--factors", "4", "--iterations", "2"}, dir);
+  REQUIRE(plain.status == 0);
+  CHECK(plain.err.find("no timestamps") == std::string::npos);  // stratified never reads them
+}
+
 TEST_CASE("bad train options are usage errors and write nothing") {
   TempDir dir;
   auto file = dir.write("r.tsv", small_ratings());
