@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 namespace recsys::store {
 
 namespace {
@@ -167,6 +169,15 @@ std::optional<std::uint32_t> serving_generation(const Database& db, const Txn& t
 }
 
 void set_serving_generation(const Database& db, const Txn& txn, std::uint32_t generation) {
+  // Checked in the writer's transaction: a `models delete` or `train --keep`
+  // that committed while precompute ranked from its snapshot would otherwise
+  // leave serving on a generation whose factors are gone.
+  if (!db.tables().models.get(txn, bytes_of(generation))) {
+    throw std::runtime_error(fmt::format(
+        "model generation {} is no longer stored (deleted by another process while this ran: recsys models delete "
+        "or train --keep): serving was not switched, nothing was written",
+        generation));
+  }
   db.put_meta_u32(txn, kServingKey, generation);
 }
 

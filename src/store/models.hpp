@@ -55,6 +55,7 @@ void put_factor_row(const Database& db, const Txn& txn, std::uint32_t generation
 
 // The generation the server answers from (set by precompute), if any.
 std::optional<std::uint32_t> serving_generation(const Database& db, const Txn& txn);
+// Throws when the generation is not stored (nothing is written then).
 void set_serving_generation(const Database& db, const Txn& txn, std::uint32_t generation);
 
 }  // namespace recsys::store

@@ -85,9 +85,33 @@ TEST_CASE("the serving generation is unset until precompute sets it") {
     auto txn = db.begin_read();
     REQUIRE_FALSE(serving_generation(db, txn));
   }
-  db.write([&](Txn& txn) { set_serving_generation(db, txn, 4); });
+  db.write([&](Txn& txn) {
+    for (int g = 0; g < 4; ++g) save_model(db, txn, "{}", matrix(2, 2, 0), matrix(2, 2, 0));
+    set_serving_generation(db, txn, 4);
+  });
   auto txn = db.begin_read();
   REQUIRE(serving_generation(db, txn) == 4u);
+}
+
+TEST_CASE("serving cannot switch to a generation deleted meanwhile, and nothing changes") {
+  // precompute ranks from a snapshot; `models delete` or `train --keep` may
+  // remove its generation before it commits.
+  test::TempDir dir;
+  auto db = create(dir);
+  db.write([&](Txn& txn) {
+    save_model(db, txn, "{}", matrix(3, 2, 0), matrix(3, 2, 0));
+    save_model(db, txn, "{}", matrix(3, 2, 1), matrix(3, 2, 1));
+    set_serving_generation(db, txn, 1);
+  });
+  db.write([&](Txn& txn) { delete_model(db, txn, 2); });
+  REQUIRE_THROWS_WITH(db.write([&](Txn& txn) {
+                        db.put_meta_u32(txn, "marker", 1);  // the rest of a precompute's commit
+                        set_serving_generation(db, txn, 2);
+                      }),
+                      Catch::Contains("model generation 2 is no longer stored"));
+  auto txn = db.begin_read();
+  REQUIRE(serving_generation(db, txn) == 1u);
+  REQUIRE_FALSE(db.meta_u32(txn, "marker"));
 }
 
 TEST_CASE("the serving generation and missing ones cannot be deleted, and nothing changes") {
