@@ -107,7 +107,13 @@ std::optional<InfoSection> tuned_section(const store::Database& db, const store:
   auto text = store::tuned_defaults(db, txn);
   if (!text) return std::nullopt;
   InfoSection s{"tuned_defaults", "tuned training defaults (recsys tune; --reset forgets them)", {}};
-  TunedDefaults t = parse_tuned_defaults(*text);
+  TunedDefaults t;
+  try {
+    t = parse_tuned_defaults(*text);
+  } catch (const std::runtime_error& e) {
+    s.string("error", "unreadable", e.what());  // info shows what is stored, whatever it is
+    return s;
+  }
   s.string("tuned_at", "tuned at", t.tuned_at);
   s.string("family", "model", tune::to_string(t.settings.family));
   s.fields.push_back({"settings", "settings", tune::settings_json(t.settings), tune::describe(t.settings)});

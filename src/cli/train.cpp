@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <fstream>
 #include <memory>
 
@@ -118,11 +119,20 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   }
 
   auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
-  if (auto tuned = load_tuned_defaults(db)) {  // said first: every number below depends on it
+  // Said first (and flushed: stdout may be a file or the journal, where the
+  // log lines on stderr would overtake it): every number below depends on it.
+  std::optional<TunedDefaults> tuned;
+  try {
+    tuned = load_tuned_defaults(db);
+  } catch (const std::runtime_error& e) {
+    std::printf("tuned defaults not used: %s\n", e.what());  // a damaged or newer document must not stop training
+  }
+  if (tuned) {
     ModelOptions model_options = options.model;
     std::printf("%s\n", apply_tuned_defaults(*tuned, model_options).c_str());
     params = resolve_model_options(model_options);
   }
+  std::fflush(stdout);
   if (!options.files.empty()) {
     data::ImportOptions import = options.import;
     import.threads = global.threads;

@@ -144,11 +144,15 @@ class InterruptWatch {
 
 void reset_defaults(const GlobalOptions& global) {
   auto db = open_database(global, store::OpenMode::ReadWrite);
-  auto old = load_tuned_defaults(db);
+  std::string from = "an earlier tune";
+  try {
+    if (auto old = load_tuned_defaults(db)) from = tuned_date(*old);
+  } catch (const std::runtime_error&) {
+    from = "an earlier tune (unreadable)";  // forgetting them is the remedy
+  }
   bool erased = db.write([&](store::Txn& txn) { return store::erase_tuned_defaults(db, txn); });
   if (erased) {
-    std::printf("forgot the tuned defaults from %s: recsys train uses the built-in defaults again\n",
-                old ? tuned_date(*old).c_str() : "an earlier tune");
+    std::printf("forgot the tuned defaults from %s: recsys train uses the built-in defaults again\n", from.c_str());
   } else {
     std::printf("no tuned defaults stored\n");
   }

@@ -26,11 +26,15 @@ std::string tuned_defaults_json(const TunedDefaults& t) {
 }
 
 TunedDefaults parse_tuned_defaults(std::string_view text) {
+  auto unreadable = [](const std::string& why) {
+    return std::runtime_error(fmt::format("the stored tuned defaults are unreadable ({}): recsys tune --reset forgets "
+                                          "them, recsys tune replaces them",
+                                          why));
+  };
   simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   simdjson::dom::element doc;
-  if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object())
-    throw std::runtime_error("stored tuned defaults are not JSON: run recsys tune --reset, then recsys tune");
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object()) throw unreadable("not a JSON object");
   TunedDefaults t;
   std::string_view s;
   if (doc["tuned_at"].get_string().get(s) == simdjson::SUCCESS) t.tuned_at = std::string(s);
@@ -38,9 +42,12 @@ TunedDefaults parse_tuned_defaults(std::string_view text) {
   double v;
   if (doc["value"].get_double().get(v) == simdjson::SUCCESS) t.value = v;
   simdjson::dom::element settings;
-  if (doc["settings"].get(settings) != simdjson::SUCCESS)
-    throw std::runtime_error("stored tuned defaults have no settings: run recsys tune --reset, then recsys tune");
-  t.settings = tune::settings_from_json(simdjson::minify(settings));
+  if (doc["settings"].get(settings) != simdjson::SUCCESS) throw unreadable("no settings");
+  try {
+    t.settings = tune::settings_from_json(simdjson::minify(settings));
+  } catch (const std::runtime_error& e) {
+    throw unreadable(e.what());
+  }
   return t;
 }
 

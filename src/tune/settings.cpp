@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <tuple>
+#include <type_traits>
 
 #include "util/json.hpp"
 
@@ -19,6 +20,7 @@ namespace {
 // Factor counts tried: powers of two and the steps between them.
 constexpr std::array<std::uint32_t, 8> kFactorChoices = {16, 32, 48, 64, 96, 128, 192, 256};
 constexpr std::uint32_t kMaxFactors = 512;
+constexpr std::uint32_t kMaxIterations = 60;  // refinement's ceiling
 
 double log_uniform(SplitMix& rng, double low, double high) {
   return std::exp(std::log(low) + rng.uniform() * (std::log(high) - std::log(low)));
@@ -106,7 +108,7 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
   }
   for (double m : {step, 1.0 / step}) {
     Settings n = s;
-    n.iterations = std::clamp<std::uint32_t>(static_cast<std::uint32_t>(std::lround(s.iterations * m)), 2, 60);
+    n.iterations = std::clamp<std::uint32_t>(static_cast<std::uint32_t>(std::lround(s.iterations * m)), 2, kMaxIterations);
     add(n);
   }
   return out;
@@ -154,11 +156,10 @@ Settings settings_from_json(std::string_view text) {
   simdjson::padded_string padded(text);
   simdjson::dom::element doc;
   if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object())
-    throw std::runtime_error("tuned settings are not a JSON object");
+    throw std::runtime_error("the settings are not a JSON object");
   Settings s;
   std::string_view family;
-  if (doc["family"].get_string().get(family) != simdjson::SUCCESS)
-    throw std::runtime_error("tuned settings have no family");
+  if (doc["family"].get_string().get(family) != simdjson::SUCCESS) throw std::runtime_error("the settings have no family");
   try {
     s.family = family_from_string(family);
     std::string_view confidence;
@@ -167,20 +168,33 @@ Settings settings_from_json(std::string_view text) {
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(e.what());
   }
-  std::uint64_t n;
-  double x;
-  if (doc["factors"].get_uint64().get(n) == simdjson::SUCCESS) s.factors = static_cast<std::uint32_t>(n);
-  if (doc["iterations"].get_uint64().get(n) == simdjson::SUCCESS) s.iterations = static_cast<std::uint32_t>(n);
-  if (doc["regularization"].get_double().get(x) == simdjson::SUCCESS) s.regularization = static_cast<float>(x);
-  if (doc["alpha"].get_double().get(x) == simdjson::SUCCESS) s.alpha = static_cast<float>(x);
-  if (doc["user_norm"].get_double().get(x) == simdjson::SUCCESS) s.user_norm = static_cast<float>(x);
+  // A key may be missing (a document from before it existed: the default);
+  // present, it must be a number in the range tune searches.
+  auto number = [&](const char* key, double low, double high, auto& field) {
+    simdjson::dom::element v;
+    if (doc[key].get(v) != simdjson::SUCCESS) return;
+    double x = 0;
+    if (v.get_double().get(x) != simdjson::SUCCESS || !(x >= low && x <= high))
+      throw std::runtime_error(fmt::format("\"{}\" is {}, not a number from {:g} to {:g}", key, simdjson::minify(v), low, high));
+    using T = std::remove_reference_t<decltype(field)>;
+    if constexpr (std::is_integral_v<T>) {
+      if (x != std::floor(x)) throw std::runtime_error(fmt::format("\"{}\" is {}, not a whole number", key, x));
+    }
+    field = static_cast<T>(x);
+  };
+  number("regularization", 1e-6, 1e9, s.regularization);
   if (s.family == Family::Ease) {
     s.factors = 0;
     s.alpha = 0;
     s.user_norm = 0;
     s.iterations = 1;
     s.confidence = model::Confidence::Binary;
+    return s;
   }
+  number("factors", 1, kMaxFactors, s.factors);
+  number("iterations", 1, kMaxIterations, s.iterations);
+  number("alpha", 1e-6, 1e9, s.alpha);
+  number("user_norm", 0, 2, s.user_norm);
   return s;
 }
 

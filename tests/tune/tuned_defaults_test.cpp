@@ -11,6 +11,7 @@
 
 #include "generated_db.hpp"
 #include "process.hpp"
+#include "store/tuned.hpp"
 #include "temp_dir.hpp"
 #include "util/random.hpp"
 
@@ -107,6 +108,47 @@ TEST_CASE("train uses the tuned defaults and says so first and given options win
   auto again = run_recsys({"--db", db, "tune", "--reset"}, dir);
   REQUIRE(again.status == 0);
   CHECK(again.out.find("no tuned defaults stored") != std::string::npos);
+}
+
+TEST_CASE("damaged or unknown stored tuned defaults do not stop train, info or --reset") {
+  TempDir dir;
+  auto file = dir.write("r.csv", ratings(40, 30, 4));
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  // Written by hand, by a newer version (another family), or damaged. Before, each
+  // stopped train and info, some as a usage error about an option never given, and
+  // --reset failed on the same error; iterations 1e9 made train run for ever.
+  for (std::string doc : {std::string("not json"), std::string(R"({"settings":5})"),
+                          std::string(R"({"settings":{"family":"bpr"}})"),
+                          std::string(R"({"settings":{"family":"ials","confidence":"sqrt"}})"),
+                          std::string(R"({"settings":{"family":"ials","factors":0}})"),
+                          std::string(R"({"settings":{"family":"ials","factors":4294967297}})"),
+                          std::string(R"({"settings":{"family":"ials","iterations":1000000000}})"),
+                          std::string(R"({"settings":{"family":"ials","user_norm":-3}})"),
+                          std::string(R"({"settings":{"family":"ials","alpha":"ten"}})"),
+                          std::string(R"({"settings":{"family":"ease","regularization":0}})")}) {
+    INFO(doc);
+    {
+      store::OpenOptions o;
+      o.path = db;
+      o.mode = store::OpenMode::ReadWrite;
+      auto d = store::Database::open(o);
+      d.write([&](store::Txn& txn) { store::put_tuned_defaults(d, txn, doc); });
+    }
+    auto train = run_recsys({"--db", db, "train", "--no-refit", "--no-loss", "--iterations", "2", "--factors", "4"}, dir);
+    INFO(train.out << train.err);
+    REQUIRE(train.status == 0);
+    CHECK(first_line(train.out).find("tuned defaults not used: the stored tuned defaults are unreadable") !=
+          std::string::npos);
+    auto info = run_recsys({"--db", db, "info"}, dir);
+    REQUIRE(info.status == 0);
+    CHECK(info.out.find("unreadable") != std::string::npos);
+    REQUIRE(run_recsys({"--db", db, "info", "--json"}, dir).status == 0);
+    auto reset = run_recsys({"--db", db, "tune", "--reset"}, dir);
+    REQUIRE(reset.status == 0);
+    CHECK(reset.out.find("forgot the tuned defaults") != std::string::npos);
+    CHECK(run_recsys({"--db", db, "info"}, dir).out.find("tuned training defaults") == std::string::npos);
+  }
 }
 
 TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --model als is given") {
