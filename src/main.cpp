@@ -103,6 +103,10 @@ int main(int argc, char** argv) try {
     return 2;
   }
   run();
+  // What a command printed must have arrived (`info > /dev/full`, a closed
+  // pipe): exit 0 would tell a script its output is whole.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw std::runtime_error("cannot write the output to stdout (a full disk or a closed pipe?)");
   return 0;
 } catch (const recsys::UsageError& e) {
   std::fprintf(stderr, "recsys: %s\n", e.what());

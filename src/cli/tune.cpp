@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -106,18 +107,23 @@ static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs 
 // signal back its default action, so a second one ends the process at once
 // (an EASE fit cannot stop midway and may take minutes). sigaction is
 // async-signal-safe.
+// SIGHUP (the terminal or ssh session went away) stops it the same way.
+constexpr std::array<int, 3> kStopSignals = {SIGINT, SIGTERM, SIGHUP};
+
 extern "C" void on_stop_signal(int) {
   interrupted.store(true);
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   sigemptyset(&fallback.sa_mask);
-  sigaction(SIGINT, &fallback, nullptr);
-  sigaction(SIGTERM, &fallback, nullptr);
+  for (int signal : kStopSignals) sigaction(signal, &fallback, nullptr);
 }
 
-// Installs the handler for SIGINT and SIGTERM for its lifetime, then puts the
+// Installs the handler for the stop signals for its lifetime, then puts the
 // previous ones back. A signal the process was started ignoring (SIGINT of a
-// background job of a shell script) stays ignored.
+// background job of a shell script, SIGHUP under nohup) stays ignored.
+// SIGPIPE is ignored meanwhile: progress written to a pipe whose reader left
+// (`tune | head -1`) must not end the search unstored; main reports the lost
+// output at the end.
 class InterruptWatch {
  public:
   InterruptWatch() {
@@ -125,21 +131,25 @@ class InterruptWatch {
     struct sigaction action {};
     action.sa_handler = on_stop_signal;
     sigemptyset(&action.sa_mask);
-    for (auto [signal, previous] : {std::pair{SIGINT, &previous_int_}, std::pair{SIGTERM, &previous_term_}}) {
-      sigaction(signal, nullptr, previous);
-      if (previous->sa_handler != SIG_IGN) sigaction(signal, &action, nullptr);
+    for (std::size_t j = 0; j < kStopSignals.size(); ++j) {
+      sigaction(kStopSignals[j], nullptr, &previous_[j]);
+      if (previous_[j].sa_handler != SIG_IGN) sigaction(kStopSignals[j], &action, nullptr);
     }
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &previous_pipe_);
   }
   ~InterruptWatch() {
-    sigaction(SIGINT, &previous_int_, nullptr);
-    sigaction(SIGTERM, &previous_term_, nullptr);
+    for (std::size_t j = 0; j < kStopSignals.size(); ++j) sigaction(kStopSignals[j], &previous_[j], nullptr);
+    sigaction(SIGPIPE, &previous_pipe_, nullptr);
   }
   InterruptWatch(const InterruptWatch&) = delete;
   InterruptWatch& operator=(const InterruptWatch&) = delete;
 
  private:
-  struct sigaction previous_int_ {};
-  struct sigaction previous_term_ {};
+  std::array<struct sigaction, kStopSignals.size()> previous_ {};
+  struct sigaction previous_pipe_ {};
 };
 
 void reset_defaults(const GlobalOptions& global) {
@@ -249,11 +259,10 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     std::fprintf(progress, "%s\n", note.c_str());
     std::fflush(progress);
   };
-  tune::SearchResult result;
-  {
-    InterruptWatch watch;
-    result = tune::search(data, search);
-  }
+  // Until the end: the leaderboard is written before the store, into a pipe
+  // that may be gone.
+  InterruptWatch watch;
+  tune::SearchResult result = tune::search(data, search);
   TuneRun run{search.metric.name, budget, o.seed, threads, o.models, o.prefer};
   std::fputs(leaderboard_table(result, run).c_str(), progress);
 
@@ -262,7 +271,8 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     if (o.json) std::printf("%s\n", leaderboard_json(result, run, data).c_str());
     throw std::runtime_error(fmt::format(
         "every trial scored 0 on the validation part ({} ratings of {} users): nothing tells the settings apart, so "
-        "nothing was stored; tune needs more ratings per user and items rated by several users",
+        "nothing was stored (tuned defaults stored before, if any, stay); tune needs more ratings per user and items "
+        "rated by several users",
         data.validation.size(), result.trials[result.best].per_user.size()));
   }
   TunedDefaults tuned{chosen.settings, utc_now(), search.metric.name, chosen.metric};

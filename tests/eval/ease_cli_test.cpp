@@ -195,3 +195,21 @@ TEST_CASE("precompute of an EASE generation refreshes users outside B with the B
   REQUIRE(run_recsys({"--db", db, "recommend", "u1", "--json"}, dir).out.find("\"source\":\"model\"") !=
           std::string::npos);
 }
+
+TEST_CASE("recsys similar never lists the item itself, also when its list is the fallback", "[ease]") {
+  // One item: EASE's B is [0] (no similar items); ALS has no other item either.
+  for (std::string family : {"ease", "als"}) {
+    INFO(family);
+    TempDir dir;
+    auto file = dir.write("t.tsv", "u1\ti1\t5\nu2\ti1\t3\n");
+    auto db = (dir / "db").string();
+    auto r = run_recsys({"--db", db, "train", file.string(), "--model", family, "--split", "none"}, dir);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+    auto similar = run_recsys({"--db", db, "similar", "i1", "--json"}, dir);
+    REQUIRE(similar.status == 0);
+    REQUIRE(similar.out.find("\"items\":[]") != std::string::npos);
+    REQUIRE(run_recsys({"--db", db, "check"}, dir).status == 0);
+  }
+}

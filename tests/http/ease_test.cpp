@@ -89,9 +89,9 @@ void require_matches(const test::ParsedBody& served, const std::vector<std::pair
 struct EaseServed {
   test::TempDir dir;
   std::string db;
-  EaseServed() {
+  explicit EaseServed(const std::string& extra = "") {
     db = (dir / "db").string();
-    auto file = dir.write("r.tsv", grouped_ratings());
+    auto file = dir.write("r.tsv", grouped_ratings() + extra);
     auto r = test::run_recsys({"--db", db, "--threads", "2", "train", file.string(), "--model", "ease",
                                "--regularization", "5", "--split", "none"},
                               dir);
@@ -160,4 +160,35 @@ TEST_CASE("an EASE event changes the served list exactly as x_u·B predicts", "[
   REQUIRE(only_new.source == "fallback");
   auto fallback_names = test::item_names(only_new);
   REQUIRE(std::find(fallback_names.begin(), fallback_names.end(), "brand-new") == fallback_names.end());
+}
+
+TEST_CASE("EASE users whose items co-occur with no other item get the fallback, from precompute and from events",
+          "[ease]") {
+  // iso's item co-occurs with nothing (its row of B is 0); iso2's two items only
+  // with each other (x_u·B is 0 on every item they did not rate).
+  EaseServed f("iso\tISO\t5\niso2\tISO2\t4\niso2\tISO3\t4\n");
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto fallback = test::item_names(test::parse_body(c.get("/v1/users/nobody/recommendations").body));
+  for (std::string user : {"iso", "iso2"}) {
+    INFO(user);
+    auto served = test::parse_body(c.get("/v1/users/" + user + "/recommendations").body);
+    REQUIRE(served.source == "fallback");
+    auto names = test::item_names(served);
+    REQUIRE(names.size() == kK);
+    for (const char* own : {"ISO", "ISO2", "ISO3"}) REQUIRE(std::find(names.begin(), names.end(), own) == names.end());
+    REQUIRE(served.items.front().second >= 2);  // rating counts, not the zeros of x_u·B
+  }
+  // ISO's row of B is 0: its similar items are the fallback, without ISO.
+  auto similar = test::parse_body(c.get("/v1/items/ISO/similar").body, "item");
+  REQUIRE(similar.source == "fallback");
+  REQUIRE(test::item_names(similar) == fallback);
+  // The same from an event: a new user whose only item is ISO.
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"iso-new","item":"ISO","value":3})").status == 200);
+  auto from_event = test::parse_body(c.get("/v1/users/iso-new/recommendations").body);
+  REQUIRE(from_event.source == "fallback");
+  REQUIRE(test::item_names(from_event) == fallback);
+  // Adding an item that co-occurs with others makes the list personal again.
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"iso-new","item":"i2","value":3})").status == 200);
+  require_matches(test::parse_body(c.get("/v1/users/iso-new/recommendations").body), expected_list(f.dir, "iso-new"));
 }

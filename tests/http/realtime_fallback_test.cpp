@@ -13,6 +13,7 @@
 #include "client.hpp"
 #include "served_db.hpp"
 #include "store/cache.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
 #include "store/models.hpp"
 #include "store/ratings.hpp"
@@ -105,6 +106,34 @@ TEST_CASE("precompute gives a user whose rated items the model lacks the fallbac
   REQUIRE(std::vector<std::pair<std::string, double>>(shared.items.begin() + 1, shared.items.end()) ==
           std::vector<std::pair<std::string, double>>(late.items.begin(), late.items.begin() + 4));
   for (const auto& [item, score] : late.items) REQUIRE(item != "extra");
+}
+
+TEST_CASE("an item the model has no similar items for gets the fallback without itself, stored or cut when served") {
+  WithExtraItem f;  // "extra": the most-rated item, newer than the model
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto shared = test::item_names(test::parse_body(c.get("/v1/users/nobody/recommendations").body));
+  REQUIRE(shared.at(0) == "extra");
+  const std::vector<std::string> others(shared.begin() + 1, shared.begin() + 4);
+  auto expect_without_self = [&](const std::string& target) {
+    INFO(target);
+    auto body = test::parse_body(c.get(target).body, "item");
+    REQUIRE(body.source == "fallback");
+    REQUIRE(test::item_names(body) == others);
+  };
+  // precompute stored the item's own list, without it.
+  expect_without_self("/v1/items/extra/similar?k=3");
+  expect_without_self("/v1/items/extra/similar?k=3&exclude=nothing");
+  // A cache without that list (written before it was stored): the shared
+  // fallback is cut on the fly, still without the item.
+  {
+    auto db = test::open_db(f.dir / "db");
+    db.write([&](store::Txn& txn) {
+      store::delete_list(db, txn, store::CacheTable::ItemSimilar, "extra");
+      db.tables().candidates.del(txn, store::candidate_key(store::CandidateKind::Similar, "extra"));
+    });
+  }
+  expect_without_self("/v1/items/extra/similar?k=3");
 }
 
 TEST_CASE("fold-in of a Spark model scales the regularisation by the user's number of ratings") {

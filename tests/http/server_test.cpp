@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cctype>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,24 @@ struct Fixture : test::ServedDb {
 std::vector<std::string> names(const test::SmallDb& s, const std::vector<std::uint32_t>& items) {
   std::vector<std::string> out;
   for (auto i : items) out.push_back(s.items[i]);
+  return out;
+}
+
+// exclude=… for these ids, each byte outside [0-9A-Za-z] percent-encoded.
+std::string exclude_param(const std::vector<std::string>& ids) {
+  std::string out = "exclude=";
+  for (std::size_t n = 0; n < ids.size(); ++n) {
+    if (n > 0) out += ',';
+    for (unsigned char ch : ids[n]) {
+      if (std::isalnum(ch)) {
+        out += static_cast<char>(ch);
+      } else {
+        out += '%';
+        out += "0123456789ABCDEF"[ch >> 4];
+        out += "0123456789ABCDEF"[ch & 15];
+      }
+    }
+  }
   return out;
 }
 
@@ -196,4 +215,35 @@ TEST_CASE("concurrent clients all get their answers") {
   }
   for (auto& t : clients) t.join();
   REQUIRE(ok == 800);
+}
+
+TEST_CASE("exclude= removes items before cutting to k and refills from the stored candidates") {
+  Fixture f;  // k = 5, candidates 100 deep
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  auto ranking = test::brute_force_user(f.s, 0, 12);
+  // Every listed item excluded: the next three of the ranking.
+  auto listed = names(f.s, std::vector<std::uint32_t>(ranking.begin(), ranking.begin() + 5));
+  auto body = test::parse_body(c.get("/v1/users/u0/recommendations?k=3&" + exclude_param(listed)).body);
+  REQUIRE(body.source == "model");
+  REQUIRE(test::item_names(body) == names(f.s, {ranking[5], ranking[6], ranking[7]}));
+  // The top item excluded with k = 10: ten items, the ranking without it.
+  body = test::parse_body(c.get("/v1/users/u0/recommendations?k=10&" + exclude_param({listed[0]})).body);
+  REQUIRE(test::item_names(body) == names(f.s, std::vector<std::uint32_t>(ranking.begin() + 1, ranking.begin() + 11)));
+  // Without exclude, the stored list as it is.
+  REQUIRE(test::parse_body(c.get("/v1/users/u0/recommendations?k=10").body).items.size() == 5);
+
+  // The shared fallback refills from the fallback ranking, similar items from their candidates.
+  for (std::string target : {"/v1/users/nobody/recommendations", "/v1/items/i4/similar"}) {
+    INFO(target);
+    const char* key = target.find("/users/") != std::string::npos ? "user" : "item";
+    auto shown = test::item_names(test::parse_body(c.get(target).body, key));
+    REQUIRE(shown.size() == 5);
+    auto deeper = test::parse_body(c.get(target + "?k=4&" + exclude_param(shown)).body, key);
+    REQUIRE(deeper.items.size() == 4);
+    for (const auto& item : test::item_names(deeper)) {
+      REQUIRE(item != "i4");
+      REQUIRE(std::find(shown.begin(), shown.end(), item) == shown.end());
+    }
+  }
 }

@@ -113,3 +113,41 @@ TEST_CASE("a user whose items are all outside B gets no EASE list", "[ease]") {
   REQUIRE(lists.row(0).empty());
   REQUIRE(rank::top_k_ease_single(f.b, only_new.row_indices(0), only_new.row_values(0), 5).empty());
 }
+
+TEST_CASE("x_u·B that is 0 on every unrated item gives no EASE list; zeros beside non-zero scores still rank",
+          "[ease]") {
+  // Items 0 and 1 co-occur only with each other, item 2 with nothing; 3 and 4
+  // with each other, with a negative weight towards item 5.
+  model::RowMatrixXf b = model::RowMatrixXf::Zero(6, 6);
+  b(0, 1) = b(1, 0) = 0.5f;
+  b(3, 4) = b(4, 3) = 0.25f;
+  b(3, 5) = -0.5f;
+  auto lists_of = [&](std::vector<std::uint32_t> items) {
+    std::vector<std::uint32_t> u(items.size(), 0);
+    std::vector<float> v(items.size(), 1.0f);
+    model::Csr x = model::build_csr(1, 6, u, items, v);
+    rank::BlockOptions o;
+    o.k = 3;
+    auto batch = rank::top_k_ease(x, b, {}, [&](std::size_t) { return x.row_indices(0); }, o);
+    auto single = rank::top_k_ease_single(b, x.row_indices(0), x.row_values(0), 3);
+    auto row = batch.row(0);
+    REQUIRE(single.size() == row.size());
+    for (std::size_t r = 0; r < row.size(); ++r) REQUIRE(single[r].index == row[r].index);
+    return single;
+  };
+  REQUIRE(lists_of({2}).empty());     // a row of B that is all 0
+  REQUIRE(lists_of({0, 1}).empty());  // its only non-zero weight is on a rated item
+  // A non-zero score among zeros: a list, the zeros ranked in index order after it.
+  auto one = lists_of({0});
+  REQUIRE(one.size() == 3);
+  REQUIRE(one[0].index == 1);
+  REQUIRE(one[0].score == 0.5f);
+  REQUIRE(one[1].index == 2);
+  REQUIRE(one[1].score == 0.0f);
+  // Only a negative score besides zeros: still information (item 5 ranks last).
+  auto negative = lists_of({3, 4});
+  REQUIRE(negative.size() == 3);
+  REQUIRE(negative[0].score == 0.0f);
+  REQUIRE(negative[0].index == 0);
+  REQUIRE(negative[2].index == 2);
+}

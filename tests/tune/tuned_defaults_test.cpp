@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -192,11 +194,12 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
   CHECK(weighted.err.find("training EASE") != std::string::npos);
 }
 
-TEST_CASE("Ctrl-C or SIGTERM during tune keeps and stores the best trial so far") {
+TEST_CASE("Ctrl-C, SIGTERM or SIGHUP during tune keeps and stores the best trial so far") {
   TempDir dir;
   const auto db = generated_db(dir);
-  // SIGTERM is what systemd and timeout send: before, it ended tune at once with nothing stored.
-  for (int sig : {SIGINT, SIGTERM}) {
+  // SIGTERM is what systemd and timeout send, SIGHUP what a closed ssh session
+  // sends: before, each ended tune at once with nothing stored.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     INFO("signal " << sig);
     REQUIRE(run_recsys({"--db", db, "tune", "--reset"}, dir).status == 0);
     Process p({recsys_bin(), "--db", db, "--threads", "2", "tune", "--budget", "10m"}, dir.path());
@@ -217,5 +220,26 @@ TEST_CASE("Ctrl-C or SIGTERM during tune keeps and stores the best trial so far"
     CHECK(r->out.find("stored as training defaults") != std::string::npos);
     auto info = run_recsys({"--db", db, "info"}, dir);
     CHECK(info.out.find("tuned training defaults") != std::string::npos);
+  }
+}
+
+TEST_CASE("tune whose output reader went away still stores its result, and lost output is an error") {
+  TempDir dir;
+  const auto db = generated_db(dir);
+  REQUIRE(run_recsys({"--db", db, "tune", "--reset"}, dir).status == 0);
+  // `tune | head -1`: the pipe closes after the first line. Before, SIGPIPE ended
+  // the search with nothing stored.
+  auto shell = [&](const std::string& command) { return Process({"/bin/sh", "-c", command}, dir.path()).wait(); };
+  std::string recsys = std::string(1, '\'').append(recsys_bin()).append("' --db '").append(db).append("' ");
+  auto r = shell(recsys + "tune --max-trials 6 --budget 5m | head -1");
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("tuning ndcg@10") == 0);
+  auto info = run_recsys({"--db", db, "info"}, dir);
+  CHECK(info.out.find("tuned training defaults") != std::string::npos);
+  // Output that cannot be written is an error, not exit 0 (info > /dev/full).
+  if (std::filesystem::exists("/dev/full")) {
+    auto full = shell(recsys + "info > /dev/full");
+    CHECK(full.status != 0);
+    CHECK(full.err.find("cannot write the output") != std::string::npos);
   }
 }
