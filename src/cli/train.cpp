@@ -129,7 +129,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   }
   if (tuned) {
     ModelOptions model_options = options.model;
-    std::printf("%s\n", apply_tuned_defaults(*tuned, model_options).c_str());
+    std::printf("%s\n", apply_tuned_defaults(*tuned, stored_data_size(db), model_options).c_str());
     params = resolve_model_options(model_options);
   }
   std::fflush(stdout);

@@ -205,6 +205,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     std::fprintf(o.json ? stderr : stdout, "%s", import_summary(imported).c_str());
   }
   tune::TuneData data;
+  DataSize tuned_on;  // all stored ratings and items, recorded with the result
   std::string ease_skipped;
   {
     data::RatingTable all;
@@ -214,6 +215,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     }
     if (all.size() == 0) throw std::runtime_error("no ratings stored: give rating files (recsys tune FILE...) or run recsys import first");
     if (kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);
+    tuned_on = {all.size(), all.n_items};
     data = tune::carve_validation(all, kind, o.test_fraction, o.seed);
     if (data.untimed) log::warn("{}", data::kUntimedChronoNotice);
     // A tuned EASE that `train` would then refuse (train_ease.hpp: --max-items'
@@ -275,7 +277,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
         "rated by several users",
         data.validation.size(), result.trials[result.best].per_user.size()));
   }
-  TunedDefaults tuned{chosen.settings, utc_now(), search.metric.name, chosen.metric};
+  TunedDefaults tuned{chosen.settings, utc_now(), search.metric.name, chosen.metric, tuned_on};
   db.write([&](store::Txn& txn) { store::put_tuned_defaults(db, txn, tuned_defaults_json(tuned)); });
   std::fprintf(progress, "stored as training defaults: %s %s (recsys train uses them; options given override)\n",
                std::string(tune::to_string(chosen.settings.family)).c_str(),

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/ratings.hpp"
 #include "store/tuned.hpp"
 #include "util/json.hpp"
 
@@ -21,7 +22,8 @@ std::string tuned_defaults_json(const TunedDefaults& t) {
   json::append_string(out, t.metric);
   out += ",\"value\":";
   json::append_number(out, t.value);
-  out += ",\"settings\":" + tune::settings_json(t.settings) + '}';
+  out += ",\"settings\":" + tune::settings_json(t.settings);
+  out += fmt::format(",\"data\":{{\"ratings\":{},\"items\":{}}}}}", t.data.ratings, t.data.items);
   return out;
 }
 
@@ -41,6 +43,9 @@ TunedDefaults parse_tuned_defaults(std::string_view text) {
   if (doc["metric"].get_string().get(s) == simdjson::SUCCESS) t.metric = std::string(s);
   double v;
   if (doc["value"].get_double().get(v) == simdjson::SUCCESS) t.value = v;
+  std::uint64_t n;
+  if (doc["data"]["ratings"].get_uint64().get(n) == simdjson::SUCCESS) t.data.ratings = n;
+  if (doc["data"]["items"].get_uint64().get(n) == simdjson::SUCCESS) t.data.items = n;
   simdjson::dom::element settings;
   if (doc["settings"].get(settings) != simdjson::SUCCESS) throw unreadable("no settings");
   try {
@@ -61,16 +66,35 @@ std::optional<TunedDefaults> load_tuned_defaults(store::Database& db) {
   return parse_tuned_defaults(*text);
 }
 
+DataSize stored_data_size(store::Database& db) {
+  auto txn = db.begin_read();
+  return {store::rating_stats(db, txn).count, db.tables().item_ids.size(txn)};
+}
+
 std::string tuned_date(const TunedDefaults& t) {
   // "2026-11-26T15:50:02Z" -> "2026-11-26 15:50 UTC"
   if (t.tuned_at.size() >= 16) return t.tuned_at.substr(0, 10) + ' ' + t.tuned_at.substr(11, 5) + " UTC";
   return t.tuned_at;
 }
 
-std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
+std::string apply_tuned_defaults(const TunedDefaults& t, const DataSize& now, ModelOptions& o) {
   const auto& s = t.settings;
   if (o.feedback != "implicit")
     return fmt::format("tuned defaults from {} not used: they are for implicit feedback", tuned_date(t));
+  // Tuned on a different data set (or a much smaller one): said, and for EASE,
+  // whose fit grows with items³, not applied beyond twice the items.
+  const bool known = t.data.ratings > 0 && t.data.items > 0;
+  auto far = [](double a, double b) { return a > 2 * b || b > 2 * a; };
+  const std::string tuned_on = fmt::format("tuned on {} ratings and {} items, the data now has {} and {}",
+                                           t.data.ratings, t.data.items, now.ratings, now.items);
+  if (known && s.family == tune::Family::Ease && now.items > 2 * t.data.items && !(o.given.count("model") > 0))
+    return fmt::format("tuned defaults from {} (ease) not used: {} (an EASE fit grows with items³); run recsys tune "
+                       "again",
+                       tuned_date(t), tuned_on);
+  const std::string stale =
+      known && (far(double(now.ratings), double(t.data.ratings)) || far(double(now.items), double(t.data.items)))
+          ? fmt::format(" (warning: {}; run recsys tune again)", tuned_on)
+          : std::string();
   std::vector<std::string> used, kept;
   auto given = [&](const char* name) { return o.given.count(name) > 0; };
   auto apply = [&](const char* name, std::string value, auto&& set) {
@@ -122,7 +146,7 @@ std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& o) {
   std::string line = fmt::format("using tuned defaults from {} ({} {:.4f} on validation): {}", tuned_date(t),
                                  t.metric, t.value, used.empty() ? "none" : fmt::format("{}", fmt::join(used, ", ")));
   if (!kept.empty()) line += fmt::format("; given options kept: {}", fmt::join(kept, ", "));
-  return line;
+  return line + stale;
 }
 
 }  // namespace recsys::cli

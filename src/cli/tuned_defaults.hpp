@@ -4,6 +4,7 @@
 // so the precedence is command line > env > config file > tuned > built-in.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,12 +15,22 @@
 
 namespace recsys::cli {
 
+// How much data there is: stored ratings and item ids.
+struct DataSize {
+  std::uint64_t ratings = 0;
+  std::uint64_t items = 0;
+};
+
 struct TunedDefaults {
   tune::Settings settings;
   std::string tuned_at;  // UTC, ISO 8601 ("2026-11-26T15:50:02Z")
   std::string metric;    // "ndcg@10"
   double value = 0;      // the metric on the validation part
+  DataSize data;         // what was tuned on (0: a document from before it was recorded)
 };
+
+// The stored ratings and item ids now (one read transaction).
+DataSize stored_data_size(store::Database& db);
 
 // {"tuned_at":…,"metric":…,"value":…,"settings":{…settings_json…}}
 std::string tuned_defaults_json(const TunedDefaults& t);
@@ -34,6 +45,9 @@ std::string tuned_date(const TunedDefaults& t);
 // train prints first: "using tuned defaults from <date>: factors 128, …".
 // A --confidence given that differs from the tuned one also keeps the tuned
 // alpha out (alpha's scale depends on the confidence function).
-std::string apply_tuned_defaults(const TunedDefaults& t, ModelOptions& options);
+// `now` is the data train is about to fit: settings tuned on data of a very
+// different size are flagged, and a tuned EASE is not used on more than twice
+// the items it was tuned on (its fit costs items³).
+std::string apply_tuned_defaults(const TunedDefaults& t, const DataSize& now, ModelOptions& options);
 
 }  // namespace recsys::cli

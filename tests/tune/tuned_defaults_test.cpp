@@ -192,6 +192,26 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
   REQUIRE(weighted.status == 0);
   CHECK(first_line(weighted.out).find("given options kept: confidence (tuned on binary input)") != std::string::npos);
   CHECK(weighted.err.find("training EASE") != std::string::npos);
+
+  // The data grew to more than twice the items the EASE was tuned on: its fit
+  // grows with items³ (a tuned EASE on 200 items ran for hours on 43k). Before,
+  // it was fitted anyway.
+  std::ostringstream wide;
+  for (int u = 0; u < 40; ++u)
+    for (int i = 0; i < 3; ++i) wide << "u" << u << ",new" << (u * 3 + i) << ",4\n";
+  REQUIRE(run_recsys({"--db", db, "import", "--append", dir.write("wide.csv", wide.str()).string()}, dir).status == 0);
+  auto grown = run_recsys({"--db", db, "train", "--no-refit", "--no-loss"}, dir);
+  INFO(grown.out << grown.err);
+  REQUIRE(grown.status == 0);
+  CHECK(first_line(grown.out).find("(ease) not used: tuned on") != std::string::npos);
+  CHECK(first_line(grown.out).find("run recsys tune again") != std::string::npos);
+  CHECK(grown.err.find("training implicit ALS") != std::string::npos);
+  // Asked for by name, EASE is fitted with the tuned λ, and the line warns.
+  auto asked = run_recsys({"--db", db, "train", "--no-refit", "--model", "ease"}, dir);
+  REQUIRE(asked.status == 0);
+  CHECK(first_line(asked.out).find("regularization " + lambda) != std::string::npos);
+  CHECK(first_line(asked.out).find("(warning: tuned on") != std::string::npos);
+  CHECK(asked.err.find("training EASE") != std::string::npos);
 }
 
 TEST_CASE("Ctrl-C, SIGTERM or SIGHUP during tune keeps and stores the best trial so far") {
