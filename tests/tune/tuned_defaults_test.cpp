@@ -194,7 +194,7 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
   CHECK(weighted.err.find("training EASE") != std::string::npos);
 
   // The data grew to more than twice the items the EASE was tuned on: its fit
-  // grows with items³ (a tuned EASE on 200 items ran for hours on 43k). Before,
+  // grows with items³ (a tuned EASE on 200 items was started on 43k). Before,
   // it was fitted anyway.
   std::ostringstream wide;
   for (int u = 0; u < 40; ++u)
