@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,7 +62,8 @@ struct Job {
 // budget and the time estimates. Owned by search() (one thread plans and
 // calls run(); workers live only inside run()); its mutex guards every
 // member written by the workers (results_, rates_, skipped_, failed_,
-// failed_settings_, out_of_budget_) and serialises on_trial and on_note.
+// failed_settings_, too_long_noted_, out_of_budget_) and serialises on_trial
+// and on_note.
 class Runner {
  public:
   Runner(const TuneData& data, const SearchOptions& o) : data_(data), o_(o), start_(Clock::now()) {}
@@ -167,12 +169,20 @@ class Runner {
   void run_one(Job& job, unsigned threads) {
     if (o_.max_trials > 0 && job.id > o_.max_trials) return;  // the plan ends here
     // Launch only what can finish within the budget.
-    const bool late = calibrating(job) ? now() >= o_.budget_seconds : now() + estimate(job, threads) > o_.budget_seconds;
-    if (stopped() || late) {
+    const double started = now();
+    const double expected = calibrating(job) ? 0.0 : estimate(job, threads);
+    if (stopped() || started + expected > o_.budget_seconds || started >= o_.budget_seconds) {
       std::lock_guard lock(mutex_);
       ++skipped_;
       if (!stopped()) out_of_budget_ = true;
       job.state.reset();
+      // Said once per family when it is the estimate, not the clock, that
+      // keeps a trial out: a family asked for and never tried is news.
+      if (!stopped() && started < o_.budget_seconds && o_.on_note && too_long_noted_.insert(job.settings.family).second)
+        o_.on_note(fmt::format("{} trials not started from {:.1f}s on: {} is estimated at {:.1f}s, more than the {:.1f}s "
+                               "of budget left",
+                               to_string(job.settings.family), started, describe(job.settings), expected,
+                               o_.budget_seconds - started));
       return;
     }
     Clock::time_point t0 = Clock::now();
@@ -225,6 +235,7 @@ class Runner {
   std::size_t skipped_ = 0;
   std::size_t failed_ = 0;
   std::vector<Settings> failed_settings_;
+  std::set<Family> too_long_noted_;  // families whose skip for a long estimate was said
   bool out_of_budget_ = false;
 };
 

@@ -261,7 +261,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   if (out.trials.empty())
     throw std::runtime_error(out.interrupted      ? "interrupted before the first trial finished"
                              : out.failed > 0 ? "every trial failed (the reasons are above)"
-                                              : "the budget ended before the first trial finished: give a larger --budget");
+                                              : "no trial finished within the budget (the notes above say what did not fit): give a larger --budget");
   out.best = best_of(out.trials);
   double floor = -1;
   for (const auto& t : out.trials)
