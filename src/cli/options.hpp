@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -49,6 +50,9 @@ inline CLI::Validator number_check(bool zero_allowed) {
         char* end = nullptr;
         const double x = std::strtod(value.c_str(), &end);
         if (end == value.c_str() || *end != '\0') return "must be a number (got " + value + ")";
+        // nan, inf and what overflows a double (1e999): not a setting, and NaN
+        // would read as "not given" where NaN is that sentinel.
+        if (!std::isfinite(x)) return "must be a finite number (got " + value + ")";
         if (x > 0 || (zero_allowed && x == 0)) return {};
         return std::string(zero_allowed ? "must not be negative" : "must be positive") + " (got " + value + ")";
       },

@@ -1,5 +1,7 @@
 #include "cli/train_options.hpp"
 
+#include "cli/options.hpp"
+
 #include <fmt/format.h>
 
 #include "util/error.hpp"
@@ -24,8 +26,10 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--factors", o.factors, "Latent factors")->capture_default_str();
   sub.add_option("--iterations", o.iterations, "ALS iterations")->capture_default_str();
   sub.add_option("--regularization", o.regularization,
-                 "L2 regularization lambda (default 50 implicit, 0.12 explicit, 300 EASE; explicit scales it by each row's count)");
-  sub.add_option("--alpha", o.alpha, "Implicit confidence scale (default 10 log, 2 linear, 5 binary)");
+                 "L2 regularization lambda (default 50 implicit, 0.12 explicit, 300 EASE; explicit scales it by each row's count)")
+      ->check(kNonNegative);
+  sub.add_option("--alpha", o.alpha, "Implicit confidence scale (default 10 log, 2 linear, 5 binary)")
+      ->check(kNonNegative);
   sub.add_option("--user-norm", o.user_norm,
                  "Implicit ALS: scale each user's confidence by (mean ratings per user / theirs)^this; 0 = off")
       ->capture_default_str();

@@ -59,6 +59,7 @@ bool value_matches(simdjson::dom::element v, const std::vector<std::string>& val
 
 bool passes(std::optional<std::string_view> meta, std::span<const Filter> filters, simdjson::dom::parser& parser,
             simdjson::padded_string& buffer) {
+  if (filters.empty()) return true;  // exclude= alone
   simdjson::dom::object object;
   bool parsed = false;
   if (meta) {

@@ -2,7 +2,8 @@
 // given values, ?exclude_genre=Horror leaves them out (docs/serving.md,
 // "Filters"). The precomputed bodies cannot answer these, so a filtered
 // request walks the deeper candidates (store/candidates.hpp) and builds its
-// body from them; requests without filters never come here.
+// body from them, as does a request with exclude= (the next candidates take
+// the place of the excluded items); requests with neither never come here.
 #pragma once
 
 #include <span>
@@ -31,8 +32,9 @@ bool has_filters(std::string_view query);
 bool parse_filters(std::string_view query, const store::Database& db, const store::Txn& txn,
                    std::vector<Filter>& out, Response& r);
 
-// The list body with the first k candidates that pass `filters` and are not
-// in `excluded` (JSON-quoted ids); fewer when fewer pass.
+// The list body with the first k candidates that pass `filters` (all do when
+// there are none) and are not in `excluded` (JSON-quoted ids); fewer when
+// fewer pass.
 void append_filtered_body(std::string& out, const store::Database& db, const store::Txn& txn,
                           std::string_view key_name, std::string_view id, const store::Candidates& candidates,
                           std::size_t k, std::span<const std::string> excluded, std::span<const Filter> filters);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "http/dashboard_api.hpp"
@@ -55,6 +56,14 @@ bool parse_k(std::string_view query, std::size_t& k, Response& r) {
   return true;
 }
 
+// Adds one id to ctx.excluded, JSON-quoted for comparison with list entries.
+void add_excluded(std::string_view id, HandlerContext& ctx) {
+  if (ctx.excluded.size() <= ctx.excluded_count) ctx.excluded.emplace_back();
+  auto& q = ctx.excluded[ctx.excluded_count++];
+  q.clear();
+  json::append_string(q, id);
+}
+
 // One exclude= value: comma-separated ids, added to ctx.excluded.
 bool parse_exclude_value(std::string_view rest, HandlerContext& ctx, Response& r) {
   while (true) {
@@ -69,10 +78,7 @@ bool parse_exclude_value(std::string_view rest, HandlerContext& ctx, Response& r
         set_error(r, 400, "bad_request", "invalid percent-encoding in exclude");
         return false;
       }
-      if (ctx.excluded.size() <= ctx.excluded_count) ctx.excluded.emplace_back();
-      auto& q = ctx.excluded[ctx.excluded_count++];
-      q.clear();
-      json::append_string(q, ctx.scratch);
+      add_excluded(ctx.scratch, ctx);
     }
     if (comma == std::string_view::npos) return true;
     rest = rest.substr(comma + 1);
@@ -103,23 +109,41 @@ bool decode_id(std::string_view segment, HandlerContext& ctx, Response& r, const
   return true;
 }
 
-// A request with filters (?genre=…): answered from the deeper candidates of
-// the key whose list `list` is, or of the fallback when it is the shared one.
-void filtered(store::CandidateKind kind, std::string_view query, std::size_t k, const store::ListView& list,
-              Response& r, HandlerContext& ctx) {
+// A request with filters (?genre=…) or exclude=: answered from the deeper
+// candidates of the key whose list `list` is, or of the fallback when it is
+// the shared one, so excluded items are replaced by the next ones.
+void from_candidates(store::CandidateKind kind, std::string_view query, bool filter, std::size_t k,
+                     const store::ListView& list, Response& r, HandlerContext& ctx) {
   const auto& db = *ctx.shared.db;
   std::vector<Filter> filters;
-  if (!parse_filters(query, db, ctx.txn, filters, r)) return;
+  if (filter && !parse_filters(query, db, ctx.txn, filters, r)) return;
+  // exclude= alone refills up to the precomputed k, as long as a plain answer
+  // can be; filters may go as deep as the candidates.
+  if (!filter) {
+    if (auto cache_k = store::cache_k(db, ctx.txn)) k = std::min<std::size_t>(k, *cache_k);
+  }
+  std::span<const std::string> excluded(ctx.excluded.data(), ctx.excluded_count);
+  const char* key_name = kind == store::CandidateKind::User ? "user" : "item";
   auto candidates = ctx.id.size() <= store::kMaxIdBytes ? store::get_candidates(db, ctx.txn, kind, ctx.id) : std::nullopt;
   bool own = kind == store::CandidateKind::User
                  ? ctx.id.size() <= store::kMaxIdBytes && store::get_list(db, ctx.txn, store::CacheTable::UserRecs, ctx.id)
                  : list.header().source == store::ListSource::Model;
   if (!candidates && !own) candidates = fallback_candidates(db, ctx.txn);
   if (!candidates) {
+    // A cache written without candidates: exclude= cuts the list alone.
+    if (!filter) return store::append_body(r.body, key_name, ctx.id, list, k, excluded);
     return set_error(r, 503, "not_ready", "filters need the candidates a recsys precompute of this version stores");
   }
-  append_filtered_body(r.body, db, ctx.txn, kind == store::CandidateKind::User ? "user" : "item", ctx.id, *candidates, k,
-                       std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count), filters);
+  append_filtered_body(r.body, db, ctx.txn, key_name, ctx.id, *candidates, k, excluded, filters);
+}
+
+// The stored list as it is (one lookup and one copy), unless the request
+// filters or excludes items.
+void answer(store::CandidateKind kind, std::string_view query, std::size_t k, const store::ListView& list, Response& r,
+            HandlerContext& ctx) {
+  bool filter = !query.empty() && has_filters(query);
+  if (filter || ctx.excluded_count > 0) return from_candidates(kind, query, filter, k, list, r, ctx);
+  store::append_body(r.body, kind == store::CandidateKind::User ? "user" : "item", ctx.id, list, k);
 }
 
 void recommendations(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx) {
@@ -131,9 +155,7 @@ void recommendations(std::string_view segment, std::string_view query, Response&
                   ? store::user_list(db, ctx.txn, ctx.id)
                   : store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey);
   if (!list) return not_ready(r);
-  if (!query.empty() && has_filters(query)) return filtered(store::CandidateKind::User, query, k, *list, r, ctx);
-  store::append_body(r.body, "user", ctx.id, *list, k,
-                     std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count));
+  answer(store::CandidateKind::User, query, k, *list, r, ctx);
 }
 
 void similar(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx) {
@@ -146,9 +168,13 @@ void similar(std::string_view segment, std::string_view query, Response& r, Hand
     if (!store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey)) return not_ready(r);
     return set_error(r, 404, "not_found", "unknown item");
   }
-  if (!query.empty() && has_filters(query)) return filtered(store::CandidateKind::Similar, query, k, *list, r, ctx);
-  store::append_body(r.body, "item", ctx.id, *list, k,
-                     std::span<const std::string>(ctx.excluded.data(), ctx.excluded_count));
+  // The shared fallback (an item first seen since the last precompute, or a
+  // cache without the item's own list) may hold the item: never list it.
+  if (list->header().source == store::ListSource::Fallback &&
+      !store::get_list(db, ctx.txn, store::CacheTable::ItemSimilar, ctx.id)) {
+    add_excluded(ctx.id, ctx);
+  }
+  answer(store::CandidateKind::Similar, query, k, *list, r, ctx);
 }
 
 void model_info(Response& r, HandlerContext& ctx) {

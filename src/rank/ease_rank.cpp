@@ -1,6 +1,7 @@
 #include "rank/ease_rank.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 
@@ -12,10 +13,15 @@ namespace recsys::rank {
 namespace {
 
 // Scores of one row with its excluded items set to -inf, pushed into `top`.
+// A row whose every other score is exactly 0 pushes nothing: x_u·B says
+// nothing about this user (their items co-occur with no item they have not
+// rated), as a zero factor row says nothing in ALS, and a list of zeros would
+// only be the items in index order.
 void select(std::span<float> scores, std::span<const std::uint32_t> excluded, TopK& top) {
   for (auto e : excluded)
     if (e < scores.size()) scores[e] = -std::numeric_limits<float>::infinity();
-  top.push_row(scores.data(), scores.size(), 0);
+  bool informative = std::any_of(scores.begin(), scores.end(), [](float s) { return s != 0.0f && std::isfinite(s); });
+  if (informative) top.push_row(scores.data(), scores.size(), 0);
 }
 
 bool any_in_model(std::span<const std::uint32_t> items, std::size_t n) {

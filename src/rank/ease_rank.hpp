@@ -20,11 +20,14 @@ namespace recsys::rank {
 // Top-k of x_r·B for the rows `rows` of `x` (all rows when empty); the
 // result's row p is the list of x's row rows[p]. Columns of x outside B (items
 // newer than the model) are ignored. Excluded and non-finite scores are never
-// selected; with no item of the row inside B the list is empty.
+// selected. The list is empty when no score of a non-excluded item is
+// non-zero (no item of the row inside B, or only items that co-occur with no
+// unrated item): such a user has no personal scores.
 TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span<const std::uint32_t> rows,
                      const ExcludeFn& exclude, const BlockOptions& options);
 
-// One user's top-k (the real-time path): `items` sorted, `x` their input values.
+// One user's top-k (the real-time path): `items` sorted, `x` their input
+// values; empty in the same cases as top_k_ease.
 std::vector<Scored> top_k_ease_single(const model::RowMatrixXf& b, std::span<const std::uint32_t> items,
                                       std::span<const float> x, std::size_t k);
 

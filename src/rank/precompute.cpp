@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -117,7 +118,8 @@ struct Encoded {
   std::vector<std::string> candidates;
 };
 Encoded encode_lists(const TopKLists& lists, std::size_t k, const std::vector<std::string>& heads,
-                     const std::vector<std::string>& tails, std::uint32_t generation, unsigned threads) {
+                     const std::vector<std::string>& tails, std::uint32_t generation, unsigned threads,
+                     store::ListSource source = store::ListSource::Model) {
   Encoded out;
   out.lists.resize(lists.counts.size());
   out.candidates.resize(lists.counts.size());
@@ -130,8 +132,8 @@ Encoded encode_lists(const TopKLists& lists, std::size_t k, const std::vector<st
       auto row = lists.row(r);
       for (const auto& s : row.first(std::min(k, row.size()))) builder.add(heads[s.index], s.score, tails[s.index]);
       for (const auto& s : row) ranked.push_back({s.index, s.score});
-      out.lists[r] = std::string(builder.finish(store::ListSource::Model, generation));
-      out.candidates[r] = store::encode_candidates(store::ListSource::Model, generation, ranked);
+      out.lists[r] = std::string(builder.finish(source, generation));
+      out.candidates[r] = store::encode_candidates(source, generation, ranked);
     }
   });
   return out;
@@ -162,6 +164,47 @@ std::vector<std::uint32_t> users_to_refresh(const store::Database& db, const sto
 double gflops(std::size_t rows, std::size_t cols, std::size_t f, double seconds) {
   return seconds > 0 ? 2.0 * static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(f) / seconds / 1e9
                      : 0.0;
+}
+
+// Removes the rows whose list is empty (rows[p] and lists.row(p) stay paired):
+// those keys get no model list.
+void drop_empty_rows(std::vector<std::uint32_t>& rows, TopKLists& lists) {
+  std::size_t kept = 0;
+  for (std::size_t p = 0; p < rows.size(); ++p) {
+    if (lists.counts[p] == 0) continue;
+    rows[kept] = rows[p];
+    std::copy_n(lists.entries.begin() + static_cast<std::ptrdiff_t>(p * lists.k), lists.counts[p],
+                lists.entries.begin() + static_cast<std::ptrdiff_t>(kept * lists.k));
+    lists.counts[kept++] = lists.counts[p];
+  }
+  rows.resize(kept);
+  lists.counts.resize(kept);
+  lists.entries.resize(kept * lists.k);
+}
+
+// The items of 0..n-1 not in `with_list` (sorted).
+std::vector<std::uint32_t> items_without(std::size_t n, std::span<const std::uint32_t> with_list) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (!std::binary_search(with_list.begin(), with_list.end(), i)) out.push_back(i);
+  }
+  return out;
+}
+
+// Similar items of items the model has none for (no usable row, or newer
+// than the model): the fallback ranking without the item itself, as a user
+// who rated only that item would get (docs/serving.md, "Fallback").
+TopKLists fallback_similar(std::span<const Scored> ranking, std::span<const std::uint32_t> items, std::size_t depth) {
+  TopKLists out;
+  out.k = depth;
+  out.entries.resize(items.size() * depth);
+  out.counts.assign(items.size(), 0);
+  for (std::size_t p = 0; p < items.size(); ++p) {
+    auto row = first_unseen(ranking, items.subspan(p, 1), depth);
+    std::copy(row.begin(), row.end(), out.entries.begin() + static_cast<std::ptrdiff_t>(p * depth));
+    out.counts[p] = static_cast<std::uint32_t>(row.size());
+  }
+  return out;
 }
 
 // A user's stored items (sorted) and their values.
@@ -213,9 +256,10 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
 }
 
 // EASE: a user's scores are x_u·B from their stored ratings (the same input
-// the model was trained on); users with no item in B have no model list and
-// are refreshed (fallback) like ALS users without factors. Similar items are
-// rows of B (ease_rank.hpp).
+// the model was trained on); users whose x_u·B is 0 on every item they have not
+// rated (no item in B, or only items that co-occur with nothing else) have no
+// model list and are refreshed (fallback) like ALS users without factors.
+// Similar items are rows of B (ease_rank.hpp).
 Ranked rank_ease(const Inputs& in, const BlockOptions& block, PrecomputeReport& report) {
   Ranked out;
   report.ease = true;
@@ -238,6 +282,7 @@ Ranked rank_ease(const Inputs& in, const BlockOptions& block, PrecomputeReport& 
   }
   Timer timer;
   out.user_lists = top_k_ease(x, in.items, out.user_rows, [&](std::size_t u) { return seen_span(in, u); }, block);
+  drop_empty_rows(out.user_rows, out.user_lists);
   report.rank_seconds = timer.seconds();
   // Multiply-adds actually done: one row of B per rated item.
   report.rank_gflops = gflops(nnz, n, 1, report.rank_seconds);
@@ -274,7 +319,8 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   BlockOptions block{depth, options.threads, options.query_block, options.target_tile};
   Ranked ranked = in.params.family == model::Family::Ease ? rank_ease(in, block, report) : rank_als(in, block, report);
   const std::vector<std::uint32_t>& user_rows = ranked.user_rows;
-  const std::vector<std::uint32_t>& item_rows = ranked.item_rows;
+  std::vector<std::uint32_t>& item_rows = ranked.item_rows;
+  report.similar_lists = item_rows.size();
   const TopKLists& user_lists = ranked.user_lists;
   const TopKLists& similar = ranked.similar;
 
@@ -290,6 +336,13 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   // Stored whole: fold-in (below, and for events) cuts a user's own fallback from it.
   std::vector<store::RankedItem> stored_ranking(ranking.size());
   for (std::size_t r = 0; r < ranking.size(); ++r) stored_ranking[r] = {ranking[r].index, ranking[r].score};
+  // Every known item gets its own list of similar items, never holding itself.
+  std::vector<std::uint32_t> bare_items = items_without(in.item_ids.size(), item_rows);
+  Encoded bare = encode_lists(fallback_similar(ranking, bare_items, depth), options.k, heads, in.item_tails,
+                              in.generation, options.threads, store::ListSource::Fallback);
+  item_rows.insert(item_rows.end(), bare_items.begin(), bare_items.end());
+  std::move(bare.lists.begin(), bare.lists.end(), std::back_inserter(similar_values.lists));
+  std::move(bare.candidates.begin(), bare.candidates.end(), std::back_inserter(similar_values.candidates));
   std::vector<std::uint32_t> user_order = key_order(in.user_ids, user_rows);
   std::vector<std::uint32_t> item_order = key_order(in.item_ids, item_rows);
   report.encode_seconds = timer.seconds();
@@ -341,7 +394,6 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   report.user_lists = user_rows.size();
   for (std::uint32_t u : refreshed) report.user_lists += u >= has_list.size() || !has_list[u];
   report.refreshed_users = refreshed.size();
-  report.similar_lists = item_rows.size();
   report.cache_bytes = fallback.size();
   for (const auto* e : {&user_values, &similar_values}) {
     for (const auto& v : e->lists) report.cache_bytes += v.size();

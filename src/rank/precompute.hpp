@@ -2,7 +2,8 @@
 // factors, the top-k items they have not rated (users with ratings but no
 // factors are folded in; the fallback without their items when none is in the
 // model); for every item, its top-k most similar items (cosine on item
-// factors; for an EASE model scores x_u·B and rows of B, rank/ease_rank.hpp);
+// factors; for an EASE model scores x_u·B and rows of B, rank/ease_rank.hpp),
+// or the fallback without the item when the model has none for it;
 // the fallback ranking (most-rated items) for everyone else.
 // Everything is written, with the serving generation, in ONE write transaction:
 // a running server switches from the old cache to the new one at that commit,
@@ -34,7 +35,7 @@ struct PrecomputeReport {
   std::size_t user_lists = 0;       // users with a personal list
   std::size_t refreshed_users = 0;  // of which by fold-in (no model row, or ratings changed meanwhile)
   std::size_t items = 0;            // items in the model
-  std::size_t similar_lists = 0;
+  std::size_t similar_lists = 0;    // from the model (other items get the fallback without themselves)
   std::size_t factors = 0;          // EASE: B's columns (= items)
   bool ease = false;                // an EASE generation (rank_gflops: multiply-adds of x_u·B)
   double load_seconds = 0;

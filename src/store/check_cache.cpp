@@ -79,8 +79,10 @@ void check_list(std::string_view bytes, const TableSpec& spec, const std::string
   }
   if (h.count == 0 && !text.empty()) return report.add(spec.name, key, "empty list with text");
   // user_recs may also hold a personal fallback (the popular items without the
-  // user's own): events store one for a user the model cannot score.
-  if (h.source != spec.source && spec.table != CacheTable::UserRecs) {
+  // user's own): events store one for a user the model cannot score; and
+  // item_similar the fallback without the item, for an item the model has no
+  // similar items for.
+  if (h.source != spec.source && spec.table == CacheTable::Popularity) {
     report.add(spec.name, key, fmt::format("source is {}", list_source_name(h.source)));
   }
   if (!report.serving || h.generation != *report.serving) {

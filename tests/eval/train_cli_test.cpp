@@ -80,6 +80,11 @@ TEST_CASE("bad train options are usage errors and write nothing") {
   auto db = (dir / "db").string();
   for (std::vector<std::string> bad : {std::vector<std::string>{"--factors", "0"},
                                        {"--regularization", "-1"},
+                                       // NaN is the "not given" sentinel: before, these trained with the default.
+                                       {"--regularization", "nan"},
+                                       {"--alpha", "NaN"},
+                                       {"--regularization", "inf"},
+                                       {"--model", "ease", "--regularization", "nan"},
                                        {"--test-fraction", "1"},
                                        {"--test-fraction", "0"},
                                        {"--split", "sideways"},
