@@ -56,8 +56,11 @@ struct TuneOptions {
 double parse_budget(const std::string& text) {
   std::size_t used = 0;
   double value = 0;
+  // A decimal number and a unit, nothing else: stod alone also takes leading
+  // blanks, hexadecimal (0x10) and "infinity".
+  const bool decimal = !text.empty() && text.find_first_not_of("0123456789.eE+-smh") == std::string::npos;
   try {
-    value = std::stod(text, &used);
+    if (decimal) value = std::stod(text, &used);
   } catch (const std::exception&) {
     used = 0;
   }
@@ -170,7 +173,10 @@ void reset_defaults(const GlobalOptions& global) {
 
 void run_tune(const GlobalOptions& global, const TuneOptions& o) {
   Timer timer;
-  if (o.reset) return reset_defaults(global);
+  if (o.reset) {
+    if (!o.files.empty()) throw UsageError("--reset forgets the stored tuned defaults and takes no rating files");
+    return reset_defaults(global);
+  }
   const double budget = parse_budget(o.budget);
   tune::SearchOptions search;
   try {

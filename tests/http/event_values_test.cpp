@@ -73,6 +73,9 @@ TEST_CASE("explicit ratings outside the stored scale are refused with 422 and st
                                     "(1 to 5)"},
                           Case{"99", "the event has a \"value\" of 99, outside the rating scale of the stored "
                                      "ratings (1 to 5)"},
+                          // Said as given: "a value of 5, outside 1 to 5" before.
+                          Case{"5.0000001", "the event has a \"value\" of 5.0000001, outside the rating scale of the "
+                                            "stored ratings (1 to 5)"},
                           Case{"\"4\"", "the event has a \"value\" that is not a number"}}) {
       INFO(k.value);
       auto r = c.request("POST", "/v1/events", std::string(R"({"user":"u3","item":"i4","value":)") + k.value + "}");

@@ -248,6 +248,9 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
                                        {"--metric", "ndcg@99999999999999999999"},
                                        {"--metric", "recall@12"},
                                        {"--budget", "inf"},
+                                       {"--budget", "0x10"},  // read as 16 s before
+                                       {"--budget", " 30s"},
+                                       {"--reset", file.string()},  // the file was silently not imported
                                        {"--models", "svd"},
                                        {"--split", "none"},
                                        {"--prefer", "fastest"},
