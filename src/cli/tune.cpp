@@ -171,45 +171,9 @@ void reset_defaults(const GlobalOptions& global) {
   }
 }
 
-void run_tune(const GlobalOptions& global, const TuneOptions& o) {
-  Timer timer;
-  if (o.reset) {
-    if (!o.files.empty()) throw UsageError("--reset forgets the stored tuned defaults and takes no rating files");
-    return reset_defaults(global);
-  }
-  const double budget = parse_budget(o.budget);
-  tune::SearchOptions search;
-  try {
-    search.metric = tune::parse_metric(o.metric);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
-  search.families = parse_models(o.models);
-  data::SplitKind kind;
-  try {
-    kind = data::split_kind_from_string(o.split);
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
-  }
-  if (kind == data::SplitKind::None) throw UsageError("--split none: tune needs a held-out part to validate on");
-  if (!(o.test_fraction > 0 && o.test_fraction < 1))
-    throw UsageError(fmt::format("--test-fraction must be between 0 and 1, exclusive (got {})", o.test_fraction));
-  const unsigned threads = resolve_threads(global.threads);
-
-  auto db = open_database(global, o.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
-  if (!o.files.empty()) {
-    data::ImportOptions import = o.import;
-    import.threads = global.threads;
-    data::ImportReport imported;
-    try {
-      imported = data::import_files(db, o.files, import);
-    } catch (...) {
-      discard_if_created(std::move(db));
-      throw;
-    }
-    print_import_errors(imported);
-    std::fprintf(o.json ? stderr : stdout, "%s", import_summary(imported).c_str());
-  }
+// Everything after the import: the validation part, the search, the store.
+void search_and_store(store::Database& db, const TuneOptions& o, tune::SearchOptions search, data::SplitKind kind,
+                      double budget, unsigned threads, Timer& timer) {
   tune::TuneData data;
   DataSize tuned_on;  // all stored ratings and items, recorded with the result
   std::string ease_skipped;
@@ -289,6 +253,63 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
                std::string(tune::to_string(chosen.settings.family)).c_str(),
                tune::describe(chosen.settings).c_str());
   if (o.json) std::printf("%s\n", leaderboard_json(result, run, data).c_str());
+}
+
+void run_tune(const GlobalOptions& global, const TuneOptions& o) {
+  Timer timer;
+  if (o.reset) {
+    if (!o.files.empty()) throw UsageError("--reset forgets the stored tuned defaults and takes no rating files");
+    return reset_defaults(global);
+  }
+  const double budget = parse_budget(o.budget);
+  tune::SearchOptions search;
+  try {
+    search.metric = tune::parse_metric(o.metric);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  search.families = parse_models(o.models);
+  data::SplitKind kind;
+  try {
+    kind = data::split_kind_from_string(o.split);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  if (kind == data::SplitKind::None) throw UsageError("--split none: tune needs a held-out part to validate on");
+  if (!(o.test_fraction > 0 && o.test_fraction < 1))
+    throw UsageError(fmt::format("--test-fraction must be between 0 and 1, exclusive (got {})", o.test_fraction));
+  const unsigned threads = resolve_threads(global.threads);
+
+  auto db = open_database(global, o.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
+  if (!o.files.empty()) {
+    data::ImportOptions import = o.import;
+    import.threads = global.threads;
+    data::ImportReport imported;
+    try {
+      imported = data::import_files(db, o.files, import);
+    } catch (...) {
+      discard_if_created(std::move(db));
+      throw;
+    }
+    print_import_errors(imported);
+    std::fprintf(o.json ? stderr : stdout, "%s", import_summary(imported).c_str());
+  }
+  // A failure from here on leaves the files imported (one committed
+  // transaction, like train FILE): the message says so, since a re-run with
+  // the same files is refused without --append or --replace.
+  try {
+    search_and_store(db, o, search, kind, budget, threads, timer);
+  } catch (const UsageError& e) {
+    if (o.files.empty()) throw;
+    throw UsageError(fmt::format("{} (the rating files given were imported and stay stored: run recsys tune without "
+                                 "them)",
+                                 e.what()));
+  } catch (const std::runtime_error& e) {
+    if (o.files.empty()) throw;
+    throw std::runtime_error(fmt::format("{} (the rating files given were imported and stay stored: run recsys tune "
+                                         "without them)",
+                                         e.what()));
+  }
 }
 
 }  // namespace

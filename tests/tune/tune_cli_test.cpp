@@ -268,6 +268,14 @@ TEST_CASE("bad tune options are usage errors and store nothing") {
   // Nothing stored to tune on is an error with a hint, not a crash.
   auto empty = run_recsys({"--db", (dir / "empty").string(), "tune"}, dir);
   CHECK(empty.status == 1);
+  // An error found after `tune FILE` imported the file says that the file is
+  // stored: the same command again is refused without --append or --replace.
+  auto fresh = (dir / "fresh").string();
+  auto late = run_recsys({"--db", fresh, "tune", file.string(), "--metric", "recall@12"}, dir);
+  CHECK(late.status == 2);
+  CHECK(late.err.find("the rating files given were imported and stay stored: run recsys tune without them") !=
+        std::string::npos);
+  CHECK(run_recsys({"--db", fresh, "tune", "--metric", "recall@12"}, dir).err.find("imported") == std::string::npos);
 }
 
 TEST_CASE("tune skips EASE when recsys train would refuse it for the catalogue and says so") {
