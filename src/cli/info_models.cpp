@@ -19,6 +19,9 @@ ModelSummary summarize_model(const std::string& description) {
   if (doc["model"].get_string().get(v) == simdjson::SUCCESS) s.family = std::string(v);
   double lambda;
   if (doc["regularization"].get_double().get(lambda) == simdjson::SUCCESS) s.regularization = lambda;
+  if (doc["confidence"].get_string().get(v) == simdjson::SUCCESS) s.confidence = std::string(v);
+  double alpha;
+  if (doc["alpha"].get_double().get(alpha) == simdjson::SUCCESS) s.alpha = alpha;
   if (doc["trained_at"].get_string().get(v) == simdjson::SUCCESS) s.trained_at = std::string(v);
   if (doc["factors"].get_uint64().get(s.factors) != simdjson::SUCCESS) s.factors = 0;
   if (s.family.empty()) s.family = s.feedback == "explicit" ? "als-explicit" : "ials";
@@ -41,6 +44,24 @@ ModelSummary summarize_model(const std::string& description) {
   return s;
 }
 
+std::string model_text(const ModelSummary& s) {
+  if (s.family != "ease") return fmt::format("{} ALS, {} factors", s.feedback, s.factors);
+  std::string input =
+      s.confidence == "binary" ? "binary input" : fmt::format("{} input α {:g}", s.confidence, s.alpha);
+  return fmt::format("EASE, λ {:g}, {}, {} items", s.regularization, input, s.factors);
+}
+
+std::string model_json_members(const ModelSummary& s) {
+  if (s.family != "ease") {
+    return fmt::format("\"model\":{},\"feedback\":{},\"factors\":{}", json::quote(s.family), json::quote(s.feedback),
+                       s.factors);
+  }
+  std::string out = "\"model\":\"ease\",\"regularization\":";
+  json::append_number(out, s.regularization);
+  out += fmt::format(",\"confidence\":{},\"items\":{}", json::quote(s.confidence), s.factors);
+  return out;
+}
+
 std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& txn) {
   std::vector<InfoLine> lines;
   auto models = store::list_models(db, txn);
@@ -49,10 +70,8 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
   for (std::size_t j = 0; j < models.size(); ++j) {
     ModelSummary s = summarize_model(models[j].description);
     if (j > 0) list += ',';
-    list += fmt::format(
-        "{{\"generation\":{},\"model\":{},\"feedback\":{},\"factors\":{},\"trained_at\":{},\"metrics\":{}}}",
-        models[j].generation, json::quote(s.family), json::quote(s.feedback), s.factors, json::quote(s.trained_at),
-        s.metrics_json);
+    list += fmt::format("{{\"generation\":{},{},\"trained_at\":{},\"metrics\":{}}}", models[j].generation,
+                        model_json_members(s), json::quote(s.trained_at), s.metrics_json);
   }
   list += ']';
   std::string text = models.empty() ? "none (run recsys train)" : fmt::format("{}", models.size());

@@ -6,8 +6,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string_view>
+#include <vector>
 
 #include "cli/info_models.hpp"
 #include "cli/options.hpp"
@@ -17,6 +20,12 @@
 namespace recsys::cli {
 
 namespace {
+
+// Characters of UTF-8 `text` (its bytes that do not continue a character).
+std::size_t display_width(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
 
 struct ModelsOptions {
   bool json = false;
@@ -34,9 +43,9 @@ void list(const GlobalOptions& global, const ModelsOptions& options) {
     for (const auto& m : models) {
       auto s = summarize_model(m.description);
       if (out.size() > 1) out += ',';
-      out += fmt::format("{{\"generation\":{},\"serving\":{},\"feedback\":{},\"factors\":{},\"trained_at\":{},\"metrics\":{}}}",
-                         m.generation, m.generation == serving ? "true" : "false", json::quote(s.feedback), s.factors,
-                         json::quote(s.trained_at), s.metrics_json);
+      out += fmt::format("{{\"generation\":{},\"serving\":{},{},\"trained_at\":{},\"metrics\":{}}}", m.generation,
+                         m.generation == serving ? "true" : "false", model_json_members(s), json::quote(s.trained_at),
+                         s.metrics_json);
     }
     std::printf("%s]\n", out.c_str());
     return;
@@ -45,13 +54,21 @@ void list(const GlobalOptions& global, const ModelsOptions& options) {
     std::printf("no model generations (run recsys train)\n");
     return;
   }
-  std::printf("%10s  %-7s  %-8s  %7s  %-20s  %s\n", "generation", "serving", "feedback", "factors", "trained at",
-              "metrics");
+  // The model column is as wide as its longest entry (in characters: "λ" is two bytes).
+  std::vector<ModelSummary> summaries;
+  std::vector<std::string> texts;
+  std::size_t width = 5;
   for (const auto& m : models) {
-    auto s = summarize_model(m.description);
-    std::printf("%10u  %-7s  %-8s  %7llu  %-20s  %s\n", m.generation, m.generation == serving ? "yes" : "",
-                s.feedback.c_str(), static_cast<unsigned long long>(s.factors), s.trained_at.c_str(),
-                s.metrics_text.empty() ? "-" : s.metrics_text.c_str());
+    summaries.push_back(summarize_model(m.description));
+    texts.push_back(model_text(summaries.back()));
+    width = std::max(width, display_width(texts.back()));
+  }
+  auto padded = [&](const std::string& text) { return text + std::string(width - display_width(text), ' '); };
+  std::printf("%10s  %-7s  %-20s  %s  %s\n", "generation", "serving", "trained at", padded("model").c_str(), "metrics");
+  for (std::size_t j = 0; j < models.size(); ++j) {
+    const auto& s = summaries[j];
+    std::printf("%10u  %-7s  %-20s  %s  %s\n", models[j].generation, models[j].generation == serving ? "yes" : "",
+                s.trained_at.c_str(), padded(texts[j]).c_str(), s.metrics_text.empty() ? "-" : s.metrics_text.c_str());
   }
 }
 

@@ -1,5 +1,6 @@
 #include "eval/html_report.hpp"
 
+#include "model/description.hpp"
 #include "ui/assets.hpp"
 
 namespace recsys::eval {
@@ -29,7 +30,7 @@ std::string html_report(std::string_view model_json) {
   out += "</style>\n</head>\n<body>\n<header class=\"top\"><span class=\"brand\">recsys</span>"
          "<span class=\"muted\">training report</span></header>\n<main id=\"app\"></main>\n"
          "<script type=\"application/json\" id=\"recsys-model\">";
-  append_embedded_json(out, model_json);
+  append_embedded_json(out, model::public_description(model_json));  // as GET /v1/model shows it
   out += "</script>\n<script>\n";
   out += ui::asset_body("charts.js");
   out += '\n';

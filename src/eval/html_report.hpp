@@ -10,7 +10,9 @@
 
 namespace recsys::eval {
 
-// `model_json`: the object GET /v1/model answers for this generation.
+// `model_json`: the generation's object as GET /v1/model builds it (the
+// generation, then the stored description); embedded as that route shows it,
+// through model::public_description.
 std::string html_report(std::string_view model_json);
 
 }  // namespace recsys::eval

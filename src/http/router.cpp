@@ -11,6 +11,7 @@
 #include "http/openapi.hpp"
 #include "http/ui.hpp"
 #include "http/url.hpp"
+#include "model/description.hpp"
 #include "store/cache.hpp"
 #include "store/candidates.hpp"
 #include "store/ids.hpp"
@@ -182,8 +183,10 @@ void model_info(Response& r, HandlerContext& ctx) {
   auto gen = store::serving_generation(db, ctx.txn);
   auto record = gen ? store::find_model(db, ctx.txn, *gen) : std::nullopt;
   if (!record) return set_error(r, 503, "not_ready", "no model is being served: run recsys train and recsys precompute");
-  // The stored description (parameters, metrics, training time) with the generation first.
-  std::string_view d = record->description;
+  // The description as shown (parameters of the model's family, metrics, training
+  // time; model/description.hpp) with the generation first.
+  const std::string shown = model::public_description(record->description);
+  std::string_view d = shown;
   r.body = fmt::format("{{\"generation\":{},\"serving\":true", *gen);
   auto open = d.find('{');
   auto inner = open == std::string_view::npos ? std::string_view{} : d.substr(open + 1);

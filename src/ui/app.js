@@ -180,6 +180,15 @@
   }
 
   // ---- Item page --------------------------------------------------------------
+  // What a similar-items answer `r` is: the fallback is the most-rated items
+  // (docs/serving.md "Fallback"); a model list is a cosine on ALS item factors
+  // or the item's row of EASE's weights B, by the family of the served model `m`.
+  function similarKind(r, m) {
+    if (r.source === 'fallback') return 'most popular: the model has no similar items for this one';
+    if (!m || m.generation !== r.model) return 'model ' + r.model;
+    return (m.model === 'ease' ? 'EASE weights' : 'cosine on item factors') + ', model ' + r.model;
+  }
+
   function itemPage(item) {
     document.title = 'recsys · item ' + item;
     app.textContent = '';
@@ -187,10 +196,15 @@
     var card = h('section', {class: 'card', id: 'similar'}, h('h2', {}, 'Similar items'), message('Loading…'));
     app.appendChild(title);
     app.appendChild(card);
-    api('/v1/items/' + enc(item) + '/similar?k=20').then(function (r) {
+    // The served model's description says which family made the list; a page
+    // without it (an error, or a new generation between the two answers) says less.
+    var model = api('/v1/model').then(null, function () { return null; });
+    Promise.all([api('/v1/items/' + enc(item) + '/similar?k=20'), model]).then(function (answers) {
+      var r = answers[0];
       if (r.title) title.appendChild(h('span', {class: 'title'}, ' ' + r.title));
       card.textContent = '';
-      card.appendChild(h('h2', {}, 'Similar items ', h('span', {class: 'muted'}, '(cosine on item factors, model ' + r.model + ')')));
+      card.appendChild(h('h2', {}, 'Similar items ',
+                         h('span', {class: 'muted', id: 'similar-kind'}, '(' + similarKind(r, answers[1]) + ')')));
       card.appendChild(r.items.length ? listTable('similar-table', r.items, null, false) : message('No similar items.'));
     }, function (err) {
       card.textContent = '';

@@ -11,18 +11,41 @@ var RecsysOverview = (function () {
 
   function label(key, k) { return key.replace('@k', '@' + k); }
 
+  // EASE's input X: x = 1 per stored pair (binary), or the iALS confidence 1 + α·f(r).
+  function easeInput(m) {
+    if (m.confidence === 'linear') return 'linear, 1 + α·r, α ' + m.alpha;
+    if (m.confidence === 'log') return 'log, 1 + α·log(1 + r/ε), α ' + m.alpha + ', ε ' + num(m.epsilon);
+    return 'binary (1 per rated item)';
+  }
+
+  // The family and what it has: ALS factors, iterations and a loss; EASE an
+  // items × items weight matrix solved in closed form (λ and its input weighting).
+  function family(m) {
+    if (m.model === 'ease') {
+      return {name: 'EASE (item-item weights, closed form)',
+              facts: [['λ (regularization)', m.regularization], ['input', easeInput(m)],
+                      ['item weights', num(m.items) + ' × ' + num(m.items)]]};
+    }
+    var als = m.feedback + ' ALS' + (m.feedback === 'implicit' ? ' (' + m.solver + ', confidence ' + m.confidence + ')' : '');
+    return {name: als,
+            facts: [['factors', m.factors], ['iterations', m.iterations], ['regularization', m.regularization],
+                    ['alpha', m.feedback === 'implicit' ? m.alpha : null]]};
+  }
+
   function modelCard(m) {
+    var f = family(m);
     var facts = [
-      ['family', m.feedback + ' ALS' + (m.feedback === 'implicit' ? ' (' + m.solver + ', confidence ' + m.confidence + ')' : '')],
+      ['family', f.name],
       ['generation', m.generation + (m.serving ? ' (serving)' : '')],
-      ['trained at', m.trained_at],
-      ['factors', m.factors], ['iterations', m.iterations], ['regularization', m.regularization],
-      ['alpha', m.feedback === 'implicit' ? m.alpha : null], ['seed', m.seed],
+      ['trained at', m.trained_at]
+    ].concat(f.facts, [
+      ['seed', m.seed],
       ['users × items', num(m.users) + ' × ' + num(m.items)], ['ratings fitted', num(m.ratings)],
       ['split', m.split === 'none' ? 'none' : m.split + ' ' + Math.round(m.test_fraction * 100) + '% test' +
         (m.refit ? ', refit on all' : '')],
-      ['training time', num(m.train_seconds, 2) + ' s'], ['loss / rating, last fit', num(m.loss)]
-    ];
+      ['training time', num(m.train_seconds, 2) + ' s'],
+      ['loss / rating, last fit', m.model === 'ease' ? null : num(m.loss)]
+    ]);
     return h('section', {class: 'card', id: 'model-card'}, h('h2', {}, 'Model'),
       h('dl', {class: 'facts'}, facts.filter(function (f) { return f[1] !== null && f[1] !== undefined; })
         .map(function (f) { return [h('dt', {}, f[0]), h('dd', {}, f[1])]; })));
@@ -56,6 +79,10 @@ var RecsysOverview = (function () {
   function curveCard(m, width) {
     var c = m.curve;
     var card = h('section', {class: 'card wide', id: 'curve'}, h('h2', {}, 'Training curve'));
+    if (m.model === 'ease') {
+      return append(card, h('p', {class: 'muted', id: 'curve-summary'},
+        'EASE is solved in closed form (one matrix inverse): no iterations and no loss to draw.'));
+    }
     if (!c || !c.iterations || !c.iterations.length) {
       return append(card, h('p', {class: 'muted'}, 'No per-iteration record for this generation.'));
     }

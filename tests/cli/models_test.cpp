@@ -2,6 +2,10 @@
 // removed, the serving one never. Runs the real binary.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -56,6 +60,46 @@ TEST_CASE("models list shows every generation and marks the serving one") {
   auto text = d.run({"models", "list"});
   REQUIRE(text.status == 0);
   REQUIRE_THAT(text.out, Contains("generation") && Contains("yes") && Contains("implicit"));
+}
+
+TEST_CASE("models list names each generation's family: ALS by feedback and factors, EASE by λ, input and items") {
+  Db d;
+  d.train();
+  auto ease = d.run({"train", "--model", "ease", "--regularization", "7", "--split", "none"});
+  INFO(ease.err);
+  REQUIRE(ease.status == 0);
+  auto text = d.run({"models", "list"});
+  REQUIRE(text.status == 0);
+  INFO(text.out);
+  auto lines = [&] {
+    std::vector<std::string> out;
+    for (std::size_t at = 0, end; at < text.out.size(); at = end + 1) {
+      end = text.out.find('\n', at);
+      out.push_back(text.out.substr(at, end - at));
+    }
+    return out;
+  }();
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[0], Contains("model") && !Contains("feedback") && !Contains("factors"));
+  CHECK_THAT(lines[1], Contains("implicit ALS, 2 factors"));
+  // 4 items: B is 4 × 4; the ratings are explicit, EASE's input binary.
+  CHECK_THAT(lines[2], Contains("EASE, λ 7, binary input, 4 items") && !Contains("implicit") && !Contains("ALS"));
+  // The metrics column starts in the same character column on every line.
+  auto column = [](const std::string& line, const std::string& word) {
+    auto at = line.rfind(word);
+    return std::count_if(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(at),
+                         [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  };
+  CHECK(column(lines[1], "-") == column(lines[0], "metrics"));
+  CHECK(column(lines[2], "-") == column(lines[0], "metrics"));
+
+  auto json = d.run({"models", "list", "--json"});
+  REQUIRE(json.status == 0);
+  CHECK_THAT(json.out, Contains(R"({"generation":1,"serving":false,"model":"ials","feedback":"implicit","factors":2,)"));
+  CHECK_THAT(json.out, Contains(R"({"generation":2,"serving":false,"model":"ease","regularization":7,"confidence":"binary","items":4,"trained_at":)"));
+  auto info = d.run({"info", "--json"});
+  REQUIRE(info.status == 0);
+  CHECK_THAT(info.out, Contains(R"("model":"ease","regularization":7,"confidence":"binary","items":4,"trained_at":)"));
 }
 
 TEST_CASE("models delete removes one generation but never the serving one or a missing one") {

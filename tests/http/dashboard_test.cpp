@@ -6,10 +6,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "client.hpp"
 #include "process.hpp"
@@ -68,6 +71,29 @@ std::uint64_t sum(simdjson::dom::array a) {
   std::uint64_t n = 0;
   for (auto v : a) n += std::uint64_t(v);
   return n;
+}
+
+// The top-level member names of an object, in order.
+std::vector<std::string> members(simdjson::dom::object o) {
+  std::vector<std::string> names;
+  for (auto [key, value] : o) names.emplace_back(key);
+  return names;
+}
+
+bool has(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// The object embedded in a report file.
+std::string report_json(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string html = ss.str();
+  auto at = html.find("<script type=\"application/json\" id=\"recsys-model\">");
+  REQUIRE(at != std::string::npos);
+  auto start = html.find('>', at) + 1;
+  return html.substr(start, html.find("</script>", start) - start);
 }
 
 std::string header(const HttpResponse& r, const std::string& name) {
@@ -246,6 +272,66 @@ TEST_CASE("GET /v1/model carries the training curve and the statistics of the da
   CHECK(sum(data["ratings_per_item"]["counts"]) == kItems + 1);
   CHECK(sum(data["rating_values"]["counts"]) == t.ratings);
   CHECK(simdjson::dom::array(data["rating_values"]["counts"]).size() == 5);  // 1 … 5 stars
+}
+
+TEST_CASE("GET /v1/model and the report show an EASE generation by EASE's parameters, ALS by all of its own") {
+  // The ALS generation: every stored member, ALS clients read them.
+  const auto& t = trained();
+  {
+    Server server(t.dir, t.db);
+    Connection c(server.port());
+    simdjson::dom::parser parser;
+    auto names = members(parse(parser, c.get("/v1/model").body));
+    for (const char* name : {"model", "feedback", "confidence", "solver", "factors", "iterations", "regularization",
+                             "alpha", "cg_steps", "epsilon", "nonnegative", "weighted_lambda", "user_norm", "loss"}) {
+      INFO(name);
+      CHECK(has(names, name));
+    }
+  }
+  // EASE on the same explicit ratings, log input: λ, the input weighting with α and ε,
+  // the items; none of ALS's parameters, and "feedback" never claims "implicit".
+  TempDir dir;
+  const std::string db = (dir / "db").string(), report = (dir / "report.html").string();
+  auto r = run_recsys({"--db", db, "train", (t.dir / "r.tsv").string(), "--model", "ease", "--regularization", "20",
+                       "--confidence", "log", "--k", "5", "--report", report},
+                      dir);
+  REQUIRE(r.status == 0);
+  REQUIRE(run_recsys({"--db", db, "precompute", "--k", "5"}, dir).status == 0);
+  Server server(dir, db);
+  Connection c(server.port());
+  const std::string body = c.get("/v1/model").body;
+  for (const std::string& json : {body, report_json(report)}) {
+    INFO(json);
+    simdjson::dom::parser parser;
+    auto m = parse(parser, json);
+    auto names = members(m);
+    CHECK(std::string_view(m["model"]) == "ease");
+    CHECK(double(m["regularization"]) == 20);
+    CHECK(std::string_view(m["confidence"]) == "log");
+    CHECK(double(m["alpha"]) == 10);  // the log default
+    CHECK(double(m["epsilon"]) == 3);  // the median stored rating
+    CHECK(std::uint64_t(m["items"]) == kItems + 1);
+    CHECK(double(m["metrics"]["ndcg_at_k"]) > 0);
+    for (const char* name : {"feedback", "solver", "factors", "iterations", "cg_steps", "nonnegative", "weighted_lambda",
+                             "user_norm", "mean_user_ratings", "loss"}) {
+      INFO(name);
+      CHECK_FALSE(has(names, name));
+    }
+  }
+  CHECK(body.rfind("{\"generation\":1,\"serving\":true,\"model\":\"ease\",", 0) == 0);
+  // Binary input (EASE's default): α plays no part, so it is not shown either.
+  TempDir binary_dir;
+  const std::string binary_report = (binary_dir / "report.html").string();
+  r = run_recsys({"--db", (binary_dir / "db").string(), "train", (t.dir / "r.tsv").string(), "--model", "ease",
+                  "--split", "none", "--report", binary_report},
+                 binary_dir);
+  REQUIRE(r.status == 0);
+  simdjson::dom::parser parser;
+  auto m = parse(parser, report_json(binary_report));
+  CHECK(std::string_view(m["confidence"]) == "binary");
+  CHECK_FALSE(has(members(m), "alpha"));
+  CHECK_FALSE(has(members(m), "epsilon"));
+  CHECK(double(m["regularization"]) == 300);
 }
 
 TEST_CASE("train --report writes the overview as one self-contained HTML file") {

@@ -113,6 +113,15 @@ def self_test():
         dict(good, model="1"),
     ):
         assert validate(bad, rec), f"the validator accepts {bad}"
+    model = {"$ref": "#/components/schemas/Model"}
+    als = {"generation": 1, "serving": True, "model": "ials", "factors": 8}
+    ease = {"generation": 1, "serving": True, "model": "ease", "regularization": 300, "confidence": "binary",
+            "items": 25}
+    for good in (als, ease, {k: v for k, v in als.items() if k != "model"}):
+        assert not validate(good, model), validate(good, model)
+    for bad in ({k: v for k, v in als.items() if k != "factors"}, {k: v for k, v in ease.items() if k != "items"},
+                dict(ease, model="als")):
+        assert validate(bad, model), f"the validator accepts {bad}"
     err = {"$ref": "#/components/schemas/Error"}
     assert validate({"error": {"code": "nope", "message": "m"}}, err)
     assert validate({"error": {"code": "not_found"}}, err)
@@ -302,6 +311,19 @@ def main():
             nope = json.loads(resp.read())
             if resp.status != 404 or validate(nope, {"$ref": "#/components/schemas/Error"}):
                 failures.append(f"GET /nope: {resp.status} {nope}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+        # An EASE generation: /v1/model without the ALS-only members, still the document's Model.
+        ease = os.path.join(work, "ease")
+        run("--db", ease, "--log-level", "warn", "train", ratings, "--split", "none", "--model", "ease")
+        run("--db", ease, "--log-level", "warn", "precompute", "--k", "5")
+        proc, port = serve(ease, work)
+        try:
+            model = check("GET", "/v1/model", 200, conn_port=port)
+            als_only = {"feedback", "solver", "factors", "iterations", "cg_steps", "loss"} & set(model or {})
+            if not model or model.get("model") != "ease" or als_only:
+                failures.append(f"GET /v1/model of an EASE generation: {model}")
         finally:
             proc.terminate()
             proc.wait(timeout=60)

@@ -38,6 +38,11 @@ ODD_USER = '<script>document.title="x"</script> \'a/b\' & 50%+'
 SIZES = [(1280, 800), (390, 844)]
 
 
+# In the EASE database only: one user rated this item and nothing else, so it
+# co-occurs with no other item, its row of B is 0 and its similar list is the fallback.
+LONELY_ITEM = "21"
+
+
 def ratings_tsv():
     """30 users in two taste groups over 20 items; everyone rated item 3."""
     lines = []
@@ -64,8 +69,8 @@ def run(args, cwd):
 
 
 class Server:
-    def __init__(self, binary, db, cwd, token_file):
-        self.err = open(os.path.join(cwd, "serve.log"), "w+")
+    def __init__(self, binary, db, cwd, token_file, log="serve.log"):
+        self.err = open(os.path.join(cwd, log), "w+")
         self.process = subprocess.Popen([binary, "--db", db, "serve", "--port", "0", "--threads", "2",
                                          "--token-file", token_file], cwd=cwd, stdout=subprocess.DEVNULL,
                                         stderr=self.err)
@@ -140,6 +145,10 @@ def test_overview(b, s, c):
     points = sum(v is not None for v in curve["loss"]) + sum(v is not None for v in curve["ndcg"])
     c.equal(b.evaluate("document.querySelectorAll('#curve svg circle').length"), points, "curve points")
     c.equal(b.evaluate("document.querySelectorAll('#curve svg path').length"), 2, "curve lines")
+    facts = b.evaluate(CARD_FACTS)
+    c.equal(facts.get("family"), f"implicit ALS ({model['solver']}, confidence {model['confidence']})", "the family")
+    c.equal(facts.get("factors"), str(model["factors"]), "factors")
+    c.equal(facts.get("iterations"), str(model["iterations"]), "iterations")
     last = [v for v in curve["ndcg"] if v is not None][-1]
     c.true(f"{last:.4f}" in b.evaluate("document.getElementById('curve-summary').textContent"),
            "the curve summary names the last validation nDCG")
@@ -147,6 +156,54 @@ def test_overview(b, s, c):
                       ("rating-values", "rating_values")):
         c.equal(b.evaluate(f"document.querySelectorAll('#{card} rect').length"), len(model["data"][key]["counts"]),
                 f"{card} bars")
+
+
+CARD_FACTS = ("Object.fromEntries(Array.from(document.querySelectorAll('#model-card dt'))"
+              ".map(d => [d.textContent, d.nextElementSibling.textContent]))")
+ALS_ONLY_FACTS = ("factors", "iterations", "alpha", "loss / rating, last fit")
+
+
+def check_ease_card(b, c, model, where):
+    facts = b.evaluate(CARD_FACTS)
+    c.equal(facts.get("family"), "EASE (item-item weights, closed form)", f"{where}: the family")
+    c.equal(facts.get("λ (regularization)"), str(model["regularization"]), f"{where}: λ")
+    c.equal(facts.get("input"), "binary (1 per rated item)", f"{where}: the input weighting")
+    c.equal(facts.get("item weights"), f"{model['items']} × {model['items']}", f"{where}: the size of B")
+    for name in ALS_ONLY_FACTS:
+        c.true(name not in facts, f"{where}: no {name!r} for EASE: {facts}")
+    c.true("ALS" not in b.evaluate("document.getElementById('model-card').textContent"), f"{where}: no ALS")
+    c.true("closed form" in b.evaluate("document.getElementById('curve-summary').textContent"),
+           f"{where}: the curve card says why there is no curve")
+
+
+def test_ease_overview(b, s, c, out_dir):
+    model = s.get("/v1/model")
+    b.viewport(*SIZES[0])
+    b.navigate(s.url("/ui/"), "!!document.querySelector('#rating-values svg')", "the EASE overview")
+    check_ease_card(b, c, model, "EASE overview")
+    c.equal(b.evaluate("document.getElementById('metric-ndcg_at_k').textContent"),
+            f"{model['metrics']['ndcg_at_k']:.4f}", "EASE overview nDCG")
+    b.screenshot(os.path.join(out_dir, "ease-overview-1280x800.png"))
+
+
+def test_ease_report(b, s, c, report):
+    b.viewport(*SIZES[0])
+    b.navigate("file://" + report, "!!document.querySelector('#model-card dd')", "the EASE report file")
+    check_ease_card(b, c, s.get("/v1/model"), "EASE report")
+
+
+def test_ease_item_pages(b, s, c):
+    similar = s.get("/v1/items/5/similar?k=20")
+    c.equal(similar["source"], "model", "item 5's list comes from B")
+    b.navigate(s.url("/ui/items/5"), "!!document.querySelector('#similar-table')", "an EASE item page")
+    c.equal(b.evaluate("document.getElementById('similar-kind').textContent"),
+            f"(EASE weights, model {similar['model']})", "EASE similar items are labelled as B's weights")
+    lonely = s.get(f"/v1/items/{LONELY_ITEM}/similar?k=20")
+    c.equal(lonely["source"], "fallback", "an item that co-occurs with none gets the fallback")
+    b.navigate(s.url(f"/ui/items/{LONELY_ITEM}"), "!!document.querySelector('#similar-table')",
+               "the item page of a fallback list")
+    c.true(b.evaluate("document.getElementById('similar-kind').textContent").startswith("(most popular"),
+           "a fallback list is labelled most popular")
 
 
 def test_user_page(b, s, c):
@@ -222,6 +279,8 @@ def test_item_page(b, s, c):
             "titles of the similar items")
     row = b.evaluate("document.querySelector('#similar-table tr[data-item=\"3\"]').textContent")
     c.true(ODD_TITLE in row, f"the similar list shows {ODD_TITLE!r} as text: {row!r}")
+    c.equal(b.evaluate("document.getElementById('similar-kind').textContent"),
+            f"(cosine on item factors, model {similar['model']})", "ALS similar items are labelled as cosines")
 
 
 def test_live_page(b, s, c):
@@ -280,10 +339,20 @@ def main():
              "--k", "5", "--report", report], tmp)
         run([binary, "--db", db, "precompute", "--k", "20"], tmp)  # every other item is similar to each
         run([binary, "--db", db, "items", "titles.csv"], tmp)
+        # The same ratings (and a lonely item) fitted by EASE, served beside it.
+        with open(os.path.join(tmp, "ease.tsv"), "w") as f:
+            f.write(ratings_tsv() + f"loner\t{LONELY_ITEM}\t4\t1700000000\n")
+        ease_db = os.path.join(tmp, "ease-db")
+        ease_report = os.path.join(tmp, "ease-report.html")
+        run([binary, "--db", ease_db, "--threads", "2", "train", "ease.tsv", "--model", "ease", "--regularization",
+             "10", "--k", "5", "--report", ease_report], tmp)
+        run([binary, "--db", ease_db, "precompute", "--k", "20"], tmp)
         server = Server(binary, db, tmp, os.path.join(tmp, "token"))
+        ease_server = None
         browser = None
         checks, passed, failed = Checks(), 0, 0
         try:
+            ease_server = Server(binary, ease_db, tmp, os.path.join(tmp, "token"), "serve-ease.log")
             browser = Browser(chromium, TIMEOUT)
             cases = [("the overview shows the served model's metrics, training curve and data", test_overview),
                      ("the user page shows history with titles as text and scored recommendations", test_user_page),
@@ -296,7 +365,13 @@ def main():
                      ("the report file renders the same overview offline",
                       lambda b, s, c: test_report(b, s, c, report, out_dir)),
                      ("posting an event from the user page asks for the token, then changes the list",
-                      test_post_event)]
+                      test_post_event),
+                     ("the overview describes an EASE model by λ, input and items, without ALS's factors",
+                      lambda b, s, c: test_ease_overview(b, ease_server, c, out_dir)),
+                     ("an EASE report file shows the same EASE model card",
+                      lambda b, s, c: test_ease_report(b, ease_server, c, ease_report)),
+                     ("EASE similar items are labelled as EASE weights, a fallback list as most popular",
+                      lambda b, s, c: test_ease_item_pages(b, ease_server, c))]
             for name, case in cases:
                 try:
                     case(browser, server, checks)
@@ -315,6 +390,8 @@ def main():
         finally:
             if browser:
                 browser.close()
+            if ease_server:
+                ease_server.stop()
             server.stop()
     print(f"screenshots in {out_dir}")
     if failed:
