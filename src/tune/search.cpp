@@ -112,18 +112,13 @@ void refine(Runner& runner, RunSettings&& run_settings) {
 }
 
 // The per-user confidence normalisation (model/params.hpp), tried last on the
-// best iALS setting: β 0.25 and 0.5, then ±0.125 around the better if it beat
-// the best. Searched earlier (drawn in the brackets, as a refinement direction,
+// iALS trial results[base] (the best, then the one the tie rule would choose):
+// β 0.25 and 0.5, then ±0.125 around the better if it beat the base. Searched earlier (drawn in the brackets, as a refinement direction,
 // or after each round) it led the greedy moves to few factors and iterations,
 // below the defaults on the test part (docs/training.md "Tuning").
 template <typename RunSettings>
-void user_norm_search(Runner& runner, RunSettings&& run_settings) {
+void user_norm_search(Runner& runner, RunSettings&& run_settings, std::size_t base) {
   const auto& results = runner.results();
-  std::size_t base = results.size();
-  for (std::size_t j = 0; j < results.size(); ++j)
-    if (results[j].settings.family == Family::Ials && (base == results.size() || results[j].metric > results[base].metric))
-      base = j;
-  if (base == results.size()) return;
   const Settings start = results[base].settings;
   const double start_metric = results[base].metric;
   auto with_norm = [&](float beta) {
@@ -249,7 +244,30 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
     }
     refine(runner, run_settings);
   }
-  if (has(Family::Ials) && runner.more_trials()) user_norm_search(runner, run_settings);
+  auto best_ials = [&] {
+    const auto& results = runner.results();
+    std::size_t base = results.size();
+    for (std::size_t j = 0; j < results.size(); ++j)
+      if (results[j].settings.family == Family::Ials && (base == results.size() || results[j].metric > results[base].metric))
+        base = j;
+    return base;
+  };
+  auto floor_of = [](const std::vector<TrialResult>& trials) {
+    double floor = -1;
+    for (const auto& t : trials)
+      if (t.stage == kDefaultsStage) floor = t.metric;
+    return floor;
+  };
+  if (has(Family::Ials) && runner.more_trials()) {
+    if (auto base = best_ials(); base < runner.results().size()) user_norm_search(runner, run_settings, base);
+  }
+  // The tie rule may choose a setting other than the best: the user norm on it too.
+  if (has(Family::Ials) && o.prefer_simpler && runner.more_trials() && !runner.results().empty()) {
+    const auto& results = runner.results();
+    std::size_t c = choose(results, best_of(results), floor_of(results));
+    if (results[c].settings.family == Family::Ials && results[c].settings.user_norm == 0)
+      user_norm_search(runner, run_settings, c);
+  }
 
   SearchResult out;
   out.skipped = runner.skipped();
@@ -263,10 +281,14 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
                              : out.failed > 0 ? "every trial failed (the reasons are above)"
                                               : "no trial finished within the budget (the notes above say what did not fit): give a larger --budget");
   out.best = best_of(out.trials);
-  double floor = -1;
-  for (const auto& t : out.trials)
-    if (t.stage == kDefaultsStage) floor = t.metric;
-  out.chosen = o.prefer_simpler ? choose(out.trials, out.best, floor) : out.best;
+  out.chosen = o.prefer_simpler ? choose(out.trials, out.best, floor_of(out.trials)) : out.best;
+  // The user norm does not count as complexity: the chosen model with the
+  // user norm that scored best.
+  for (std::size_t j = 0; j < out.trials.size(); ++j) {
+    Settings a = out.trials[j].settings, b = out.trials[out.chosen].settings;
+    a.user_norm = b.user_norm;
+    if (a == b && out.trials[j].metric > out.trials[out.chosen].metric) out.chosen = j;
+  }
   out.best_interval = eval::bootstrap_mean(out.trials[out.best].per_user);
   return out;
 }

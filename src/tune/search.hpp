@@ -3,7 +3,7 @@
 // whose survivors are warm-started to the next rung — plus EASE's λ (one
 // fidelity: it is closed form), then a refinement around the best (each
 // setting doubled and halved, then × and ÷ √2, then 2^¼), then the user norm
-// on the best iALS setting. Plan and results are
+// on the best iALS setting and on the one the tie rule would choose. Plan and results are
 // deterministic for a given seed and thread count; the budget and Ctrl-C only
 // cut the plan short (docs/training.md "Tuning").
 #pragma once
@@ -74,7 +74,8 @@ SearchResult search(const TuneData& data, const SearchOptions& options);
 // (best − trial) per-user differences contains 0, and that score at least
 // `floor` (the built-in defaults' trial: a tuned result never scores below the
 // defaults on validation), the simplest (settings.hpp `simpler`), then the
-// higher metric. Returns an index into `trials`.
+// higher metric. Returns an index into `trials`. (search() then takes, of the
+// chosen setting's trials that differ only in the user norm, the highest.)
 std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best, double floor);
 
 }  // namespace recsys::tune
