@@ -33,7 +33,12 @@ namespace fs = std::filesystem;
   throw std::system_error(errno, std::generic_category(), what + " '" + path.string() + "'");
 }
 
-// DEST/data.mdb, created with the modes of a new database (store/database.hpp):
+// The copy is written under this name and renamed to data.mdb once whole and
+// on disk: a backup killed midway (kill -9, power loss) leaves no data.mdb that
+// looks like a database and is cut short (opening one raised SIGBUS).
+constexpr const char* kPartialName = "data.mdb.partial";
+
+// DEST/data.mdb.partial, created with the modes of a new database (store/database.hpp):
 // a backup holds the same ratings and ids as the original, so it must be no more
 // readable. DEST is created 0750 unless it is an empty directory already (then
 // its owner chose its mode). Returns the data file's descriptor; `created_dir`
@@ -42,6 +47,10 @@ int create_copy_file(const fs::path& dest, bool& created_dir) {
   std::error_code ec;
   created_dir = false;
   if (fs::exists(dest, ec)) {
+    if (fs::exists(dest / kPartialName, ec)) {
+      throw std::runtime_error("backup destination '" + dest.string() + "' holds an unfinished backup (" +
+                               kPartialName + ", from a backup that was stopped): remove it, or choose a new path");
+    }
     if (!fs::is_directory(dest) || !fs::is_empty(dest)) {
       throw std::runtime_error("backup destination '" + dest.string() +
                                "' already exists and is not an empty directory; choose a new path");
@@ -51,7 +60,7 @@ int create_copy_file(const fs::path& dest, bool& created_dir) {
     if (::mkdir(dest.c_str(), store::kDbDirMode) != 0) throw_errno("cannot create the backup directory", dest);
     created_dir = true;
   }
-  const fs::path file = dest / "data.mdb";
+  const fs::path file = dest / kPartialName;
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store::kDbFileMode);
   if (fd < 0) throw_errno("cannot create the backup file", file);
   return fd;
@@ -74,6 +83,25 @@ void write_copy(store::Database& db, int fd, bool compact, const fs::path& file)
   if (::close(fd) != 0) throw_errno("cannot close the backup file", file);
 }
 
+// Makes a rename or a new entry in `dir` durable.
+void sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw_errno("cannot open the directory to flush it", dir);
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  errno = error;
+  if (rc != 0) throw_errno("cannot flush the directory", dir);
+}
+
+// The whole copy becomes DEST/data.mdb in one step, and the names reach the disk.
+void publish_copy(const fs::path& dest, bool created_dir) {
+  if (::rename((dest / kPartialName).c_str(), (dest / "data.mdb").c_str()) != 0)
+    throw_errno("cannot rename the backup file", dest / kPartialName);
+  sync_directory(dest);
+  if (created_dir) sync_directory(dest.parent_path());
+}
+
 void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   auto db = open_database(global, store::OpenMode::ReadOnly);
   fs::path dest = fs::path(options.dest).lexically_normal();
@@ -82,13 +110,15 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   int fd = create_copy_file(dest, created_dir);
   Timer timer;
   try {
-    write_copy(db, fd, !options.no_compact, dest / "data.mdb");
+    write_copy(db, fd, !options.no_compact, dest / kPartialName);
+    publish_copy(dest, created_dir);
   } catch (...) {
-    // Never leave a half-written copy that looks like a database.
+    // Never leave a half-written copy behind.
     std::error_code ec;
     if (created_dir) {
       fs::remove_all(dest, ec);
     } else {
+      fs::remove(dest / kPartialName, ec);
       fs::remove(dest / "data.mdb", ec);
     }
     throw;

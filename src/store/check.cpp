@@ -102,10 +102,8 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
 
   // The data file must hold every page the last commit refers to.
   fs::path data = options.flags & MDB_NOSUBDIR ? path : path / "data.mdb";
-  auto bytes = fs::file_size(data, ec);
-  if (!ec && bytes < page_count * env_stat.ms_psize) {
-    report.add("environment", "", fmt::format("the data file has {} bytes but the last commit uses {} pages of {}",
-                                              bytes, page_count, env_stat.ms_psize));
+  if (auto cut = truncation(env, data); !cut.empty()) {
+    report.add("environment", "", cut);
     return false;  // reading the missing pages through the map would raise SIGBUS
   }
 
@@ -213,6 +211,7 @@ std::string printable_key(std::string_view bytes) {
 
 CheckReport check_environment(const fs::path& path) {
   CheckReport report;
+  refuse_file_inside_database(path);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw std::runtime_error("no recsys database at '" + path.string() + "': point --db / RECSYS_DB at one");

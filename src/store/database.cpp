@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 
 #include "util/log.hpp"
@@ -51,6 +52,26 @@ fs::path lock_file(const fs::path& path, bool subdir) {
 }
 }  // namespace
 
+void refuse_file_inside_database(const fs::path& path) {
+  const auto name = path.filename();
+  if (name != "data.mdb" && name != "lock.mdb") return;
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  throw std::runtime_error("'" + path.string() + "' is a file of the database directory '" + dir.string() +
+                           "': give the directory (--db " + dir.string() +
+                           "); opened as a file it would get a lock of its own, and two writers could corrupt it");
+}
+
+std::string truncation(const Env& env, const fs::path& data_file) {
+  const MDB_envinfo info = env.info();
+  const MDB_stat stat = env.stat();
+  const std::uint64_t needed = (std::uint64_t{info.me_last_pgno} + 1) * stat.ms_psize;
+  std::error_code ec;
+  const auto bytes = fs::file_size(data_file, ec);
+  if (ec || bytes >= needed) return {};
+  return "the data file " + data_file.string() + " has " + std::to_string(bytes) + " bytes but the last commit uses " +
+         std::to_string(needed);
+}
+
 fs::path default_db_path() {
   if (const char* env = std::getenv("RECSYS_DB"); env && *env) return env;
   return "recsys.db";
@@ -66,6 +87,7 @@ Database Database::open(const OpenOptions& options) {
   db.read_only_ = options.mode == OpenMode::ReadOnly;
   db.map_lock_ = std::make_unique<MapLock>();
 
+  refuse_file_inside_database(options.path);
   std::error_code ec;
   auto status = fs::status(options.path, ec);
   bool exists = !ec && fs::exists(status);
@@ -118,6 +140,10 @@ Database Database::open(const OpenOptions& options) {
       throw std::runtime_error("'" + options.path.string() + "' is not an LMDB database of this version");
     }
     throw;
+  }
+  if (auto cut = truncation(*db.env_, db.data_file_); !cut.empty()) {
+    throw std::runtime_error("database '" + options.path.string() + "' is cut short (" + cut +
+                             "): a copy interrupted while written? recsys check tells more; restore it from a backup");
   }
   // A CLI process killed mid-transaction leaves its reader slot behind.
   if (int freed = db.clear_stale_readers(); freed > 0) {

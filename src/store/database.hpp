@@ -153,4 +153,15 @@ class Database {
 // Path from --db / RECSYS_DB, default ./recsys.db.
 std::filesystem::path default_db_path();
 
+// Throws when `path` names a file inside a database directory (DIR/data.mdb or
+// DIR/lock.mdb): LMDB would open that file as a database of its own with a
+// second lock file, so two processes, one given DIR and one DIR/data.mdb,
+// would each think they are the only writer and corrupt it.
+void refuse_file_inside_database(const std::filesystem::path& path);
+
+// The reason the data file cannot hold what the last commit refers to (a copy
+// cut short, a truncated file), or "" when it can. Reading the missing pages
+// through the map raises SIGBUS, so this is checked before any read.
+std::string truncation(const Env& env, const std::filesystem::path& data_file);
+
 }  // namespace recsys::store
