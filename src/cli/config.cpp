@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <sstream>
+#include <string>
 
 namespace recsys::cli {
 
@@ -27,6 +29,44 @@ CLI::Option* find_option(CLI::App& scope, const std::string& name) {
   return op;
 }
 
+// What CLI11 2.1's TOML reader gets wrong, done before it reads the file: it
+// cuts a value at the first '#' even inside quotes ("x#1.db" became `"x`),
+// keeps TOML's backslash escapes in quoted strings (config --print writes
+// "a\\b" for a\b), and reads a UTF-8 byte order mark as part of the first
+// key. Here a comment starts at a '#' outside quotes only, and a double-quoted
+// string's \\ and \" become \ and ". CLI11's own comment character is
+// then one no text holds.
+constexpr char kNoComment = '\x01';
+
+std::string normalise_config(std::istream& in) {
+  std::string out, line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+    first = false;
+    std::string kept;
+    char quote = 0;
+    for (std::size_t j = 0; j < line.size(); ++j) {
+      const char c = line[j];
+      if (quote == '"' && c == '\\' && j + 1 < line.size() && (line[j + 1] == '\\' || line[j + 1] == '"')) {
+        kept += line[++j];
+        continue;
+      }
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else if (c == '#') {
+        break;
+      }
+      kept += c;
+    }
+    out += kept;
+    out += '\n';
+  }
+  return out;
+}
+
 CLI::App* find_subcommand(CLI::App& scope, const std::string& name) {
   auto found = scope.get_subcommands([&](CLI::App* sub) { return !sub->get_name().empty() && sub->check_name(name); });
   return found.empty() ? nullptr : found.front();
@@ -34,13 +74,14 @@ CLI::App* find_subcommand(CLI::App& scope, const std::string& name) {
 
 class CheckedConfig : public CLI::ConfigTOML {
  public:
-  CheckedConfig(CLI::App& app, ConfigSources& sources) : app_(app), sources_(sources) {}
+  CheckedConfig(CLI::App& app, ConfigSources& sources) : app_(app), sources_(sources) { comment(kNoComment); }
 
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
     auto config = app_.get_config_ptr();
     sources_.file = config && !config->results().empty() ? config->results().front() : std::string("config file");
+    std::istringstream normalised(normalise_config(in));
     std::vector<CLI::ConfigItem> kept;
-    for (auto& item : CLI::ConfigTOML::from_config(in)) {
+    for (auto& item : CLI::ConfigTOML::from_config(normalised)) {
       CLI::App* scope = &app_;
       for (const auto& parent : item.parents) {
         scope = find_subcommand(*scope, parent);
