@@ -64,8 +64,9 @@ void run_import_factors(const GlobalOptions& global, const ImportFactorsOptions&
   params.user_norm = 0.0f;  // Spark solved each user's row without it
 
   Timer timer;
-  auto users = data::read_factor_files(options.users);
-  auto items = data::read_factor_files(options.items);
+  const data::FactorLimits limits{model::kMaxFactors, model::kMaxFactorMagnitude};
+  auto users = data::read_factor_files(options.users, limits);
+  auto items = data::read_factor_files(options.items, limits);
   if (!options.user_map.empty()) data::map_factor_ids(users, options.user_map);
   if (!options.item_map.empty()) data::map_factor_ids(items, options.item_map);
   if (users.cols != items.cols) {

@@ -77,6 +77,14 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+std::string id_problem(std::string_view id, std::string_view what) {
+  const char* bad = check_id(id);
+  if (!bad) return {};
+  if (bad[0] == 'e') return fmt::format("empty {}", what);
+  if (bad[0] == 'l') return fmt::format("{} is longer than {} bytes", what, store::kMaxIdBytes);
+  return fmt::format("{} {} is not valid UTF-8", what, describe_field(id));
+}
+
 void ChunkParser::reset() {
   users.clear();
   items.clear();
@@ -198,14 +206,8 @@ void ChunkParser::parse_line(std::string_view line, std::uint64_t line_no) {
   std::string_view item = fields_[static_cast<std::size_t>(layout_.item)];
   for (int side = 0; side < 2; ++side) {
     std::string_view id = side == 0 ? user : item;
-    const char* what = side == 0 ? "user" : "item";
-    if (const char* bad = check_id(id)) {
-      if (bad[0] == 'e') return fail(line_no, fmt::format("empty {} id", what));
-      if (bad[0] == 'l') {
-        return fail(line_no, fmt::format("{} id is longer than {} bytes", what, store::kMaxIdBytes));
-      }
-      return fail(line_no, fmt::format("{} id {} is not valid UTF-8", what, describe_field(id)));
-    }
+    const char* what = side == 0 ? "user id" : "item id";
+    if (check_id(id)) return fail(line_no, id_problem(id, what));
   }
 
   float value = 1.0f;

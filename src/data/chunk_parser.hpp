@@ -32,6 +32,11 @@ std::string describe_field(std::string_view field);
 // Whether `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates).
 bool is_valid_utf8(std::string_view s);
 
+// Why `id` cannot be stored as a user or item id (docs/data.md, "Values"), or
+// an empty string when it can. `what` names it: "user id" gives "empty user
+// id", "user id is longer than 511 bytes", "user id 'a\xff' is not valid UTF-8".
+std::string id_problem(std::string_view id, std::string_view what);
+
 class ChunkParser {
  public:
   ChunkParser(const Layout& layout, const IdDictionary& users, const IdDictionary& items)

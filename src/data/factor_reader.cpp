@@ -1,5 +1,6 @@
 #include "data/factor_reader.hpp"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <unordered_set>
 
 #include "data/byte_source.hpp"
+#include "data/chunk_parser.hpp"
 
 namespace fs = std::filesystem;
 
@@ -50,11 +52,15 @@ std::vector<std::string> part_files(const std::string& path) {
 
 class Collector {
  public:
-  explicit Collector(ExternalFactors& out) : out_(out) {}
+  Collector(ExternalFactors& out, const FactorLimits& limits) : out_(out), limits_(limits) {}
 
   void add(const std::string& where, std::string id, const std::vector<float>& features) {
-    if (id.empty()) throw std::runtime_error(where + ": empty id");
+    if (auto problem = id_problem(id, "id"); !problem.empty()) throw std::runtime_error(where + ": " + problem);
     if (features.empty()) throw std::runtime_error(where + ": no features");
+    if (features.size() > limits_.max_cols) {
+      throw std::runtime_error(fmt::format("{}: {} features, more than {} (the widest model recsys serves)", where,
+                                           features.size(), limits_.max_cols));
+    }
     if (out_.cols == 0) out_.cols = static_cast<std::uint32_t>(features.size());
     if (features.size() != out_.cols) {
       throw std::runtime_error(where + ": " + std::to_string(features.size()) + " features, earlier rows have " +
@@ -62,14 +68,19 @@ class Collector {
     }
     for (float f : features) {
       if (!std::isfinite(f)) throw std::runtime_error(where + ": feature is not a finite number");
+      if (std::fabs(f) > limits_.max_magnitude) {
+        throw std::runtime_error(fmt::format("{}: feature {} is larger in magnitude than {:g} (scores would overflow)",
+                                             where, f, limits_.max_magnitude));
+      }
     }
-    if (!seen_.insert(id).second) throw std::runtime_error(where + ": id '" + id + "' appears twice");
+    if (!seen_.insert(id).second) throw std::runtime_error(where + ": id " + describe_field(id) + " appears twice");
     out_.ids.push_back(std::move(id));
     out_.data.insert(out_.data.end(), features.begin(), features.end());
   }
 
  private:
   ExternalFactors& out_;
+  const FactorLimits& limits_;
   std::unordered_set<std::string> seen_;
 };
 
@@ -124,9 +135,9 @@ void parse_csv_line(std::string_view line, const std::string& where, Collector& 
 
 }  // namespace
 
-ExternalFactors read_factor_files(const std::string& path) {
+ExternalFactors read_factor_files(const std::string& path, const FactorLimits& limits) {
   ExternalFactors out;
-  Collector collector(out);
+  Collector collector(out, limits);
   simdjson::ondemand::parser parser;
   for (const auto& file : part_files(path)) {
     std::string text = read_all(file);
@@ -154,6 +165,9 @@ ExternalFactors read_factor_files(const std::string& path) {
 
 void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
   std::unordered_map<std::string, std::string> original;  // index as text -> original id
+  // original id -> its line and index: one id mapped to two indexes would give
+  // two factor rows for one stored id, and one of them would be lost.
+  std::unordered_map<std::string, std::pair<std::size_t, std::uint64_t>> first_seen;
   std::string text = read_all(map_path);
   std::string_view rest = text;
   for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
@@ -172,16 +186,28 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
       if (line_no == 1) continue;  // header row
       throw std::runtime_error(where + ": index '" + std::string(index) + "' is not a whole number");
     }
-    if (!original.emplace(std::to_string(value), std::string(line.substr(0, sep))).second) {
+    std::string id(line.substr(0, sep));
+    if (auto problem = id_problem(id, "original id"); !problem.empty()) throw std::runtime_error(where + ": " + problem);
+    if (!original.emplace(std::to_string(value), id).second) {
       throw std::runtime_error(where + ": index " + std::string(index) + " appears twice");
     }
+    if (auto [it, added] = first_seen.try_emplace(id, line_no, value); !added) {
+      throw std::runtime_error(fmt::format("{}: original id {} appears twice (line {} maps it to index {})", where,
+                                           describe_field(id), it->second.first, it->second.second));
+    }
   }
+  std::unordered_map<std::string_view, std::string> mapped;  // original id -> factor file id
   for (auto& id : factors.ids) {
     // Spark writes integer ids; a double-typed index column gives "3.0".
     std::string key = id;
     if (key.size() > 2 && key.compare(key.size() - 2, 2, ".0") == 0) key.resize(key.size() - 2);
     auto it = original.find(key);
     if (it == original.end()) throw std::runtime_error(map_path + ": no original id for index " + id);
+    // "5" and "5.0" are the same index: two factor rows for one original id.
+    if (auto [other, added] = mapped.try_emplace(it->second, id); !added) {
+      throw std::runtime_error(fmt::format("{}: factor rows {} and {} both map to original id {}", map_path,
+                                           other->second, id, describe_field(it->second)));
+    }
     id = it->second;
   }
 }

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "data/byte_source.hpp"
+#include "data/chunk_parser.hpp"
 #include "data/item_fields.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
@@ -138,15 +139,20 @@ GenericLayout generic_layout(const std::vector<std::string>& first, const std::s
 
 class Parser {
  public:
-  Parser(const std::string& name, const ItemReadOptions& options) : name_(name), options_(options) {}
+  Parser(const std::string& name, const ItemReadOptions& options)
+      : name_(name), options_(options), wanted_(options.fields.empty() ? std::vector<std::string>{}
+                                                                        : split_commas(options.fields)) {}
   ItemReadResult run(std::string_view text);
 
  private:
   void bad(std::uint64_t line, const std::string& reason);
   std::vector<std::string> stored_fields(const std::vector<std::string>& available) const;
+  bool kept(std::string_view field) const;
+  std::optional<std::string> too_large(const Row& row) const;
 
   const std::string& name_;
   const ItemReadOptions& options_;
+  std::vector<std::string> wanted_;  // --fields, split
   ItemReadResult out_;
   std::vector<std::string> first_errors_;
 };
@@ -178,6 +184,33 @@ std::vector<std::string> Parser::stored_fields(const std::vector<std::string>& a
     if (std::find(order.begin(), order.end(), w) == order.end()) order.push_back(w);
   }
   return order;
+}
+
+// Whether `field` will be stored: the rule of stored_fields, known before the
+// rows are read so that a row is only refused for fields that are kept.
+bool Parser::kept(std::string_view field) const {
+  if (items::bad_field_name(field)) return false;
+  if (field == "title") return true;
+  if (!wanted_.empty()) return std::find(wanted_.begin(), wanted_.end(), field) != wanted_.end();
+  return out_.format != ItemFormat::UItem || field == "genres";
+}
+
+std::optional<std::string> Parser::too_large(const Row& row) const {
+  std::size_t total = 0;
+  for (const auto& f : row.fields) {
+    if (!kept(f.name)) continue;
+    const Value& v = f.value;
+    if (f.name == "title" && v.kind == Value::Kind::Text && v.text.size() > kMaxTitleBytes) {
+      return fmt::format("the title is {} bytes long, more than {}", v.text.size(), kMaxTitleBytes);
+    }
+    total += f.name.size() + v.text.size() + v.list.size();
+    for (const auto& e : v.list) total += e.size();
+  }
+  if (total > kMaxItemBytes) {
+    return fmt::format("the item's stored fields are {} bytes, more than {} (leave long fields out with --fields)",
+                       total, kMaxItemBytes);
+  }
+  return std::nullopt;
 }
 
 ItemReadResult Parser::run(std::string_view text) {
@@ -227,6 +260,10 @@ ItemReadResult Parser::run(std::string_view text) {
     auto [number, raw] = lines[n];
     ++out_.rows_read;
     std::string_view line = raw;
+    if (raw.size() > kMaxLineBytes) {
+      bad(number, fmt::format("line is longer than {} bytes", kMaxLineBytes));
+      continue;
+    }
     if (out_.encoding == Encoding::Latin1) {
       converted = latin1_to_utf8(raw);
       line = converted;
@@ -253,6 +290,7 @@ ItemReadResult Parser::run(std::string_view text) {
           if (col < cells.size()) row.fields.push_back({field, Value{Value::Kind::Text, cells[col], {}}});
         }
     }
+    if (!err) err = too_large(row);
     if (!err && !seen.emplace(row.id, number).second) err = fmt::format("item '{}' repeats line {}", row.id, seen[row.id]);
     if (err) {
       bad(number, *err);

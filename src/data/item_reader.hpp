@@ -15,6 +15,14 @@
 
 namespace recsys::data {
 
+// Limits per row (docs/data.md, "Limits"): every answer and every cached list
+// holding an item carries its stored fields, so one row must not bloat them.
+// A row over a limit is a bad row. Lines: as for ratings (kMaxLineBytes).
+inline constexpr std::size_t kMaxTitleBytes = 1024;
+// The stored fields of one item together: names and values as UTF-8 bytes, a
+// list counting one more byte per element (its separator).
+inline constexpr std::size_t kMaxItemBytes = 8192;
+
 enum class ItemFormat { Auto, UItem, Movies, Csv, Tsv, Jsonl };
 const char* item_format_name(ItemFormat f);  // "auto", "uitem", "movies", "csv", "tsv", "jsonl"
 ItemFormat parse_item_format(std::string_view s);  // throws UsageError

@@ -168,7 +168,7 @@ void validate_params(const ModelParams& p) {
   if (!(p.user_norm >= 0.0f && p.user_norm <= 2.0f))
     throw UsageError(fmt::format("--user-norm must be between 0 and 2 (got {})", p.user_norm));
   if (p.factors == 0) throw UsageError("--factors must be at least 1");
-  if (p.factors > 4096) throw UsageError(fmt::format("--factors {} is more than 4096", p.factors));
+  if (p.factors > kMaxFactors) throw UsageError(fmt::format("--factors {} is more than {}", p.factors, kMaxFactors));
   if (p.iterations == 0) throw UsageError("--iterations must be at least 1");
   if (p.cg_steps == 0) throw UsageError("CG steps must be at least 1");
   if (!(p.regularization >= 0.0f) || !std::isfinite(p.regularization))

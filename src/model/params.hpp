@@ -17,6 +17,17 @@ enum class Solver { ConjugateGradient, Cholesky };
 // Model family: ALS factors, or EASE's items × items weights (model/ease.hpp).
 enum class Family { Als, Ease };
 
+// The widest model: `train --factors` and `import-factors` rows stop here.
+inline constexpr std::uint32_t kMaxFactors = 4096;
+// The largest factor magnitude `import-factors` accepts. Scores are float dot
+// products of two rows, and fold-in sums the item Gram matrix YᵀY over every
+// item in float: with |x| ≤ 1e12 a score is at most 4096 · 1e24 ≈ 4.1e27 and a
+// Gram entry at most 2³² items · 1e24 ≈ 4.3e33, both below FLT_MAX ≈ 3.4e38
+// (with room for fold-in's confidence weights). Larger values overflow to inf
+// and NaN, and the lists come out empty. Trained factors are far smaller
+// (|x| of order 1 for regularised ALS).
+inline constexpr float kMaxFactorMagnitude = 1e12f;
+
 struct ModelParams {
   Family family = Family::Als;
   Feedback feedback = Feedback::Implicit;

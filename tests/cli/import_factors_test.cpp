@@ -129,3 +129,92 @@ TEST_CASE("Spark users without stored ratings get model lists, and the fallback 
                           R"({"item":"20","score":0.9055},{"item":"30","score":0.7071}]})"
                           "\n");
 }
+
+namespace {
+// A CSV factor file of ids 1..rows, each row `width` copies of `value`.
+std::string factor_rows(int rows, int width, const std::string& value) {
+  std::string out;
+  for (int r = 1; r <= rows; ++r) {
+    out += std::to_string(r);
+    for (int k = 0; k < width; ++k) out += "," + value;
+    out += "\n";
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("factor rows wider than 4096 features, as train allows, are refused at import with file:line") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto users = dir.write("users.csv", factor_rows(2, 4096, "0.5"));
+  auto items = dir.write("items.csv", factor_rows(2, 4096, "0.5"));
+  auto ok = run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir);
+  INFO(ok.err);
+  REQUIRE(ok.status == 0);
+  REQUIRE(ok.out.find("of 4096 features imported") != std::string::npos);
+
+  auto wide = dir.write("wide.csv", factor_rows(2, 4097, "0.5"));
+  auto r = run_recsys({"--db", db, "import-factors", "--users", wide.string(), "--items", wide.string()}, dir);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.err.find(wide.string() + ":1: 4097 features, more than 4096") != std::string::npos);
+}
+
+TEST_CASE("factor values whose products would overflow a float are refused; 1e12 still scores") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto items = dir.write("items.csv", "10,1e12,0\n20,0,-1e12\n30,1e12,1e12\n");
+  for (const char* value : {"3e38", "-1.5e12"}) {
+    auto users = dir.write("users.csv", std::string("1,0.5,") + value + "\n");
+    auto r = run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir);
+    INFO(r.err);
+    REQUIRE(r.status == 1);
+    REQUIRE(r.err.find(users.string() + ":1: feature ") != std::string::npos);
+    REQUIRE(r.err.find("is larger in magnitude than 1e+12") != std::string::npos);
+  }
+  // At the bound, scores (2e24) are finite: user 1 gets a model list.
+  auto users = dir.write("users.csv", "1,1e12,1e12\n");
+  auto ok = run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir);
+  INFO(ok.err);
+  REQUIRE(ok.status == 0);
+  REQUIRE(run_recsys({"--db", db, "precompute", "--k", "3"}, dir).status == 0);
+  auto user1 = run_recsys({"--db", db, "recommend", "1", "--json"}, dir);
+  REQUIRE(user1.out.find(R"("source":"model","items":[{"item":"30")") != std::string::npos);
+}
+
+TEST_CASE("id maps with an original id that is not UTF-8 or maps to two indexes are refused with file:line") {
+  TempDir dir;
+  write_spark_output(dir);
+  auto db = (dir / "db").string();
+  auto users_map = dir.write("users.csv", "id,index\nalice,1\nbob,2\n");
+  auto import = [&](const std::filesystem::path& items_map) {
+    return run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                       (dir / "itemFactors").string(), "--user-map", users_map.string(), "--item-map",
+                       items_map.string()},
+                      dir);
+  };
+  auto latin1 = dir.write("latin1.csv", "movie-a,10\ncaf\xe9,20\nmovie-c,30\n");
+  auto r = import(latin1);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.err.find(latin1.string() + ":2: original id 'caf\\xe9' is not valid UTF-8") != std::string::npos);
+
+  // item-5 -> 10 and item-5 -> 20: one stored item for two factor rows.
+  auto twice = dir.write("twice.csv", "item-5,10\nitem-5,20\nmovie-c,30\n");
+  r = import(twice);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.err.find(twice.string() + ":2: original id 'item-5' appears twice (line 1 maps it to index 10)") !=
+          std::string::npos);
+
+  // Ids 10 and 10.0 are one index, so one original id.
+  dir.write("itemFactors/part-00002-abc.json", "{\"id\":10.0,\"features\":[0.2,0.2]}\n");
+  auto fine = dir.write("fine.csv", "movie-a,10\nmovie-b,20\nmovie-c,30\n");
+  r = import(fine);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.err.find("factor rows 10 and 10.0 both map to original id 'movie-a'") != std::string::npos);
+
+  // Without a map the factor files' own ids are checked the same way.
+  auto bad_ids = dir.write("bad_ids.csv", "caf\xe9,0.5,0.5\n");
+  r = run_recsys({"--db", db, "import-factors", "--users", bad_ids.string(), "--items", bad_ids.string()}, dir);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.err.find(bad_ids.string() + ":1: id 'caf\\xe9' is not valid UTF-8") != std::string::npos);
+  REQUIRE(!std::filesystem::exists(db));  // refused before the database is opened
+}

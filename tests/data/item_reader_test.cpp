@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "data/chunk_parser.hpp"
 #include "data/item_reader.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"
@@ -166,4 +167,45 @@ TEST_CASE("the real ml-100k u.item and ml-latest-small movies.csv read without a
   REQUIRE(movies.items.size() == 9742);
   REQUIRE(movies.skipped == 0);
   REQUIRE(json_of(movies, "11") == R"j({"title":"American President, The (1995)","genres":["Comedy","Drama","Romance"]})j");
+}
+
+TEST_CASE("rows over the size limits are bad rows; only the fields that are kept count") {
+  ItemReadOptions o;
+  o.max_bad_fraction = 0.9;
+  std::string genres;
+  for (int g = 0; g < 1000; ++g) genres += "Genre" + std::to_string(1000 + g) + "|";  // 10 bytes each
+  std::string text = "movieId,title,genres\n"
+                     "1," + std::string(kMaxTitleBytes, 't') + ",Drama\n"
+                     "2," + std::string(kMaxTitleBytes + 1, 't') + ",Drama\n"
+                     "3,Many genres," + genres + "\n"
+                     "4," + std::string(kMaxLineBytes, 'x') + ",Drama\n"
+                     "2,Second try,Drama\n";
+  auto r = parse(text, o);
+  REQUIRE(r.errors == std::vector<std::string>{
+                          "f:3: the title is 1025 bytes long, more than 1024",
+                          // "title" + "Many genres" + "genres" + 1000 · (9 + 1)
+                          "f:4: the item's stored fields are 10022 bytes, more than 8192 (leave long fields out with "
+                          "--fields)",
+                          "f:5: line is longer than 1048576 bytes",
+                      });
+  REQUIRE(r.skipped == 3);
+  REQUIRE_THAT(json_of(r, "1"), Catch::StartsWith("{\"title\":\"" + std::string(kMaxTitleBytes, 't') + "\","));
+  REQUIRE(json_of(r, "2") == R"j({"title":"Second try","genres":["Drama"]})j");  // the refused row hid nothing
+
+  // A long field that is not kept does not make the row bad.
+  std::string uitem = "7|Long URL (1995)|01-Jan-1995||http://" + std::string(10000, 'u') + "|" + kFlagsComedy + "\n";
+  REQUIRE(parse(uitem).items.size() == 1);
+  o.fields = "imdb_url";
+  REQUIRE_THROWS_WITH(parse(uitem, o), Catch::Contains("f:1: the item's stored fields are 10035 bytes"));
+  std::string csv = "id,title,description\n8,Short,\"" + std::string(9000, 'd') + "\"\n";
+  o.fields = "title";
+  REQUIRE(parse(csv, o).items.size() == 1);
+  o.fields.clear();
+  REQUIRE_THROWS_WITH(parse(csv, o), Catch::Contains("f:2: the item's stored fields are 9021 bytes"));
+
+  // Empty strings in a JSON list count one byte each: a list cannot grow unbounded.
+  std::string empties = "[\"\"";
+  for (int k = 1; k < 9000; ++k) empties += ",\"\"";
+  REQUIRE_THROWS_WITH(parse("{\"id\":9,\"tags\":" + empties + "]}\n", o),
+                      Catch::Contains("f:1: the item's stored fields are 9004 bytes"));
 }

@@ -116,3 +116,24 @@ TEST_CASE("metadata of items the ratings do not know yet is used once ratings br
   auto fallback = db.run({"recommend", "nobody", "--json"});
   REQUIRE_THAT(fallback.out, Catch::Contains(R"j({"item":"zz","score":6,"title":"Not Rated Yet (2001)","genres":["Drama"]})j"));
 }
+
+TEST_CASE("recsys items skips rows with a huge title or list as bad rows, and the lists stay small") {
+  Db db;
+  train(db);
+  std::string text = kMovies;
+  text.append("h,").append(3 << 20, 'T').append(",Drama\n");  // a 3 MiB title
+  text.append("i,Many genres,");
+  for (int g = 0; g < 100000; ++g) text.append(1, 'g').append(std::to_string(g)).append(1, '|');
+  text.append(1, '\n');
+  auto movies = db.dir.write("movies.csv", text);
+  auto items = db.run({"items", "--max-bad-fraction", "0.5", movies.string()});
+  INFO(items.err);
+  REQUIRE(items.status == 0);
+  REQUIRE_THAT(items.err, Catch::Contains(movies.string() + ":9: line is longer than 1048576 bytes"));
+  REQUIRE_THAT(items.err, Catch::Contains(movies.string() + ":10: the item's stored fields are ") &&
+                              Catch::Contains("bytes, more than 8192"));
+  REQUIRE_THAT(items.out, Catch::Contains("skipped         2 bad rows") &&
+                              Catch::Contains("items stored    7 (6 in the ratings, 1 not yet"));
+  REQUIRE(db.run({"recommend", "nobody", "--json"}).out.size() < 2000);
+  REQUIRE(db.run({"check"}).status == 0);
+}
