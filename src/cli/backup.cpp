@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <system_error>
@@ -83,15 +84,18 @@ void write_copy(store::Database& db, int fd, bool compact, const fs::path& file)
   if (::close(fd) != 0) throw_errno("cannot close the backup file", file);
 }
 
-// Makes a rename or a new entry in `dir` durable.
+// Makes a rename or a new entry in `dir` durable. Some file systems refuse to
+// flush a directory (EINVAL on some FUSE and network mounts): the copy is whole
+// and renamed by then, so that is said, not treated as a failed backup.
 void sync_directory(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw_errno("cannot open the directory to flush it", dir);
-  const int rc = ::fsync(fd);
+  const fs::path name = dir.empty() ? fs::path(".") : dir;
+  int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = fd < 0 ? -1 : ::fsync(fd);
   const int error = errno;
-  ::close(fd);
-  errno = error;
-  if (rc != 0) throw_errno("cannot flush the directory", dir);
+  if (fd >= 0) ::close(fd);
+  if (fd < 0 || rc != 0)
+    log::warn("could not flush the directory {} ({}): the backup is written, but a power loss now may lose its name",
+              name.string(), std::strerror(error));
 }
 
 // The whole copy becomes DEST/data.mdb in one step, and the names reach the disk.

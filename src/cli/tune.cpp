@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -113,12 +114,17 @@ static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs 
 // SIGHUP (the terminal or ssh session went away) stops it the same way.
 constexpr std::array<int, 3> kStopSignals = {SIGINT, SIGTERM, SIGHUP};
 
+// Which of kStopSignals have the handler (the others stay ignored, also after
+// the first signal): written before the handlers are installed, read by them.
+volatile std::sig_atomic_t handled[kStopSignals.size()] = {};
+
 extern "C" void on_stop_signal(int) {
   interrupted.store(true);
   struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   sigemptyset(&fallback.sa_mask);
-  for (int signal : kStopSignals) sigaction(signal, &fallback, nullptr);
+  for (std::size_t j = 0; j < kStopSignals.size(); ++j)
+    if (handled[j]) sigaction(kStopSignals[j], &fallback, nullptr);
 }
 
 // Installs the handler for the stop signals for its lifetime, then puts the
@@ -136,8 +142,10 @@ class InterruptWatch {
     sigemptyset(&action.sa_mask);
     for (std::size_t j = 0; j < kStopSignals.size(); ++j) {
       sigaction(kStopSignals[j], nullptr, &previous_[j]);
-      if (previous_[j].sa_handler != SIG_IGN) sigaction(kStopSignals[j], &action, nullptr);
+      handled[j] = previous_[j].sa_handler != SIG_IGN;
     }
+    for (std::size_t j = 0; j < kStopSignals.size(); ++j)
+      if (handled[j]) sigaction(kStopSignals[j], &action, nullptr);
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);

@@ -56,6 +56,10 @@ void refuse_file_inside_database(const fs::path& path) {
   const auto name = path.filename();
   if (name != "data.mdb" && name != "lock.mdb") return;
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  // A single-file environment that happens to be named data.mdb (its lock is
+  // data.mdb-lock, and no directory environment shares its directory) is one.
+  std::error_code ec;
+  if (name == "data.mdb" && fs::exists(path.string() + "-lock", ec) && !fs::exists(dir / "lock.mdb", ec)) return;
   throw std::runtime_error("'" + path.string() + "' is a file of the database directory '" + dir.string() +
                            "': give the directory (--db " + dir.string() +
                            "); opened as a file it would get a lock of its own, and two writers could corrupt it");
@@ -140,10 +144,6 @@ Database Database::open(const OpenOptions& options) {
       throw std::runtime_error("'" + options.path.string() + "' is not an LMDB database of this version");
     }
     throw;
-  }
-  if (auto cut = truncation(*db.env_, db.data_file_); !cut.empty()) {
-    throw std::runtime_error("database '" + options.path.string() + "' is cut short (" + cut +
-                             "): a copy interrupted while written? recsys check tells more; restore it from a backup");
   }
   // A CLI process killed mid-transaction leaves its reader slot behind.
   if (int freed = db.clear_stale_readers(); freed > 0) {

@@ -141,6 +141,11 @@ TEST_CASE("a config file's quoted values keep '#' and backslashes, and a byte or
   const std::string hash_db = (dir / "x#1.db").string();
   auto config = dir.write("recsys.toml", "\xEF\xBB\xBF# a comment line\ndb = \"" + hash_db +
                                              "\"  # the database\n[import]\nquiet = true # no summary\n");
+  // An apostrophe inside an unquoted value is a letter, not a quote: the comment still ends it.
+  const std::string apostrophe_db = (dir / "o'brien.db").string();
+  auto unquoted = dir.write("unquoted.toml", "db = " + apostrophe_db + "  # a note\n");
+  REQUIRE(run_recsys({"--config", unquoted.string(), "import", csv.string()}, dir).status == 0);
+  CHECK(std::filesystem::exists(apostrophe_db));
   auto r = run_recsys({"--config", config.string(), "import", csv.string()}, dir);
   INFO(r.err);
   REQUIRE(r.status == 0);
