@@ -302,21 +302,17 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     print_import_errors(imported);
     std::fprintf(o.json ? stderr : stdout, "%s", import_summary(imported).c_str());
   }
+  if (o.files.empty()) return search_and_store(db, o, search, kind, budget, threads, timer);
   // A failure from here on leaves the files imported (one committed
   // transaction, like train FILE): the message says so, since a re-run with
   // the same files is refused without --append or --replace.
+  const std::string imported = " (the rating files given were imported and stay stored: run recsys tune without them)";
   try {
     search_and_store(db, o, search, kind, budget, threads, timer);
   } catch (const UsageError& e) {
-    if (o.files.empty()) throw;
-    throw UsageError(fmt::format("{} (the rating files given were imported and stay stored: run recsys tune without "
-                                 "them)",
-                                 e.what()));
+    throw UsageError(std::string(e.what()) + imported);
   } catch (const std::runtime_error& e) {
-    if (o.files.empty()) throw;
-    throw std::runtime_error(fmt::format("{} (the rating files given were imported and stay stored: run recsys tune "
-                                         "without them)",
-                                         e.what()));
+    throw std::runtime_error(std::string(e.what()) + imported);
   }
 }
 

@@ -85,6 +85,22 @@ void lmdb_assert(MDB_env*, const char* message) {
   std::fflush(stdout);
 }
 
+// The reason the data file cannot hold what the last commit refers to (a copy
+// cut short), or "" when it can. Only a finding, never a refusal at open:
+// without MDB_WRITEMAP, LMDB may commit a last page it never wrote (a page
+// freed again in the same transaction; mdb_env_copyfd0 cuts its copy to the
+// file size for that reason).
+std::string truncation(const Env& env, const fs::path& data_file) {
+  const MDB_envinfo info = env.info();
+  const MDB_stat stat = env.stat();
+  const std::uint64_t needed = (std::uint64_t{info.me_last_pgno} + 1) * stat.ms_psize;
+  std::error_code ec;
+  const auto bytes = fs::file_size(data_file, ec);
+  if (ec || bytes >= needed) return {};
+  return "the data file " + data_file.string() + " has " + std::to_string(bytes) + " bytes but the last commit uses " +
+         std::to_string(needed);
+}
+
 // Pass 1: LMDB structures, in a read-only environment of its own. Returns
 // whether the recsys-level pass can run (our tables exist, our schema).
 bool check_lmdb(const fs::path& path, CheckReport& report) {

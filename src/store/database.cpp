@@ -65,17 +65,6 @@ void refuse_file_inside_database(const fs::path& path) {
                            "); opened as a file it would get a lock of its own, and two writers could corrupt it");
 }
 
-std::string truncation(const Env& env, const fs::path& data_file) {
-  const MDB_envinfo info = env.info();
-  const MDB_stat stat = env.stat();
-  const std::uint64_t needed = (std::uint64_t{info.me_last_pgno} + 1) * stat.ms_psize;
-  std::error_code ec;
-  const auto bytes = fs::file_size(data_file, ec);
-  if (ec || bytes >= needed) return {};
-  return "the data file " + data_file.string() + " has " + std::to_string(bytes) + " bytes but the last commit uses " +
-         std::to_string(needed);
-}
-
 fs::path default_db_path() {
   if (const char* env = std::getenv("RECSYS_DB"); env && *env) return env;
   return "recsys.db";

@@ -159,12 +159,4 @@ std::filesystem::path default_db_path();
 // would each think they are the only writer and corrupt it.
 void refuse_file_inside_database(const std::filesystem::path& path);
 
-// The reason the data file cannot hold what the last commit refers to (a copy
-// cut short, a truncated file), or "" when it can. Used by `recsys check`
-// only: without MDB_WRITEMAP, LMDB may commit a last page it never wrote (a
-// page freed again in the same transaction; mdb_env_copyfd0 cuts its copy to
-// the file size for that reason), so a sound database can fail this, and an
-// open must not refuse on it.
-std::string truncation(const Env& env, const std::filesystem::path& data_file);
-
 }  // namespace recsys::store
