@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "cli/options.hpp"
 #include "http/server.hpp"
@@ -62,7 +63,15 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
   s.threads = resolve_threads(options.threads != 0 ? options.threads : global.threads);
   if (!options.token_file.empty()) {
     s.token = read_token(options.token_file);
-  } else if (const char* env = std::getenv("RECSYS_TOKEN"); env && *env) {
+  } else if (const char* env = std::getenv("RECSYS_TOKEN")) {
+    // Set but blank is a secret that went missing (an empty variable in a unit
+    // file or a failed substitution), not a request for open writes: refused
+    // like an empty token file. Unset the variable to serve without a token.
+    std::string_view token(env);
+    if (token.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      throw std::runtime_error(
+          "RECSYS_TOKEN is set but empty: set it to the bearer token, or unset it to accept events without one");
+    }
     s.token = env;
   }
   if (options.idle_timeout == 0 || options.read_timeout == 0 || options.send_timeout == 0) throw UsageError("time-outs must be at least 1 second");

@@ -108,7 +108,7 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
   options.flags = MDB_RDONLY | MDB_NOTLS;
   std::error_code ec;
   if (!fs::is_directory(path, ec)) options.flags |= MDB_NOSUBDIR;
-  Env env = Env::open(path.string(), options);
+  Env env = open_env(path, options, OpenMode::ReadOnly);
   mdb_env_set_assert(env.handle(), lmdb_assert);
   MDB_envinfo before = env.info();
   Txn txn = Txn::begin(env.handle(), MDB_RDONLY);
@@ -231,6 +231,9 @@ CheckReport check_environment(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     throw std::runtime_error("no recsys database at '" + path.string() + "': point --db / RECSYS_DB at one");
+  }
+  if (fs::is_directory(path, ec) && !fs::exists(path / "data.mdb", ec)) {
+    throw std::runtime_error("'" + path.string() + "' is a directory without a recsys database (data.mdb)");
   }
   if (!check_lmdb(path, report)) return report;
   // Pass 2 opens the environment again: the first one is closed by now, as

@@ -52,6 +52,27 @@ fs::path lock_file(const fs::path& path, bool subdir) {
 }
 }  // namespace
 
+Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
+  const bool subdir = !(options.flags & MDB_NOSUBDIR);
+  const fs::path data_file = subdir ? path / "data.mdb" : path;
+  try {
+    try {
+      return Env::open(path.string(), options);
+    } catch (const LmdbError& e) {
+      // The lock file is out of reach, but no process can write the data: read without locks.
+      if (e.code() != EACCES || !(options.flags & MDB_RDONLY) || !read_only_for_everyone(data_file)) throw;
+      options.flags |= MDB_NOLOCK;
+      return Env::open(path.string(), options);
+    }
+  } catch (const LmdbError& e) {
+    if (e.code() == EACCES) throw_permission(path, data_file, subdir, mode);
+    if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
+      throw std::runtime_error("'" + path.string() + "' is not an LMDB database of this version");
+    }
+    throw;
+  }
+}
+
 void refuse_file_inside_database(const fs::path& path) {
   const auto name = path.filename();
   if (name != "data.mdb" && name != "lock.mdb") return;
@@ -118,22 +139,7 @@ Database Database::open(const OpenOptions& options) {
     std::uintmax_t size = fs::exists(db.data_file_) ? fs::file_size(db.data_file_) : 0;
     env_options.map_size = std::max<std::size_t>(options.initial_map_size, static_cast<std::size_t>(size) * 2);
   }
-  try {
-    try {
-      db.env_ = std::make_unique<Env>(Env::open(options.path.string(), env_options));
-    } catch (const LmdbError& e) {
-      // The lock file is out of reach, but no process can write the data: read without locks.
-      if (e.code() != EACCES || !db.read_only_ || !read_only_for_everyone(db.data_file_)) throw;
-      env_options.flags |= MDB_NOLOCK;
-      db.env_ = std::make_unique<Env>(Env::open(options.path.string(), env_options));
-    }
-  } catch (const LmdbError& e) {
-    if (e.code() == EACCES) throw_permission(options.path, db.data_file_, subdir, options.mode);
-    if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
-      throw std::runtime_error("'" + options.path.string() + "' is not an LMDB database of this version");
-    }
-    throw;
-  }
+  db.env_ = std::make_unique<Env>(open_env(options.path, env_options, options.mode));
   // A CLI process killed mid-transaction leaves its reader slot behind.
   if (int freed = db.clear_stale_readers(); freed > 0) {
     log::info("freed {} reader slot(s) left by processes that died", freed);

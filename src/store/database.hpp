@@ -150,6 +150,13 @@ class Database {
   bool created_ = false;
 };
 
+// Opens the LMDB environment at `path` with `options` (MDB_NOSUBDIR set for a
+// single-file database). Read-only (MDB_RDONLY) on a data file nobody may write,
+// when the lock file is out of reach, it reads without locks (MDB_NOLOCK: no
+// writer can exist). Permission and version failures throw with the remedy;
+// `mode` is what the caller asked for, for the message.
+Env open_env(const std::filesystem::path& path, Env::Options options, OpenMode mode);
+
 // Path from --db / RECSYS_DB, default ./recsys.db.
 std::filesystem::path default_db_path();
 

@@ -98,7 +98,7 @@ TEST_CASE("backup creates its copy with the modes of a new database, not readabl
   REQUIRE(run_recsys({"--db", copy.string(), "info"}, dir).status == 0);
 }
 
-TEST_CASE("info and recommend read a database nobody may write, without its lock file") {
+TEST_CASE("info, recommend and check read a database nobody may write, without its lock file") {
   ReadableDb d;
   // The owner may still write: reading without the lock table would be unsafe, and the error says what to do.
   auto locked = run_unprivileged({"--db", d.db, "info"}, d.dir);
@@ -114,6 +114,11 @@ TEST_CASE("info and recommend read a database nobody may write, without its lock
   INFO(rec.err);
   REQUIRE(rec.status == 0);
   REQUIRE_THAT(rec.out, Contains("\"user\":\"u1\"") && Contains("\"model\":1"));
+  // check opens its own environment for the LMDB pass: it reads without locks too.
+  auto check = run_unprivileged({"--db", d.db, "check"}, d.dir);
+  INFO(check.out << check.err);
+  REQUIRE(check.status == 0);
+  REQUIRE_THAT(check.out, Contains("ok"));
   // Writing commands are refused with a clear message.
   auto write = run_unprivileged({"--db", d.db, "precompute"}, d.dir);
   REQUIRE(write.status == 1);

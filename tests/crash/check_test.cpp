@@ -184,6 +184,19 @@ TEST_CASE("check reports another schema version and stops there") {
   REQUIRE(r.out == "meta 'schema_version': is 99 but this recsys reads version 1\n");
 }
 
+TEST_CASE("check names a directory or file that is not a recsys database") {
+  TempDir dir;
+  std::filesystem::create_directory(dir / "empty");
+  auto r = run_recsys({"--db", (dir / "empty").string(), "check"}, dir);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.err, Catch::Contains("is a directory without a recsys database (data.mdb)"));
+  REQUIRE(std::filesystem::is_empty(dir / "empty"));  // nothing was created in it
+  auto text = dir.write("notes.txt", std::string(8192, 'x'));
+  r = run_recsys({"--db", text.string(), "check"}, dir);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.err, Catch::Contains("is not an LMDB database"));
+}
+
 TEST_CASE("check reports a truncated data file") {
   TempDir dir;
   { copy_sound(dir); }

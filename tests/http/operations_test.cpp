@@ -163,7 +163,7 @@ TEST_CASE("RECSYS_TOKEN_FILE protects events like --token-file") {
   REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer env-token\r\n").status == 200);
 }
 
-TEST_CASE("an empty or unreadable token file refuses to start") {
+TEST_CASE("an empty or unreadable token file, or an empty RECSYS_TOKEN, refuses to start") {
   Fixture f;
   auto empty = f.dir.write("empty-token", " \n");
   {
@@ -171,6 +171,12 @@ TEST_CASE("an empty or unreadable token file refuses to start") {
     auto r = serve_expecting_failure(f, 0);
     REQUIRE(r.status == 1);
     REQUIRE_THAT(r.err, Catch::Contains("empty-token") && Catch::Contains("is empty"));
+  }
+  for (const char* blank : {"", " \n"}) {
+    ScopedEnv env("RECSYS_TOKEN", blank);
+    auto r = serve_expecting_failure(f, 0);
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Catch::Contains("RECSYS_TOKEN is set but empty"));
   }
   auto missing = serve_expecting_failure(f, 0, {"--token-file", (f.dir / "no-such-token").string()});
   REQUIRE(missing.status == 1);
