@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "util/text.hpp"
+
 namespace recsys::cli {
 
 namespace {
@@ -30,7 +32,8 @@ void append_metadata(std::string& out, simdjson::dom::element entry) {
     } else {
       text = simdjson::minify(value);
     }
-    out += key == "title" ? fmt::format("  {}", text) : fmt::format("  [{}: {}]", key, text);
+    text = util::terminal_safe(text);
+    out += key == "title" ? fmt::format("  {}", text) : fmt::format("  [{}: {}]", util::terminal_safe(key), text);
   }
 }
 
@@ -46,8 +49,10 @@ void print_list(std::string_view key_name, std::string_view id, const store::Lis
     std::fwrite(body.data(), 1, body.size(), stdout);
     return;
   }
-  std::string out = fmt::format("{} {}{} (model {}, {})\n", key_name, id,
-                                title.empty() ? std::string() : fmt::format(" \"{}\"", title), list.header().generation,
+  // Ids and metadata may hold control characters: text output shows them escaped.
+  std::string out = fmt::format("{} {}{} (model {}, {})\n", key_name, util::terminal_safe(id),
+                                title.empty() ? std::string() : fmt::format(" \"{}\"", util::terminal_safe(title)),
+                                list.header().generation,
                                 store::list_source_name(list.header().source));
   simdjson::dom::parser parser;
   for (std::size_t i = 0; i < std::min<std::size_t>(k, list.size()); ++i) {
@@ -59,7 +64,7 @@ void print_list(std::string_view key_name, std::string_view id, const store::Lis
     if (e["item"].get(item) || e["score"].get(score)) {
       throw std::runtime_error("cached list entry lacks item or score: run recsys precompute");
     }
-    out += fmt::format("{:>4}  {:<20}  {:<9.4g}", i + 1, item, score);
+    out += fmt::format("{:>4}  {:<20}  {:<9.4g}", i + 1, util::terminal_safe(item), score);
     append_metadata(out, e);
     out += '\n';
   }

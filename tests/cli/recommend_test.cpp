@@ -70,3 +70,33 @@ TEST_CASE("recommend leaves out the items a user rated when it answers with the 
                    R"({"item":"b","score":4},{"item":"c","score":4}]})"
                    "\n");
 }
+
+TEST_CASE("recommend and similar print control characters in ids and metadata escaped in text, raw bytes never") {
+  TempDir dir;
+  auto db = trained_db(dir);
+  // JSON escapes: ESC, a C1 control (U+009B, CSI on some terminals), a tab and a newline.
+  auto items = dir.write("items.jsonl",
+                         "{\"id\":\"a\",\"title\":\"\\u001b[2Jcleared\\u009b\",\"note\":\"x\\ty\\nz\"}\n"
+                         "{\"id\":\"b\",\"title\":\"plain \\u00e9t\\u00e9\"}\n");
+  auto stored = run_recsys({"--db", db, "items", items.string()}, dir);
+  INFO(stored.err);
+  REQUIRE(stored.status == 0);
+  auto text = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db});
+    auto r = run_recsys(args, dir);
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    for (char c : r.out) REQUIRE((static_cast<unsigned char>(c) >= 0x20 || c == '\n'));
+    REQUIRE(r.out.find("\xc2\x9b") == std::string::npos);
+    return r.out;
+  };
+  // The fallback lists a, b, c (most rated first): both items' metadata.
+  auto rec = text({"recommend", "stranger", "--k", "3"});
+  REQUIRE_THAT(rec, Catch::Contains("\\x1b[2Jcleared\\u009b  [note: x\\x09y\\x0az]"));
+  REQUIRE_THAT(rec, Catch::Contains("plain \xc3\xa9t\xc3\xa9"));  // other UTF-8 is kept
+  // similar: the item's own title in the header.
+  REQUIRE_THAT(text({"similar", "a", "--k", "3"}), Catch::StartsWith("item a \"\\x1b[2Jcleared\\u009b\" (model 1"));
+  // JSON output keeps the values as stored (escaped by JSON's rules).
+  auto json = run_recsys({"--db", db, "similar", "b", "--k", "3", "--json"}, dir);
+  REQUIRE_THAT(json.out, Catch::Contains("\\u001b[2Jcleared"));
+}
