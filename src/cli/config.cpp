@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -71,6 +72,61 @@ std::string normalise_config(std::istream& in) {
   return out;
 }
 
+// TOML allows neither a key nor a table twice. CLI11 2.1 merges a key
+// repeated on consecutive lines into one (then fails with "At Most 1
+// required", naming no file), keeps the first of two far apart, and merges
+// repeated tables: refused here with the line, on the text normalise_config
+// wrote (comments gone, line numbers kept).
+void refuse_repeats(const std::string& text, const std::string& file) {
+  std::set<std::string> sections;
+  std::set<std::pair<std::string, std::string>> keys;
+  std::string section;
+  int depth = 0;  // open '[' of a multi-line array value
+  std::istringstream in(text);
+  std::string line;
+  auto brackets = [](std::string_view v) {
+    int d = 0;
+    char quote = 0;
+    for (char c : v) {
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '"' || c == '\'') {
+        quote = c;
+      } else {
+        d += c == '[' ? 1 : c == ']' ? -1 : 0;
+      }
+    }
+    return d;
+  };
+  for (int number = 1; std::getline(in, line); ++number) {
+    const auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos) continue;
+    std::string_view rest = std::string_view(line).substr(start);
+    if (depth > 0) {
+      depth += brackets(rest);
+      continue;
+    }
+    if (rest.front() == '[') {
+      const auto close = rest.find(']');
+      section = std::string(rest.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+      if (!sections.insert(section).second) {
+        throw CLI::ConfigError(fmt::format("{}:{}: section [{}] appears twice (write its settings in one place)", file,
+                                           number, section));
+      }
+      continue;
+    }
+    const auto eq = rest.find('=');
+    if (eq == std::string_view::npos) continue;  // CLI11 reports what it cannot read
+    std::string_view key = rest.substr(0, eq);
+    key = key.substr(0, key.find_last_not_of(" \t") + 1);
+    if (!keys.emplace(section, std::string(key)).second) {
+      throw CLI::ConfigError(fmt::format("{}:{}: '{}'{} is set twice", file, number, key,
+                                         section.empty() ? "" : " in [" + section + "]"));
+    }
+    depth = std::max(0, brackets(rest.substr(eq + 1)));
+  }
+}
+
 CLI::App* find_subcommand(CLI::App& scope, const std::string& name) {
   auto found = scope.get_subcommands([&](CLI::App* sub) { return !sub->get_name().empty() && sub->check_name(name); });
   return found.empty() ? nullptr : found.front();
@@ -83,7 +139,9 @@ class CheckedConfig : public CLI::ConfigTOML {
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
     auto config = app_.get_config_ptr();
     sources_.file = config && !config->results().empty() ? config->results().front() : std::string("config file");
-    std::istringstream normalised(normalise_config(in));
+    const std::string text = normalise_config(in);
+    refuse_repeats(text, sources_.file);
+    std::istringstream normalised(text);
     std::vector<CLI::ConfigItem> kept;
     for (auto& item : CLI::ConfigTOML::from_config(normalised)) {
       CLI::App* scope = &app_;
@@ -99,10 +157,13 @@ class CheckedConfig : public CLI::ConfigTOML {
         continue;
       }
       CLI::Option* op = find_option(*scope, item.name);
+      const std::string where = item.parents.empty() ? "" : " in [" + CLI::detail::join(item.parents, ".") + "]";
       if (!op) {
         throw CLI::ConfigError(fmt::format("{}: unknown setting '{}'{} (see recsys {}--help)", sources_.file,
-                                           item.name, item.parents.empty() ? "" : " in [" + CLI::detail::join(item.parents, ".") + "]",
-                                           scope == &app_ ? "" : scope->get_name() + " "));
+                                           item.name, where, scope == &app_ ? "" : scope->get_name() + " "));
+      }
+      if (op == app_.get_config_ptr()) {
+        throw CLI::ConfigError(fmt::format("{}: '{}' cannot name another config file", sources_.file, item.name));
       }
       if (op->count() > 0) continue;  // given on the command line, which wins
       if (env_set(*op)) continue;     // the environment beats the file

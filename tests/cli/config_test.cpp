@@ -48,7 +48,7 @@ TEST_CASE("no flag shows a {false} or {true} default in --help") {
   }
 }
 
-TEST_CASE("unknown keys in a config file are refused with their name, like unknown options") {
+TEST_CASE("unknown, repeated and nested keys in a config file are refused with their name, like unknown options") {
   TempDir dir;
   auto db = (dir / "db").string();
   auto csv = dir.write("r.csv", kRatings);
@@ -57,7 +57,12 @@ TEST_CASE("unknown keys in a config file are refused with their name, like unkno
   };
   for (const auto& c : std::vector<Case>{{"factorz = 8\n", "unknown setting 'factorz'"},
                                          {"[train]\nfactorz = 8\n", "unknown setting 'factorz' in [train]"},
-                                         {"[trian]\nfactors = 8\n", "unknown section [trian]"}}) {
+                                         {"[trian]\nfactors = 8\n", "unknown section [trian]"},
+                                         {"db = \"a\"\ndb = \"b\"\n", "'db' is set twice"},
+                                         {"[train]\nfactors = 8\nfactors = 9\n", "'factors' in [train] is set twice"},
+                                         {"[train]\nfactors = 8\n[import]\nquiet = true\n[train]\niterations = 1\n",
+                                          "section [train] appears twice"},
+                                         {"config = \"other.toml\"\n", "'config' cannot name another config file"}}) {
     INFO(c.text);
     auto file = dir.write("bad.toml", c.text);
     auto r = run_recsys({"--config", file.string(), "--db", db, "train", csv.string()}, dir);
@@ -65,8 +70,9 @@ TEST_CASE("unknown keys in a config file are refused with their name, like unkno
     REQUIRE_THAT(r.err, Contains(c.expected) && Contains("bad.toml"));
     REQUIRE_FALSE(std::filesystem::exists(db));
   }
-  // Known keys, global and per subcommand, are accepted.
-  auto good = dir.write("good.toml", "log-level = \"warn\"\n[train]\nfactors = 2\niterations = 1\nsplit = \"none\"\n");
+  // Known keys, global and per subcommand, are accepted; the same key in two sections is two settings.
+  auto good = dir.write("good.toml", "log-level = \"warn\"\n[train]\nfactors = 2\niterations = 1\nsplit = \"none\"\n"
+                                     "seed = 1\n[tune]\nseed = 2\n");
   auto r = run_recsys({"--config", good.string(), "--db", db, "train", csv.string()}, dir);
   INFO(r.err);
   REQUIRE(r.status == 0);
