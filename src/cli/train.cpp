@@ -127,9 +127,11 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   } catch (const std::runtime_error& e) {
     std::printf("tuned defaults not used: %s\n", e.what());  // a damaged or newer document must not stop training
   }
+  std::string tuned_line;
   if (tuned) {
     ModelOptions model_options = options.model;
-    std::printf("%s\n", apply_tuned_defaults(*tuned, stored_data_size(db), model_options).c_str());
+    tuned_line = apply_tuned_defaults(*tuned, stored_data_size(db), model_options);
+    std::printf("%s\n", tuned_line.c_str());
     params = resolve_model_options(model_options);
   }
   std::fflush(stdout);
@@ -145,6 +147,17 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
     }
     print_import_errors(imported);
     std::printf("%s", import_summary(imported).c_str());
+    // The first line judged the data before the import; the fit is on what is
+    // stored now (a tuned EASE must not start on twice its items because the
+    // items came with this command).
+    if (tuned) {
+      ModelOptions model_options = options.model;
+      std::string after = apply_tuned_defaults(*tuned, stored_data_size(db), model_options);
+      if (after != tuned_line) {
+        std::printf("with the imported ratings: %s\n", after.c_str());
+        params = resolve_model_options(model_options);
+      }
+    }
   }
   data::RatingTable all;
   {

@@ -199,7 +199,22 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
   std::ostringstream wide;
   for (int u = 0; u < 40; ++u)
     for (int i = 0; i < 3; ++i) wide << "u" << u << ",new" << (u * 3 + i) << ",4\n";
-  REQUIRE(run_recsys({"--db", db, "import", "--append", dir.write("wide.csv", wide.str()).string()}, dir).status == 0);
+  const auto wide_csv = dir.write("wide.csv", wide.str());
+  {
+    // The same items brought by `train FILE --append`: judged after the import.
+    // Before, the first line judged the data before it and EASE was fitted.
+    TempDir copy_dir;
+    const auto copy = (copy_dir / "db").string();
+    REQUIRE(run_recsys({"--db", db, "backup", copy}, dir).status == 0);
+    auto r = run_recsys({"--db", copy, "train", wide_csv.string(), "--append", "--no-refit", "--no-loss"}, dir);
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(first_line(r.out).find("using tuned defaults") != std::string::npos);
+    CHECK(r.out.find("with the imported ratings: tuned defaults from") != std::string::npos);
+    CHECK(r.out.find("(ease) not used: tuned on") != std::string::npos);
+    CHECK(r.err.find("training implicit ALS") != std::string::npos);
+  }
+  REQUIRE(run_recsys({"--db", db, "import", "--append", wide_csv.string()}, dir).status == 0);
   auto grown = run_recsys({"--db", db, "train", "--no-refit", "--no-loss"}, dir);
   INFO(grown.out << grown.err);
   REQUIRE(grown.status == 0);
