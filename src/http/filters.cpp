@@ -186,6 +186,9 @@ std::optional<store::Candidates> fallback_candidates(const store::Database& db, 
   store::Candidates c;
   c.header = list->header();
   c.items = store::fallback_order(db, txn, std::max<std::size_t>(store::cache_depth(db, txn).value_or(0), list->size()));
+  // A cache from before the stored order: the caller cuts the list itself
+  // (an empty candidate list would answer no items at all).
+  if (c.items.empty() && list->size() > 0) return std::nullopt;
   c.header.count = static_cast<std::uint32_t>(c.items.size());
   return c;
 }

@@ -126,6 +126,9 @@ void from_candidates(store::CandidateKind kind, std::string_view query, bool fil
   std::span<const std::string> excluded(ctx.excluded.data(), ctx.excluded_count);
   const char* key_name = kind == store::CandidateKind::User ? "user" : "item";
   auto candidates = ctx.id.size() <= store::kMaxIdBytes ? store::get_candidates(db, ctx.txn, kind, ctx.id) : std::nullopt;
+  // Candidates of another generation than the list (a cache an older recsys
+  // rewrote without them) would answer from the other model: not used.
+  if (candidates && candidates->header.generation != list.header().generation) candidates.reset();
   bool own = kind == store::CandidateKind::User
                  ? ctx.id.size() <= store::kMaxIdBytes && store::get_list(db, ctx.txn, store::CacheTable::UserRecs, ctx.id)
                  : list.header().source == store::ListSource::Model;

@@ -184,3 +184,44 @@ TEST_CASE("fold-in of a Spark model scales the regularisation by the user's numb
   REQUIRE(*user < factors.rows);
   for (int f = 0; f < 2; ++f) REQUIRE(factors.data[*user * 2 + f] == Approx(expected[f]).epsilon(1e-4));
 }
+
+TEST_CASE("a cache an older recsys wrote (no fallback order, candidates of another generation) still answers exclude=") {
+  WithExtraItem f;
+  const std::string user = f.s.users.at(0);
+  std::vector<std::string> plain, shared;
+  {
+    test::Server server(f.dir, f.db);
+    Connection c(server.port());
+    plain = test::item_names(test::parse_body(c.get("/v1/users/" + user + "/recommendations").body));
+    shared = test::item_names(test::parse_body(c.get("/v1/users/nobody/recommendations").body));
+  }
+  REQUIRE(plain.size() == 5);
+  REQUIRE(shared.size() == 5);
+  {
+    auto db = test::open_db(f.dir / "db");
+    db.write([&](store::Txn& txn) {
+      // A cache from before meta "fallback_order", and without "extra"'s own list.
+      db.tables().meta.del(txn, "fallback_order");
+      store::delete_list(db, txn, store::CacheTable::ItemSimilar, "extra");
+      db.tables().candidates.del(txn, store::candidate_key(store::CandidateKind::Similar, "extra"));
+      // The user's candidates left from another generation, naming items outside the user's list.
+      std::vector<store::RankedItem> stale;
+      for (std::uint32_t i = 0; i < f.s.items.size(); ++i) {
+        if (std::find(plain.begin(), plain.end(), f.s.items[i]) == plain.end()) stale.push_back({i, 9.0f});
+      }
+      store::put_candidates(db, txn, store::CandidateKind::User, user,
+                            store::encode_candidates(store::ListSource::Model, 99, stale));
+    });
+  }
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  // Before: the shared fallback with exclude= answered "items":[] (an empty
+  // candidate list), and the user's answer came from generation 99's items.
+  auto stranger = test::parse_body(c.get("/v1/users/nobody/recommendations?k=3&exclude=" + shared[0]).body);
+  REQUIRE(test::item_names(stranger) == std::vector<std::string>(shared.begin() + 1, shared.begin() + 4));
+  auto own = test::parse_body(c.get("/v1/users/" + user + "/recommendations?exclude=" + plain[0]).body);
+  REQUIRE(own.model == 1);
+  REQUIRE(test::item_names(own) == std::vector<std::string>(plain.begin() + 1, plain.end()));
+  auto similar = test::parse_body(c.get("/v1/items/extra/similar?k=3").body, "item");
+  REQUIRE(test::item_names(similar) == std::vector<std::string>(shared.begin() + 1, shared.begin() + 4));
+}
