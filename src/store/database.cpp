@@ -41,12 +41,20 @@ fs::path lock_file(const fs::path& path, bool subdir) {
   if (::access(data_file.c_str(), R_OK) != 0) {
     throw PermissionError("cannot open database '" + p + "': permission denied reading " + data_file.string());
   }
+  const fs::path lock = lock_file(path, subdir);
   if (mode != OpenMode::ReadOnly) {
-    throw PermissionError("cannot open database '" + p + "' for writing: permission denied (commands that only read, "
-                          "such as info, recommend and serve, work on a database you may only read)");
+    // Say that reading works only where it does: readers need the lock file
+    // too, unless nobody may write the data.
+    if (::access(lock.c_str(), W_OK) == 0 || read_only_for_everyone(data_file)) {
+      throw PermissionError("cannot open database '" + p + "' for writing: permission denied (commands that only read, "
+                            "such as info, recommend and serve, work on a database you may only read)");
+    }
+    throw PermissionError("cannot open database '" + p + "' for writing: permission denied (reading needs write access "
+                          "to its lock file " + lock.string() + " too, or a copy nobody may write: recsys backup COPY, "
+                          "then chmod a-w on COPY/data.mdb or the COPY file)");
   }
   throw PermissionError("cannot open database '" + p + "' read-only: LMDB readers must be able to write its lock file " +
-                        lock_file(path, subdir).string() +
+                        lock.string() +
                         " while a writer may be active; get write access to the lock file, or read a copy that "
                         "nobody may write (recsys backup COPY, then chmod a-w on COPY/data.mdb or the COPY file)");
 }
@@ -66,6 +74,13 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
     }
   } catch (const LmdbError& e) {
     if (e.code() == EACCES) throw_permission(path, data_file, subdir, mode);
+    // Like a permission: serve falls back to reading (LMDB itself reads a
+    // read-only file system without locks).
+    if (e.code() == EROFS && mode != OpenMode::ReadOnly) {
+      throw PermissionError("cannot open database '" + path.string() +
+                            "' for writing: it is on a read-only file system (commands that only read, such as info, "
+                            "recommend and serve, work there)");
+    }
     if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
       throw std::runtime_error("'" + path.string() + "' is not an LMDB database of this version");
     }

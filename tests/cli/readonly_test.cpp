@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <thread>
@@ -104,6 +105,10 @@ TEST_CASE("info, recommend and check read a database nobody may write, without i
   auto locked = run_unprivileged({"--db", d.db, "info"}, d.dir);
   REQUIRE(locked.status == 1);
   REQUIRE_THAT(locked.err, Contains("lock.mdb") && Contains("chmod a-w"));
+  // A writing command says the same, not that reading would work (it would not, yet).
+  auto refused = run_unprivileged({"--db", d.db, "precompute"}, d.dir);
+  REQUIRE(refused.status == 1);
+  REQUIRE_THAT(refused.err, Contains("for writing") && Contains("reading needs write access to its lock file"));
 
   d.make_replica();
   auto info = run_unprivileged({"--db", d.db, "info", "--json"}, d.dir);
@@ -150,4 +155,64 @@ TEST_CASE("serve on a read-only replica answers reads and refuses events with 50
   auto done = p.wait_for(std::chrono::seconds(5));
   REQUIRE(done);
   REQUIRE(done->status == 0);
+}
+
+namespace {
+
+// DIR bind-mounted read-only at DIR-ro for its lifetime; skipped (false) where
+// the test may not mount (not root, or a container without the capability).
+struct ReadOnlyMount {
+  fs::path target;
+  bool mounted = false;
+  explicit ReadOnlyMount(const fs::path& source) : target(source.string() + "-ro") {
+    if (::geteuid() != 0) return;
+    fs::create_directories(target);
+    const std::string bind = "mount --bind '" + source.string() + "' '" + target.string() + "' 2>/dev/null";
+    if (std::system(bind.c_str()) != 0) return;
+    mounted = true;
+    const std::string ro = "mount -o remount,ro,bind '" + target.string() + "' 2>/dev/null";
+    if (std::system(ro.c_str()) != 0) {
+      std::system(("umount '" + target.string() + "'").c_str());
+      mounted = false;
+    }
+  }
+  ~ReadOnlyMount() {
+    if (mounted) std::system(("umount '" + target.string() + "'").c_str());
+    std::error_code ec;
+    fs::remove(target, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("serve on a read-only file system answers reads and refuses events with 503") {
+  ReadableDb d;
+  ReadOnlyMount mount(d.dir / "db");
+  if (!mount.mounted) {
+    WARN("skipped: cannot bind-mount read-only here (needs root and CAP_SYS_ADMIN)");
+    return;
+  }
+  const std::string db = mount.target.string();
+  // Before: "mdb_env_open: Read-only file system", and serve did not start.
+  Process p({recsys_bin(), "--db", db, "serve", "--port", "0", "--threads", "1"}, d.dir.path());
+  std::regex listening("listening on [0-9.]+:([0-9]+)");
+  std::smatch m;
+  std::string err;
+  for (int i = 0; i < 500 && !std::regex_search(err = p.current_stderr(), m, listening); ++i) {
+    if (p.wait_for(std::chrono::milliseconds(10))) break;
+  }
+  INFO(err);
+  REQUIRE(std::regex_search(err, m, listening));
+  REQUIRE_THAT(err, Contains("read-only file system") && Contains("serving read-only"));
+  Connection c(std::stoi(m[1]));
+  REQUIRE(c.get("/v1/users/u1/recommendations").status == 200);
+  REQUIRE(c.request("POST", "/v1/events", R"({"user":"u1","item":"i4"})").status == 503);
+  p.signal(SIGTERM);
+  auto done = p.wait_for(std::chrono::seconds(5));
+  REQUIRE(done);
+  REQUIRE(done->status == 0);
+  // Writing commands name the cause.
+  auto write = run_recsys({"--db", db, "precompute"}, d.dir);
+  REQUIRE(write.status == 1);
+  REQUIRE_THAT(write.err, Contains("read-only file system"));
 }
