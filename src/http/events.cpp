@@ -118,14 +118,19 @@ EventRules event_rules(const store::Database& db, const store::Txn& txn) {
   return rules;
 }
 
+EventParseError json_parse_error(simdjson::error_code error) {
+  if (error == simdjson::MEMALLOC) {
+    return {503, "unavailable", "the server is out of memory for this body: retry later, or send fewer events at once"};
+  }
+  return {400, "bad_request", fmt::format("the body is not valid JSON: {}", simdjson::error_message(error))};
+}
+
 EventParseError parse_events(std::string_view body, const EventRules& rules, std::vector<rank::Event>& out) {
   out.clear();
   simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
   simdjson::dom::element doc;
-  if (auto err = parser.parse(padded).get(doc); err != simdjson::SUCCESS) {
-    return {400, "bad_request", fmt::format("the body is not valid JSON: {}", simdjson::error_message(err))};
-  }
+  if (auto err = parser.parse(padded).get(doc); err != simdjson::SUCCESS) return json_parse_error(err);
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   simdjson::dom::array array;
   if (doc.get(array) == simdjson::SUCCESS) {

@@ -6,6 +6,8 @@
 // imported ratings (docs/serving.md, "Event values").
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -39,6 +41,11 @@ struct EventRules {
 // explicit (their scale is the stored lowest and highest rating) or, with no
 // ratings stored, when the serving model was trained on explicit feedback.
 EventRules event_rules(const store::Database& db, const store::Txn& txn);
+
+// The answer to a body simdjson could not parse: 400 for JSON that is not
+// valid, 503 `unavailable` when the parser ran out of memory (the server's
+// state, not the client's mistake: worth a retry).
+EventParseError json_parse_error(simdjson::error_code error);
 
 // Parses `body` into `out` (replacing its content).
 EventParseError parse_events(std::string_view body, const EventRules& rules, std::vector<rank::Event>& out);

@@ -6,6 +6,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include <cstring>
+#include <new>
 
 #include "http/router.hpp"
 #include "http/worker.hpp"
@@ -183,6 +184,11 @@ bool Session::parse_one() {
   Handled h;
   try {
     h = handle_request(request_, response_, worker_.begin_batch());
+  } catch (const std::bad_alloc&) {
+    // The server's state, not the request's fault: a client may retry.
+    log::error("{} {}: out of memory", method_name(request_.method), request_.target);
+    response_.clear();
+    set_error(response_, 503, "unavailable", "the server is out of memory: retry later");
   } catch (const std::exception& e) {
     log::error("{} {}: {}", method_name(request_.method), request_.target, e.what());
     response_.clear();

@@ -60,3 +60,14 @@ TEST_CASE("event bodies: one object or an array, defaults, and clear errors") {
   REQUIRE(parse_events(R"("just a string")", events).status == 422);
   REQUIRE(parse_events("{\"user\":\"" + std::string(600, 'x') + "\",\"item\":\"b\"}", events).status == 422);
 }
+
+TEST_CASE("a body the JSON parser has no memory for is a 503 to retry, not the client's 400") {
+  auto memory = recsys::http::json_parse_error(simdjson::MEMALLOC);
+  REQUIRE(memory.status == 503);
+  REQUIRE(memory.code == "unavailable");
+  auto invalid = recsys::http::json_parse_error(simdjson::TAPE_ERROR);
+  REQUIRE(invalid.status == 400);
+  REQUIRE(invalid.code == "bad_request");
+  std::vector<recsys::rank::Event> events;
+  REQUIRE(recsys::http::parse_events("{\"user\":", events).status == 400);
+}
