@@ -24,6 +24,13 @@ EventResult EventWriter::unavailable() {
   return EventResult{503, r.body};
 }
 
+EventResult EventWriter::not_stored() {
+  Response r;
+  set_error(r, 503, "unavailable",
+            "storing the events failed (see the server log): nothing of them was stored; retry later; reads still work");
+  return EventResult{503, r.body};
+}
+
 void EventWriter::submit(std::vector<rank::Event> events, Done done) {
   if (!writable()) return done(unavailable());
   {
@@ -114,6 +121,25 @@ void EventWriter::fail(const std::string& what) {
   }
 }
 
+void EventWriter::commit_failed(std::size_t requests, const std::string& what) {
+  commits_failing_.store(true, std::memory_order_release);
+  ++failed_commits_;
+  const auto now = std::chrono::steady_clock::now();
+  if (failed_commits_ == 1 || now - last_failure_log_ >= std::chrono::seconds(10)) {
+    log::error("events: committing {} request(s) failed: {} (answered 503; {} failed commit(s) in a row, the next "
+               "events are tried again)",
+               requests, what, failed_commits_);
+    last_failure_log_ = now;
+  }
+}
+
+void EventWriter::commit_succeeded() {
+  if (failed_commits_ == 0) return;
+  log::info("events: storing works again after {} failed commit(s)", failed_commits_);
+  failed_commits_ = 0;
+  commits_failing_.store(false, std::memory_order_release);
+}
+
 void EventWriter::apply(std::vector<Job>& jobs) {
   if (!writable()) {
     for (auto& job : jobs) job.done(unavailable());
@@ -127,14 +153,24 @@ void EventWriter::apply(std::vector<Job>& jobs) {
       for (const auto& job : jobs) ranker_.apply(db_, txn, job.events);
     });
     if (!options_.sync_every_commit) dirty_ = true;
+    commit_succeeded();
     for (auto& job : jobs) job.done(ok(job));
     return;
   } catch (const store::CommitError& e) {
-    // The disk refused the commit (I/O error, disk full): nothing was stored.
-    fail(fmt::format("committing {} request(s) failed: {}", jobs.size(), e.what()));
-    for (auto& job : jobs) job.done(unavailable());
+    // The disk refused the commit (a full disk, an I/O error): LMDB aborted
+    // the transaction and nothing of it was stored; the last commit stays the
+    // database's state, so the next events may commit once the disk takes
+    // writes again. When writing the meta page failed, LMDB marks the
+    // environment broken and the next transaction fails with MDB_PANIC (below).
+    commit_failed(jobs.size(), e.what());
+    for (auto& job : jobs) job.done(not_stored());
     return;
   } catch (const std::exception& e) {
+    if (const auto* lmdb = dynamic_cast<const store::LmdbError*>(&e); lmdb && lmdb->code() == MDB_PANIC) {
+      fail(fmt::format("the database environment is broken after a failed write: {}", e.what()));
+      for (auto& job : jobs) job.done(unavailable());
+      return;
+    }
     if (jobs.size() == 1) {
       log::error("events: {}", e.what());
       Response r;

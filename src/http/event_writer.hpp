@@ -55,8 +55,12 @@ class EventWriter {
   void submit(std::vector<rank::Event> events, Done done);
   // Applies what is queued, syncs, then ends the threads.
   void stop();
-  // False once a commit or a sync failed.
+  // False once a sync failed or LMDB marked the environment broken: events are
+  // refused until the server restarts. A failed commit alone (a full disk)
+  // refuses only its own events; the next ones are tried again.
   bool writable() const { return !failed_.load(std::memory_order_acquire); }
+  // Whether the last commit failed (and none has succeeded since).
+  bool commits_failing() const { return commits_failing_.load(std::memory_order_acquire); }
 
  private:
   struct Job {
@@ -68,13 +72,23 @@ class EventWriter {
   void flush();
   void apply(std::vector<Job>& jobs);
   void fail(const std::string& what);
+  // A commit the disk refused: logged (the first of a run of failures at
+  // once, then at most every 10 s with the count), and cleared by the next
+  // commit that succeeds. Writer thread only.
+  void commit_failed(std::size_t requests, const std::string& what);
+  void commit_succeeded();
   static EventResult unavailable();
+  static EventResult not_stored();
 
   store::Database& db_;
   EventWriterOptions options_;
   rank::RealtimeRanker ranker_;  // owned by the writer thread
   std::atomic<bool> dirty_{false};   // committed since the last sync
-  std::atomic<bool> failed_{false};  // a commit or sync failed: refuse writes
+  std::atomic<bool> failed_{false};  // a sync failed or MDB_PANIC: refuse writes for good
+  std::atomic<bool> commits_failing_{false};  // set and cleared by the writer thread
+  // Owned by the writer thread: the current run of failed commits.
+  std::uint64_t failed_commits_ = 0;
+  std::chrono::steady_clock::time_point last_failure_log_{};
   std::mutex mutex_;                 // guards queue_ and stopping_
   std::condition_variable wake_;     // writer: a job was queued, or stop
   std::condition_variable stop_flusher_;  // flusher: stop only (its wake-ups are timed)

@@ -75,9 +75,12 @@ void render_metrics(std::span<const WorkerMetrics* const> workers, const ServerG
                  "# TYPE recsys_cache_lists gauge\n"
                  "recsys_cache_lists{{kind=\"user\"}} {}\nrecsys_cache_lists{{kind=\"similar\"}} {}\n"
                  "# HELP recsys_uptime_seconds Seconds since the server started.\n"
-                 "# TYPE recsys_uptime_seconds gauge\nrecsys_uptime_seconds {:.3f}\n",
+                 "# TYPE recsys_uptime_seconds gauge\nrecsys_uptime_seconds {:.3f}\n"
+                 "# HELP recsys_events_accepting 1 while POST /v1/events stores events; 0 when read-only, after a "
+                 "failed sync (until restart) or while commits fail (a full disk).\n"
+                 "# TYPE recsys_events_accepting gauge\nrecsys_events_accepting {}\n",
                  gauges.connections, gauges.generation, gauges.user_lists, gauges.similar_lists,
-                 gauges.uptime_seconds);
+                 gauges.uptime_seconds, gauges.events_accepting ? 1 : 0);
 }
 
 }  // namespace recsys::http

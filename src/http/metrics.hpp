@@ -50,6 +50,7 @@ struct ServerGauges {
   std::uint64_t user_lists = 0;
   std::uint64_t similar_lists = 0;
   double uptime_seconds = 0;
+  bool events_accepting = true;  // events_state() is "accepting"
 };
 
 void render_metrics(std::span<const WorkerMetrics* const> workers, const ServerGauges& gauges, std::string& out);

@@ -198,13 +198,25 @@ void model_info(Response& r, HandlerContext& ctx) {
   r.body += inner.empty() ? std::string_view("}") : inner;
 }
 
+}  // namespace
+
+std::string_view events_state(const SharedState& shared) {
+  if (shared.db->read_only()) return "read-only";
+  if (!shared.writer) return "accepting";
+  if (!shared.writer->writable()) return "refused";
+  return shared.writer->commits_failing() ? "failing" : "accepting";
+}
+
+namespace {
+
 void readyz(Response& r, HandlerContext& ctx) {
   const auto& db = *ctx.shared.db;
   auto gen = store::serving_generation(db, ctx.txn);
   if (!gen || !store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey)) {
     return set_error(r, 503, "not_ready", "no model is being served: run recsys train and recsys precompute");
   }
-  r.body = fmt::format("{{\"status\":\"ready\",\"model\":{}}}", *gen);
+  // Ready for reads whatever the events' state, which is said beside.
+  r.body = fmt::format("{{\"status\":\"ready\",\"model\":{},\"events\":\"{}\"}}", *gen, events_state(ctx.shared));
 }
 
 void metrics(Response& r, HandlerContext& ctx) {
@@ -215,6 +227,7 @@ void metrics(Response& r, HandlerContext& ctx) {
   g.user_lists = store::cache_entries(db, ctx.txn, store::CacheTable::UserRecs);
   g.similar_lists = store::cache_entries(db, ctx.txn, store::CacheTable::ItemSimilar);
   g.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.shared.started).count();
+  g.events_accepting = events_state(ctx.shared) == "accepting";
   render_metrics(ctx.shared.metrics, g, r.body);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

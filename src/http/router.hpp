@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/admission.hpp"
+#include "http/event_writer.hpp"
 #include "http/metrics.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -29,7 +30,15 @@ struct SharedState {
   std::atomic<std::uint64_t> connections{0};
   AddressTable addresses;  // connections per client address (its own lock)
   std::vector<const WorkerMetrics*> metrics;  // one per worker
+  // The events writer, for its state in /readyz and /metrics (atomics; it
+  // outlives the workers). Null in tests that route without one.
+  const EventWriter* writer = nullptr;
 };
+
+// Whether POST /v1/events stores events now: "accepting", "failing" (the last
+// commit failed, e.g. a full disk; the next events are tried again),
+// "refused" (a failed sync: until restart) or "read-only".
+std::string_view events_state(const SharedState& shared);
 
 // Per worker thread: the read snapshot and reusable buffers.
 struct HandlerContext {

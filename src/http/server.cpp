@@ -79,6 +79,7 @@ void serve(store::Database& db, const ServerOptions& options) {
   EventWriterOptions writer_options;
   writer_options.sync_every_commit = options.sync_every_commit;
   EventWriter writer(db, writer_options);
+  shared.writer = &writer;
 
   const unsigned n = std::max(1u, options.threads);
   // Connections must fit the descriptor limit with the overflow reserve and

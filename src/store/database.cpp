@@ -1,7 +1,11 @@
 #include "store/database.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -268,6 +272,34 @@ void Database::grow_map() {
   // decides how the others follow it (docs/storage.md, "Map size").
   log::info("database map full: grown by this process {:.1f} -> {:.1f} MiB", current / 1048576.0,
             current * 2 / 1048576.0);
+}
+
+std::string Database::space_note(int code) const {
+  if (code != EIO && code != ENOSPC) return {};
+  const fs::path dir = data_file_.has_parent_path() ? data_file_.parent_path() : fs::path(".");
+  // A file-size limit (ulimit -f, systemd's LimitFSIZE=) stops the file growing on any disk.
+  struct rlimit limit {};
+  std::error_code ec;
+  const auto size = fs::file_size(data_file_, ec);
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && !ec &&
+      size + 4 * 1048576 >= limit.rlim_cur) {
+    return fmt::format(" (the data file has {:.1f} MiB and the process's file-size limit is {:.1f} MiB: raise ulimit -f "
+                       "or LimitFSIZE=; nothing of this transaction was stored)",
+                       size / 1048576.0, limit.rlim_cur / 1048576.0);
+  }
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return {};
+  const double free_bytes = static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
+  const double mib = free_bytes / 1048576.0;
+  constexpr double kNearlyFullMiB = 64;
+  if (mib < kNearlyFullMiB) {
+    return fmt::format(" (the file system holding {} has {:.1f} MiB free: the disk is full, and LMDB reports a short "
+                       "write as an I/O error; nothing of this transaction was stored)",
+                       dir.string(), mib);
+  }
+  return fmt::format(" ({:.1f} MiB free now on the file system holding {}; if it was not full at the time, look for "
+                     "I/O errors in the kernel log)",
+                     mib, dir.string());
 }
 
 int Database::clear_stale_readers() {

@@ -109,6 +109,8 @@ class Database {
         }
       } catch (const MapFullError&) {
         grow_map();
+      } catch (const CommitError& e) {
+        throw CommitError(e.code(), e.what() + space_note(e.code()));
       }
     }
   }
@@ -137,6 +139,10 @@ class Database {
   Txn begin_txn(unsigned int flags);
   void adopt_map_size();
   void grow_map();
+  // For a failed commit: LMDB reports a short write (a full disk) as EIO, so
+  // EIO and ENOSPC get the free space of the file system holding the data file
+  // and what it suggests. Empty for other errors.
+  std::string space_note(int code) const;
   void open_tables(bool create);
 
   std::unique_ptr<Env> env_;

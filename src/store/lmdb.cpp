@@ -7,6 +7,8 @@ namespace recsys::store {
 LmdbError::LmdbError(const char* call, int code)
     : std::runtime_error(std::string(call) + ": " + mdb_strerror(code)), code_(code) {}
 
+LmdbError::LmdbError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+
 void throw_lmdb_error(const char* call, int rc) {
   if (rc == MDB_MAP_FULL) throw MapFullError(call, rc);
   throw LmdbError(call, rc);

@@ -22,6 +22,8 @@ namespace recsys::store {
 class LmdbError : public std::runtime_error {
  public:
   LmdbError(const char* call, int code);
+  // The same error with a longer explanation (`message` is the whole text).
+  LmdbError(int code, const std::string& message);
   int code() const { return code_; }
 
  private:

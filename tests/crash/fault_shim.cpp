@@ -6,13 +6,17 @@
 //             page, not the sync inside a commit (LMDB writes the dirty pages,
 //             then syncs them, on the committing thread);
 //   new       every operator new throws std::bad_alloc (an unexpected error in
-//             whichever thread allocates next).
+//             whichever thread allocates next);
+//   write_full pwrite, pwrite64 and writev write nothing (return 0), as on a
+//             full disk (LMDB reports the short write as EIO) until SIGUSR2
+//             disarms the fault again (space freed); regular files only.
 // The real functions are found with dlsym(RTLD_NEXT): under ASan they are the
 // sanitizer's, so memory allocated here is freed by the matching delete.
 // Both pwrite and pwrite64 are defined below: no header redirection.
 #undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -24,26 +28,37 @@
 namespace {
 
 volatile sig_atomic_t armed = 0;  // set by the SIGUSR1 handler only
-enum class Fault { None, SyncEio, New };
+enum class Fault { None, SyncEio, New, WriteFull };
 Fault fault = Fault::None;          // set once, before main
 thread_local bool wrote_since_sync = false;
 
 void arm(int) { armed = 1; }
+void disarm(int) { armed = 0; }
 
 __attribute__((constructor)) void install() {
   const char* f = std::getenv("RECSYS_FAULT");
   if (!f) return;
   if (std::strcmp(f, "sync_eio") == 0) fault = Fault::SyncEio;
   if (std::strcmp(f, "new") == 0) fault = Fault::New;
+  if (std::strcmp(f, "write_full") == 0) fault = Fault::WriteFull;
   struct sigaction sa {};
   sa.sa_handler = arm;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = disarm;
+  sigaction(SIGUSR2, &sa, nullptr);
 }
 
 template <typename Fn>
 Fn next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+// Only regular files fill up: the log and sockets keep working.
+bool disk_full(int fd) {
+  if (!armed || fault != Fault::WriteFull) return false;
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 }  // namespace
@@ -52,18 +67,21 @@ extern "C" {
 
 ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
   static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite");
+  if (disk_full(fd)) return 0;
   wrote_since_sync = true;
   return real(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void* buf, size_t n, off_t off) {
   static auto real = next<ssize_t (*)(int, const void*, size_t, off_t)>("pwrite64");
+  if (disk_full(fd)) return 0;
   wrote_since_sync = true;
   return real(fd, buf, n, off);
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int n) {
   static auto real = next<ssize_t (*)(int, const struct iovec*, int)>("writev");
+  if (disk_full(fd)) return 0;
   wrote_since_sync = true;
   return real(fd, iov, n);
 }

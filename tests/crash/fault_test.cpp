@@ -15,6 +15,7 @@
 #include "../http/client.hpp"
 #include "pipeline.hpp"
 #include "scoped_env.hpp"
+#include "store/ids.hpp"
 #include "test_db.hpp"
 
 using namespace recsys;
@@ -122,6 +123,55 @@ TEST_CASE("a failed periodic sync refuses events with 503 and logs an error; rea
   REQUIRE_THAT(refused.body, Catch::Contains("reads still work"));
   REQUIRE(conn.get("/v1/users/" + user + "/recommendations?k=3").status == 200);
   REQUIRE(conn.get("/readyz").status == 200);
+}
+
+TEST_CASE("events a full disk refuses answer 503 and nothing of them is stored; events resume once space is back") {
+  if (!shim_path()) {
+    WARN("RECSYS_FAULT_SHIM is not set: run through meson test");
+    return;
+  }
+  TempDir dir;
+  std::string db = build_pipeline_db(dir, "db");
+  auto server = start_with_fault(dir, db, "write_full");
+  Connection conn(server->port());
+  auto event = [](const std::string& user) { return R"({"user":")" + user + R"(","item":"new-item","value":4})"; };
+  REQUIRE(conn.request("POST", "/v1/events", event("before")).status == 200);
+  REQUIRE_THAT(conn.get("/readyz").body, Catch::Contains("\"events\":\"accepting\""));
+
+  server->process().signal(SIGUSR1);  // from now on the data file takes no more bytes
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (const char* user : {"lost-1", "lost-2", "lost-3"}) {
+    auto refused = conn.request("POST", "/v1/events", event(user));
+    REQUIRE(refused.status == 503);
+    REQUIRE_THAT(refused.body, Catch::Contains("nothing of them was stored") && Catch::Contains("retry later"));
+  }
+  INFO(server->process().current_stderr());
+  // One log line for the run of failures, naming the cause.
+  REQUIRE(wait_for_log(server->process(), "committing 1 request(s) failed", patience()));
+  REQUIRE_THAT(server->process().current_stderr(), Catch::Contains("MiB free"));
+  auto ready = conn.get("/readyz");
+  REQUIRE(ready.status == 200);  // reads go on
+  REQUIRE_THAT(ready.body, Catch::Contains("\"events\":\"failing\""));
+  REQUIRE_THAT(conn.get("/metrics").body, Catch::Contains("recsys_events_accepting 0"));
+  REQUIRE(conn.get("/v1/users/before/recommendations?k=3").status == 200);
+
+  server->process().signal(SIGUSR2);  // space freed
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Before: events stayed refused until the server was restarted.
+  REQUIRE(conn.request("POST", "/v1/events", event("after")).status == 200);
+  REQUIRE_THAT(conn.get("/readyz").body, Catch::Contains("\"events\":\"accepting\""));
+  REQUIRE_THAT(conn.get("/metrics").body, Catch::Contains("recsys_events_accepting 1"));
+  REQUIRE(wait_for_log(server->process(), "storing works again after 3 failed commit(s)", patience()));
+  server.reset();
+
+  auto check = run_recsys({"--db", db, "check"}, dir);
+  INFO(check.out << check.err);
+  REQUIRE(check.status == 0);
+  auto handle = open_test_db(dir, store::OpenMode::ReadOnly);
+  auto txn = handle.begin_read();
+  REQUIRE(store::find_index(handle, txn, store::IdKind::User, "before"));
+  REQUIRE(store::find_index(handle, txn, store::IdKind::User, "after"));
+  for (const char* user : {"lost-1", "lost-2", "lost-3"}) REQUIRE_FALSE(store::find_index(handle, txn, store::IdKind::User, user));
 }
 
 TEST_CASE("an unexpected error escaping a server thread is logged and the server exits 1") {
