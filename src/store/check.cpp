@@ -155,7 +155,15 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
                                        st.ms_entries));
     }
   }
+  // The schema version, read first: a version-1 database may lack the tables
+  // version 2 added (a read-write open of this version adds them).
+  std::optional<std::string_view> version;
+  if (std::find(names.begin(), names.end(), "meta") != names.end()) {
+    version = Dbi::open(txn, "meta", 0).get(txn, "schema_version");
+  }
+  const bool version_1 = version && version->size() == sizeof(std::uint32_t) && load<std::uint32_t>(*version) == 1;
   for (auto table : kTables) {
+    if (table == "candidates" && version_1) continue;
     if (std::find(names.begin(), names.end(), table) == names.end()) {
       report.add(table, "", "table is missing: not a recsys database, or a damaged one");
       sound_tables = false;
@@ -180,16 +188,18 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
 
   // The schema version, before any recsys-level reading.
   if (std::find(names.begin(), names.end(), "meta") != names.end()) {
-    Dbi meta = Dbi::open(txn, "meta", 0);
-    auto version = meta.get(txn, "schema_version");
     if (!version) {
       report.add("meta", "'schema_version'", "missing: not a recsys database");
       return false;
     }
-    if (version->size() != sizeof(std::uint32_t) || load<std::uint32_t>(*version) != kSchemaVersion) {
+    const bool readable = version->size() == sizeof(std::uint32_t) &&
+                          load<std::uint32_t>(*version) >= kOldestReadableSchema &&
+                          load<std::uint32_t>(*version) <= kSchemaVersion;
+    if (!readable) {
       std::string found = version->size() == 4 ? std::to_string(load<std::uint32_t>(*version)) : "unreadable";
       report.add("meta", "'schema_version'",
-                 fmt::format("is {} but this recsys reads version {}", found, kSchemaVersion));
+                 fmt::format("is {} but this recsys reads versions {} to {}", found, kOldestReadableSchema,
+                             kSchemaVersion));
       return false;
     }
   }

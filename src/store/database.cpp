@@ -194,10 +194,19 @@ void Database::open_tables(bool writable) {
       throw std::runtime_error("'" + path_.string() + "' is an LMDB environment that recsys did not create");
     }
     put_meta_u32(txn, kSchemaKey, kSchemaVersion);
-  } else if (*version != kSchemaVersion) {
+  } else if (*version > kSchemaVersion) {
     throw std::runtime_error("database '" + path_.string() + "' has schema version " + std::to_string(*version) +
-                             " but this recsys reads version " + std::to_string(kSchemaVersion) +
-                             ": re-import the ratings into a new database");
+                             ", written by a newer recsys; this one reads versions " +
+                             std::to_string(kOldestReadableSchema) + " to " + std::to_string(kSchemaVersion) +
+                             ": use that newer recsys (or a newer one)");
+  } else if (*version < kOldestReadableSchema) {
+    throw std::runtime_error("database '" + path_.string() + "' has schema version " + std::to_string(*version) +
+                             " but this recsys reads versions " + std::to_string(kOldestReadableSchema) + " to " +
+                             std::to_string(kSchemaVersion) + ": re-import the ratings into a new database");
+  } else if (*version < kSchemaVersion && writable) {
+    // The tables it lacks are created below, in this transaction.
+    put_meta_u32(txn, kSchemaKey, kSchemaVersion);
+    upgraded_from_ = *version;
   }
   tables_.user_ids = open("user_ids", 0);
   tables_.user_keys = open("user_keys", MDB_INTEGERKEY);
@@ -210,8 +219,20 @@ void Database::open_tables(bool writable) {
   tables_.item_similar = open("item_similar", 0);
   tables_.popularity = open("popularity", 0);
   tables_.item_meta = open("item_meta", 0);
-  tables_.candidates = open("candidates", 0);
+  // Added in schema version 2: a version-1 database read without writing may lack it.
+  try {
+    tables_.candidates = open("candidates", 0);
+  } catch (const LmdbError&) {
+    throw;
+  } catch (const std::runtime_error&) {  // not there
+    if (writable || version.value_or(kSchemaVersion) >= 2) throw;
+    tables_.candidates = Dbi::absent();
+  }
   txn.commit();
+  if (upgraded_from_) {
+    log::info("database '{}' upgraded from schema version {} to {} (recsys versions before it now refuse it)",
+              path_.string(), upgraded_from_, kSchemaVersion);
+  }
 }
 
 Txn Database::begin_read() { return begin_txn(MDB_RDONLY); }

@@ -18,8 +18,15 @@
 
 namespace recsys::store {
 
-// Bump when a stored format changes incompatibly; checked on every open.
-inline constexpr std::uint32_t kSchemaVersion = 1;
+// Bump when a stored format changes so that an older recsys would misread or
+// mis-write it; checked on every open (docs/storage.md, "Schema versions").
+// 2: the candidates table, meta fallback_order, EASE generations, item
+//    metadata in lists; version 1 binaries wrote lists without keeping
+//    candidates current. A read-write open upgrades a version-1 database in
+//    place (so version-1 binaries refuse it from then on); a read-only open
+//    reads it as it is (tables it lacks read as empty).
+inline constexpr std::uint32_t kSchemaVersion = 2;
+inline constexpr std::uint32_t kOldestReadableSchema = 1;
 inline constexpr std::size_t kDefaultMapSize = std::size_t{1} << 30;
 
 enum class OpenMode {
@@ -154,6 +161,7 @@ class Database {
   std::filesystem::path data_file_;
   bool read_only_ = true;
   bool created_ = false;
+  std::uint32_t upgraded_from_ = 0;  // the schema version this open upgraded (0: none)
 };
 
 // Opens the LMDB environment at `path` with `options` (MDB_NOSUBDIR set for a

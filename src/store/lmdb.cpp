@@ -1,5 +1,6 @@
 #include "store/lmdb.hpp"
 
+#include <stdexcept>
 #include <string>
 
 namespace recsys::store {
@@ -132,7 +133,18 @@ Dbi Dbi::open(const Txn& txn, const char* name, unsigned int flags) {
   return Dbi(dbi);
 }
 
+Dbi Dbi::absent() {
+  Dbi d;
+  d.absent_ = true;
+  return d;
+}
+
+void Dbi::require_present(const char* call) const {
+  if (absent_) throw std::logic_error(std::string(call) + " on a table this database does not have");
+}
+
 std::optional<std::string_view> Dbi::get(const Txn& txn, std::string_view key) const {
+  if (absent_) return std::nullopt;
   MDB_val k = to_val(key);
   MDB_val v{0, nullptr};
   int rc = mdb_get(txn.handle(), dbi_, &k, &v);
@@ -142,6 +154,7 @@ std::optional<std::string_view> Dbi::get(const Txn& txn, std::string_view key) c
 }
 
 bool Dbi::put(const Txn& txn, std::string_view key, std::string_view value, unsigned int flags) const {
+  require_present("put");
   MDB_val k = to_val(key);
   MDB_val v = to_val(value);
   int rc = mdb_put(txn.handle(), dbi_, &k, &v, flags);
@@ -151,6 +164,7 @@ bool Dbi::put(const Txn& txn, std::string_view key, std::string_view value, unsi
 }
 
 char* Dbi::reserve(const Txn& txn, std::string_view key, std::size_t size, unsigned int flags) const {
+  require_present("reserve");
   MDB_val k = to_val(key);
   MDB_val v{size, nullptr};
   check("mdb_put(MDB_RESERVE)", mdb_put(txn.handle(), dbi_, &k, &v, flags | MDB_RESERVE));
@@ -158,6 +172,7 @@ char* Dbi::reserve(const Txn& txn, std::string_view key, std::size_t size, unsig
 }
 
 bool Dbi::del(const Txn& txn, std::string_view key) const {
+  require_present("del");
   MDB_val k = to_val(key);
   int rc = mdb_del(txn.handle(), dbi_, &k, nullptr);
   if (rc == MDB_NOTFOUND) return false;
@@ -165,10 +180,14 @@ bool Dbi::del(const Txn& txn, std::string_view key) const {
   return true;
 }
 
-void Dbi::clear(const Txn& txn) const { check("mdb_drop", mdb_drop(txn.handle(), dbi_, 0)); }
+void Dbi::clear(const Txn& txn) const {
+  require_present("clear");
+  check("mdb_drop", mdb_drop(txn.handle(), dbi_, 0));
+}
 
 MDB_stat Dbi::stat(const Txn& txn) const {
-  MDB_stat st;
+  MDB_stat st{};
+  if (absent_) return st;
   check("mdb_stat", mdb_stat(txn.handle(), dbi_, &st));
   return st;
 }
@@ -188,11 +207,13 @@ Cursor& Cursor::operator=(Cursor&& o) noexcept {
 
 Cursor Cursor::open(const Txn& txn, const Dbi& dbi) {
   Cursor c;
+  if (!dbi.present()) return c;  // cur_ null: get() finds nothing
   check("mdb_cursor_open", mdb_cursor_open(txn.handle(), dbi.handle(), &c.cur_));
   return c;
 }
 
 bool Cursor::get(std::string_view& key, std::string_view& value, MDB_cursor_op op) {
+  if (!cur_) return false;  // a cursor on an absent table
   MDB_val k = to_val(key);
   MDB_val v = to_val(value);
   int rc = mdb_cursor_get(cur_, &k, &v, op);
@@ -204,12 +225,16 @@ bool Cursor::get(std::string_view& key, std::string_view& value, MDB_cursor_op o
 }
 
 void Cursor::put(std::string_view key, std::string_view value, unsigned int flags) {
+  if (!cur_) throw std::logic_error("put through a cursor on a table this database does not have");
   MDB_val k = to_val(key);
   MDB_val v = to_val(value);
   check("mdb_cursor_put", mdb_cursor_put(cur_, &k, &v, flags));
 }
 
-void Cursor::del() { check("mdb_cursor_del", mdb_cursor_del(cur_, 0)); }
+void Cursor::del() {
+  if (!cur_) throw std::logic_error("del through a cursor on a table this database does not have");
+  check("mdb_cursor_del", mdb_cursor_del(cur_, 0));
+}
 
 void Cursor::close() noexcept {
   if (cur_) {

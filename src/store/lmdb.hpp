@@ -141,6 +141,10 @@ class Dbi {
   Dbi() = default;
   explicit Dbi(MDB_dbi dbi) : dbi_(dbi) {}
   static Dbi open(const Txn& txn, const char* name, unsigned int flags = 0);
+  // A table an older database lacks, opened read-only: reads find nothing
+  // (get: nullopt, stat: empty, a cursor: no entries); writes throw.
+  static Dbi absent();
+  bool present() const { return !absent_; }
 
   MDB_dbi handle() const { return dbi_; }
   std::optional<std::string_view> get(const Txn& txn, std::string_view key) const;
@@ -155,7 +159,10 @@ class Dbi {
   std::size_t size(const Txn& txn) const { return stat(txn).ms_entries; }
 
  private:
+  void require_present(const char* call) const;
+
   MDB_dbi dbi_ = 0;
+  bool absent_ = false;
 };
 
 // A cursor must be destroyed (or close()d) before its transaction commits or
@@ -169,6 +176,7 @@ class Cursor {
   Cursor(const Cursor&) = delete;
   Cursor& operator=(const Cursor&) = delete;
 
+  // On an absent table (Dbi::absent) the cursor finds no entries.
   static Cursor open(const Txn& txn, const Dbi& dbi);
 
   // Positions with `op` (MDB_FIRST, MDB_NEXT, MDB_SET_RANGE, ...); false at the end.

@@ -181,7 +181,7 @@ TEST_CASE("check reports another schema version and stops there") {
   }
   auto r = check(dir);
   REQUIRE(r.status == 1);
-  REQUIRE(r.out == "meta 'schema_version': is 99 but this recsys reads version 1\n");
+  REQUIRE(r.out == "meta 'schema_version': is 99 but this recsys reads versions 1 to 2\n");
 }
 
 TEST_CASE("check names a directory or file that is not a recsys database") {

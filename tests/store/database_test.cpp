@@ -31,13 +31,57 @@ TEST_CASE("a created database records the schema version and reopens read-only")
   REQUIRE(load<std::uint32_t>(*v) == 7u);
 }
 
-TEST_CASE("a database of another schema version is refused with an actionable message") {
+TEST_CASE("a database of a newer or unknown schema version is refused with an actionable message") {
   test::TempDir dir;
   {
     auto db = test::open_test_db(dir, OpenMode::Create);
     db.write([&](Txn& txn) { db.put_meta_u32(txn, "schema_version", kSchemaVersion + 1); });
   }
-  REQUIRE_THROWS_WITH(test::open_test_db(dir, OpenMode::ReadOnly), Catch::Contains("schema version") && Catch::Contains("re-import"));
+  for (auto mode : {OpenMode::ReadOnly, OpenMode::ReadWrite}) {
+    REQUIRE_THROWS_WITH(test::open_test_db(dir, mode),
+                        Catch::Contains("schema version " + std::to_string(kSchemaVersion + 1)) &&
+                            Catch::Contains("written by a newer recsys"));
+  }
+}
+
+// A version-1 database as the binaries before version 2 left it: schema
+// version 1, and (written before the table existed) no candidates table.
+namespace {
+void make_version_1(const test::TempDir& dir) {
+  auto db = test::open_test_db(dir, OpenMode::Create);
+  db.write([&](Txn& txn) {
+    db.tables().user_ids.put(txn, "u1", bytes_of(std::uint32_t{0}));
+    db.put_meta_u32(txn, "schema_version", 1);
+    check("mdb_drop", mdb_drop(txn.handle(), db.tables().candidates.handle(), 1));
+  });
+}
+}  // namespace
+
+TEST_CASE("a version-1 database is read as it is, and a read-write open upgrades it to this version") {
+  test::TempDir dir;
+  make_version_1(dir);
+  {
+    // Read-only (a replica, info, backup before an upgrade): the missing table reads as empty.
+    auto db = test::open_test_db(dir, OpenMode::ReadOnly);
+    auto txn = db.begin_read();
+    REQUIRE(db.meta_u32(txn, "schema_version") == 1u);
+    REQUIRE_FALSE(db.tables().candidates.present());
+    REQUIRE_FALSE(db.tables().candidates.get(txn, "u-anyone"));
+    REQUIRE(db.tables().candidates.size(txn) == 0);
+    Cursor cursor = Cursor::open(txn, db.tables().candidates);
+    std::string_view k, v;
+    REQUIRE_FALSE(cursor.get(k, v, MDB_FIRST));
+    REQUIRE_THROWS_AS(db.tables().candidates.put(txn, "k", "v"), std::logic_error);
+  }
+  {
+    auto db = test::open_test_db(dir, OpenMode::ReadWrite);
+    auto txn = db.begin_read();
+    REQUIRE(db.meta_u32(txn, "schema_version") == kSchemaVersion);
+    REQUIRE(db.tables().candidates.present());
+    REQUIRE(db.tables().user_ids.get(txn, "u1"));  // the data is kept
+  }
+  auto db = test::open_test_db(dir, OpenMode::ReadOnly);
+  REQUIRE(db.meta_u32(db.begin_read(), "schema_version") == kSchemaVersion);
 }
 
 TEST_CASE("an LMDB environment that recsys did not create is refused") {
