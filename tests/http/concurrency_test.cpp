@@ -181,7 +181,7 @@ TEST_CASE("a server taking reads and events survives another process growing the
   REQUIRE(tally.requests > 100);
 
   Connection c(server.port());
-  REQUIRE(c.get("/readyz").body == "{\"status\":\"ready\",\"model\":4}");
+  REQUIRE(c.get("/readyz").body == "{\"status\":\"ready\",\"model\":4,\"events\":\"accepting\"}");
   REQUIRE(test::parse_body(c.get("/v1/users/17/recommendations").body).model == 4);
   REQUIRE(c.request("POST", "/v1/events", R"({"user":"17","item":"3","value":4})").status == 200);
   REQUIRE(test::parse_body(c.get("/v1/users/17/recommendations").body).model == 4);

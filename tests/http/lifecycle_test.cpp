@@ -65,7 +65,7 @@ TEST_CASE("a precompute of a new generation under load switches without a failed
   Connection c(server.port());
   REQUIRE(c.request("POST", "/v1/events", R"({"user":"u5","item":"i9"})").status == 200);
   REQUIRE(test::parse_body(c.get("/v1/users/u5/recommendations").body).model == 2);
-  REQUIRE(c.get("/readyz").body == "{\"status\":\"ready\",\"model\":2}");
+  REQUIRE(c.get("/readyz").body == "{\"status\":\"ready\",\"model\":2,\"events\":\"accepting\"}");
 }
 
 TEST_CASE("SIGTERM closes idle connections, finishes answered requests and exits cleanly") {

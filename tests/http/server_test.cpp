@@ -103,7 +103,7 @@ TEST_CASE("model, health, readiness and metrics routes") {
   REQUIRE(c.get("/healthz").status == 200);
   auto ready = c.get("/readyz");
   REQUIRE(ready.status == 200);
-  REQUIRE(ready.body == "{\"status\":\"ready\",\"model\":1}");
+  REQUIRE(ready.body == "{\"status\":\"ready\",\"model\":1,\"events\":\"accepting\"}");
   c.get("/v1/users/u0/recommendations");
   c.get("/nope");
   auto metrics = c.get("/metrics");
