@@ -237,9 +237,20 @@ void Database::open_tables(bool writable) {
 
 Txn Database::begin_read() { return begin_txn(MDB_RDONLY); }
 
+// Writers of every recsys process first take an flock on the data file, and
+// only then the map hold and LMDB's writer mutex. A thread waiting for another
+// process's write transaction therefore waits here, holding no map hold: were
+// it blocked inside mdb_txn_begin with the hold, a reader of this process that
+// must adopt a map the other process grew (MDB_MAP_RESIZED) would wait for that
+// hold, and its pending resize would stop every new read of the process until
+// the other process committed. (A writer that is not recsys takes only LMDB's
+// mutex: beside one, that stall remains possible.)
 Txn Database::begin_write_txn() {
   if (read_only_) throw std::logic_error("write transaction on a database opened read-only");
-  return begin_txn(0);
+  FileLock writer(data_file_.string());
+  Txn txn = begin_txn(0);
+  txn.attach(std::move(writer));
+  return txn;
 }
 
 // Every transaction begins under a shared hold of the map lock; another

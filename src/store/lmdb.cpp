@@ -1,5 +1,12 @@
 #include "store/lmdb.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include <stdexcept>
 #include <string>
 
@@ -82,6 +89,31 @@ void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 
 
 // ---- Txn ----
 
+FileLock::FileLock(const std::string& path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const int error = errno;
+    release();
+    throw std::system_error(error, std::generic_category(), "cannot lock " + path);
+  }
+}
+
+FileLock& FileLock::operator=(FileLock&& o) noexcept {
+  if (this != &o) {
+    release();
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void FileLock::release() noexcept {
+  if (fd_ >= 0) ::close(fd_);  // closing the description releases its flock
+  fd_ = -1;
+}
+
 Txn::~Txn() { abort(); }
 
 Txn& Txn::operator=(Txn&& o) noexcept {
@@ -89,6 +121,7 @@ Txn& Txn::operator=(Txn&& o) noexcept {
     abort();
     txn_ = o.txn_;
     hold_ = std::move(o.hold_);
+    writer_ = std::move(o.writer_);
     o.txn_ = nullptr;
   }
   return *this;
@@ -105,6 +138,7 @@ void Txn::commit() {
   txn_ = nullptr;  // mdb_txn_commit frees the handle even when it fails
   int rc = mdb_txn_commit(t);
   hold_.release();
+  writer_.release();
   if (rc == MDB_MAP_FULL) throw MapFullError("mdb_txn_commit", rc);
   if (rc != MDB_SUCCESS) throw CommitError("mdb_txn_commit", rc);
 }
@@ -115,6 +149,7 @@ void Txn::abort() noexcept {
     txn_ = nullptr;
   }
   hold_.release();
+  writer_.release();
 }
 
 void Txn::reset() noexcept {

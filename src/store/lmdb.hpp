@@ -106,14 +106,33 @@ class Env {
   MDB_env* env_ = nullptr;
 };
 
+// An exclusive flock(2) on a file of its own open file description (so two
+// threads of one process exclude each other too), released on destruction.
+class FileLock {
+ public:
+  FileLock() = default;
+  // Waits for the lock; throws std::system_error when the file cannot be opened.
+  explicit FileLock(const std::string& path);
+  ~FileLock() { release(); }
+  FileLock(FileLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  FileLock& operator=(FileLock&& o) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  void release() noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
 // A transaction, and the shared hold on its environment's map lock while it is
 // live (attached by store::Database; see store/map_lock.hpp): commit, abort
-// and reset release the hold with the snapshot.
+// and reset release the hold with the snapshot. A write transaction also keeps
+// the writers' file lock (Database::begin_write_txn), released after it ends.
 class Txn {
  public:
   Txn() = default;
   ~Txn();
-  Txn(Txn&& o) noexcept : txn_(o.txn_), hold_(std::move(o.hold_)) { o.txn_ = nullptr; }
+  Txn(Txn&& o) noexcept : txn_(o.txn_), hold_(std::move(o.hold_)), writer_(std::move(o.writer_)) { o.txn_ = nullptr; }
   Txn& operator=(Txn&& o) noexcept;
   Txn(const Txn&) = delete;
   Txn& operator=(const Txn&) = delete;
@@ -130,10 +149,13 @@ class Txn {
   void renew();
   // Keeps `hold` until the transaction ends or is reset.
   void attach(MapLock::Hold hold) { hold_ = std::move(hold); }
+  // Keeps the writers' lock until the transaction commits or aborts.
+  void attach(FileLock writer) { writer_ = std::move(writer); }
 
  private:
   MDB_txn* txn_ = nullptr;
   MapLock::Hold hold_;  // released after the LMDB call that ends the snapshot
+  FileLock writer_;     // released last
 };
 
 class Dbi {

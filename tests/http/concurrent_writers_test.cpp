@@ -15,6 +15,7 @@
 
 #include "../rank/list_json.hpp"
 #include "client.hpp"
+#include "served_db.hpp"
 #include "store/ids.hpp"
 #include "store/ratings.hpp"
 
@@ -214,4 +215,54 @@ TEST_CASE("import --replace beside a server taking events lands whole with consi
   // sent once that acknowledgement arrived, after `after_import` was read.
   for (int n = after_import + 1; n < acked; ++n) REQUIRE(stored.count(fmt::format("ev-u{}", n)));
   REQUIRE(event_users >= static_cast<std::size_t>(std::max(0, acked - after_import - 1)));
+}
+
+TEST_CASE("reads go on while another process holds the write lock after growing the file past the server's map") {
+  // Events keep the server's writer waiting for the write lock while another
+  // process commits a transaction that carries the file past the server's map
+  // and at once begins the next one, holding the lock 3 s. Before, the
+  // server's writer waited inside mdb_txn_begin holding its map hold, so the
+  // first read that had to adopt the grown map (MDB_MAP_RESIZED) waited for
+  // that hold, and its pending resize stopped every read, /healthz included,
+  // until the other process committed (4 runs in 5, depending on which waiter
+  // LMDB's mutex wakes first). Now the writer waits on the writers' flock,
+  // holding nothing.
+  test::ServedDb f(20, 30, 11, 5);
+  test::Server server(f.dir, f.db, {"--threads", "2"}, {}, {"--map-size", "2M"});
+  std::atomic<bool> stop{false};
+  std::atomic<int> stored{0};
+  std::thread events([&] {
+    Connection c(server.port());
+    while (!stop) {
+      if (c.request("POST", "/v1/events", R"({"user":"u1","item":"i2"})").status == 200) ++stored;
+    }
+  });
+  while (stored < 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  auto other = test::open_db(f.dir / "db");
+  std::atomic<bool> holding{false};
+  std::thread writer([&] {
+    // Back to back, as a command's consecutive transactions.
+    other.write([&](store::Txn& txn) { other.tables().meta.put(txn, "test_filler", std::string(8u << 20, 'x')); });
+    other.write([&](store::Txn&) {
+      holding = true;
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+    });
+  });
+  while (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  Connection reader(server.port());
+  auto start = std::chrono::steady_clock::now();
+  auto recs = reader.get("/v1/users/u1/recommendations");
+  auto health = Connection(server.port()).get("/healthz");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  writer.join();
+  stop = true;
+  events.join();
+  INFO("reads took " << seconds << " s; " << server.process().current_stderr());
+  REQUIRE(recs.status == 200);
+  REQUIRE(health.status == 200);
+  REQUIRE(seconds < 1.5);  // the lock is held for 2.8 s more after the first read began
+  REQUIRE_THAT(server.process().current_stderr(), Catch::Contains("map resized by another process"));
 }
