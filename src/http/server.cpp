@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include <signal.h>
+
 #include <boost/asio/signal_set.hpp>
 
 #include <memory>
@@ -114,10 +116,18 @@ void serve(store::Database& db, const ServerOptions& options) {
 
   // Signals and the watchdog live on worker 0; shutdown is posted to every worker.
   Watchdog watchdog(workers[0]->io());
+  // SIGHUP (the terminal or ssh session went away) stops it like SIGTERM,
+  // unless the process was started ignoring it (nohup). A log reader that
+  // went away (`serve 2>&1 | head`) must not end the server: SIGPIPE is ignored
+  // (sockets are written with MSG_NOSIGNAL anyway).
   asio::signal_set signals(workers[0]->io(), SIGINT, SIGTERM);
+  struct sigaction hup {};
+  if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) signals.add(SIGHUP);
+  ::signal(SIGPIPE, SIG_IGN);
   signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
-    log::info("received {}: finishing in-flight requests", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    log::info("received {}: finishing in-flight requests",
+              signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM");
     notify("STOPPING=1");
     watchdog.stop();
     for (auto& w : workers) w->shutdown();

@@ -58,7 +58,7 @@ void Session::start(AddressSlot slot, bool overflow) {
 }
 
 std::optional<Session::Clock::time_point> Session::idle_since() const {
-  if (state_ != State::Reading || parser_ || in_begin_ != in_end_ || overflow_) return std::nullopt;
+  if (state_ != State::Reading || request_started() || overflow_) return std::nullopt;
   return deadline_ - worker_.timeouts().idle;
 }
 
@@ -66,8 +66,14 @@ void Session::check_deadline(Clock::time_point now) {
   if (state_ != State::Waiting && now > deadline_) close();
 }
 
+bool Session::request_started() const { return parser_ || in_begin_ != in_end_; }
+
+// A request that has begun to arrive is finished (the worker's shutdown
+// deadline still cuts a client that never completes it); an idle connection
+// is closed at once.
 void Session::stop() {
   stopping_ = true;
+  if (request_started()) return;  // its response will say Connection: close (finish_response)
   close_after_write_ = true;
   if (state_ == State::Reading) close();
 }
@@ -82,7 +88,7 @@ void Session::close() {
 }
 
 void Session::do_read() {
-  if (stopping_) return close();
+  if (stopping_ && !request_started()) return close();
   // Make room: move a partial request to the front, grow up to the header limit.
   if (in_begin_ == in_end_) {
     in_begin_ = in_end_ = 0;

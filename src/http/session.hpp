@@ -38,7 +38,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Clock::time_point> idle_since() const;
   // Called by the worker: closes the socket if the deadline passed.
   void check_deadline(Clock::time_point now);
-  // Server stopping: idle connections close now, busy ones after their response.
+  // Server stopping: idle connections close now; busy ones, and ones whose
+  // next request has begun to arrive, after its response.
   void stop();
   void close();
 
@@ -46,6 +47,8 @@ class Session : public std::enable_shared_from_this<Session> {
   enum class State { Reading, Writing, Waiting, Closed };
 
   void do_read();
+  // Bytes of a request have arrived (parsed or buffered) but not all of it.
+  bool request_started() const;
   Clock::time_point read_deadline();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void process();

@@ -12,6 +12,7 @@
 #include "../rank/small_db.hpp"
 #include "client.hpp"
 #include "served_db.hpp"
+#include "store/ids.hpp"
 
 using namespace recsys;
 using test::Connection;
@@ -98,4 +99,47 @@ TEST_CASE("SIGTERM closes idle connections, finishes answered requests and exits
     REQUIRE(std::string(e.what()) == "eof");
   }
   REQUIRE(whole >= 1);
+}
+
+TEST_CASE("SIGTERM finishes requests that have begun to arrive, and the event they carry is stored") {
+  // Before, a connection whose request was still arriving was closed unanswered.
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  Connection post(server.port());
+  Connection get(server.port());
+  const std::string body = R"({"user":"late-user","item":"i1"})";
+  post.send("POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+            body.substr(0, 10));
+  get.send("GET /v1/users/u1/recom");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both partial requests are read
+  server.process().signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  post.send(body.substr(10));
+  get.send("mendations HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto stored = post.read_response();
+  REQUIRE(stored.status == 200);
+  REQUIRE(stored.body == "{\"accepted\":1}");
+  auto answered = get.read_response();
+  REQUIRE(answered.status == 200);
+  REQUIRE(test::parse_body(answered.body).id == "u1");
+  auto result = server.stop();
+  REQUIRE(result.status == 0);
+  auto db = test::open_db(f.dir / "db", store::OpenMode::ReadOnly);
+  REQUIRE(store::find_index(db, db.begin_read(), store::IdKind::User, "late-user"));
+}
+
+TEST_CASE("SIGHUP stops serve like SIGTERM, and SIGPIPE (a log reader gone) does not stop it") {
+  // Before, SIGHUP (a closed ssh session) ended the server at once with exit
+  // 129, without the final sync, and SIGPIPE (`serve 2>&1 | head`) with 141.
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  server.process().signal(SIGPIPE);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Connection c(server.port());
+  REQUIRE(c.get("/healthz").status == 200);
+  server.process().signal(SIGHUP);
+  auto result = server.process().wait_for(std::chrono::seconds(10));
+  REQUIRE(result);
+  REQUIRE(result->status == 0);
+  REQUIRE_THAT(result->err, Catch::Contains("received SIGHUP") && Catch::Contains("stopped"));
 }
