@@ -58,6 +58,17 @@ InfoSection database_section(store::Database& db, const store::Txn& txn) {
   auto map = static_cast<double>(db.env().map_size());
   s.number("file_bytes", "file size", file, fmt::format("{:.1f} MiB", file / 1048576.0));
   s.number("map_bytes", "map size", map, fmt::format("{:.1f} MiB", map / 1048576.0));
+  // After months of writes the file sits at its high-water mark: say how much
+  // of it holds data, and how to give the rest back.
+  const auto space = db.space_use(txn);
+  const double used = static_cast<double>(space.used_bytes);
+  const double free = static_cast<double>(space.end_bytes > space.used_bytes ? space.end_bytes - space.used_bytes : 0);
+  s.number("used_bytes", "data", used, fmt::format("{:.1f} MiB", used / 1048576.0));
+  s.number("free_bytes", "free inside the file", free,
+           fmt::format("{:.1f} MiB{}", free / 1048576.0,
+                       free > 64 * 1048576.0 && free > used ? " (reused by later writes; recsys backup DEST writes a "
+                                                                "compact copy)"
+                                                              : " (reused by later writes)"));
   return s;
 }
 

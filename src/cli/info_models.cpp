@@ -74,8 +74,15 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
                         model_json_members(s), json::quote(s.trained_at), s.metrics_json);
   }
   list += ']';
-  std::string text = models.empty() ? "none (run recsys train)" : fmt::format("{}", models.size());
+  // Every train adds a generation and none is deleted unless asked: the count
+  // and the size of their factors say when to prune.
+  const auto factor_bytes = db.space_use(txn).factor_bytes;
+  std::string text = models.empty()      ? "none (run recsys train)"
+                     : models.size() > 10 ? fmt::format("{} (prune: recsys models prune --keep N, or train --keep N)", models.size())
+                                          : fmt::format("{}", models.size());
   lines.push_back({"generations", "generations", list, text});
+  lines.push_back({"factor_bytes", "stored factors", std::to_string(factor_bytes),
+                   fmt::format("{:.1f} MiB (every generation's)", static_cast<double>(factor_bytes) / 1048576.0)});
   lines.push_back({"serving", "serving generation", serving ? std::to_string(*serving) : "null",
                    serving ? std::to_string(*serving) : "none (run recsys precompute)"});
   if (!models.empty()) {

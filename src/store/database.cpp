@@ -360,6 +360,32 @@ void Database::put_meta_string(const Txn& txn, std::string_view key, std::string
   tables_.meta.put(txn, key, value);
 }
 
+Database::SpaceUse Database::space_use(const Txn& txn) const {
+  auto pages = [](const MDB_stat& st) {
+    return std::uint64_t{st.ms_branch_pages} + st.ms_leaf_pages + st.ms_overflow_pages;
+  };
+  auto tree = [&](MDB_dbi dbi) {
+    MDB_stat st{};
+    return mdb_stat(txn.handle(), dbi, &st) == MDB_SUCCESS ? pages(st) : 0;
+  };
+  constexpr MDB_dbi kFreeDbi = 0, kMainDbi = 1;
+  const MDB_stat env_stat = env_->stat();
+  const std::uint64_t page = env_stat.ms_psize;
+  std::uint64_t used = 2 + tree(kFreeDbi) + tree(kMainDbi);
+  for (const Dbi* t : {&tables_.meta, &tables_.user_ids, &tables_.user_keys, &tables_.item_ids, &tables_.item_keys,
+                       &tables_.ratings, &tables_.models, &tables_.factors, &tables_.user_recs, &tables_.item_similar,
+                       &tables_.popularity, &tables_.item_meta, &tables_.candidates}) {
+    used += pages(t->stat(txn));
+  }
+  MDB_envinfo info{};
+  mdb_env_info(env_->handle(), &info);
+  SpaceUse out;
+  out.used_bytes = used * page;
+  out.factor_bytes = pages(tables_.factors.stat(txn)) * page;
+  out.end_bytes = (std::uint64_t{info.me_last_pgno} + 1) * page;
+  return out;
+}
+
 std::uintmax_t Database::file_size() const {
   std::error_code ec;
   auto size = fs::file_size(data_file_, ec);

@@ -140,6 +140,18 @@ class Database {
   // Size of the data file in bytes.
   std::uintmax_t file_size() const;
 
+  // Pages of the snapshot `txn` reads, in bytes: what its trees use (every
+  // table, the main and free-list trees, the two meta pages), the factors
+  // table alone, and the file's used length (up to the last page). The rest
+  // of that length is free pages LMDB reuses for later writes; only a copy
+  // (recsys backup) gives the space back to the file system.
+  struct SpaceUse {
+    std::uint64_t used_bytes = 0;
+    std::uint64_t factor_bytes = 0;
+    std::uint64_t end_bytes = 0;
+  };
+  SpaceUse space_use(const Txn& txn) const;
+
  private:
   Database() = default;
   Txn begin_write_txn();

@@ -139,3 +139,39 @@ TEST_CASE("models prune and train --keep keep the newest generations and the ser
   REQUIRE(d.generations() == "2*,5");
   REQUIRE(d.run({"models", "prune", "--keep", "0"}).status == 2);
 }
+
+namespace {
+std::uint64_t json_number(const std::string& json, const std::string& key) {
+  auto pos = json.find("\"" + key + "\":");
+  REQUIRE(pos != std::string::npos);
+  return std::stoull(json.substr(pos + key.size() + 3));
+}
+}  // namespace
+
+TEST_CASE("info shows the space the data and the generations' factors use, and says when to prune") {
+  // Before, a database with hundreds of generations showed only their count,
+  // and nothing said how much of the file was free space.
+  Db d;
+  // Enough users and items that one generation's factors fill several pages.
+  auto csv = (d.dir / "more.csv").string();
+  REQUIRE(d.run({"generate", "--users", "400", "--items", "200", "--ratings", "4000", "--seed", "3", "-o", csv}).status == 0);
+  REQUIRE(d.run({"import", "--append", csv}).status == 0);
+  for (int i = 0; i < 11; ++i) REQUIRE(d.run({"train", "--factors", "8", "--iterations", "1", "--split", "none"}).status == 0);
+  auto text = d.run({"info"});
+  REQUIRE_THAT(text.out, Contains("generations          11 (prune: recsys models prune --keep N") &&
+                             Contains("stored factors") && Contains("free inside the file"));
+  auto before = d.run({"info", "--json"}).out;
+  const auto file = json_number(before, "file_bytes");
+  const auto used = json_number(before, "used_bytes");
+  const auto free = json_number(before, "free_bytes");
+  const auto factors = json_number(before, "factor_bytes");
+  REQUIRE(used + free <= file);
+  REQUIRE(factors > 0);
+  REQUIRE(factors < used);
+  REQUIRE(d.run({"models", "prune", "--keep", "1"}).status == 0);
+  auto after = d.run({"info", "--json"}).out;
+  REQUIRE(json_number(after, "factor_bytes") < factors);
+  REQUIRE(json_number(after, "used_bytes") < used);
+  REQUIRE(json_number(after, "free_bytes") > free);  // the file keeps its length; the pages are free
+  REQUIRE_THAT(d.run({"info"}).out, !Contains("prune:"));
+}
