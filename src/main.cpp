@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "cli/config.hpp"
@@ -111,6 +112,10 @@ int main(int argc, char** argv) try {
 } catch (const recsys::UsageError& e) {
   std::fprintf(stderr, "recsys: %s\n", e.what());
   return 2;
+} catch (const std::bad_alloc&) {
+  std::fprintf(stderr, "recsys: error: out of memory (see the memory notes of the command in docs/; ulimit -v or a "
+                       "cgroup limit may be lower than the data needs)\n");
+  return 1;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "recsys: error: %s\n", e.what());
   return 1;

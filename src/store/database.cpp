@@ -88,6 +88,11 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
     if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
       throw std::runtime_error("'" + path.string() + "' is not an LMDB database of this version");
     }
+    if (e.code() == ENOMEM) {
+      throw std::runtime_error(std::string(e.what()) +
+                               ": the database is memory-mapped and its map needs that much address space (--map-size "
+                               "for a writer, the size the last writer recorded for a reader); raise ulimit -v");
+    }
     throw;
   }
 }

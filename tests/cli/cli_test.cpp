@@ -2,6 +2,7 @@
 // messages, and the hot backup. Runs the real binary.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -147,4 +148,21 @@ TEST_CASE("a file inside a database directory is refused as --db") {
   }
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db) / "data.mdb-lock"));
   CHECK(run_recsys({"--db", db, "check"}, dir).status == 0);
+}
+
+TEST_CASE("a map larger than the address space allowed says so, not only 'Cannot allocate memory'") {
+  if (std::getenv("RECSYS_SANITIZED")) {
+    WARN("skipped: sanitizers reserve more address space than the limit this test sets");
+    return;
+  }
+  TempDir dir;
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", dir.write("r.csv", "user,item\nu1,i1\nu2,i2\n").string()}, dir).status == 0);
+  // 400 MB of address space: the program fits, the default 1 GiB map does not.
+  Process p({"sh", "-c", "ulimit -v 400000 && exec \"$0\" --db \"$1\" info", recsys_bin(), db}, dir.path());
+  auto r = p.wait();
+  INFO(r.err);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.err, Catch::Contains("Cannot allocate memory") && Catch::Contains("address space") &&
+                          Catch::Contains("ulimit -v"));
 }
