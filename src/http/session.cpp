@@ -11,6 +11,7 @@
 #include "http/router.hpp"
 #include "http/worker.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace recsys::http {
 
@@ -51,6 +52,11 @@ Session::~Session() {
 }
 
 void Session::start(AddressSlot slot, bool overflow) {
+  if (worker_.access_log()) {
+    error_code ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    peer_ = ec ? "-" : endpoint.address().to_string();
+  }
   slot_ = std::move(slot);
   overflow_ = overflow;
   worker_.add(this);
@@ -230,7 +236,10 @@ void Session::finish_response(unsigned status, bool head) {
   if (!request_.keep_alive || stopping_) close_after_write_ = true;
   serialize(response_, !close_after_write_, request_.version, worker_.date(), head, out_);
   if (worker_.access_log()) {
-    log::info("{} {} {} {}", method_name(request_.method), request_.target, status, response_.body.size());
+    // Client, request, status, body bytes, time since its first byte.
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - request_start_).count();
+    log::info("access {} {} {} {} {} {:.2f}ms", peer_, method_name(request_.method), util::terminal_safe(request_.target),
+              status, response_.body.size(), ms);
   }
   parser_.reset();
   body_start_.reset();

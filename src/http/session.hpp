@@ -63,6 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::Reading;
   Clock::time_point deadline_;
   Clock::time_point request_start_;  // first byte of the current request seen
+  std::string peer_;                 // client address, for the access log only
   std::optional<Clock::time_point> body_start_;
   bool close_after_write_ = false;
   bool stopping_ = false;

@@ -199,3 +199,21 @@ TEST_CASE("unauthenticated writes on a non-loopback address are warned about at 
   test::Server protected_any(f.dir, f.db, {"--address", "0.0.0.0", "--token-file", token.string()});
   REQUIRE_THAT(protected_any.stop().err, !Catch::Contains("unauthenticated"));
 }
+
+TEST_CASE("--access-log writes the client, the request, the status, the body bytes and the time of each request") {
+  Fixture f;
+  test::Server server(f.dir, f.db, {"--access-log"});
+  Connection c(server.port());
+  auto r = c.get("/v1/users/u1/recommendations?k=2");
+  REQUIRE(r.status == 200);
+  REQUIRE(c.get("/nowhere").status == 404);
+  std::regex line("access 127\\.0\\.0\\.1 GET /v1/users/u1/recommendations\\?k=2 200 " + std::to_string(r.body.size()) +
+                  " [0-9]+\\.[0-9]{2}ms");
+  std::string err;
+  for (int i = 0; i < 100 && !std::regex_search(err = server.process().current_stderr(), line); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  INFO(err);
+  REQUIRE(std::regex_search(err, line));
+  REQUIRE_THAT(err, Catch::Contains("access 127.0.0.1 GET /nowhere 404 "));
+}
