@@ -108,7 +108,10 @@ void refuse_repeats(const std::string& text, const std::string& file) {
     }
     if (rest.front() == '[') {
       const auto close = rest.find(']');
-      section = std::string(rest.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+      std::string_view name = rest.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
+      const auto from = name.find_first_not_of(" \t");
+      section = from == std::string_view::npos ? std::string()
+                                                : std::string(name.substr(from, name.find_last_not_of(" \t") - from + 1));
       if (!sections.insert(section).second) {
         throw CLI::ConfigError(fmt::format("{}:{}: section [{}] appears twice (write its settings in one place)", file,
                                            number, section));

@@ -67,12 +67,14 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
     // Set but blank is a secret that went missing (an empty variable in a unit
     // file or a failed substitution), not a request for open writes: refused
     // like an empty token file. Unset the variable to serve without a token.
+    // Trimmed like the token file's line.
     std::string_view token(env);
-    if (token.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    const auto first = token.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) {
       throw std::runtime_error(
           "RECSYS_TOKEN is set but empty: set it to the bearer token, or unset it to accept events without one");
     }
-    s.token = env;
+    s.token = std::string(token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1));
   }
   if (options.idle_timeout == 0 || options.read_timeout == 0 || options.send_timeout == 0) throw UsageError("time-outs must be at least 1 second");
   s.timeouts.idle = std::chrono::seconds(options.idle_timeout);

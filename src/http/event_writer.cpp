@@ -157,19 +157,35 @@ void EventWriter::apply(std::vector<Job>& jobs) {
     for (auto& job : jobs) job.done(ok(job));
     return;
   } catch (const store::CommitError& e) {
-    // The disk refused the commit (a full disk, an I/O error): LMDB aborted
-    // the transaction and nothing of it was stored; the last commit stays the
-    // database's state, so the next events may commit once the disk takes
-    // writes again. When writing the meta page failed, LMDB marks the
-    // environment broken and the next transaction fails with MDB_PANIC (below).
+    // The disk refused the commit: LMDB aborted the transaction and nothing of
+    // it was stored. Whether the events before it are safe depends on what
+    // failed, which the error code does not tell (LMDB reports a short page
+    // write and a failed fdatasync both as EIO). Under MDB_NOMETASYNC the
+    // fdatasync inside a commit is also the first sync of the previous
+    // commit's meta page, already acknowledged: after a failed fsync the
+    // kernel may drop that page, so events are then refused for good. It is
+    // transient (the next events are tried again) only when no acknowledged
+    // commit awaits a sync (every meta page synced: sync_every_commit, or the
+    // flusher ran since), or when the disk is full or the file at its size
+    // limit: then the commit failed writing its new pages, and the meta page,
+    // rewritten in place on blocks it already has, needed no space.
+    const bool unsynced = !options_.sync_every_commit && dirty_.load();
+    if (unsynced && !db_.out_of_space()) {
+      fail(fmt::format("committing {} request(s) failed while the previous commit awaited its sync: {}", jobs.size(),
+                       e.what()));
+      for (auto& job : jobs) job.done(unavailable());
+      return;
+    }
     commit_failed(jobs.size(), e.what());
     for (auto& job : jobs) job.done(not_stored());
     return;
   } catch (const std::exception& e) {
     if (const auto* lmdb = dynamic_cast<const store::LmdbError*>(&e); lmdb && lmdb->code() == MDB_PANIC) {
-      fail(fmt::format("the database environment is broken after a failed write: {}", e.what()));
-      for (auto& job : jobs) job.done(unavailable());
-      return;
+      // LMDB refuses every transaction from now on, reads included: only a
+      // restart (by the service manager) serves again.
+      log::exit_on_thread_error("events writer", fmt::format("the database environment is broken after a failed "
+                                                             "write: {}",
+                                                             e.what()));
     }
     if (jobs.size() == 1) {
       log::error("events: {}", e.what());

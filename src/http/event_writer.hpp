@@ -11,8 +11,13 @@
 // commit before it and never corrupts; a killed process loses nothing
 // committed. `sync_every_commit` syncs the meta page at each commit as well
 // (LMDB's default: a power loss loses nothing acknowledged, one more fdatasync
-// per commit). When a commit or a sync fails, the writer stops accepting
-// events (503 `unavailable`) for the life of the process; reads go on.
+// per commit). A commit the disk refuses answers its requests 503; the next
+// events are tried again when nothing acknowledged awaits a sync or the disk is
+// full (see apply). After a failed sync, or a failed commit that may have lost
+// one, the writer refuses events (503 `unavailable`) for the life of the
+// process; reads go on. When LMDB marks the environment broken (MDB_PANIC:
+// every transaction fails, reads included) the process exits 1 for the
+// service manager to restart it.
 #pragma once
 
 #include <atomic>
@@ -55,9 +60,10 @@ class EventWriter {
   void submit(std::vector<rank::Event> events, Done done);
   // Applies what is queued, syncs, then ends the threads.
   void stop();
-  // False once a sync failed or LMDB marked the environment broken: events are
-  // refused until the server restarts. A failed commit alone (a full disk)
-  // refuses only its own events; the next ones are tried again.
+  // False once a sync failed (or a commit that may have lost one): events are
+  // refused until the server restarts. A failed commit on a full disk, or with
+  // every acknowledged commit synced, refuses only its own events; the next
+  // ones are tried again.
   bool writable() const { return !failed_.load(std::memory_order_acquire); }
   // Whether the last commit failed (and none has succeeded since).
   bool commits_failing() const { return commits_failing_.load(std::memory_order_acquire); }
@@ -84,7 +90,7 @@ class EventWriter {
   EventWriterOptions options_;
   rank::RealtimeRanker ranker_;  // owned by the writer thread
   std::atomic<bool> dirty_{false};   // committed since the last sync
-  std::atomic<bool> failed_{false};  // a sync failed or MDB_PANIC: refuse writes for good
+  std::atomic<bool> failed_{false};  // a sync failed: refuse writes for good
   std::atomic<bool> commits_failing_{false};  // set and cleared by the writer thread
   // Owned by the writer thread: the current run of failed commits.
   std::uint64_t failed_commits_ = 0;

@@ -198,11 +198,11 @@ bool Session::parse_one() {
     h = handle_request(request_, response_, worker_.begin_batch());
   } catch (const std::bad_alloc&) {
     // The server's state, not the request's fault: a client may retry.
-    log::error("{} {}: out of memory", method_name(request_.method), request_.target);
+    log::error("{} {}: out of memory", method_name(request_.method), util::terminal_safe(request_.target));
     response_.clear();
     set_error(response_, 503, "unavailable", "the server is out of memory: retry later");
   } catch (const std::exception& e) {
-    log::error("{} {}: {}", method_name(request_.method), request_.target, e.what());
+    log::error("{} {}: {}", method_name(request_.method), util::terminal_safe(request_.target), e.what());
     response_.clear();
     set_error(response_, 500, "internal", e.what());
   }

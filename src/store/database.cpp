@@ -252,6 +252,12 @@ Txn Database::begin_read() { return begin_txn(MDB_RDONLY); }
 // mutex: beside one, that stall remains possible.)
 Txn Database::begin_write_txn() {
   if (read_only_) throw std::logic_error("write transaction on a database opened read-only");
+  // Lock order: the writers' flock, then the map hold. A thread that waited
+  // for the flock while holding a snapshot could deadlock with a writer of this
+  // process waiting for a resize that waits for that snapshot.
+  if (map_lock_->held_by_this_thread()) {
+    throw std::logic_error("write transaction begun by a thread that holds a transaction: end it first");
+  }
   FileLock writer(data_file_.string());
   Txn txn = begin_txn(0);
   txn.attach(std::move(writer));
@@ -311,24 +317,49 @@ void Database::grow_map() {
             current * 2 / 1048576.0);
 }
 
-std::string Database::space_note(int code) const {
-  if (code != EIO && code != ENOSPC) return {};
-  const fs::path dir = data_file_.has_parent_path() ? data_file_.parent_path() : fs::path(".");
+namespace {
+constexpr double kNearlyFullMiB = 64;
+
+// The process's file-size limit in bytes when the data file is within 4 MiB of it.
+std::optional<std::uint64_t> file_size_limit_reached(const fs::path& data_file) {
   // A file-size limit (ulimit -f, systemd's LimitFSIZE=) stops the file growing on any disk.
   struct rlimit limit {};
   std::error_code ec;
-  const auto size = fs::file_size(data_file_, ec);
+  const auto size = fs::file_size(data_file, ec);
   if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && !ec &&
       size + 4 * 1048576 >= limit.rlim_cur) {
+    return static_cast<std::uint64_t>(limit.rlim_cur);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> free_mib(const fs::path& data_file) {
+  const fs::path dir = data_file.has_parent_path() ? data_file.parent_path() : fs::path(".");
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) / 1048576.0;
+}
+}  // namespace
+
+bool Database::out_of_space() const {
+  if (file_size_limit_reached(data_file_)) return true;
+  auto mib = free_mib(data_file_);
+  return mib && *mib < kNearlyFullMiB;
+}
+
+std::string Database::space_note(int code) const {
+  if (code != EIO && code != ENOSPC) return {};
+  const fs::path dir = data_file_.has_parent_path() ? data_file_.parent_path() : fs::path(".");
+  if (auto limit = file_size_limit_reached(data_file_)) {
+    std::error_code ec;
+    const auto size = fs::file_size(data_file_, ec);
     return fmt::format(" (the data file has {:.1f} MiB and the process's file-size limit is {:.1f} MiB: raise ulimit -f "
                        "or LimitFSIZE=; nothing of this transaction was stored)",
-                       size / 1048576.0, limit.rlim_cur / 1048576.0);
+                       size / 1048576.0, *limit / 1048576.0);
   }
-  struct statvfs st {};
-  if (::statvfs(dir.c_str(), &st) != 0) return {};
-  const double free_bytes = static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
-  const double mib = free_bytes / 1048576.0;
-  constexpr double kNearlyFullMiB = 64;
+  auto free = free_mib(data_file_);
+  if (!free) return {};
+  const double mib = *free;
   if (mib < kNearlyFullMiB) {
     return fmt::format(" (the file system holding {} has {:.1f} MiB free: the disk is full, and LMDB reports a short "
                        "write as an I/O error; nothing of this transaction was stored)",

@@ -145,6 +145,10 @@ class Database {
   // table alone, and the file's used length (up to the last page). The rest
   // of that length is free pages LMDB reuses for later writes; only a copy
   // (recsys backup) gives the space back to the file system.
+  // Whether the data file cannot grow: its file system has less than 64 MiB
+  // free, or it has reached the process's file-size limit.
+  bool out_of_space() const;
+
   struct SpaceUse {
     std::uint64_t used_bytes = 0;
     std::uint64_t factor_bytes = 0;
@@ -162,6 +166,7 @@ class Database {
   // EIO and ENOSPC get the free space of the file system holding the data file
   // and what it suggests. Empty for other errors.
   std::string space_note(int code) const;
+
   void open_tables(bool create);
 
   std::unique_ptr<Env> env_;

@@ -168,7 +168,11 @@ class Dbi {
   static Dbi absent();
   bool present() const { return !absent_; }
 
-  MDB_dbi handle() const { return dbi_; }
+  // Throws std::logic_error on an absent table (its handle would be LMDB's free list).
+  MDB_dbi handle() const {
+    if (absent_) require_present("handle");
+    return dbi_;
+  }
   std::optional<std::string_view> get(const Txn& txn, std::string_view key) const;
   // Returns false when MDB_NOOVERWRITE is given and the key exists.
   bool put(const Txn& txn, std::string_view key, std::string_view value, unsigned int flags = 0) const;

@@ -64,6 +64,11 @@ MapLock::Exclusive::~Exclusive() {
   lock_.changed_.notify_all();
 }
 
+bool MapLock::held_by_this_thread() {
+  std::lock_guard lock(mutex_);
+  return std::find(holders_.begin(), holders_.end(), std::this_thread::get_id()) != holders_.end();
+}
+
 std::size_t MapLock::holders() {
   std::lock_guard lock(mutex_);
   return holders_.size();

@@ -13,7 +13,10 @@
 //     stream of short read snapshots), but a thread that already holds the
 //     lock may take it shared again (nested snapshots cannot deadlock);
 //   - a thread that holds it shared and asks for it exclusively gets an
-//     std::logic_error instead of a deadlock: end your transactions first.
+//     std::logic_error instead of a deadlock: end your transactions first;
+//   - writers take the writers' flock (Database::begin_write_txn) before the
+//     hold, so a thread holding a transaction may not begin a write one
+//     (std::logic_error): it could wait for the flock with its hold.
 #pragma once
 
 #include <condition_variable>
@@ -62,6 +65,8 @@ class MapLock {
 
   // Number of shared holds (for tests and diagnostics).
   std::size_t holders();
+  // Whether the calling thread holds the lock shared (a live transaction).
+  bool held_by_this_thread();
 
  private:
   void unlock_shared(std::thread::id owner) noexcept;

@@ -62,6 +62,7 @@ TEST_CASE("unknown, repeated and nested keys in a config file are refused with t
                                          {"[train]\nfactors = 8\nfactors = 9\n", "'factors' in [train] is set twice"},
                                          {"[train]\nfactors = 8\n[import]\nquiet = true\n[train]\niterations = 1\n",
                                           "section [train] appears twice"},
+                                         {"[ train ]\nfactors = 8\n[train]\niterations = 1\n", "section [train] appears twice"},
                                          {"config = \"other.toml\"\n", "'config' cannot name another config file"}}) {
     INFO(c.text);
     auto file = dir.write("bad.toml", c.text);

@@ -224,8 +224,8 @@ TEST_CASE("reads go on while another process holds the write lock after growing 
   // server's writer waited inside mdb_txn_begin holding its map hold, so the
   // first read that had to adopt the grown map (MDB_MAP_RESIZED) waited for
   // that hold, and its pending resize stopped every read, /healthz included,
-  // until the other process committed (4 runs in 5, depending on which waiter
-  // LMDB's mutex wakes first). Now the writer waits on the writers' flock,
+  // until the other process committed (2 runs of 4 before the fix, depending
+  // on which waiter LMDB's mutex wakes first). Now the writer waits on the writers' flock,
   // holding nothing.
   test::ServedDb f(20, 30, 11, 5);
   test::Server server(f.dir, f.db, {"--threads", "2"}, {}, {"--map-size", "2M"});

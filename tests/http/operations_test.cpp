@@ -217,3 +217,13 @@ TEST_CASE("--access-log writes the client, the request, the status, the body byt
   REQUIRE(std::regex_search(err, line));
   REQUIRE_THAT(err, Catch::Contains("access 127.0.0.1 GET /nowhere 404 "));
 }
+
+TEST_CASE("RECSYS_TOKEN is trimmed like the token file's line") {
+  Fixture f;
+  ScopedEnv env("RECSYS_TOKEN", " env-token\n");  // as `$(cat file)` or an editor may leave it
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  std::string event = R"({"user":"u1","item":"i2"})";
+  REQUIRE(c.request("POST", "/v1/events", event).status == 401);
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer env-token\r\n").status == 200);
+}
