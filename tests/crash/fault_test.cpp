@@ -68,6 +68,11 @@ bool wait_for_log(const Process& p, const std::string& text, std::chrono::second
   return false;
 }
 
+// An event of `user` on an item the model lacks (a new user and item each time).
+std::string new_item_event(const std::string& user) {
+  return R"({"user":")" + user + R"(","item":"new-item","value":4})";
+}
+
 std::chrono::seconds patience() { return std::chrono::seconds(std::getenv("RECSYS_SANITIZED") ? 30 : 10); }
 
 }  // namespace
@@ -134,8 +139,7 @@ TEST_CASE("events a full disk refuses answer 503 and nothing of them is stored; 
   std::string db = build_pipeline_db(dir, "db");
   auto server = start_with_fault(dir, db, "write_full");
   Connection conn(server->port());
-  auto event = [](const std::string& user) { return R"({"user":")" + user + R"(","item":"new-item","value":4})"; };
-  REQUIRE(conn.request("POST", "/v1/events", event("before")).status == 200);
+  REQUIRE(conn.request("POST", "/v1/events", new_item_event("before")).status == 200);
   REQUIRE_THAT(conn.get("/readyz").body, Catch::Contains("\"events\":\"accepting\""));
   // The flusher syncs that commit's meta page within its 1 s interval: after
   // that no acknowledged commit depends on the sync a failing commit makes.
@@ -144,7 +148,7 @@ TEST_CASE("events a full disk refuses answer 503 and nothing of them is stored; 
   server->process().signal(SIGUSR1);  // from now on the data file takes no more bytes
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   for (const char* user : {"lost-1", "lost-2", "lost-3"}) {
-    auto refused = conn.request("POST", "/v1/events", event(user));
+    auto refused = conn.request("POST", "/v1/events", new_item_event(user));
     REQUIRE(refused.status == 503);
     REQUIRE_THAT(refused.body, Catch::Contains("nothing of them was stored") && Catch::Contains("retry later"));
   }
@@ -161,7 +165,7 @@ TEST_CASE("events a full disk refuses answer 503 and nothing of them is stored; 
   server->process().signal(SIGUSR2);  // space freed
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   // Before: events stayed refused until the server was restarted.
-  REQUIRE(conn.request("POST", "/v1/events", event("after")).status == 200);
+  REQUIRE(conn.request("POST", "/v1/events", new_item_event("after")).status == 200);
   REQUIRE_THAT(conn.get("/readyz").body, Catch::Contains("\"events\":\"accepting\""));
   REQUIRE_THAT(conn.get("/metrics").body, Catch::Contains("recsys_events_accepting 1"));
   REQUIRE(wait_for_log(server->process(), "storing works again after 3 failed commit(s)", patience()));
@@ -190,18 +194,17 @@ TEST_CASE("a commit that fails while the previous one awaits its sync, on a disk
   std::string db = build_pipeline_db(dir, "db");
   auto server = start_with_fault(dir, db, "write_full");
   Connection conn(server->port());
-  auto event = [](const std::string& user) { return R"({"user":")" + user + R"(","item":"new-item","value":4})"; };
-  REQUIRE(conn.request("POST", "/v1/events", event("acknowledged")).status == 200);
+  REQUIRE(conn.request("POST", "/v1/events", new_item_event("acknowledged")).status == 200);
   server->process().signal(SIGUSR1);  // at once: its meta page is not synced yet
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  auto refused = conn.request("POST", "/v1/events", event("lost"));
+  auto refused = conn.request("POST", "/v1/events", new_item_event("lost"));
   REQUIRE(refused.status == 503);
   INFO(server->process().current_stderr());
   REQUIRE(wait_for_log(server->process(), "refusing further events", patience()));
   REQUIRE_THAT(server->process().current_stderr(), Catch::Contains("awaited its sync"));
   server->process().signal(SIGUSR2);  // writes work again, but the loss cannot be ruled out
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(conn.request("POST", "/v1/events", event("after")).status == 503);
+  REQUIRE(conn.request("POST", "/v1/events", new_item_event("after")).status == 503);
   REQUIRE_THAT(conn.get("/readyz").body, Catch::Contains("\"events\":\"refused\""));
   REQUIRE(conn.get("/v1/users/acknowledged/recommendations?k=3").status == 200);  // reads go on
 }
