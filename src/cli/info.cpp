@@ -13,6 +13,9 @@
 #include "cli/info_models.hpp"
 #include "cli/options.hpp"
 #include "cli/tuned_defaults.hpp"
+#include "store/models.hpp"
+#include "store/cache.hpp"
+#include "store/candidates.hpp"
 #include "store/ids.hpp"
 #include "store/items.hpp"
 #include "store/ratings.hpp"
@@ -113,6 +116,40 @@ InfoSection models_section(const store::Database& db, const store::Txn& txn) {
   return s;
 }
 
+// The precomputed lists the server answers from (recsys precompute): their k,
+// how many there are, and whether they come from the newest model.
+InfoSection caches_section(const store::Database& db, const store::Txn& txn) {
+  InfoSection s{"caches", "caches (recsys precompute)", {}};
+  auto k = store::cache_k(db, txn);
+  if (!k) {
+    s.fields.push_back({"k", "lists", "null", "none (run recsys precompute)"});
+    return s;
+  }
+  s.number("k", "k", *k);
+  if (auto depth = store::cache_depth(db, txn)) s.number("depth", "candidates kept", *depth);
+  const double users = static_cast<double>(store::cache_entries(db, txn, store::CacheTable::UserRecs));
+  const double known = store::id_count(db, txn, store::IdKind::User);
+  s.number("user_lists", "user lists", users,
+           users < known ? fmt::format("{:g} ({:g} {} without one get{} the fallback list)", users, known - users,
+                                                   known - users == 1 ? "user" : "users", known - users == 1 ? "s" : "")
+                         : fmt::format("{:g}", users));
+  s.number("similar_lists", "similar-item lists", static_cast<double>(
+                                                      store::cache_entries(db, txn, store::CacheTable::ItemSimilar)));
+  std::uint32_t fallback = 0;
+  if (auto bytes = store::get_list(db, txn, store::CacheTable::Popularity, store::kFallbackKey)) {
+    fallback = bytes->size();
+  }
+  s.number("fallback_items", "fallback list", fallback, fmt::format("{} items", fallback));
+  auto serving = store::serving_generation(db, txn);
+  auto models = store::list_models(db, txn);
+  std::string text = serving ? std::to_string(*serving) : "none";
+  if (!models.empty() && (!serving || models.back().generation > *serving)) {
+    text += fmt::format(" (the latest is generation {}: recsys precompute serves it)", models.back().generation);
+  }
+  s.fields.push_back({"generation", "from generation", serving ? std::to_string(*serving) : "null", text});
+  return s;
+}
+
 // Settings stored by recsys tune (cli/tuned_defaults.hpp), when there are any.
 std::optional<InfoSection> tuned_section(const store::Database& db, const store::Txn& txn) {
   auto text = store::tuned_defaults(db, txn);
@@ -168,6 +205,7 @@ void run_info(const GlobalOptions& global, const InfoOptions& options) {
   sections.push_back(ratings_section(db, txn));
   sections.push_back(items_section(db, txn));
   sections.push_back(models_section(db, txn));
+  sections.push_back(caches_section(db, txn));
   if (auto tuned = tuned_section(db, txn)) sections.push_back(std::move(*tuned));
   txn.abort();
   if (options.json) {

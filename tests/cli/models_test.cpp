@@ -175,3 +175,24 @@ TEST_CASE("info shows the space the data and the generations' factors use, and s
   REQUIRE(json_number(after, "free_bytes") > free);  // the file keeps its length; the pages are free
   REQUIRE_THAT(d.run({"info"}).out, !Contains("prune:"));
 }
+
+TEST_CASE("info shows the caches: k, depth, list counts, and whether they come from the latest generation") {
+  // Before, info's help promised caches and it showed none.
+  Db d;
+  REQUIRE_THAT(d.run({"info"}).out, Contains("caches (recsys precompute)\n  lists                none (run recsys precompute)"));
+  REQUIRE_THAT(d.run({"info", "--json"}).out, Contains(R"("caches":{"k":null})"));
+  d.train();
+  REQUIRE(d.run({"precompute", "--k", "2", "--depth", "3"}).status == 0);
+  // A user first seen in an event has no list of their own.
+  REQUIRE(d.run({"import", "--append", d.dir.write("new.csv", "user,item,rating\nu9,i1,4\n").string()}).status == 0);
+  auto text = d.run({"info"}).out;
+  REQUIRE_THAT(text, Contains("  k                    2\n  candidates kept      3\n"
+                              "  user lists           4 (1 user without one gets the fallback list)\n"
+                              "  similar-item lists   4\n  fallback list        2 items\n"
+                              "  from generation      1\n"));
+  REQUIRE_THAT(d.run({"info", "--json"}).out,
+               Contains(R"("caches":{"k":2,"depth":3,"user_lists":4,"similar_lists":4,"fallback_items":2,"generation":1})"));
+  d.train();
+  REQUIRE_THAT(d.run({"info"}).out,
+               Contains("from generation      1 (the latest is generation 2: recsys precompute serves it)"));
+}
