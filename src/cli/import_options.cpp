@@ -16,6 +16,11 @@ void add_import_options(CLI::App& sub, data::ImportOptions& o) {
   sub.add_option("--columns", o.columns,
                  "Columns user,item[,rating[,timestamp]] as header names or 0-based indexes; "
                  "an empty entry means none (0,1,,2: no rating column)");
+  sub.add_option("--values", o.values,
+                 "What the value column holds: ratings (explicit: a re-rating replaces the old one), counts "
+                 "(implicit: plays, clicks; duplicates and events add up) or auto (ratings when every file has one)")
+      ->check(CLI::IsMember({"auto", "ratings", "counts"}))
+      ->capture_default_str();
   sub.add_flag("--append", o.append, "Add to the stored ratings (required when ratings are stored, or --replace)");
   sub.add_flag("--replace", o.replace, "Replace the stored ratings (required when ratings are stored, or --append)");
   sub.add_flag("--strict", o.strict, "Abort at the first malformed row (nothing is written)");
@@ -60,13 +65,14 @@ std::string import_summary(const data::ImportReport& r) {
       "rows read       {}\n"
       "imported        {}{}\n"
       "skipped         {}{}\n"
-      "ratings stored  {} ({} feedback)\n"
+      "ratings stored  {} ({} feedback){}\n"
       "users           {} ({} new, {} with ratings)\n"
       "items           {} ({} new)\n"
       "elapsed         {:.2f} s ({:.0f} rows/s)\n",
       r.rows_read, r.imported,
       r.duplicates > 0 ? fmt::format(" ({} duplicate user-item pairs merged)", r.duplicates) : std::string(),
       r.skipped, r.skipped > 0 ? " malformed rows (reasons above)" : "", r.ratings, store::feedback_name(r.feedback),
+      r.values_note.empty() ? std::string() : "\n                " + r.values_note,
       r.users, r.new_users, r.users_with_ratings, r.items, r.new_items, r.seconds, rate);
 }
 

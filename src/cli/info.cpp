@@ -85,8 +85,9 @@ InfoSection ratings_section(store::Database& db, const store::Txn& txn) {
   s.number("users_with_ratings", "users with ratings", static_cast<double>(store::users_with_ratings(db, txn)));
   s.number("items", "items", items);
   if (stats.count > 0) {
-    s.number("min_value", "lowest rating", stats.min_value);
-    s.number("max_value", "highest rating", stats.max_value);
+    const bool ratings = stats.feedback == store::Feedback::Explicit;
+    s.number("min_value", ratings ? "lowest rating" : "lowest value", stats.min_value);
+    s.number("max_value", ratings ? "highest rating" : "highest value", stats.max_value);
     double density = static_cast<double>(stats.count) / (users * items);
     s.number("density", "density", density, fmt::format("{:.4f}%", 100.0 * density));
   }

@@ -18,8 +18,12 @@ constexpr std::array kUserNames{"user", "userid", "uid", "users", "customer", "c
 constexpr std::array kItemNames{"item",  "itemid", "iid",     "items", "movie", "movieid", "product", "productid",
                                 "track", "trackid", "song",   "songid", "artist", "artistid", "book", "bookid",
                                 "isbn",  "asin",   "article", "articleid"};
-constexpr std::array kRatingNames{"rating", "ratings", "score", "value", "stars", "weight",
-                                  "count",  "plays",   "playcount", "bookrating", "preference"};
+constexpr std::array kRatingNames{"rating", "ratings", "score",      "value",
+                                  "stars",  "weight",  "bookrating", "preference"};
+// Value columns that count interactions: with `--values auto` they import as
+// implicit feedback (duplicates and events add up).
+constexpr std::array kCountNames{"count",  "counts", "plays",     "playcount", "listens", "listencount",
+                                 "clicks", "views",  "purchases", "quantity"};
 constexpr std::array kTimestampNames{"timestamp", "time", "ts", "date", "datetime", "unixtime", "createdat",
                                      "unixreviewtime"};
 
@@ -40,7 +44,7 @@ bool is_one_of(std::string_view name, const std::array<const char*, N>& names) {
 
 bool is_known_name(std::string_view name) {
   return is_one_of(name, kUserNames) || is_one_of(name, kItemNames) || is_one_of(name, kRatingNames) ||
-         is_one_of(name, kTimestampNames);
+         is_one_of(name, kCountNames) || is_one_of(name, kTimestampNames);
 }
 
 bool is_number(std::string_view s) {
@@ -220,6 +224,7 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
   } else if (header) {
     int user = find_named(names, kUserNames), item = find_named(names, kItemNames);
     int rating = find_named(names, kRatingNames), timestamp = find_named(names, kTimestampNames);
+    if (rating == kNoColumn) rating = find_named(names, kCountNames);
     // Columns without a recognised name fall back to the usual positions.
     auto free_at = [&](int j) {
       return j < static_cast<int>(n_fields) && j != user && j != item && j != rating && j != timestamp &&
@@ -246,6 +251,10 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
       !distinct(layout.item, layout.rating) || !distinct(layout.timestamp, layout.rating) ||
       !distinct(layout.timestamp, layout.user) || !distinct(layout.timestamp, layout.item)) {
     throw UsageError(file + ": --columns names the same column twice");
+  }
+  if (layout.rating != kNoColumn && static_cast<std::size_t>(layout.rating) < names.size() &&
+      is_one_of(names[static_cast<std::size_t>(layout.rating)], kCountNames)) {
+    layout.counts_name = names[static_cast<std::size_t>(layout.rating)];
   }
   return layout;
 }

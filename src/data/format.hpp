@@ -35,6 +35,7 @@ struct Layout {
   int item = 1;
   int rating = kNoColumn;
   int timestamp = kNoColumn;
+  std::string counts_name;  // the header's name of the value column when it names a count ("plays"), else ""
   int needed_fields() const;  // 1 + the largest column used
   bool has_rating() const { return rating != kNoColumn; }
 };

@@ -217,6 +217,9 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   read.chunk_bytes = options.chunk_bytes;
   read.max_listed_errors = options.max_listed_errors;
   read.progress = options.progress;
+  if (options.values != "auto" && options.values != "ratings" && options.values != "counts") {
+    throw UsageError(fmt::format("--values must be auto, ratings or counts, not '{}'", options.values));
+  }
 
   if (!(options.max_bad_fraction >= 0.0 && options.max_bad_fraction <= 1.0)) {
     throw UsageError("--max-bad-fraction must be between 0 and 1");
@@ -237,7 +240,18 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   report.imported = in.rows.size();
   report.skipped = in.skipped;
   report.errors = std::move(in.errors);
-  report.feedback = in.all_explicit ? store::Feedback::Explicit : store::Feedback::Implicit;
+  if (options.values == "ratings" && !in.all_explicit) {
+    throw std::runtime_error(fmt::format("--values ratings needs a value column in every file, and {} has no value "
+                                         "column (name it with --columns, or leave --values out)",
+                                         in.without_values));
+  }
+  bool counts = options.values == "counts" || (options.values == "auto" && !in.counts_column.empty());
+  report.feedback = in.all_explicit && !counts ? store::Feedback::Explicit : store::Feedback::Implicit;
+  if (options.values == "auto" && !in.counts_column.empty()) {
+    report.values_note = fmt::format("the values of {} are counts: duplicates and events add up "
+                                     "(--values ratings reads them as ratings)",
+                                     in.counts_column);
+  }
   log::debug("parsed {} rows in {:.2f}s", report.imported, timer.seconds());
 
   Grouped g = group_by_user(in.rows, store::policy_for(report.feedback), read.threads);

@@ -17,6 +17,11 @@ namespace recsys::data {
 struct ImportOptions {
   std::string format = "auto";  // auto|csv|tsv|dat
   std::string columns;          // "user,item[,rating[,timestamp]]" names or 0-based indexes; empty: detect
+  // What the value column holds: "ratings" (explicit: a re-rating replaces the
+  // old one, events must lie on the stored scale), "counts" (implicit: plays,
+  // clicks, purchases; duplicates and events add up), or "auto": ratings when
+  // every file has a value column, else counts of 1 per row.
+  std::string values = "auto";
   bool append = false;          // merge into the stored ratings
   bool replace = false;         // replace the stored ratings; with ratings stored, one of the two is required
   bool strict = false;          // the first malformed row aborts the import (nothing written)
@@ -39,6 +44,7 @@ struct ImportReport {
   std::uint32_t new_items = 0;
   std::uint64_t users_with_ratings = 0;
   store::Feedback feedback = store::Feedback::Unknown;
+  std::string values_note;  // why values were read as counts without --values counts ("" otherwise)
   double seconds = 0;
   std::vector<std::string> errors;  // the first max_listed_errors, "FILE:LINE: reason"
 };

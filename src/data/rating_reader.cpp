@@ -137,7 +137,13 @@ void FileReader::run() {
       first = false;
       if (data.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
       layout_ = detect_layout(data.substr(start), options_.format, options_.columns, source_->name());
-      if (!layout_.has_rating()) out_.all_explicit = false;
+      if (!layout_.has_rating()) {
+        if (out_.all_explicit) out_.without_values = source_->name();
+        out_.all_explicit = false;
+      }
+      if (!layout_.counts_name.empty() && out_.counts_column.empty()) {
+        out_.counts_column = fmt::format("'{}' in {}", layout_.counts_name, source_->name());
+      }
       if (layout_.header) {
         // Skip blank lines before the header too (detection ignores them).
         for (;;) {

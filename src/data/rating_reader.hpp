@@ -31,6 +31,8 @@ struct ReadResult {
   std::uint64_t skipped = 0;    // malformed rows
   std::vector<std::string> errors;  // the first max_listed_errors, as "FILE:LINE: reason"
   bool all_explicit = true;        // every file had a rating column
+  std::string without_values;      // the first file without one ("" when every file had one)
+  std::string counts_column;       // the first value column named as a count: "'plays' in FILE" ("" if none)
 };
 
 // Appends the rows of every file to `out`. Throws on unreadable files, a file

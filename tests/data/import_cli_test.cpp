@@ -90,15 +90,74 @@ TEST_CASE("recsys generate --values counts writes play counts that import whole"
   auto res = run_recsys({"generate", "--users", "200", "--items", "50", "--ratings", "3000", "--seed", "3",
                          "--values", "counts", "--output", csv}, dir);
   REQUIRE(res.status == 0);
-  REQUIRE(run_recsys({db_arg(dir), "import", csv}, dir).status == 0);
+  REQUIRE(run_recsys({db_arg(dir), "import", "--values", "counts", csv}, dir).status == 0);
   auto db = open_db(dir, store::OpenMode::ReadOnly);
   auto d = dump(db);
   REQUIRE(d.ratings.size() == 3000);
+  REQUIRE(d.stats.feedback == store::Feedback::Implicit);
   REQUIRE(d.stats.min_value >= 1);
   REQUIRE(d.stats.max_value > 100);  // counts, not stars
   auto bad = run_recsys({"generate", "--users", "2", "--items", "4", "--ratings", "2", "--values", "plays"}, dir);
   REQUIRE(bad.status == 2);
   REQUIRE_THAT(bad.err, Catch::Contains("stars") && Catch::Contains("counts"));
+}
+
+TEST_CASE("--values says what the value column holds: counts add up, ratings replace, and both are checked") {
+  TempDir dir;
+  auto plays = dir.write("plays.csv", "user,item,plays\nu1,i1,120\nu1,i1,3\nu2,i1,7\n");
+  auto res = run_recsys({db_arg(dir), "import", "--values", "counts", plays.string()}, dir);
+  REQUIRE(res.status == 0);
+  REQUIRE_THAT(res.out, Catch::Contains("ratings stored  2 (implicit feedback)"));
+  {
+    auto db = open_db(dir, store::OpenMode::ReadOnly);
+    REQUIRE(dump(db).ratings == std::vector<Row>{Row{"u1", "i1", 123.0f, 0}, Row{"u2", "i1", 7.0f, 0}});
+  }
+  // Appended counts add to the stored ones; the data stays implicit.
+  auto more = dir.write("more.csv", "user,item,plays\nu1,i1,2\n");
+  REQUIRE(run_recsys({db_arg(dir), "import", "--append", "--values", "counts", more.string()}, dir).status == 0);
+  {
+    auto db = open_db(dir, store::OpenMode::ReadOnly);
+    auto d = dump(db);
+    REQUIRE(d.ratings.at(0) == Row{"u1", "i1", 125.0f, 0});
+    REQUIRE(d.stats.feedback == store::Feedback::Implicit);
+  }
+  // The same file as ratings (the default when every file has a value column): the last one wins.
+  REQUIRE(run_recsys({db_arg(dir), "import", "--replace", "--values", "ratings", plays.string()}, dir).status == 0);
+  {
+    auto db = open_db(dir, store::OpenMode::ReadOnly);
+    auto d = dump(db);
+    REQUIRE(d.ratings.at(0) == Row{"u1", "i1", 3.0f, 0});
+    REQUIRE(d.stats.feedback == store::Feedback::Explicit);
+  }
+  // Ratings need a value column: refused, nothing written.
+  auto pairs = dir.write("pairs.csv", "u9,i9\n");
+  auto refused = run_recsys({db_arg(dir), "import", "--replace", "--values", "ratings", plays.string(), pairs.string()}, dir);
+  REQUIRE(refused.status == 1);
+  REQUIRE_THAT(refused.err, Catch::Contains("--values ratings") && Catch::Contains("pairs.csv has no value column"));
+  auto bad = run_recsys({db_arg(dir), "import", "--replace", "--values", "plays", plays.string()}, dir);
+  REQUIRE(bad.status == 2);
+  REQUIRE_THAT(bad.err, Catch::Contains("counts"));
+  {
+    auto db = open_db(dir, store::OpenMode::ReadOnly);
+    auto d = dump(db);
+    REQUIRE(d.ratings == std::vector<Row>{Row{"u1", "i1", 3.0f, 0}, Row{"u2", "i1", 7.0f, 0}});
+    REQUIRE(d.stats.feedback == store::Feedback::Explicit);
+  }
+  // Without --values, a value column the header names as a count reads as counts, and the summary says so.
+  auto detected = run_recsys({db_arg(dir), "import", "--replace", plays.string()}, dir);
+  REQUIRE(detected.status == 0);
+  REQUIRE_THAT(detected.out, Catch::Contains("(implicit feedback)\n                the values of 'plays' in " +
+                                             plays.string() + " are counts: duplicates and events add up"));
+  {
+    auto db = open_db(dir, store::OpenMode::ReadOnly);
+    REQUIRE(dump(db).ratings.at(0) == Row{"u1", "i1", 123.0f, 0});
+  }
+  auto stars = dir.write("stars.csv", "user,item,rating\nu1,i1,4\nu1,i1,2\n");
+  auto rated = run_recsys({db_arg(dir), "import", "--replace", stars.string()}, dir);
+  REQUIRE(rated.status == 0);
+  REQUIRE_THAT(rated.out, Catch::Contains("(explicit feedback)\n"));
+  auto db = open_db(dir, store::OpenMode::ReadOnly);
+  REQUIRE(dump(db).ratings == std::vector<Row>{Row{"u1", "i1", 2.0f, 0}});
 }
 
 TEST_CASE("kill -9 during a large import leaves the previous state, and the database opens") {

@@ -150,6 +150,31 @@ TEST_CASE("header detection by known names or by a non-numeric first value over 
   REQUIRE(named.item == 2);
   REQUIRE(named.rating == 1);
   REQUIRE(named.timestamp == 0);
+  REQUIRE(named.counts_name.empty());
+}
+
+TEST_CASE("a value column the header names as a count is recognised as counts") {
+  using data::detect_layout;
+  data::ColumnSpec none;
+  auto clicks = detect_layout("session,product,Clicks\ns1,p1,3\n", data::Format::Auto, none, "f");
+  REQUIRE(clicks.user == 0);
+  REQUIRE(clicks.rating == 2);
+  REQUIRE(clicks.counts_name == "Clicks");  // as the header writes it
+  auto views = detect_layout("user_id\tviews\titem_id\n1\t9\t2\n", data::Format::Auto, none, "f");
+  REQUIRE(views.header);
+  REQUIRE(views.user == 0);
+  REQUIRE(views.item == 2);
+  REQUIRE(views.rating == 1);
+  REQUIRE(views.counts_name == "views");
+  // A rating name wins over a count name: the count is then another column, not the value.
+  auto both = detect_layout("user,item,count,rating\n", data::Format::Auto, none, "f");
+  REQUIRE(both.rating == 3);
+  REQUIRE(both.counts_name.empty());
+  // Headerless files and --columns by index carry no name.
+  REQUIRE(detect_layout("1,2,30\n", data::Format::Auto, none, "f").counts_name.empty());
+  data::ColumnSpec by_name;
+  by_name.entries = {"u", "i", "plays"};
+  REQUIRE(detect_layout("u,i,plays,stars\n", data::Format::Auto, by_name, "f").counts_name == "plays");
 }
 
 TEST_CASE("--format overrides detection") {

@@ -3,6 +3,7 @@
 // and stores nothing of a refused request.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <cmath>
@@ -193,4 +194,47 @@ TEST_CASE("event error messages are English sentences naming the event and the f
   auto r = c.request("POST", "/v1/events", R"({"user":")" + long_id + R"(","item":"i1"})");
   REQUIRE(r.status == 422);
   REQUIRE(error_message(r.body) == "the event has a \"user\" longer than 511 bytes");
+}
+
+// Play counts have a value column, so by default they import as explicit
+// ratings: a play event of 1 would then replace a count of 120, and a count
+// above the largest stored one would be refused as outside the scale.
+// `import --values counts` stores them as implicit feedback.
+TEST_CASE("play counts imported with --values counts: events add plays and no scale limits them") {
+  test::TempDir dir;
+  std::string csv = "user,item,plays\n";
+  for (int u = 0; u < 12; ++u)
+    for (int i = 0; i < 10; ++i)
+      if ((u * 7 + i * 3) % 4 != 0) csv += fmt::format("u{},i{},{}\n", u, i, 1 + (u * 31 + i * 17) % 300);
+  auto plays = dir.write("plays.csv", csv);
+  std::string db = (dir / "db").string();
+  auto imported = test::run_recsys({"--db", db, "import", "--values", "counts", plays.string()}, dir);
+  REQUIRE(imported.status == 0);
+  REQUIRE_THAT(imported.out, Catch::Contains("(implicit feedback)"));
+  REQUIRE(test::run_recsys({"--db", db, "train", "--factors", "4", "--iterations", "2", "--no-loss"}, dir).status == 0);
+  REQUIRE(test::run_recsys({"--db", db, "precompute", "--k", "3"}, dir).status == 0);
+  auto stored = [&](const std::string& item) {
+    auto handle = test::open_db(db, store::OpenMode::ReadOnly);
+    auto txn = handle.begin_read();
+    auto u = store::find_index(handle, txn, store::IdKind::User, "u1");
+    auto i = store::find_index(handle, txn, store::IdKind::Item, item);
+    REQUIRE((u && i));
+    for (const auto& r : store::get_user_ratings(handle, txn, *u))
+      if (r.item == *i) return r.value;
+    return -1.0f;
+  };
+  const float before = stored("i1");  // (1·31 + 1·17) % 300 + 1 = 49
+  REQUIRE(before == 49.0f);
+  {
+    test::Server server(dir, db);
+    Connection c(server.port());
+    auto one = c.request("POST", "/v1/events", R"({"user":"u1","item":"i1","value":1})");
+    REQUIRE(one.status == 200);
+    auto many = c.request("POST", "/v1/events", R"({"user":"u1","item":"i1","value":5000})");
+    INFO(many.body);
+    REQUIRE(many.status == 200);  // more than the largest stored count (300)
+    REQUIRE(c.request("POST", "/v1/events", R"({"user":"u1","item":"i1"})").status == 200);  // one play
+    server.stop();
+  }
+  REQUIRE(stored("i1") == before + 1 + 5000 + 1);
 }
