@@ -1,13 +1,28 @@
 #include "util/log.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 
 namespace recsys::log {
+
+bool stderr_is_journal() {
+  // systemd sets JOURNAL_STREAM=DEVICE:INODE for the stream it connects to the
+  // journal (systemd.exec(5)); a redirect in between gives stderr another one.
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (!stream || fstat(STDERR_FILENO, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  char end = 0;
+  if (std::sscanf(stream, "%llu:%llu%c", &dev, &ino, &end) != 2) return false;
+  return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
 
 void init(std::string_view level) {
   auto parsed = spdlog::level::from_str(std::string(level));
@@ -21,8 +36,11 @@ void init(std::string_view level) {
   spdlog::set_level(parsed);
   if (isatty(STDERR_FILENO)) {
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
+  } else if (stderr_is_journal()) {
+    spdlog::set_pattern("%l %v");  // the journal stamps every line itself
   } else {
-    spdlog::set_pattern("%l %v");
+    // A file or a pipe (nohup, a container's log): months later, the date matters.
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   }
   spdlog::flush_on(spdlog::level::warn);
 }

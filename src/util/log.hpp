@@ -9,9 +9,14 @@
 namespace recsys::log {
 
 // Sets up the stderr logger. `level` is one of trace, debug, info, warn, error,
-// off; throws std::invalid_argument otherwise. When stderr is not a terminal
-// (systemd, pipes) time stamps are left to the collector.
+// off; throws std::invalid_argument otherwise. Lines start with the time of
+// day on a terminal, with nothing when stderr is the journal (it stamps lines
+// itself), and with the date and time (ISO 8601, local offset) otherwise: a
+// file, a pipe, a container's log.
 void init(std::string_view level);
+
+// Whether stderr is the stream systemd connected to the journal (JOURNAL_STREAM).
+bool stderr_is_journal();
 
 // For an exception that escaped a long-running thread (a server worker, the
 // events writer): logs it and ends the process with exit code 1 instead of

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -165,4 +167,32 @@ TEST_CASE("a map larger than the address space allowed says so, not only 'Cannot
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.err, Catch::Contains("Cannot allocate memory") && Catch::Contains("address space") &&
                           Catch::Contains("ulimit -v"));
+}
+
+TEST_CASE("log lines carry the date and time in a file, and leave it to the journal when stderr is the journal") {
+  // Before, a server started with `serve 2> log` (nohup, a container) wrote
+  // lines without any time, so a log file of months could not be read.
+  TempDir dir;
+  auto csv = dir.write("r.csv", "u1,i1\nu2,i1\nu2,i2\n");
+  REQUIRE(run_recsys({"--db", (dir / "db").string(), "import", csv.string()}, dir).status == 0);
+  const std::string recsys = recsys_bin() + " --db " + (dir / "db").string() + " train --split none --iterations 1";
+  // JOURNAL_STREAM names stderr's device and inode, as systemd sets it; another stream's value does not count.
+  const std::string script = "exec 2>\"$1\"; if [ \"$2\" = same ]; then JOURNAL_STREAM=$(stat -c %d:%i \"$1\"); "
+                             "else JOURNAL_STREAM=1:2; fi; export JOURNAL_STREAM; exec " + recsys;
+  auto log_of = [&](const char* stream) {
+    auto path = (dir / (std::string(stream) + ".log")).string();
+    Process p({"sh", "-c", script, "sh", path, stream}, dir.path());
+    REQUIRE(p.wait().status == 0);
+    std::ifstream in(path);
+    std::string first;
+    std::getline(in, first);
+    return first;
+  };
+  auto file = log_of("other");
+  INFO(file);
+  // 2026-11-27T11:56:43.711+00:00 info training implicit ALS: ...
+  REQUIRE(std::regex_search(file, std::regex(R"(^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} info training)")));
+  auto journal = log_of("same");
+  INFO(journal);
+  REQUIRE(journal.rfind("info training", 0) == 0);
 }
