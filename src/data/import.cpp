@@ -109,6 +109,14 @@ void check_mode(const ImportOptions& options, std::uint64_t stored_ratings) {
   }
 }
 
+// The kind of the ratings stored after the import: the file's, or with
+// --append implicit when either side is (values then add up on both sides).
+store::Feedback merged_feedback(const ImportOptions& options, store::Feedback stored, store::Feedback incoming) {
+  if (!options.append) return incoming;
+  bool was_explicit = stored == store::Feedback::Explicit || stored == store::Feedback::Unknown;
+  return was_explicit && incoming == store::Feedback::Explicit ? store::Feedback::Explicit : store::Feedback::Implicit;
+}
+
 struct WriteResult {
   store::RatingStats stats;
   std::uint64_t duplicates_with_stored = 0;
@@ -117,12 +125,19 @@ struct WriteResult {
 };
 
 // The LMDB part of the import; may run more than once (map growth), so it
-// only reads `g` and the transaction.
+// only reads `g` and the transaction. `incoming` is the files' kind, `merged`
+// the kind `g` was folded for (merged_feedback at the start of the import).
 WriteResult write_import(const store::Database& db, const store::Txn& txn, const ReadResult& in, const Grouped& g,
-                         const ImportOptions& options, store::Feedback feedback) {
+                         const ImportOptions& options, store::Feedback incoming, store::Feedback merged) {
   WriteResult out;
   // Checked again here: ratings may have arrived (events) since the import began.
-  check_mode(options, store::rating_stats(db, txn).count);
+  const auto stored = store::rating_stats(db, txn);
+  check_mode(options, stored.count);
+  if (merged_feedback(options, stored.feedback, incoming) != merged) {
+    throw std::runtime_error(fmt::format("the stored ratings became {} feedback while the import ran (another "
+                                         "import replaced them): nothing was stored; run the import again",
+                                         store::feedback_name(stored.feedback)));
+  }
   Placement users = place_ids(db, txn, store::IdKind::User, in.users);
   Placement items = place_ids(db, txn, store::IdKind::Item, in.items);
   out.new_users = users.fresh;
@@ -131,7 +146,9 @@ WriteResult write_import(const store::Database& db, const store::Txn& txn, const
     log::info("ids were added by another writer during the import: {} users and {} items renumbered to match",
               users.identity ? 0 : users.added.size(), items.identity ? 0 : items.added.size());
   }
-  auto policy = store::policy_for(feedback);
+  // Stored implicit data keeps adding up whatever the file holds, as one
+  // import of both files would.
+  auto policy = store::policy_for(merged);
   // One user's imported records, with item indexes placed (and re-sorted by item).
   std::vector<RatingRecord> placed;
   auto records_of = [&](std::uint32_t u) -> std::span<const RatingRecord> {
@@ -157,27 +174,25 @@ WriteResult write_import(const store::Database& db, const store::Txn& txn, const
       for (const auto& r : span) widen(stats, first, r.value);
       if (options.progress && (u & 4095) == 0) progress.update(u);
     }
-    stats.feedback = feedback;
+    stats.feedback = merged;
   } else {
     stats = store::rating_stats(db, txn);
     first = stats.count == 0;
-    std::vector<RatingRecord> merged;
+    std::vector<RatingRecord> rows;
     for (std::uint32_t u = 0; u < g.lengths.size(); ++u) {
       if (g.lengths[u] == 0) continue;
       auto span = records_of(u);
-      merged = store::get_user_ratings(db, txn, users(u));
-      std::size_t before = merged.size();
-      merged.insert(merged.end(), span.begin(), span.end());
-      merged.resize(store::sort_and_fold(merged, policy));
-      out.duplicates_with_stored += before + span.size() - merged.size();
-      store::put_user_ratings(db, txn, users(u), merged);
-      stats.count = stats.count - before + merged.size();
-      for (const auto& r : merged) widen(stats, first, r.value);
+      rows = store::get_user_ratings(db, txn, users(u));
+      std::size_t before = rows.size();
+      rows.insert(rows.end(), span.begin(), span.end());
+      rows.resize(store::sort_and_fold(rows, policy));
+      out.duplicates_with_stored += before + span.size() - rows.size();
+      store::put_user_ratings(db, txn, users(u), rows);
+      stats.count = stats.count - before + rows.size();
+      for (const auto& r : rows) widen(stats, first, r.value);
       if (options.progress && (u & 4095) == 0) progress.update(u);
     }
-    bool was_explicit = stats.feedback == store::Feedback::Explicit || stats.feedback == store::Feedback::Unknown;
-    stats.feedback = was_explicit && feedback == store::Feedback::Explicit ? store::Feedback::Explicit
-                                                                          : store::Feedback::Implicit;
+    stats.feedback = merged;
   }
   store::put_rating_stats(db, txn, stats);
   if (progress.elapsed() > 2.0 && options.progress) progress.finish();
@@ -227,10 +242,13 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   read.max_bad_fraction = options.max_bad_fraction;
 
   ReadResult in;
+  store::Feedback stored_feedback;
   {
     // Fail fast, before reading a large file; checked again when writing.
     auto txn = db.begin_read();
-    check_mode(options, store::rating_stats(db, txn).count);
+    auto stored = store::rating_stats(db, txn);
+    check_mode(options, stored.count);
+    stored_feedback = stored.feedback;
   }
   load_stored_ids(db, in);
   read_rating_files(files, read, in);
@@ -254,13 +272,16 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   }
   log::debug("parsed {} rows in {:.2f}s", report.imported, timer.seconds());
 
-  Grouped g = group_by_user(in.rows, store::policy_for(report.feedback), read.threads);
+  const store::Feedback incoming = report.feedback;
+  const store::Feedback merged = merged_feedback(options, stored_feedback, incoming);
+  Grouped g = group_by_user(in.rows, store::policy_for(merged), read.threads);
   std::uint64_t unique = 0;
   for (auto len : g.lengths) unique += len;
   report.duplicates = report.imported - unique;
   log::debug("grouped by user in {:.2f}s", timer.seconds());
 
-  WriteResult written = db.write([&](store::Txn& txn) { return write_import(db, txn, in, g, options, report.feedback); });
+  WriteResult written =
+      db.write([&](store::Txn& txn) { return write_import(db, txn, in, g, options, incoming, merged); });
   report.duplicates += written.duplicates_with_stored;
   report.ratings = written.stats.count;
   report.feedback = written.stats.feedback;
