@@ -193,7 +193,11 @@ std::unique_ptr<ByteSource> open_source(const std::string& path) {
   if (magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
       static_cast<unsigned char>(magic[1]) == 0x8b) {
     source = std::make_unique<GzipSource>(std::move(in));
-  } else if (magic.size() >= 4 && magic == std::string_view("\x28\xb5\x2f\xfd", 4)) {
+  } else if (magic.size() >= 4 && (magic == std::string_view("\x28\xb5\x2f\xfd", 4) ||
+                                    // A skippable frame (RFC 8878 3.1.2: 0x184D2A50-5F, little-endian)
+                                    // may come first, as pzstd writes.
+                                    ((static_cast<unsigned char>(magic[0]) & 0xf0) == 0x50 &&
+                                     magic.substr(1) == std::string_view("\x2a\x4d\x18", 3)))) {
     source = std::make_unique<ZstdSource>(std::move(in));
   } else {
     source = std::make_unique<PlainSource>(std::move(in));

@@ -202,6 +202,10 @@ TEST_CASE("gzip and zstd files import like the plain file") {
   std::string zst(ZSTD_compressBound(text.size()), '\0');
   zst.resize(ZSTD_compress(zst.data(), zst.size(), text.data(), text.size(), 3));
   auto zst_path = dir.write("r.csv.zst", zst);
+  // A skippable frame first (magic 0x184D2A5?, a 4-byte length, that many
+  // bytes), as pzstd writes: read as plain text before, "NUL byte in line".
+  std::string skippable("\x53\x2a\x4d\x18\x04\x00\x00\x00\x00\x01\x02\x03", 12);
+  auto skip_path = dir.write("r.pz.zst", skippable + zst);
 
   Dump expected;
   {
@@ -212,7 +216,7 @@ TEST_CASE("gzip and zstd files import like the plain file") {
   }
   // 97 and 31 are coprime: all 3000 (user, item) pairs differ.
   REQUIRE(expected.ratings.size() == 3000);
-  for (const auto& path : {gz_path, zst_path.string()}) {
+  for (const auto& path : {gz_path, zst_path.string(), skip_path.string()}) {
     for (std::size_t chunk : {std::size_t{32} << 20, std::size_t{4096}}) {  // one block, or many read ahead
       TempDir d2;
       auto db = open_db(d2);
