@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -106,6 +107,22 @@ data::RatingTable read_test_file(store::Database& db, const EvaluateOptions& o, 
   return test;
 }
 
+// Stored ratings are never recommended, so a test pair the database holds can
+// never be a hit: testing on ratings the model was trained on (u.data, then
+// u1.test) scores 0 with no other sign of the mistake.
+void warn_if_test_is_stored(const model::Csr& stored, const data::RatingTable& test, const std::string& file) {
+  std::size_t held = 0;
+  for (std::size_t j = 0; j < test.size(); ++j) {
+    auto row = stored.row_indices(test.users[j]);
+    held += std::binary_search(row.begin(), row.end(), test.items[j]) ? 1 : 0;
+  }
+  if (held == 0) return;
+  log::warn("{}: {} of its {} test ratings ({:.1f}%) are stored in the database too; stored ratings are never "
+            "recommended, so they cannot be hits. Test on ratings the model was not trained on (e.g. import and "
+            "train ml-100k's u1.base, then evaluate --test u1.test)",
+            file, held, test.size(), 100.0 * static_cast<double>(held) / static_cast<double>(test.size()));
+}
+
 void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
   if (o.k == 0) throw UsageError("--k must be at least 1");
   const unsigned threads = resolve_threads(global.threads);
@@ -143,6 +160,7 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
     test.n_users = all.n_users;
     test.n_items = all.n_items;
     auto train = model::build_csr(all.n_users, all.n_items, all.users, all.items, all.values);
+    warn_if_test_is_stored(train, test, o.test_file);
     std::printf("model generation %u scored on %s (stored ratings excluded from the ranking)\n", m.generation,
                 o.test_file.c_str());
     if (ease) {

@@ -219,6 +219,14 @@ TEST_CASE("evaluate --test scores each user of the file against their own stored
   CHECK(json_number(model, "users") == 3);
   CHECK(json_number(model, "recall_at_k") == Approx(1.0));
   CHECK(json_number(model, "precision_at_k") == Approx(1.0 / 8));
+  CHECK_THAT(e.err, !Catch::Contains("stored in the database too"));
+
+  // Test pairs the database holds can never be hits (stored ratings are not
+  // recommended): before, this printed a table of zeros and nothing else.
+  auto stored = dir.write("stored.csv", "user,item\nP2,x4\nP4,x0\nP5,x2\n");
+  auto s = run_recsys({"--db", db, "evaluate", "--test", stored.string()}, dir);
+  REQUIRE(s.status == 0);
+  CHECK_THAT(s.err, Catch::Contains("stored.csv: 2 of its 3 test ratings (66.7%) are stored in the database too"));
 }
 
 TEST_CASE("the stored loss is the last printed loss: the objective per rating") {
