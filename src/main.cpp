@@ -53,7 +53,10 @@ int main(int argc, char** argv) try {
   cli::GlobalOptions global;
   global.db = "recsys.db";  // the default; RECSYS_DB through envname (command line > env > file > default)
   app.add_option("--db", global.db, "Database directory or file (env RECSYS_DB)")
-      ->envname("RECSYS_DB")
+      ->envname("RECSYS_DB")  // an empty RECSYS_DB counts as unset (CLI11), an empty --db or db = "" is refused
+      ->check(CLI::Validator(
+          [](std::string& path) { return path.empty() ? std::string("the database path is empty") : std::string(); },
+          "PATH"))
       ->capture_default_str();
   app.add_option("--threads", global.threads, "Worker threads (0: all cores)")
       ->check(cli::kNonNegative)

@@ -39,10 +39,10 @@ CLI::Option* find_option(CLI::App& scope, const std::string& name) {
 // then one no text holds.
 constexpr char kNoComment = '\x01';
 
-std::string normalise_config(std::istream& in) {
+std::string normalise_config(std::istream& in, const std::string& file) {
   std::string out, line;
   bool first = true;
-  while (std::getline(in, line)) {
+  for (int number = 1; std::getline(in, line); ++number) {
     if (first && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     first = false;
     std::string kept;
@@ -65,6 +65,12 @@ std::string normalise_config(std::istream& in) {
         break;
       }
       kept += c;
+    }
+    // A string runs to its closing quote on the same line; CLI11 would keep
+    // the opening quote as part of the value (db = "x became a directory "x).
+    if (quote) {
+      throw CLI::ConfigError(
+          fmt::format("{}:{}: a string opened with {} is not closed on its line", file, number, quote));
     }
     out += kept;
     out += '\n';
@@ -142,7 +148,7 @@ class CheckedConfig : public CLI::ConfigTOML {
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
     auto config = app_.get_config_ptr();
     sources_.file = config && !config->results().empty() ? config->results().front() : std::string("config file");
-    const std::string text = normalise_config(in);
+    const std::string text = normalise_config(in, sources_.file);
     refuse_repeats(text, sources_.file);
     std::istringstream normalised(text);
     std::vector<CLI::ConfigItem> kept;

@@ -169,3 +169,25 @@ TEST_CASE("a config file's quoted values keep '#' and backslashes, and a byte or
   CHECK_THAT(reread.out, Contains("back\\\\slash.db"));
   CHECK(reread.out.find("back\\\\\\\\slash") == std::string::npos);
 }
+
+TEST_CASE("an unclosed string in a config file and an empty database path are refused, not used as paths") {
+  // Before, db = "x (no closing quote) created a database directory named "x,
+  // and --db '' or db = "" quietly used ./recsys.db.
+  TempDir dir;
+  auto csv = dir.write("r.csv", kRatings);
+  auto unclosed = dir.write("unclosed.toml", "threads = 1\ndb = \"unterminated\n");
+  auto r = run_recsys({"--config", unclosed.string(), "import", csv.string()}, dir);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.err, Contains("unclosed.toml:2: a string opened with \" is not closed on its line"));
+  auto empty = dir.write("empty.toml", "db = \"\"\n");
+  r = run_recsys({"--config", empty.string(), "import", csv.string()}, dir);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.err, Contains("the database path is empty"));
+  r = run_recsys({"--db", "", "import", csv.string()}, dir);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.err, Contains("--db: the database path is empty"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    INFO(entry.path().string());
+    CHECK(entry.is_regular_file());  // no database directory was created: only the three files
+  }
+}
