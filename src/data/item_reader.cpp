@@ -250,8 +250,17 @@ ItemReadResult Parser::run(std::string_view text) {
     first_data = layout.header ? 1 : 0;
     for (const auto& [field, col] : layout.fields) {
       if (auto err = items::bad_field_name(field)) throw UsageError(name_ + ": " + *err + " (rename it: --columns)");
+      // Two columns under one name: one would silently replace the other.
+      if (std::find(available.begin(), available.end(), field) != available.end()) {
+        throw UsageError(fmt::format("{}: two columns are named '{}' ({}: name each once)", name_, field,
+                                     options_.columns.empty() ? "the header" : "--columns"));
+      }
       available.push_back(field);
     }
+  } else if (!options_.columns.empty()) {
+    throw UsageError(fmt::format("{}: --columns applies to csv and tsv files, and this one is read as {} (give "
+                                 "--format csv or tsv to name its columns)",
+                                 name_, item_format_name(out_.format)));
   }
 
   std::vector<std::pair<std::uint64_t, Row>> rows;

@@ -99,6 +99,19 @@ TEST_CASE("recsys items with a bad file exits 1 with file:line reasons and chang
 
   REQUIRE(db.run({"items", "--format", "xml", movies.string()}).status == 2);
   REQUIRE(db.run({"items", "--fields", "year", movies.string()}).status == 2);
+  // One name for two columns: before, the title came back as a one-element
+  // list under that name and the genres were gone, with exit 0.
+  res = db.run({"items", "--format", "csv", "--columns", "movieId,name=title,name=genres", movies.string()});
+  REQUIRE(res.status == 2);
+  REQUIRE_THAT(res.err, Catch::Contains("two columns are named 'name' (--columns: name each once)"));
+  auto twice = db.dir.write("twice.csv", "id,name,name\na,x,y\n");
+  res = db.run({"items", twice.string()});
+  REQUIRE(res.status == 2);
+  REQUIRE_THAT(res.err, Catch::Contains("two columns are named 'name' (the header: name each once)"));
+  // --columns on a file read as MovieLens movies.csv was ignored, with exit 0.
+  res = db.run({"items", "--columns", "movieId,item=title", movies.string()});
+  REQUIRE(res.status == 2);
+  REQUIRE_THAT(res.err, Catch::Contains("--columns applies to csv and tsv files, and this one is read as movies"));
   REQUIRE(db.run({"items", (db.dir / "missing.csv").string()}).status == 1);
   REQUIRE(db.run({"recommend", "u1", "--json"}).out == before);
 }
