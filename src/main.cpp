@@ -16,6 +16,7 @@
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 namespace {
 
@@ -33,6 +34,19 @@ void refuse_negative_unsigned(CLI::App& app) {
   for (CLI::Option* option : app.get_options())
     if (option->get_type_name().rfind("UINT", 0) == 0) option->check(no_sign);
   for (CLI::App* sub : app.get_subcommands({})) refuse_negative_unsigned(*sub);
+}
+
+// An error message for the terminal: ids and file names in it come from input
+// (recsys similar $'x\e[2J'), so control characters are escaped; line breaks stay.
+std::string printable(std::string_view message) {
+  std::string out;
+  for (std::size_t from = 0;;) {
+    auto nl = message.find('\n', from);
+    out += recsys::util::terminal_safe(message.substr(from, nl == std::string_view::npos ? nl : nl - from));
+    if (nl == std::string_view::npos) return out;
+    out += '\n';
+    from = nl + 1;
+  }
 }
 
 }  // namespace
@@ -98,7 +112,7 @@ int main(int argc, char** argv) try {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "recsys: %s\nRun with --help for usage.\n", e.what());
+    std::fprintf(stderr, "recsys: %s\nRun with --help for usage.\n", printable(e.what()).c_str());
     return 2;
   }
   log::init(global.log_level);
@@ -113,13 +127,13 @@ int main(int argc, char** argv) try {
     throw std::runtime_error("cannot write the output to stdout (a full disk or a closed pipe?)");
   return 0;
 } catch (const recsys::UsageError& e) {
-  std::fprintf(stderr, "recsys: %s\n", e.what());
+  std::fprintf(stderr, "recsys: %s\n", printable(e.what()).c_str());
   return 2;
 } catch (const std::bad_alloc&) {
   std::fprintf(stderr, "recsys: error: out of memory (see the memory notes of the command in docs/; ulimit -v or a "
                        "cgroup limit may be lower than the data needs)\n");
   return 1;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "recsys: error: %s\n", e.what());
+  std::fprintf(stderr, "recsys: error: %s\n", printable(e.what()).c_str());
   return 1;
 }

@@ -219,7 +219,7 @@ void setup_evaluate(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--format", o->format, "Format of --test: auto, csv, tsv, dat")->capture_default_str();
   sub->add_option("--columns", o->columns, "Columns of --test: user,item[,rating[,timestamp]]");
   sub->add_option("--k", o->k, "Length of the ranked lists evaluated")->capture_default_str();
-  sub->add_option("--model", o->generation, "Model generation (default: the latest)");
+  sub->add_option("--model", o->generation, "Model generation (default: the latest)")->check(kPositive);
   sub->add_option("--metrics-json", o->metrics_json, "Write the report as JSON to this file");
   sub->callback([&global, &run, o] { run = [&global, o] { run_evaluate(global, *o); }; });
 }

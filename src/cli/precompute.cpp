@@ -67,7 +67,7 @@ void setup_precompute(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--depth", options->depth,
                   "Candidates kept per user and item for filtered requests (?genre=...), at least k")
       ->capture_default_str();
-  sub->add_option("--model", options->generation, "Model generation (default: the latest)");
+  sub->add_option("--model", options->generation, "Model generation (default: the latest)")->check(kPositive);
   sub->add_flag("--json", options->json, "Print the figures as JSON");
   sub->callback([&global, &run, options] { run = [&global, options] { run_precompute(global, *options); }; });
 }

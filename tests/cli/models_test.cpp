@@ -195,4 +195,10 @@ TEST_CASE("info shows the caches: k, depth, list counts, and whether they come f
   d.train();
   REQUIRE_THAT(d.run({"info"}).out,
                Contains("from generation      1 (the latest is generation 2: recsys precompute serves it)"));
+  // Generations count from 1: --model 0 served the latest instead of being refused.
+  for (const char* command : {"precompute", "evaluate"}) {
+    auto zero = d.run({command, "--model", "0"});
+    CHECK(zero.status == 2);
+    CHECK_THAT(zero.err, Contains("--model: must be positive (got 0)"));
+  }
 }

@@ -99,4 +99,9 @@ TEST_CASE("recommend and similar print control characters in ids and metadata es
   // JSON output keeps the values as stored (escaped by JSON's rules).
   auto json = run_recsys({"--db", db, "similar", "b", "--k", "3", "--json"}, dir);
   REQUIRE_THAT(json.out, Catch::Contains("\\u001b[2Jcleared"));
+  // Error messages quote input too: an unknown item's id is escaped on stderr (raw before).
+  auto unknown = run_recsys({"--db", db, "similar", "x\x1b[2Jy"}, dir);
+  REQUIRE(unknown.status == 1);
+  REQUIRE_THAT(unknown.err, Catch::Contains("unknown item 'x\\x1b[2Jy'"));
+  REQUIRE(unknown.err.find('\x1b') == std::string::npos);
 }
