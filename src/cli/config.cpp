@@ -54,9 +54,11 @@ std::string normalise_config(std::istream& in, const std::string& file) {
         continue;
       }
       // A quote opens a string only where a value or an array element starts
-      // (o'brien in an unquoted value is a letter).
+      // (o'brien in an unquoted value is a letter), a line of a multi-line
+      // array included.
       const auto last = kept.find_last_not_of(" \t");
-      const bool value_start = last != std::string::npos && (kept[last] == '=' || kept[last] == '[' || kept[last] == ',');
+      const bool value_start =
+          last == std::string::npos || kept[last] == '=' || kept[last] == '[' || kept[last] == ',';
       if (quote) {
         if (c == quote) quote = 0;
       } else if ((c == '"' || c == '\'') && value_start) {

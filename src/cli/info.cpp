@@ -145,7 +145,7 @@ InfoSection caches_section(const store::Database& db, const store::Txn& txn) {
   auto models = store::list_models(db, txn);
   std::string text = serving ? std::to_string(*serving) : "none";
   if (!models.empty() && (!serving || models.back().generation > *serving)) {
-    text += fmt::format(" (the latest is generation {}: recsys precompute serves it)", models.back().generation);
+    text += fmt::format(" (the latest is generation {}: run recsys precompute to serve it)", models.back().generation);
   }
   s.fields.push_back({"generation", "from generation", serving ? std::to_string(*serving) : "null", text});
   return s;

@@ -18,12 +18,12 @@ constexpr std::array kUserNames{"user", "userid", "uid", "users", "customer", "c
 constexpr std::array kItemNames{"item",  "itemid", "iid",     "items", "movie", "movieid", "product", "productid",
                                 "track", "trackid", "song",   "songid", "artist", "artistid", "book", "bookid",
                                 "isbn",  "asin",   "article", "articleid"};
-constexpr std::array kRatingNames{"rating", "ratings", "score",      "value",
-                                  "stars",  "weight",  "bookrating", "preference"};
+constexpr std::array kRatingNames{"rating", "ratings", "score", "value", "stars", "bookrating", "preference"};
 // Value columns that count interactions: with `--values auto` they import as
-// implicit feedback (duplicates and events add up).
+// implicit feedback (duplicates and events add up). `weight` is HetRec
+// Last.fm's listening count (user_artists.dat: userID artistID weight).
 constexpr std::array kCountNames{"count",  "counts", "plays",     "playcount", "listens", "listencount",
-                                 "clicks", "views",  "purchases", "quantity"};
+                                 "clicks", "views",  "purchases", "quantity", "weight"};
 constexpr std::array kTimestampNames{"timestamp", "time", "ts", "date", "datetime", "unixtime", "createdat",
                                      "unixreviewtime"};
 

@@ -117,6 +117,41 @@ store::Feedback merged_feedback(const ImportOptions& options, store::Feedback st
   return was_explicit && incoming == store::Feedback::Explicit ? store::Feedback::Explicit : store::Feedback::Implicit;
 }
 
+// One import stores one kind of value, and an --append keeps the stored kind
+// unless --values says otherwise: ratings summed as counts (or counts
+// replacing each other as ratings) would change the data without a word.
+void check_kinds(const ImportOptions& options, const ReadResult& in, store::Feedback stored,
+                 store::Feedback incoming) {
+  if (options.values == "auto" && !in.ratings_file.empty() &&
+      (!in.counts_column.empty() || !in.without_values.empty())) {
+    std::string other = !in.counts_column.empty() ? fmt::format("the counts {}", in.counts_column)
+                                                  : fmt::format("{}, which has no value column (1 per row)",
+                                                                in.without_values);
+    throw UsageError(fmt::format("{} holds ratings and this import also reads {}: one import stores one kind of "
+                                 "value; give --values counts to add them all up as counts{}, or import them "
+                                 "separately",
+                                 in.ratings_file, other,
+                                 in.without_values.empty() ? ", --values ratings to read them all as ratings" : ""));
+  }
+  if (!options.append) return;
+  if (stored == store::Feedback::Implicit && incoming == store::Feedback::Explicit) {
+    throw UsageError(fmt::format("the stored values are counts (implicit feedback) and {} holds ratings: appended "
+                                 "to counts they would add up; give --values counts to add them as counts, or "
+                                 "--replace to store the ratings instead",
+                                 in.ratings_file));
+  }
+  if (stored == store::Feedback::Explicit && incoming == store::Feedback::Implicit && options.values == "auto") {
+    std::string what = !in.counts_column.empty() ? fmt::format("the counts {}", in.counts_column)
+                                                 : fmt::format("{}, which has no value column (1 per row)",
+                                                               in.without_values);
+    throw UsageError(fmt::format("the stored values are ratings (explicit feedback) and this import reads {}: "
+                                 "appending them would make every stored rating a count that adds up; give "
+                                 "--values counts to do that{}, or --replace",
+                                 what,
+                                 in.without_values.empty() ? ", --values ratings to read them as ratings" : ""));
+  }
+}
+
 struct WriteResult {
   store::RatingStats stats;
   std::uint64_t duplicates_with_stored = 0;
@@ -135,7 +170,7 @@ WriteResult write_import(const store::Database& db, const store::Txn& txn, const
   check_mode(options, stored.count);
   if (merged_feedback(options, stored.feedback, incoming) != merged) {
     throw std::runtime_error(fmt::format("the stored ratings became {} feedback while the import ran (another "
-                                         "import replaced them): nothing was stored; run the import again",
+                                         "import changed them): nothing was stored; run the import again",
                                          store::feedback_name(stored.feedback)));
   }
   Placement users = place_ids(db, txn, store::IdKind::User, in.users);
@@ -241,6 +276,7 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   }
   read.max_bad_fraction = options.max_bad_fraction;
 
+  read.require_values = options.values == "ratings";
   ReadResult in;
   store::Feedback stored_feedback;
   {
@@ -248,7 +284,7 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
     auto txn = db.begin_read();
     auto stored = store::rating_stats(db, txn);
     check_mode(options, stored.count);
-    stored_feedback = stored.feedback;
+    stored_feedback = stored.count > 0 ? stored.feedback : store::Feedback::Unknown;
   }
   load_stored_ids(db, in);
   read_rating_files(files, read, in);
@@ -258,17 +294,16 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   report.imported = in.rows.size();
   report.skipped = in.skipped;
   report.errors = std::move(in.errors);
-  if (options.values == "ratings" && !in.all_explicit) {
-    throw std::runtime_error(fmt::format("--values ratings needs a value column in every file, and {} has no value "
-                                         "column (name it with --columns, or leave --values out)",
-                                         in.without_values));
-  }
   bool counts = options.values == "counts" || (options.values == "auto" && !in.counts_column.empty());
   report.feedback = in.all_explicit && !counts ? store::Feedback::Explicit : store::Feedback::Implicit;
+  check_kinds(options, in, stored_feedback, report.feedback);
   if (options.values == "auto" && !in.counts_column.empty()) {
     report.values_note = fmt::format("the values of {} are counts: duplicates and events add up "
                                      "(--values ratings reads them as ratings)",
                                      in.counts_column);
+  } else if (options.append && stored_feedback == store::Feedback::Explicit &&
+             report.feedback == store::Feedback::Implicit) {
+    report.values_note = "the stored ratings are counts from now on: values of one user and item add up";
   }
   log::debug("parsed {} rows in {:.2f}s", report.imported, timer.seconds());
 

@@ -252,8 +252,9 @@ ItemReadResult Parser::run(std::string_view text) {
       if (auto err = items::bad_field_name(field)) throw UsageError(name_ + ": " + *err + " (rename it: --columns)");
       // Two columns under one name: one would silently replace the other.
       if (std::find(available.begin(), available.end(), field) != available.end()) {
-        throw UsageError(fmt::format("{}: two columns are named '{}' ({}: name each once)", name_, field,
-                                     options_.columns.empty() ? "the header" : "--columns"));
+        throw UsageError(fmt::format("{}: two columns are named '{}' ({})", name_, field,
+                                     options_.columns.empty() ? "in the header: give --columns with distinct names"
+                                                              : "in --columns: name each once"));
       }
       available.push_back(field);
     }

@@ -11,6 +11,7 @@
 
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
+#include "util/error.hpp"
 #include "util/parallel.hpp"
 #include "util/progress.hpp"
 
@@ -138,11 +139,19 @@ void FileReader::run() {
       if (data.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
       layout_ = detect_layout(data.substr(start), options_.format, options_.columns, source_->name());
       if (!layout_.has_rating()) {
+        if (options_.require_values) {
+          throw UsageError(fmt::format("--values ratings needs a value column in every file, and {} has none "
+                                       "(name it with --columns, or leave --values out)",
+                                       source_->name()));
+        }
         if (out_.all_explicit) out_.without_values = source_->name();
         out_.all_explicit = false;
       }
       if (!layout_.counts_name.empty() && out_.counts_column.empty()) {
         out_.counts_column = fmt::format("'{}' in {}", layout_.counts_name, source_->name());
+      }
+      if (layout_.has_rating() && layout_.counts_name.empty() && out_.ratings_file.empty()) {
+        out_.ratings_file = source_->name();
       }
       if (layout_.header) {
         // Skip blank lines before the header too (detection ignores them).

@@ -17,6 +17,7 @@ struct ReadOptions {
   Format format = Format::Auto;
   ColumnSpec columns;
   bool strict = false;                           // the first bad row throws
+  bool require_values = false;                   // a file without a value column is a UsageError (--values ratings)
   double max_bad_fraction = 1.0;                 // a file with a larger share of bad rows throws
   unsigned threads = 1;
   std::size_t chunk_bytes = std::size_t{32} << 20;  // read block; lines longer are skipped unread
@@ -33,6 +34,7 @@ struct ReadResult {
   bool all_explicit = true;        // every file had a rating column
   std::string without_values;      // the first file without one ("" when every file had one)
   std::string counts_column;       // the first value column named as a count: "'plays' in FILE" ("" if none)
+  std::string ratings_file;        // the first file whose value column is not named as a count ("" if none)
 };
 
 // Appends the rows of every file to `out`. Throws on unreadable files, a file

@@ -71,7 +71,7 @@ TEST_CASE("the packaging's recipes that store ratings work on every run, not onl
       std::istringstream words(command);
       bool reads = false;
       for (std::string w; words >> w;) {
-        static const std::vector<std::string> inputs{".csv", ".gz", ".zst", ".dat", ".data", ".tsv"};
+        static const std::vector<std::string> inputs{".csv", ".gz", ".zst", ".dat", ".data", ".tsv", ".txt"};
         reads = reads || w == "-" || w == "<" ||
                 std::any_of(inputs.begin(), inputs.end(), [&](const std::string& e) { return w.ends_with(e); });
       }

@@ -194,7 +194,7 @@ TEST_CASE("info shows the caches: k, depth, list counts, and whether they come f
                Contains(R"("caches":{"k":2,"depth":3,"user_lists":4,"similar_lists":4,"fallback_items":2,"generation":1})"));
   d.train();
   REQUIRE_THAT(d.run({"info"}).out,
-               Contains("from generation      1 (the latest is generation 2: recsys precompute serves it)"));
+               Contains("from generation      1 (the latest is generation 2: run recsys precompute to serve it)"));
   // Generations count from 1: --model 0 served the latest instead of being refused.
   for (const char* command : {"precompute", "evaluate"}) {
     auto zero = d.run({command, "--model", "0"});

@@ -132,8 +132,9 @@ TEST_CASE("--values says what the value column holds: counts add up, ratings rep
   // Ratings need a value column: refused, nothing written.
   auto pairs = dir.write("pairs.csv", "u9,i9\n");
   auto refused = run_recsys({db_arg(dir), "import", "--replace", "--values", "ratings", plays.string(), pairs.string()}, dir);
-  REQUIRE(refused.status == 1);
-  REQUIRE_THAT(refused.err, Catch::Contains("--values ratings") && Catch::Contains("pairs.csv has no value column"));
+  REQUIRE(refused.status == 2);
+  REQUIRE_THAT(refused.err, Catch::Contains("--values ratings needs a value column in every file, and " +
+                                            pairs.string() + " has none"));
   auto bad = run_recsys({db_arg(dir), "import", "--replace", "--values", "plays", plays.string()}, dir);
   REQUIRE(bad.status == 2);
   REQUIRE_THAT(bad.err, Catch::Contains("counts"));
@@ -160,29 +161,54 @@ TEST_CASE("--values says what the value column holds: counts add up, ratings rep
   REQUIRE(dump(db).ratings == std::vector<Row>{Row{"u1", "i1", 2.0f, 0}});
 }
 
-TEST_CASE("ratings appended onto stored counts add up, as one import of both files does") {
-  // Before, the append merged by the file's own kind: 10 plays then a rating of
-  // 4 stored 4 (the plays lost), while importing both files at once stored 14.
+TEST_CASE("ratings and counts are not mixed without --values; with it, appending or importing at once agree") {
+  // Before, an append merged by the file's own kind: 10 plays then a rating of
+  // 4 stored 4 (the plays lost), while importing both files at once stored 14
+  // (the rating summed as plays). Neither says what the data means.
   TempDir dir;
   auto plays = dir.write("plays.csv", "user,item,plays\nu1,song1,10\nu2,song1,3\n");
   auto stars = dir.write("stars.csv", "user,item,rating\nu1,song1,4\nu1,song2,5\nu1,song2,1\n");
   auto clicks = dir.write("clicks.csv", "u1,song1\nu1,song1\n");  // no value column: 1 per row
-  std::vector<Row> expected{Row{"u1", "song1", 14.0f, 0}, Row{"u1", "song2", 6.0f, 0}, Row{"u2", "song1", 3.0f, 0}};
-  auto rows_of = [&](const std::string& name) {
+  auto import = [&](const std::string& db, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", (dir / db).string(), "import"});
+    return run_recsys(args, dir);
+  };
+  auto rows_of = [&](const std::string& name, store::Feedback kind) {
     auto db = store::Database::open({dir / name, store::OpenMode::ReadOnly});
     auto d = dump(db);
-    REQUIRE(d.stats.feedback == store::Feedback::Implicit);
+    REQUIRE(d.stats.feedback == kind);
     return d.ratings;
   };
-  REQUIRE(run_recsys({"--db", (dir / "once").string(), "import", plays.string(), stars.string()}, dir).status == 0);
-  REQUIRE(rows_of("once") == expected);
-  REQUIRE(run_recsys({"--db", (dir / "twice").string(), "import", plays.string()}, dir).status == 0);
-  REQUIRE(run_recsys({"--db", (dir / "twice").string(), "import", "--append", stars.string()}, dir).status == 0);
-  REQUIRE(rows_of("twice") == expected);
-  // Clicks (implicit, no value column) stored first: appended ratings add to them too.
-  REQUIRE(run_recsys({"--db", (dir / "clicks").string(), "import", clicks.string()}, dir).status == 0);
-  REQUIRE(run_recsys({"--db", (dir / "clicks").string(), "import", "--append", stars.string()}, dir).status == 0);
-  REQUIRE(rows_of("clicks") == std::vector<Row>{Row{"u1", "song1", 6.0f, 0}, Row{"u1", "song2", 6.0f, 0}});
+  // In one import.
+  auto mixed = import("once", {plays.string(), stars.string()});
+  REQUIRE(mixed.status == 2);
+  REQUIRE_THAT(mixed.err, Catch::Contains(stars.string() + " holds ratings and this import also reads the counts "
+                                          "'plays' in " + plays.string() + ": one import stores one kind of value"));
+  REQUIRE_FALSE(std::filesystem::exists(dir / "once"));
+  REQUIRE(import("once", {"--values", "counts", plays.string(), stars.string()}).status == 0);
+  std::vector<Row> summed{Row{"u1", "song1", 14.0f, 0}, Row{"u1", "song2", 6.0f, 0}, Row{"u2", "song1", 3.0f, 0}};
+  REQUIRE(rows_of("once", store::Feedback::Implicit) == summed);
+  // Ratings appended onto counts: refused, then added as counts when asked.
+  REQUIRE(import("twice", {plays.string()}).status == 0);
+  auto onto_counts = import("twice", {"--append", stars.string()});
+  REQUIRE(onto_counts.status == 2);
+  REQUIRE_THAT(onto_counts.err, Catch::Contains("the stored values are counts (implicit feedback) and " +
+                                                stars.string() + " holds ratings"));
+  REQUIRE(import("twice", {"--append", "--values", "ratings", stars.string()}).status == 2);
+  REQUIRE(import("twice", {"--append", "--values", "counts", stars.string()}).status == 0);
+  REQUIRE(rows_of("twice", store::Feedback::Implicit) == summed);
+  // Counts (or clicks) appended onto ratings: refused, then the ratings become counts when asked.
+  REQUIRE(import("stars", {stars.string()}).status == 0);
+  auto onto_ratings = import("stars", {"--append", plays.string()});
+  REQUIRE(onto_ratings.status == 2);
+  REQUIRE_THAT(onto_ratings.err, Catch::Contains("the stored values are ratings (explicit feedback) and this import "
+                                                 "reads the counts 'plays'"));
+  REQUIRE(import("stars", {"--append", clicks.string()}).status == 2);
+  auto asked = import("stars", {"--append", "--values", "counts", clicks.string()});
+  REQUIRE(asked.status == 0);
+  REQUIRE_THAT(asked.out, Catch::Contains("the stored ratings are counts from now on"));
+  REQUIRE(rows_of("stars", store::Feedback::Implicit) ==
+          std::vector<Row>{Row{"u1", "song1", 6.0f, 0}, Row{"u1", "song2", 1.0f, 0}});
 }
 
 TEST_CASE("kill -9 during a large import leaves the previous state, and the database opens") {

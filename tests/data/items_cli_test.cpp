@@ -103,11 +103,11 @@ TEST_CASE("recsys items with a bad file exits 1 with file:line reasons and chang
   // list under that name and the genres were gone, with exit 0.
   res = db.run({"items", "--format", "csv", "--columns", "movieId,name=title,name=genres", movies.string()});
   REQUIRE(res.status == 2);
-  REQUIRE_THAT(res.err, Catch::Contains("two columns are named 'name' (--columns: name each once)"));
+  REQUIRE_THAT(res.err, Catch::Contains("two columns are named 'name' (in --columns: name each once)"));
   auto twice = db.dir.write("twice.csv", "id,name,name\na,x,y\n");
   res = db.run({"items", twice.string()});
   REQUIRE(res.status == 2);
-  REQUIRE_THAT(res.err, Catch::Contains("two columns are named 'name' (the header: name each once)"));
+  REQUIRE_THAT(res.err, Catch::Contains("two columns are named 'name' (in the header: give --columns with distinct names)"));
   // --columns on a file read as MovieLens movies.csv was ignored, with exit 0.
   res = db.run({"items", "--columns", "movieId,item=title", movies.string()});
   REQUIRE(res.status == 2);

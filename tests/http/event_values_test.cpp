@@ -196,11 +196,11 @@ TEST_CASE("event error messages are English sentences naming the event and the f
   REQUIRE(error_message(r.body) == "the event has a \"user\" longer than 511 bytes");
 }
 
-// Play counts have a value column, so by default they import as explicit
-// ratings: a play event of 1 would then replace a count of 120, and a count
-// above the largest stored one would be refused as outside the scale.
-// `import --values counts` stores them as implicit feedback.
-TEST_CASE("play counts imported with --values counts: events add plays and no scale limits them") {
+// Play counts have a value column, so they used to import as explicit
+// ratings: a play event of 1 then replaced a count of 120, and a count above
+// the largest stored one was refused as outside the scale. A `plays` header
+// (or `import --values counts`) now stores them as implicit feedback.
+TEST_CASE("play counts imported as counts: events add plays and no scale limits them") {
   test::TempDir dir;
   std::string csv = "user,item,plays\n";
   for (int u = 0; u < 12; ++u)
@@ -208,7 +208,7 @@ TEST_CASE("play counts imported with --values counts: events add plays and no sc
       if ((u * 7 + i * 3) % 4 != 0) csv += fmt::format("u{},i{},{}\n", u, i, 1 + (u * 31 + i * 17) % 300);
   auto plays = dir.write("plays.csv", csv);
   std::string db = (dir / "db").string();
-  auto imported = test::run_recsys({"--db", db, "import", "--values", "counts", plays.string()}, dir);
+  auto imported = test::run_recsys({"--db", db, "import", plays.string()}, dir);  // detected by the header
   REQUIRE(imported.status == 0);
   REQUIRE_THAT(imported.out, Catch::Contains("(implicit feedback)"));
   REQUIRE(test::run_recsys({"--db", db, "train", "--factors", "4", "--iterations", "2", "--no-loss"}, dir).status == 0);
