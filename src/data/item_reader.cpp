@@ -91,6 +91,7 @@ ItemFormat detect_format(std::string_view first_line, const std::string& name) {
 // Where a generic CSV/TSV row's id and fields are.
 struct GenericLayout {
   bool header = true;
+  std::size_t width = 0;  // the header's fields: every row has as many (an unquoted comma shifts the rest)
   std::size_t id = 0;
   std::vector<std::pair<std::string, std::size_t>> fields;  // name, column
 };
@@ -106,6 +107,7 @@ GenericLayout generic_layout(const std::vector<std::string>& first, const std::s
     return is_index(eq == std::string::npos ? e : e.substr(eq + 1));
   });
   g.header = !all_indexes || (!first.empty() && is_id_name(first[0]));
+  g.width = g.header ? first.size() : 0;
   auto column_of = [&](const std::string& ref) -> std::size_t {
     if (is_index(ref)) return static_cast<std::size_t>(std::stoul(ref));
     for (std::size_t j = 0; g.header && j < first.size(); ++j)
@@ -292,6 +294,9 @@ ItemReadResult Parser::run(std::string_view text) {
         break;
       default:
         err = items::split_cells(line, sep, cells);
+        if (!err && layout.width > 0 && cells.size() != layout.width) {
+          err = fmt::format("expected {} fields as the header has, found {}", layout.width, cells.size());
+        }
         if (!err && layout.id >= cells.size()) err = fmt::format("no id column {} (the row has {} fields)", layout.id, cells.size());
         if (err) break;
         row.id = cells[layout.id];

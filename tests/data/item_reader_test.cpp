@@ -133,6 +133,22 @@ TEST_CASE("bad item rows are reported as file:line: reason and skipped; --strict
   REQUIRE(parse(text, o).skipped == 3);  // read as Latin-1, byte FF is ÿ
 }
 
+TEST_CASE("generic CSV rows with another field count than the header are bad rows, not shifted fields") {
+  // Before, an unquoted comma in a title moved the genre into `year` and a
+  // short row lost its fields, both without a word.
+  ItemReadOptions o;
+  o.max_bad_fraction = 0.9;
+  auto r = parse("sku,title,genre,year\n1,Plain,Drama,1990\n2,Title, with comma,Drama,1991\n3,Short\n", o);
+  REQUIRE(r.items.size() == 1);
+  REQUIRE(r.errors == std::vector<std::string>{"f:3: expected 4 fields as the header has, found 5",
+                                                "f:4: expected 4 fields as the header has, found 2"});
+  // Without a header (--columns by index) rows may differ: absent columns are absent fields.
+  o.columns = "0,title=1,year=3";
+  auto loose = parse("1,Plain,x,1990\n2,Short\n", o);
+  REQUIRE(loose.skipped == 0);
+  REQUIRE(json_of(loose, "2") == R"j({"title":"Short"})j");
+}
+
 TEST_CASE("u.item rows with a wrong field count or flag are bad rows; files without items are errors") {
   ItemReadOptions o;
   o.max_bad_fraction = 1.0;
