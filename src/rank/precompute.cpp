@@ -387,9 +387,22 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   });
   report.write_seconds = timer.seconds();
   if (!refreshed.empty()) {
-    log::info("precompute: {} users re-solved by fold-in (new since the model was trained, or ratings changed during "
-              "the run)",
-              refreshed.size());
+    // Users without scores in the snapshot's lists (no factor row: new since
+    // training, or a zero row: ALS learns nothing for a user whose items no
+    // other user rated), and users whose ratings changed during the run.
+    std::size_t unscored = 0;
+    for (std::uint32_t u : refreshed) unscored += u < has_list.size() && !has_list[u] && in.fingerprints[u] != 0;
+    std::string parts;
+    if (unscored > 0) {
+      parts = fmt::format("{} users the model has no scores for (new since it was trained, or rating only items no "
+                          "other user rated)",
+                          unscored);
+    }
+    if (refreshed.size() > unscored) {
+      parts += fmt::format("{}{} users whose ratings changed during the run", parts.empty() ? "" : " and ",
+                           refreshed.size() - unscored);
+    }
+    log::info("precompute: folded in {}", parts);
   }
   report.user_lists = user_rows.size();
   for (std::uint32_t u : refreshed) report.user_lists += u >= has_list.size() || !has_list[u];
