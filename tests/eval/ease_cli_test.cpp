@@ -185,7 +185,7 @@ TEST_CASE("precompute of an EASE generation refreshes users outside B with the B
   auto pre = run_recsys({"--db", db, "precompute", "--k", "5"}, dir);
   INFO(pre.err);
   REQUIRE(pre.status == 0);
-  REQUIRE(pre.err.find("1 users re-solved") != std::string::npos);
+  REQUIRE(pre.err.find("folded in 1 users the model has no scores for") != std::string::npos);
   // The event writer's model load (and its log line) is not repeated inside the commit.
   REQUIRE(pre.err.find("uses model generation") == std::string::npos);
   auto rec = run_recsys({"--db", db, "recommend", "newcomer", "--json"}, dir);
