@@ -189,17 +189,13 @@ class Server {
     throw std::runtime_error("the server did not start: " + process_->current_stderr());
   }
   ~Server() {
-    if (process_) {
-      process_->signal(SIGTERM);
-      process_->wait();
-    }
+    if (process_) process_->signal_and_wait(SIGTERM);
   }
   int port() const { return port_; }
   Process& process() { return *process_; }
   // SIGTERM and wait: the exit status and the log.
   RunResult stop() {
-    process_->signal(SIGTERM);
-    auto r = process_->wait();
+    auto r = process_->signal_and_wait(SIGTERM);
     process_.reset();
     return r;
   }

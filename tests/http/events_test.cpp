@@ -147,8 +147,7 @@ TEST_CASE("a commit the disk refuses answers 503, and every acknowledged event i
   // (tests/crash/fault_test.cpp: they resume once the disk takes writes).
   REQUIRE(c.get("/v1/users/u1/recommendations").status == 200);
   REQUIRE_THAT(c.get("/readyz").body, Catch::Contains("\"events\":\"failing\""));
-  server.signal(SIGTERM);
-  auto stopped = server.wait();
+  auto stopped = server.signal_and_wait(SIGTERM);
   REQUIRE_THAT(stopped.err, Catch::Contains("committing 1 request(s) failed") && Catch::Contains("file-size limit"));
 
   auto db = test::open_db(f.dir / "db", store::OpenMode::ReadOnly);
