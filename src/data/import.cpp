@@ -122,11 +122,12 @@ store::Feedback merged_feedback(const ImportOptions& options, store::Feedback st
 // replacing each other as ratings) would change the data without a word.
 void check_kinds(const ImportOptions& options, const ReadResult& in, store::Feedback stored,
                  store::Feedback incoming) {
+  // The files that are not ratings, as the messages name them.
+  const std::string other = !in.counts_column.empty() ? fmt::format("the counts {}", in.counts_column)
+                                                      : fmt::format("{}, which has no value column (1 per row)",
+                                                                    in.without_values);
   if (options.values == "auto" && !in.ratings_file.empty() &&
       (!in.counts_column.empty() || !in.without_values.empty())) {
-    std::string other = !in.counts_column.empty() ? fmt::format("the counts {}", in.counts_column)
-                                                  : fmt::format("{}, which has no value column (1 per row)",
-                                                                in.without_values);
     throw UsageError(fmt::format("{} holds ratings and this import also reads {}: one import stores one kind of "
                                  "value; give --values counts to add them all up as counts{}, or import them "
                                  "separately",
@@ -141,13 +142,10 @@ void check_kinds(const ImportOptions& options, const ReadResult& in, store::Feed
                                  in.ratings_file));
   }
   if (stored == store::Feedback::Explicit && incoming == store::Feedback::Implicit && options.values == "auto") {
-    std::string what = !in.counts_column.empty() ? fmt::format("the counts {}", in.counts_column)
-                                                 : fmt::format("{}, which has no value column (1 per row)",
-                                                               in.without_values);
     throw UsageError(fmt::format("the stored values are ratings (explicit feedback) and this import reads {}: "
                                  "appending them would make every stored rating a count that adds up; give "
                                  "--values counts to do that{}, or --replace",
-                                 what,
+                                 other,
                                  in.without_values.empty() ? ", --values ratings to read them as ratings" : ""));
   }
 }
