@@ -68,7 +68,8 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
 }
 
 std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors,
-                          std::size_t keep, std::vector<std::uint32_t>* deleted) {
+                          std::size_t keep, std::vector<std::uint32_t>* deleted,
+                          std::span<const std::uint64_t> fingerprints) {
   auto users = to_store(factors.users);
   // Item rows are written straight from the matrix: EASE's B (items² floats)
   // is never copied.
@@ -81,6 +82,7 @@ std::uint32_t store_model(store::Database& db, const std::string& description, c
       store::put_factor_row(db, txn, generation, store::Side::Items, static_cast<std::uint32_t>(r),
                             std::span<const float>(factors.items.row(r).data(), width));
     }
+    if (!fingerprints.empty()) store::put_user_fingerprints(db, txn, generation, fingerprints);
     if (keep > 0) {
       auto gone = store::prune_models(db, txn, keep);
       if (deleted) *deleted = std::move(gone);

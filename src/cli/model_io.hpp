@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,11 @@ std::string describe_model(const model::ModelParams& params, const TrainSummary&
 // Stores a new generation (description + factors) in one write transaction;
 // with keep > 0 the same transaction deletes all but the `keep` newest
 // generations (never the serving one), whose numbers land in `deleted`.
+// `fingerprints`: the users' ratings the factors were fitted on
+// (store/models.hpp), given when the fit saw every stored rating.
 std::uint32_t store_model(store::Database& db, const std::string& description, const model::Factors& factors,
-                          std::size_t keep = 0, std::vector<std::uint32_t>* deleted = nullptr);
+                          std::size_t keep = 0, std::vector<std::uint32_t>* deleted = nullptr,
+                          std::span<const std::uint64_t> fingerprints = {});
 
 struct StoredModel {
   std::uint32_t generation = 0;

@@ -41,10 +41,10 @@ void run_precompute(const GlobalOptions& global, const PrecomputeCliOptions& opt
                 fmt::format(R"({{"generation":{},"k":{},"users":{},"user_lists":{},"items":{},"similar_lists":{},)"
                             R"("factors":{},"load_seconds":{:.6f},"rank_seconds":{:.6f},"rank_gflops":{:.3f},)"
                             R"("similar_seconds":{:.6f},"similar_gflops":{:.3f},"encode_seconds":{:.6f},)"
-                            R"("write_seconds":{:.6f},"cache_bytes":{},"depth":{},"candidate_bytes":{}}})",
+                            R"("write_seconds":{:.6f},"cache_bytes":{},"depth":{},"candidate_bytes":{},"changed_users":{}}})",
                             r.generation, options.k, r.users, r.user_lists, r.items, r.similar_lists, r.factors,
                             r.load_seconds, r.rank_seconds, r.rank_gflops, r.similar_seconds, r.similar_gflops,
-                            r.encode_seconds, r.write_seconds, r.cache_bytes, r.depth, r.candidate_bytes)
+                            r.encode_seconds, r.write_seconds, r.cache_bytes, r.depth, r.candidate_bytes, r.changed_users)
                     .c_str());
     return;
   }

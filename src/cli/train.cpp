@@ -160,9 +160,12 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
     }
   }
   data::RatingTable all;
+  // Whose ratings the final fit saw: precompute folds in the users whose
+  // ratings changed after this snapshot (events while training runs).
+  std::vector<std::uint64_t> fingerprints;
   {
     auto txn = db.begin_read();
-    all = data::load_ratings(db, txn);
+    all = data::load_ratings(db, txn, &fingerprints);
   }
   check_trainable(all);
   if (split_options.kind != data::SplitKind::Chrono) std::vector<std::int64_t>().swap(all.timestamps);  // unused: memory
@@ -241,7 +244,11 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   summary.data = data_stats;
   std::vector<std::uint32_t> deleted;
   const std::string description = describe_model(params, summary, report ? &*report : nullptr);
-  auto generation = store_model(db, description, factors, options.keep, &deleted);
+  // Only a fit on every rating of the snapshot (not --no-refit's fit on the
+  // train part) has the users' factors those fingerprints describe.
+  const bool fitted_on_all = split_options.kind == data::SplitKind::None || options.refit;
+  if (ease || !fitted_on_all) fingerprints.clear();
+  auto generation = store_model(db, description, factors, options.keep, &deleted, fingerprints);
   if (!options.report.empty()) {
     // The same object GET /v1/model answers: the generation first, then the description.
     write_file(options.report, eval::html_report(fmt::format("{{\"generation\":{},\"serving\":false,{}", generation,

@@ -327,13 +327,15 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   return report;
 }
 
-RatingTable load_ratings(const store::Database& db, const store::Txn& txn) {
+RatingTable load_ratings(const store::Database& db, const store::Txn& txn, std::vector<std::uint64_t>* fingerprints) {
   RatingTable table;
   table.n_users = store::id_count(db, txn, store::IdKind::User);
   table.n_items = store::id_count(db, txn, store::IdKind::Item);
   table.reserve(store::rating_stats(db, txn).count);
+  if (fingerprints) fingerprints->assign(table.n_users, 0);
   store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const RatingRecord> records) {
     for (const auto& r : records) table.push_back(user, r.item, r.value, r.timestamp);
+    if (fingerprints && user < fingerprints->size()) (*fingerprints)[user] = store::ratings_fingerprint(records);
   });
   return table;
 }

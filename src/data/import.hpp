@@ -58,7 +58,9 @@ struct ImportReport {
 ImportReport import_files(store::Database& db, const std::vector<std::string>& files, const ImportOptions& options);
 
 // Every stored rating, sorted by user then item; n_users/n_items are the id
-// map sizes (users without ratings included).
-RatingTable load_ratings(const store::Database& db, const store::Txn& txn);
+// map sizes (users without ratings included). With `fingerprints`, also each
+// user's store::ratings_fingerprint (n_users entries, 0 for no ratings).
+RatingTable load_ratings(const store::Database& db, const store::Txn& txn,
+                         std::vector<std::uint64_t>* fingerprints = nullptr);
 
 }  // namespace recsys::data

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <iterator>
 #include <numeric>
 #include <stdexcept>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "model/ease.hpp"
+#include "model/fold_in.hpp"
 #include "rank/ease_rank.hpp"
 #include "rank/factors.hpp"
 #include "rank/popularity.hpp"
@@ -45,23 +45,9 @@ struct Inputs {
   std::vector<float> seen_values;         // their stored values (EASE input)
   std::vector<std::uint32_t> item_counts; // ratings per item (popularity)
   std::vector<std::uint64_t> fingerprints;  // per user: hash of the stored ratings (0: none)
+  std::vector<std::uint64_t> trained_fingerprints;  // the same of the ratings the model was fitted on (may be empty)
   std::uint64_t snapshot_txn = 0;           // LMDB id of the snapshot read
 };
-
-// A hash of a user's stored ratings, 8 bytes at a time (records are 16 bytes):
-// tells, inside the write transaction, whose ratings changed since the snapshot.
-std::uint64_t fingerprint(std::span<const store::RatingRecord> records) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ records.size();
-  for (const auto& r : records) {
-    std::uint64_t w[2];
-    std::memcpy(w, &r, sizeof w);
-    for (std::uint64_t x : w) {
-      h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
-      h ^= h >> 31;
-    }
-  }
-  return h | 1;  // never 0, which means "no ratings"
-}
 
 Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   Inputs in;
@@ -79,6 +65,7 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   } else {
     in.users = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Users));
     in.items = to_matrix(store::load_factors(db, txn, in.generation, store::Side::Items));
+    in.trained_fingerprints = store::load_user_fingerprints(db, txn, in.generation);
   }
   in.user_ids = store::load_id_strings(db, txn, store::IdKind::User);
   in.item_ids = store::load_id_strings(db, txn, store::IdKind::Item);
@@ -91,7 +78,7 @@ Inputs load_inputs(store::Database& db, const PrecomputeOptions& options) {
   store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const store::RatingRecord> records) {
     if (user >= in.user_ids.size()) return;  // ratings without an id: not servable
     for (; next_user <= user; ++next_user) in.seen_offsets[next_user] = in.seen.size();
-    in.fingerprints[user] = fingerprint(records);
+    in.fingerprints[user] = store::ratings_fingerprint(records);
     for (const auto& r : records) {
       in.seen.push_back(r.item);
       in.seen_values.push_back(r.value);
@@ -153,7 +140,7 @@ std::vector<std::uint32_t> users_to_refresh(const store::Database& db, const sto
   std::size_t unchanged_end = out.size();
   store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const store::RatingRecord> records) {
     bool known = user < in.user_ids.size();
-    if (known && fingerprint(records) == in.fingerprints[user]) return;
+    if (known && store::ratings_fingerprint(records) == in.fingerprints[user]) return;
     // Users with snapshot ratings but no list are in `out` already.
     if (!known || has_list[user] || in.fingerprints[user] == 0) out.push_back(user);
   });
@@ -210,6 +197,33 @@ TopKLists fallback_similar(std::span<const Scored> ranking, std::span<const std:
 // A user's stored items (sorted) and their values.
 std::span<const std::uint32_t> seen_span(const Inputs& in, std::size_t u) {
   return {in.seen.data() + in.seen_offsets[u], in.seen_offsets[u + 1] - in.seen_offsets[u]};
+}
+
+// ALS: users whose ratings changed between the snapshot the model was fitted
+// on and this one (events while `train` ran, or since) get factors folded in
+// from their ratings now, as their next event would give them; otherwise
+// their list would rank with factors that miss those ratings until then.
+// Returns how many. Outside the write transaction: it only replaces rows of
+// the in-memory user factors the products below read.
+std::size_t fold_in_changed(Inputs& in, unsigned threads) {
+  const std::size_t n = std::min({in.trained_fingerprints.size(), static_cast<std::size_t>(in.users.rows()),
+                                  in.fingerprints.size()});
+  std::vector<std::uint32_t> changed;
+  for (std::uint32_t u = 0; u < n; ++u) {
+    if (in.fingerprints[u] != 0 && in.trained_fingerprints[u] != in.fingerprints[u]) changed.push_back(u);
+  }
+  if (changed.empty()) return 0;
+  const Eigen::MatrixXf gram = model::item_gram(in.items);
+  parallel_chunks(changed.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
+    for (std::size_t c = begin; c < end; ++c) {
+      const std::uint32_t u = changed[c];
+      const std::size_t b = in.seen_offsets[u], e = in.seen_offsets[u + 1];
+      in.users.row(u) = model::fold_in_user(in.params, in.items, gram, {in.seen.data() + b, e - b},
+                                            {in.seen_values.data() + b, e - b})
+                            .transpose();
+    }
+  });
+  return changed.size();
 }
 
 // The model lists: users with one (user_rows) and their lists, items with
@@ -317,6 +331,14 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   const std::size_t depth = std::max(options.depth, options.k);
   report.depth = depth;
   BlockOptions block{depth, options.threads, options.query_block, options.target_tile};
+  if (in.params.family != model::Family::Ease) {
+    timer.reset();
+    report.changed_users = fold_in_changed(in, options.threads);
+    if (report.changed_users > 0) {
+      log::info("precompute: folded in {} users whose ratings changed since the model was trained ({:.2f}s)",
+                report.changed_users, timer.seconds());
+    }
+  }
   Ranked ranked = in.params.family == model::Family::Ease ? rank_ease(in, block, report) : rank_als(in, block, report);
   const std::vector<std::uint32_t>& user_rows = ranked.user_rows;
   std::vector<std::uint32_t>& item_rows = ranked.item_rows;
@@ -381,6 +403,7 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     store::set_serving_generation(db, txn, in.generation);
     // Fold-in, like the server's events, for users the snapshot's lists miss.
     refreshed = users_to_refresh(db, txn, in, has_list);
+    report.users = std::max<std::size_t>(report.users, store::id_count(db, txn, store::IdKind::User));  // with those new since the snapshot
     for (std::uint32_t u : refreshed) ranker.refresh(db, txn, u);
     // `recsys items` ran since the snapshot: the lists get the metadata it stored.
     if (store::item_meta_version(db, txn) != in.item_meta_version) store::refresh_cached_lists(db, txn);

@@ -34,6 +34,7 @@ struct PrecomputeReport {
   std::size_t users = 0;            // known users
   std::size_t user_lists = 0;       // users with a personal list
   std::size_t refreshed_users = 0;  // of which by fold-in (no model row, or ratings changed meanwhile)
+  std::size_t changed_users = 0;    // ALS users folded in before ranking: ratings changed since training
   std::size_t items = 0;            // items in the model
   std::size_t similar_lists = 0;    // from the model (other items get the fallback without themselves)
   std::size_t factors = 0;          // EASE: B's columns (= items)

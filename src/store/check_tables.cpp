@@ -165,13 +165,25 @@ void check_factor_rows(const Database& db, const Txn& txn, const std::map<std::u
   std::string_view k, v;
   Cursor factors = Cursor::open(txn, db.tables().factors);
   for (bool ok = factors.get(k, v, MDB_FIRST); ok; ok = factors.get(k, v, MDB_NEXT)) {
-    if (k.size() != 9 || (k[4] != 'u' && k[4] != 'i')) {
+    if (k.size() != 9 || (k[4] != 'u' && k[4] != 'i' && k[4] != kFingerprintSide)) {
       report.add("factors", printable_key(k), "key is not (generation, side, row)");
       continue;
     }
     std::uint32_t generation = be32(k.data());
     char side = k[4];
     std::uint32_t r = be32(k.data() + 5);
+    if (side == kFingerprintSide) {  // one row: a u64 per user index (models.hpp)
+      const std::string key = fmt::format("{}/fingerprints", generation);
+      if (shapes.find(generation) == shapes.end()) {
+        ++orphans[generation];
+      } else if (r != 0 || v.size() % sizeof(std::uint64_t) != 0) {
+        report.add("factors", key, "not one row of 8-byte user fingerprints");
+      } else if (v.size() / sizeof(std::uint64_t) > report.users) {
+        report.add("factors", key, fmt::format("{} fingerprints for {} user ids", v.size() / sizeof(std::uint64_t),
+                                               report.users));
+      }
+      continue;
+    }
     std::string key = fmt::format("{}/{}/{}", generation, side == 'u' ? "user" : "item", r);
     auto shape = shapes.find(generation);
     if (shape == shapes.end()) {

@@ -164,6 +164,24 @@ void put_factor_row(const Database& db, const Txn& txn, std::uint32_t generation
                           {reinterpret_cast<const char*>(values.data()), values.size_bytes()});
 }
 
+void put_user_fingerprints(const Database& db, const Txn& txn, std::uint32_t generation,
+                           std::span<const std::uint64_t> fingerprints) {
+  auto key = factor_key(generation, static_cast<Side>(kFingerprintSide), 0);
+  db.tables().factors.put(txn, view(key),
+                          {reinterpret_cast<const char*>(fingerprints.data()), fingerprints.size_bytes()});
+}
+
+std::vector<std::uint64_t> load_user_fingerprints(const Database& db, const Txn& txn, std::uint32_t generation) {
+  auto key = factor_key(generation, static_cast<Side>(kFingerprintSide), 0);
+  auto v = db.tables().factors.get(txn, view(key));
+  std::vector<std::uint64_t> out;
+  if (!v) return out;
+  if (v->size() % sizeof(std::uint64_t) != 0) throw std::runtime_error("corrupt user fingerprints in the database");
+  out.resize(v->size() / sizeof(std::uint64_t));
+  if (!out.empty()) std::memcpy(out.data(), v->data(), v->size());  // LMDB values are not 8-byte aligned
+  return out;
+}
+
 std::optional<std::uint32_t> serving_generation(const Database& db, const Txn& txn) {
   return db.meta_u32(txn, kServingKey);
 }

@@ -2,6 +2,9 @@
 // metrics, training time, sizes) in `models`, plus one row of floats per user
 // and per item in `factors`, keyed (u32 BE generation, u8 side, u32 BE row) so
 // that one user's factors can be replaced by fold-in without rewriting the rest.
+// A model fitted on every stored rating also keeps, under side 'h' row 0, one
+// u64 per user: store::ratings_fingerprint of the ratings it was fitted on, so
+// precompute can tell whose ratings changed since (events during training).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +55,15 @@ std::optional<std::vector<float>> load_factor_row(const Database& db, const Txn&
                                                   Side side, std::uint32_t row);
 void put_factor_row(const Database& db, const Txn& txn, std::uint32_t generation, Side side, std::uint32_t row,
                     std::span<const float> values);
+
+// The fingerprints of the users' ratings the generation was fitted on, by
+// user index (0: no ratings); empty when none were stored (a model fitted on a
+// split, imported, or from an older version).
+void put_user_fingerprints(const Database& db, const Txn& txn, std::uint32_t generation,
+                           std::span<const std::uint64_t> fingerprints);
+std::vector<std::uint64_t> load_user_fingerprints(const Database& db, const Txn& txn, std::uint32_t generation);
+// The side byte of the fingerprint row in `factors` keys.
+inline constexpr char kFingerprintSide = 'h';
 
 // The generation the server answers from (set by precompute), if any.
 std::optional<std::uint32_t> serving_generation(const Database& db, const Txn& txn);

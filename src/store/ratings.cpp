@@ -114,6 +114,20 @@ std::vector<RatingRecord> merge_user_ratings(const Database& db, const Txn& txn,
   return merged;
 }
 
+// 8 bytes at a time (records are 16 bytes).
+std::uint64_t ratings_fingerprint(std::span<const RatingRecord> records) {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ records.size();
+  for (const auto& r : records) {
+    std::uint64_t w[2];
+    std::memcpy(w, &r, sizeof w);
+    for (std::uint64_t x : w) {
+      h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 31;
+    }
+  }
+  return h | 1;
+}
+
 void for_each_user_ratings(const Database& db, const Txn& txn,
                            const std::function<void(std::uint32_t, std::span<const RatingRecord>)>& fn) {
   Cursor cur = Cursor::open(txn, db.tables().ratings);

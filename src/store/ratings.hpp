@@ -70,6 +70,12 @@ std::size_t sort_and_fold(std::span<RatingRecord> records, DuplicatePolicy polic
 void for_each_user_ratings(const Database& db, const Txn& txn,
                            const std::function<void(std::uint32_t, std::span<const RatingRecord>)>& fn);
 
+// A hash of one user's stored ratings (items, values, timestamps; never 0,
+// which stands for "no ratings"): tells whether a user's ratings changed
+// between two snapshots (precompute against its own snapshot, and against
+// the snapshot a model was trained on: models.hpp, user fingerprints).
+std::uint64_t ratings_fingerprint(std::span<const RatingRecord> records);
+
 // Removes every stored rating and resets the stats.
 void clear_ratings(const Database& db, const Txn& txn);
 

@@ -71,6 +71,30 @@ TEST_CASE("recommend leaves out the items a user rated when it answers with the 
                    "\n");
 }
 
+TEST_CASE("precompute folds in the users whose ratings changed after train read them; a retrain takes them in") {
+  TempDir dir;
+  auto db = trained_db(dir);  // --split none: the model saw every rating, and train stored whose
+  auto late = dir.write("late.csv", "user,item,rating\nu1,c,5\nu1,e,5\n");
+  REQUIRE(run_recsys({"--db", db, "import", late.string(), "--append"}, dir).status == 0);
+  auto pre = run_recsys({"--db", db, "precompute", "--k", "3", "--json"}, dir);
+  INFO(pre.err);
+  REQUIRE(pre.status == 0);
+  REQUIRE(pre.out.find(R"("changed_users":1})") != std::string::npos);
+  REQUIRE(pre.err.find("folded in 1 users whose ratings changed since the model was trained") != std::string::npos);
+  auto r = run_recsys({"--db", db, "recommend", "u1", "--json"}, dir);
+  REQUIRE(r.status == 0);
+  REQUIRE(r.out.find(R"("source":"model")") != std::string::npos);
+  for (const char* rated : {"\"a\"", "\"b\"", "\"c\"", "\"d\"", "\"e\""}) REQUIRE(r.out.find(rated) == std::string::npos);
+  auto check = run_recsys({"--db", db, "check"}, dir);
+  INFO(check.out << check.err);
+  REQUIRE(check.status == 0);
+  // The next model is fitted on those ratings: nobody is folded in.
+  REQUIRE(run_recsys({"--db", db, "train", "--split", "none", "--factors", "2", "--iterations", "2"}, dir).status == 0);
+  pre = run_recsys({"--db", db, "precompute", "--k", "3", "--json"}, dir);
+  REQUIRE(pre.status == 0);
+  REQUIRE(pre.out.find(R"("changed_users":0})") != std::string::npos);
+}
+
 TEST_CASE("recommend and similar print control characters in ids and metadata escaped in text, raw bytes never") {
   TempDir dir;
   auto db = trained_db(dir);

@@ -6,13 +6,16 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "list_json.hpp"
+#include "model/fold_in.hpp"
 #include "process.hpp"
 #include "rank/precompute.hpp"
+#include "rank/realtime.hpp"
 #include "small_db.hpp"
 #include "store/cache.hpp"
 #include "store/ids.hpp"
@@ -100,6 +103,66 @@ TEST_CASE("users with ratings but no factor row in the model get a fold-in list 
   }
   // Its factor row is stored with the generation, as an event's fold-in would.
   REQUIRE(store::load_factor_row(db, txn, s.generation, store::Side::Users, static_cast<std::uint32_t>(s.users.size())));
+}
+
+TEST_CASE("users whose ratings changed since the model was trained are ranked with factors folded in from them") {
+  test::TempDir dir;
+  auto s = test::make_small_db(dir / "db", 40, 70, 1);
+  auto db = test::open_db(dir / "db");
+  const bool with_fingerprints = GENERATE(true, false);
+  if (with_fingerprints) {
+    // What train stores with a model fitted on every rating: the fingerprints of its snapshot.
+    std::vector<std::uint64_t> fingerprints(s.users.size(), 0);
+    {
+      auto txn = db.begin_read();
+      store::for_each_user_ratings(db, txn, [&](std::uint32_t u, std::span<const store::RatingRecord> records) {
+        fingerprints[u] = store::ratings_fingerprint(records);
+      });
+    }
+    db.write([&](store::Txn& txn) { store::put_user_fingerprints(db, txn, s.generation, fingerprints); });
+  }
+  // User 5 rates three more items after training (events while train ran).
+  const std::uint32_t changed = 5;
+  std::vector<store::RatingRecord> late;
+  for (std::uint32_t i = 0; i + 1 < s.items.size() && late.size() < 3; ++i)
+    if (!std::binary_search(s.seen[changed].begin(), s.seen[changed].end(), i)) late.push_back({i, 5.0f, 2000});
+  db.write([&](store::Txn& txn) { store::merge_user_ratings(db, txn, changed, late, store::DuplicatePolicy::LastWins); });
+  for (const auto& r : late) s.seen[changed].push_back(r.item);
+  std::sort(s.seen[changed].begin(), s.seen[changed].end());
+
+  // The list fold-in gives from every rating of user 5, as the next event would.
+  std::vector<std::uint32_t> items;
+  std::vector<float> values;
+  {
+    auto txn = db.begin_read();
+    for (const auto& r : store::get_user_ratings(db, txn, changed)) {
+      items.push_back(r.item);
+      values.push_back(r.value);
+    }
+  }
+  const auto params = rank::params_of_description(test::model_description());
+  const Eigen::VectorXf folded =
+      model::fold_in_user(params, s.item_factors, model::item_gram(s.item_factors), items, values);
+  test::SmallDb with_fold_in = s;
+  with_fold_in.user_factors.row(changed) = folded.transpose();
+  const auto fold_in_list = names_of(s, test::brute_force_user(with_fold_in, changed, 5));
+  const auto stale_list = names_of(s, test::brute_force_user(s, changed, 5));
+  REQUIRE(fold_in_list != stale_list);  // otherwise this test could not tell them apart
+
+  auto report = run(db, 5);
+  auto txn = db.begin_read();
+  auto body = test::parse_body(body_of(*store::get_list(db, txn, store::CacheTable::UserRecs, s.users[changed]),
+                                       s.users[changed]));
+  REQUIRE(body.source == "model");
+  // Without fingerprints (a model from before them, imported, or fitted on a
+  // split) nothing tells that the ratings changed: the trained factors rank.
+  REQUIRE(test::item_names(body) == (with_fingerprints ? fold_in_list : stale_list));
+  REQUIRE(report.changed_users == (with_fingerprints ? 1u : 0u));
+  // Everyone else keeps the trained factors.
+  for (std::uint32_t u : {0u, 6u, 17u}) {
+    auto other = test::parse_body(body_of(*store::get_list(db, txn, store::CacheTable::UserRecs, s.users[u]), s.users[u]));
+    REQUIRE(test::item_names(other) == names_of(s, test::brute_force_user(s, u, 5)));
+  }
 }
 
 TEST_CASE("users without ratings and unknown users get the most-rated items as fallback") {
