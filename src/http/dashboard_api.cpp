@@ -23,20 +23,24 @@ constexpr std::size_t kMaxHistory = 10000;
 
 bool parse_limit(std::string_view query, std::size_t& limit, Response& r) {
   limit = kDefaultHistory;
-  auto raw = query_param(query, "limit");
-  if (!raw) return true;
-  if (param_count(query, "limit") > 1) {
-    set_error(r, 400, "invalid_parameter", "limit is given more than once");
+  // The only parameter: another one is a mistake to report, not to ignore.
+  std::string_view unknown;
+  for_each_param(query, [&](std::string_view name, std::string_view) {
+    if (name != "limit" && unknown.empty()) unknown = name;
+  });
+  if (!unknown.empty()) {
+    set_error(r, 400, "invalid_parameter",
+              fmt::format("unknown parameter '{}': the only parameter is limit", unknown));
     return false;
   }
-  std::size_t v = 0;
-  auto res = std::from_chars(raw->data(), raw->data() + raw->size(), v);
-  if (res.ec != std::errc() || res.ptr != raw->data() + raw->size() || v == 0 || v > kMaxHistory) {
-    set_error(r, 400, "invalid_parameter", fmt::format("limit must be an integer from 1 to {}", kMaxHistory));
-    return false;
+  switch (int_param(query, "limit", kMaxHistory, limit)) {
+    case IntParam::Absent:
+    case IntParam::Valid: return true;
+    case IntParam::Repeated: set_error(r, 400, "invalid_parameter", "limit is given more than once"); return false;
+    case IntParam::Invalid: break;
   }
-  limit = v;
-  return true;
+  set_error(r, 400, "invalid_parameter", fmt::format("limit must be an integer from 1 to {}", kMaxHistory));
+  return false;
 }
 
 // Latency percentile estimated from the histogram: linear within the bucket

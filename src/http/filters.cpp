@@ -26,18 +26,6 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
          });
 }
 
-template <typename Fn>
-void for_each_param(std::string_view query, Fn&& fn) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    fn(pair.substr(0, eq), eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-  }
-}
-
 bool is_list_param(std::string_view name) { return name == "k" || name == "exclude"; }
 
 // Whether one field value (string, number, boolean, or a list of them) has

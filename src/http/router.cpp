@@ -41,20 +41,14 @@ void not_ready(Response& r) {
 // k=… : a positive integer; lists hold at most the precomputed k anyway.
 bool parse_k(std::string_view query, std::size_t& k, Response& r) {
   k = kDefaultK;
-  auto raw = query_param(query, "k");
-  if (!raw) return true;
-  if (param_count(query, "k") > 1) {
-    set_error(r, 400, "invalid_parameter", "k is given more than once");
-    return false;
+  switch (int_param(query, "k", SIZE_MAX, k)) {
+    case IntParam::Absent:
+    case IntParam::Valid: return true;
+    case IntParam::Repeated: set_error(r, 400, "invalid_parameter", "k is given more than once"); return false;
+    case IntParam::Invalid: break;
   }
-  std::size_t v = 0;
-  auto res = std::from_chars(raw->data(), raw->data() + raw->size(), v);
-  if (res.ec != std::errc() || res.ptr != raw->data() + raw->size() || v == 0) {
-    set_error(r, 400, "invalid_parameter", "k must be a positive integer");
-    return false;
-  }
-  k = v;
-  return true;
+  set_error(r, 400, "invalid_parameter", "k must be a positive integer");
+  return false;
 }
 
 // Adds one id to ctx.excluded, JSON-quoted for comparison with list entries.

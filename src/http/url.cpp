@@ -1,5 +1,8 @@
 #include "http/url.hpp"
 
+#include <charconv>
+#include <string>
+
 namespace recsys::http {
 
 namespace {
@@ -60,6 +63,19 @@ std::size_t param_count(std::string_view query, std::string_view name) {
   std::size_t n = 0;
   for (std::string_view rest = query; query_param(rest, name, &rest);) ++n;
   return n;
+}
+
+IntParam int_param(std::string_view query, std::string_view name, std::size_t max, std::size_t& value) {
+  auto raw = query_param(query, name);
+  if (!raw) return IntParam::Absent;
+  if (param_count(query, name) > 1) return IntParam::Repeated;
+  std::string text;
+  if (!percent_decode(*raw, text, true)) return IntParam::Invalid;
+  std::size_t v = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (res.ec != std::errc() || res.ptr != text.data() + text.size() || v == 0 || v > max) return IntParam::Invalid;
+  value = v;
+  return IntParam::Valid;
 }
 
 std::string_view next_segment(std::string_view& rest) {

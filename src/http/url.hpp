@@ -28,6 +28,25 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 // How many times parameter `name` occurs (a repeated k is an error, not a choice).
 std::size_t param_count(std::string_view query, std::string_view name);
 
+// Calls fn(name, value), both still encoded, for every non-empty parameter of
+// a query string, in order.
+template <typename Fn>
+void for_each_param(std::string_view query, Fn&& fn) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    fn(pair.substr(0, eq), eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+  }
+}
+
+// Parameter `name` as an integer from 1 to `max`, its value percent-decoded
+// first ("k=%35" is k=5, as for every other value). `value` is set when Valid.
+enum class IntParam { Absent, Valid, Repeated, Invalid };
+IntParam int_param(std::string_view query, std::string_view name, std::size_t max, std::size_t& value);
+
 // Splits `path` at '/' after `prefix`: returns the next segment and advances.
 // Example: path "/v1/users/42/recommendations" after consuming "/v1/users/".
 std::string_view next_segment(std::string_view& rest);

@@ -193,6 +193,16 @@ TEST_CASE("GET /v1/users/{user}/history lists the user's stored ratings, latest 
     CHECK(r.status == 400);
     CHECK(r.body.find("limit must be an integer from 1 to 10000") != std::string::npos);
   }
+  // A value is percent-decoded as everywhere; a parameter other than limit is refused, not ignored.
+  CHECK(simdjson::dom::array(parse(parser, c.get("/v1/users/u2/history?limit=%32").body)["ratings"]).size() == 2);
+  for (std::string bad : {"lmit=2", "limit=2&k=3", "k=3"}) {
+    INFO(bad);
+    auto r = c.get("/v1/users/u2/history?" + bad);
+    CHECK(r.status == 400);
+    CHECK(r.body.find("unknown parameter '") != std::string::npos);
+    CHECK(r.body.find("the only parameter is limit") != std::string::npos);
+  }
+  CHECK(c.get("/v1/users/u2/history?limit=%3").status == 400);
   CHECK(c.get("/v1/users/%ZZ/history").status == 400);
   CHECK(c.request("DELETE", "/v1/users/u2/history").status == 405);
   CHECK(c.get("/v1/items/i1/history").status == 404);

@@ -138,6 +138,10 @@ TEST_CASE("bad requests get JSON errors with the right status") {
   REQUIRE(c.get("/v1/users/%4/recommendations").status == 400);
   REQUIRE(c.get("/v1/users/u1/recommendations?k=0").status == 400);
   REQUIRE(c.get("/v1/users/u1/recommendations?k=-3").status == 400);
+  REQUIRE(c.get("/v1/users/u1/recommendations?k=%3").status == 400);
+  REQUIRE(c.get("/v1/users/u1/recommendations?k=%30").status == 400);  // "0"
+  // A percent-encoded k is a k, as every other value is decoded.
+  REQUIRE(c.get("/v1/users/u1/recommendations?k=%32").body == c.get("/v1/users/u1/recommendations?k=2").body);
   REQUIRE(c.get("/v1/users/u1/recommendations?exclude=%g1").status == 400);
   REQUIRE(c.get("/v1/users//recommendations").status == 404);
   REQUIRE(c.get("/v1/users/u1").status == 404);
