@@ -5,6 +5,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 #include <cctype>
 
 #include "http/url.hpp"
@@ -28,10 +30,26 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 
 bool is_list_param(std::string_view name) { return name == "k" || name == "exclude"; }
 
+// `text` as a number, when all of it is one ("3.50", "1995", "1e3").
+std::optional<double> number_of(std::string_view text) {
+  double d = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (res.ec != std::errc() || res.ptr != text.data() + text.size()) return std::nullopt;
+  return d;
+}
+
 // Whether one field value (string, number, boolean, or a list of them) has
-// one of `values`.
+// one of `values`: strings and booleans by text, ignoring case; numbers by
+// value, so `rating=3.50` finds 3.5 and `year=1995.0` finds 1995.
 bool value_matches(simdjson::dom::element v, const std::vector<std::string>& values) {
   auto one = [&](simdjson::dom::element e) {
+    double number = 0;
+    if (e.is_number() && e.get_double().get(number) == simdjson::SUCCESS) {
+      return std::any_of(values.begin(), values.end(), [&](const std::string& w) {
+        auto d = number_of(w);
+        return d && *d == number;
+      });
+    }
     std::string_view s;
     std::string text = e.get(s) == simdjson::SUCCESS ? std::string(s) : simdjson::minify(e);
     return std::any_of(values.begin(), values.end(), [&](const std::string& w) { return equal_ignoring_case(text, w); });

@@ -177,3 +177,32 @@ TEST_CASE("a filter value may hold a comma written as %2C") {
   std::sort(names.begin(), names.end());
   REQUIRE(names == std::vector<std::string>{f.s.items[4], f.s.items[7]});
 }
+
+TEST_CASE("numeric filter values match by value, not by how they are written") {
+  Fixture f;
+  std::string lines;
+  for (std::size_t i = 0; i < f.s.items.size(); ++i) {
+    // i4: year 1995 and rating 3.5; every other item a year and rating of its own.
+    const std::string year = i == 4 ? "1995" : std::to_string(1900 + i);
+    const std::string rating = i == 4 ? "3.5" : std::to_string(i) + ".25";
+    lines += R"j({"id":)j" + json::quote(f.s.items[i]) + R"j(,"year":)j" + year + R"j(,"rating":)j" + rating + "}\n";
+  }
+  auto file = f.dir.write("numbers.jsonl", lines);
+  auto res = test::run_recsys({"--db", f.db, "items", file.string()}, f.dir);
+  INFO(res.err);
+  REQUIRE(res.status == 0);
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  const std::vector<std::string> just_four{f.s.items[4]};
+  for (std::string q : {"rating=3.50", "rating=3.5", "year=1995.0", "year=1995", "rating=35e-1", "year=2000,1995"}) {
+    INFO(q);
+    auto r = c.get("/v1/users/nobody/recommendations?k=30&" + q);
+    REQUIRE(r.status == 200);
+    REQUIRE(test::item_names(test::parse_body(r.body)) == just_four);
+  }
+  // Text that is not all a number never equals one.
+  for (std::string q : {"year=1995x", "year=%20", "rating=3.5.0", "rating=0x3"}) {
+    INFO(q);
+    REQUIRE(test::parse_body(c.get("/v1/users/nobody/recommendations?k=30&" + q).body).items.empty());
+  }
+}
