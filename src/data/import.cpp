@@ -272,6 +272,10 @@ ImportReport import_files(store::Database& db, const std::vector<std::string>& f
   if (!(options.max_bad_fraction >= 0.0 && options.max_bad_fraction <= 1.0)) {
     throw UsageError("--max-bad-fraction must be between 0 and 1");
   }
+  // The second '-' would read what the first left: nothing.
+  if (std::count(files.begin(), files.end(), std::string("-")) > 1) {
+    throw UsageError("'-' (standard input) is named more than once: it can be read only once");
+  }
   read.max_bad_fraction = options.max_bad_fraction;
 
   read.require_values = options.values == "ratings";

@@ -45,6 +45,15 @@ TEST_CASE("recsys import - reads standard input, compressed or not") {
   REQUIRE(d.ratings == std::vector<Row>{Row{"1", "2", 3.0f, 4}, Row{"5", "6", 1.0f, 7}});
 }
 
+TEST_CASE("recsys import - - is a usage error: standard input can be read once") {
+  TempDir dir;
+  auto file = dir.write("in.tsv", "1\t2\t3\t4\n");
+  auto res = run_recsys({db_arg(dir), "import", "-", "-"}, dir, file.string());
+  REQUIRE(res.status == 2);
+  REQUIRE_THAT(res.err, Catch::Contains("'-' (standard input) is named more than once"));
+  REQUIRE_FALSE(std::filesystem::exists(dir / "db" / "data.mdb"));
+}
+
 TEST_CASE("bad input gives exit 1 with the reason, usage errors exit 2, and nothing is written") {
   TempDir dir;
   auto good = dir.write("good.csv", "u1,i1,4\n");
