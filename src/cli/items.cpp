@@ -57,6 +57,7 @@ void run_items(const GlobalOptions& global, const ItemsCommand& cmd) {
     std::fprintf(stderr, "... and %llu more bad rows\n",
                  static_cast<unsigned long long>(read.skipped - read.errors.size()));
   }
+  for (const auto& why : read.dropped) std::fprintf(stderr, "%s: not stored: %s\n", cmd.file.c_str(), why.c_str());
   if (cmd.quiet) return;
   std::string summary = fmt::format(
       "format          {} ({})\n"

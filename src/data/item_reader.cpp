@@ -313,7 +313,12 @@ ItemReadResult Parser::run(std::string_view text) {
     }
     if (out_.format == ItemFormat::Jsonl) {
       for (const auto& f : row.fields) {
-        if (std::find(available.begin(), available.end(), f.name) == available.end() && !items::bad_field_name(f.name)) {
+        if (std::find(available.begin(), available.end(), f.name) != available.end()) continue;
+        if (auto why = items::bad_field_name(f.name)) {
+          // Named once, not per row: a member like "score" is in every line.
+          if (out_.dropped.size() < 20 && std::find(out_.dropped.begin(), out_.dropped.end(), *why) == out_.dropped.end())
+            out_.dropped.push_back(*why);
+        } else {
           available.push_back(f.name);
         }
       }

@@ -54,6 +54,7 @@ struct ItemReadResult {
   std::uint64_t rows_read = 0;           // data rows (not blank, not the header)
   std::uint64_t skipped = 0;
   std::vector<std::string> errors;       // the first max_listed_errors, "FILE:LINE: reason"
+  std::vector<std::string> dropped;      // JSON lines: members never stored, each "why" once (a reserved name, ...)
 };
 
 // Parses a whole file already in memory; `name` is used in messages. Throws

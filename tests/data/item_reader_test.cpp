@@ -102,6 +102,20 @@ TEST_CASE("JSON lines: strings, numbers and lists are kept with their types") {
   REQUIRE(json_of(r, "7") == R"j({"title":"Seven","adult":false})j");
 }
 
+TEST_CASE("JSON lines: members that cannot be stored are named once, not dropped silently") {
+  auto r = parse(R"j({"id":"a","title":"Alpha","score":4.5,"item":"x","my field":1})j"
+                 "\n"
+                 R"j({"id":"b","title":"Beta","score":3})j"
+                 "\n");
+  REQUIRE(r.fields == std::vector<std::string>{"title"});
+  REQUIRE(json_of(r, "a") == R"j({"title":"Alpha"})j");
+  REQUIRE(r.dropped.size() == 3);
+  REQUIRE(r.dropped[0] == "field name 'score' is reserved (item, score, k, exclude, exclude_*)");
+  REQUIRE(r.dropped[1] == "field name 'item' is reserved (item, score, k, exclude, exclude_*)");
+  REQUIRE(r.dropped[2] == "field name 'my field' may only hold letters, digits, '_', '-' and '.'");
+  REQUIRE(parse(R"j({"id":"a","title":"Alpha","year":1999})j").dropped.empty());
+}
+
 TEST_CASE("bad item rows are reported as file:line: reason and skipped; --strict stops at the first") {
   std::string text =
       "movieId,title,genres\n"
