@@ -203,27 +203,45 @@ std::span<const std::uint32_t> seen_span(const Inputs& in, std::size_t u) {
 // on and this one (events while `train` ran, or since) get factors folded in
 // from their ratings now, as their next event would give them; otherwise
 // their list would rank with factors that miss those ratings until then.
-// Returns how many. Outside the write transaction: it only replaces rows of
-// the in-memory user factors the products below read.
-std::size_t fold_in_changed(Inputs& in, unsigned threads) {
-  const std::size_t n = std::min({in.trained_fingerprints.size(), static_cast<std::size_t>(in.users.rows()),
-                                  in.fingerprints.size()});
+// Users the model did not know (their rows come from fold-in, which ratings
+// stored without the server do not update) are folded in again too, and a
+// user whose ratings are gone gets a zero row: the fallback. Returns those
+// users, sorted. Only with the trained fingerprints (models.hpp). Outside the
+// write transaction: it replaces rows of the in-memory user factors the
+// products below read; the stored rows stay as trained, so a later precompute
+// of the same generation folds these users in again (the same result).
+std::vector<std::uint32_t> fold_in_changed(Inputs& in, unsigned threads) {
   std::vector<std::uint32_t> changed;
-  for (std::uint32_t u = 0; u < n; ++u) {
-    if (in.fingerprints[u] != 0 && in.trained_fingerprints[u] != in.fingerprints[u]) changed.push_back(u);
+  const std::vector<std::uint64_t>& trained = in.trained_fingerprints;
+  if (trained.empty()) return changed;
+  if (in.users.rows() > 0 && in.users.cols() != in.items.cols()) {
+    throw std::runtime_error(fmt::format("model generation {}: user and item factors have different widths",
+                                         in.generation));
   }
-  if (changed.empty()) return 0;
+  const std::size_t rows = std::min(static_cast<std::size_t>(in.users.rows()), in.fingerprints.size());
+  for (std::uint32_t u = 0; u < rows; ++u) {
+    const std::uint64_t then = u < trained.size() ? trained[u] : 1;  // new since training: always again
+    if (in.fingerprints[u] == 0) {
+      if (then != 0 && !in.users.row(u).isZero()) {
+        in.users.row(u).setZero();  // ratings removed since (import --replace)
+        changed.push_back(u);
+      }
+    } else if (then != in.fingerprints[u]) {
+      changed.push_back(u);
+    }
+  }
   const Eigen::MatrixXf gram = model::item_gram(in.items);
   parallel_chunks(changed.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
     for (std::size_t c = begin; c < end; ++c) {
       const std::uint32_t u = changed[c];
       const std::size_t b = in.seen_offsets[u], e = in.seen_offsets[u + 1];
+      if (b == e) continue;  // zeroed above
       in.users.row(u) = model::fold_in_user(in.params, in.items, gram, {in.seen.data() + b, e - b},
                                             {in.seen_values.data() + b, e - b})
                             .transpose();
     }
   });
-  return changed.size();
+  return changed;
 }
 
 // The model lists: users with one (user_rows) and their lists, items with
@@ -331,9 +349,11 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   const std::size_t depth = std::max(options.depth, options.k);
   report.depth = depth;
   BlockOptions block{depth, options.threads, options.query_block, options.target_tile};
+  std::vector<std::uint32_t> changed;
   if (in.params.family != model::Family::Ease) {
     timer.reset();
-    report.changed_users = fold_in_changed(in, options.threads);
+    changed = fold_in_changed(in, options.threads);
+    report.changed_users = changed.size();
     if (report.changed_users > 0) {
       log::info("precompute: folded in {} users whose ratings changed since the model was trained ({:.2f}s)",
                 report.changed_users, timer.seconds());
@@ -413,19 +433,26 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
     // Users without scores in the snapshot's lists (no factor row: new since
     // training, or a zero row: ALS learns nothing for a user whose items no
     // other user rated), and users whose ratings changed during the run.
-    std::size_t unscored = 0;
-    for (std::uint32_t u : refreshed) unscored += u < has_list.size() && !has_list[u] && in.fingerprints[u] != 0;
+    // Users counted as changed above whose fold-in found no item of theirs in
+    // the model are neither (their fallback is written here).
+    std::size_t unscored = 0, during = 0;
+    for (std::uint32_t u : refreshed) {
+      if (u < has_list.size() && !has_list[u] && in.fingerprints[u] != 0) {
+        unscored += !std::binary_search(changed.begin(), changed.end(), u);
+      } else {
+        ++during;
+      }
+    }
     std::string parts;
     if (unscored > 0) {
       parts = fmt::format("{} users the model has no scores for (new since it was trained, or rating only items no "
                           "other user rated)",
                           unscored);
     }
-    if (refreshed.size() > unscored) {
-      parts += fmt::format("{}{} users whose ratings changed during the run", parts.empty() ? "" : " and ",
-                           refreshed.size() - unscored);
+    if (during > 0) {
+      parts += fmt::format("{}{} users whose ratings changed during the run", parts.empty() ? "" : " and ", during);
     }
-    log::info("precompute: folded in {}", parts);
+    if (!parts.empty()) log::info("precompute: folded in {}", parts);
   }
   report.user_lists = user_rows.size();
   for (std::uint32_t u : refreshed) report.user_lists += u >= has_list.size() || !has_list[u];

@@ -176,7 +176,7 @@ std::vector<std::uint64_t> load_user_fingerprints(const Database& db, const Txn&
   auto v = db.tables().factors.get(txn, view(key));
   std::vector<std::uint64_t> out;
   if (!v) return out;
-  if (v->size() % sizeof(std::uint64_t) != 0) throw std::runtime_error("corrupt user fingerprints in the database");
+  if (v->size() % sizeof(std::uint64_t) != 0) return out;  // damaged: as if absent (recsys check reports it)
   out.resize(v->size() / sizeof(std::uint64_t));
   if (!out.empty()) std::memcpy(out.data(), v->data(), v->size());  // LMDB values are not 8-byte aligned
   return out;

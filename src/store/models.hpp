@@ -61,6 +61,8 @@ void put_factor_row(const Database& db, const Txn& txn, std::uint32_t generation
 // split, imported, or from an older version).
 void put_user_fingerprints(const Database& db, const Txn& txn, std::uint32_t generation,
                            std::span<const std::uint64_t> fingerprints);
+// A damaged row (not a whole number of u64) reads as none, as for a model from
+// before them; recsys check reports it.
 std::vector<std::uint64_t> load_user_fingerprints(const Database& db, const Txn& txn, std::uint32_t generation);
 // The side byte of the fingerprint row in `factors` keys.
 inline constexpr char kFingerprintSide = 'h';

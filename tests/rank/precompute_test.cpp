@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <random>
 #include <span>
 #include <string>
@@ -109,60 +110,98 @@ TEST_CASE("users whose ratings changed since the model was trained are ranked wi
   test::TempDir dir;
   auto s = test::make_small_db(dir / "db", 40, 70, 1);
   auto db = test::open_db(dir / "db");
-  const bool with_fingerprints = GENERATE(true, false);
-  if (with_fingerprints) {
-    // What train stores with a model fitted on every rating: the fingerprints of its snapshot.
-    std::vector<std::uint64_t> fingerprints(s.users.size(), 0);
-    {
-      auto txn = db.begin_read();
-      store::for_each_user_ratings(db, txn, [&](std::uint32_t u, std::span<const store::RatingRecord> records) {
-        fingerprints[u] = store::ratings_fingerprint(records);
-      });
-    }
-    db.write([&](store::Txn& txn) { store::put_user_fingerprints(db, txn, s.generation, fingerprints); });
-  }
-  // User 5 rates three more items after training (events while train ran).
-  const std::uint32_t changed = 5;
-  std::vector<store::RatingRecord> late;
-  for (std::uint32_t i = 0; i + 1 < s.items.size() && late.size() < 3; ++i)
-    if (!std::binary_search(s.seen[changed].begin(), s.seen[changed].end(), i)) late.push_back({i, 5.0f, 2000});
-  db.write([&](store::Txn& txn) { store::merge_user_ratings(db, txn, changed, late, store::DuplicatePolicy::LastWins); });
-  for (const auto& r : late) s.seen[changed].push_back(r.item);
-  std::sort(s.seen[changed].begin(), s.seen[changed].end());
-
-  // The list fold-in gives from every rating of user 5, as the next event would.
-  std::vector<std::uint32_t> items;
-  std::vector<float> values;
-  {
+  const auto params = rank::params_of_description(test::model_description());
+  const Eigen::MatrixXf gram = model::item_gram(s.item_factors);
+  // Fold-in from a user's stored ratings, as the server does for an event.
+  auto fold_in = [&](std::uint32_t u) {
+    std::vector<std::uint32_t> items;
+    std::vector<float> values;
     auto txn = db.begin_read();
-    for (const auto& r : store::get_user_ratings(db, txn, changed)) {
+    for (const auto& r : store::get_user_ratings(db, txn, u)) {
       items.push_back(r.item);
       values.push_back(r.value);
     }
+    return model::fold_in_user(params, s.item_factors, gram, items, values);
+  };
+  // The top 5 of `factors` over the items user u has not rated (s.seen).
+  auto list_of = [&](std::uint32_t u, const Eigen::VectorXf& factors) {
+    test::SmallDb with = s;
+    with.user_factors.row(u) = factors.transpose();
+    return names_of(s, test::brute_force_user(with, u, 5));
+  };
+  auto add_late = [&](std::uint32_t u, std::uint32_t how_many) {
+    std::vector<store::RatingRecord> late;
+    for (std::uint32_t i = 0; i + 1 < s.items.size() && late.size() < how_many; ++i)
+      if (!std::binary_search(s.seen[u].begin(), s.seen[u].end(), i)) late.push_back({i, 5.0f, 2000});
+    db.write([&](store::Txn& txn) { store::merge_user_ratings(db, txn, u, late, store::DuplicatePolicy::LastWins); });
+    for (const auto& r : late) s.seen[u].push_back(r.item);
+    std::sort(s.seen[u].begin(), s.seen[u].end());
+  };
+
+  // A user the model did not know, folded in by an event after training (its
+  // row is stored with the generation), who then rated more without the server.
+  const auto newcomer = static_cast<std::uint32_t>(s.users.size());
+  db.write([&](store::Txn& txn) {
+    REQUIRE(store::get_or_add_index(db, txn, store::IdKind::User, "newcomer") == newcomer);
+    std::vector<store::RatingRecord> first{{3, 4.0f, 10}, {8, 2.0f, 10}};
+    store::put_user_ratings(db, txn, newcomer, first);
+  });
+  s.users.push_back("newcomer");
+  s.seen.push_back({3, 8});
+  s.user_factors.conservativeResize(s.user_factors.rows() + 1, Eigen::NoChange);
+  const Eigen::VectorXf event_row = fold_in(newcomer);
+  s.user_factors.row(newcomer) = event_row.transpose();
+  db.write([&](store::Txn& txn) {
+    store::put_factor_row(db, txn, s.generation, store::Side::Users, newcomer,
+                          std::span<const float>(event_row.data(), static_cast<std::size_t>(event_row.size())));
+  });
+
+  const bool with_fingerprints = GENERATE(true, false);
+  if (with_fingerprints) {
+    // What train stores with a model fitted on every rating: the fingerprints
+    // of its snapshot (which did not hold the newcomer).
+    std::vector<std::uint64_t> fingerprints(s.users.size() - 1, 0);
+    auto txn = db.begin_read();
+    store::for_each_user_ratings(db, txn, [&](std::uint32_t u, std::span<const store::RatingRecord> records) {
+      if (u < fingerprints.size()) fingerprints[u] = store::ratings_fingerprint(records);
+    });
+    txn.abort();
+    db.write([&](store::Txn& w) { store::put_user_fingerprints(db, w, s.generation, fingerprints); });
   }
-  const auto params = rank::params_of_description(test::model_description());
-  const Eigen::VectorXf folded =
-      model::fold_in_user(params, s.item_factors, model::item_gram(s.item_factors), items, values);
-  test::SmallDb with_fold_in = s;
-  with_fold_in.user_factors.row(changed) = folded.transpose();
-  const auto fold_in_list = names_of(s, test::brute_force_user(with_fold_in, changed, 5));
-  const auto stale_list = names_of(s, test::brute_force_user(s, changed, 5));
-  REQUIRE(fold_in_list != stale_list);  // otherwise this test could not tell them apart
+  // Users 5 to 9 rate more after training (events while train ran), enough of
+  // them for several fold-in threads; user 10's ratings are removed.
+  const std::vector<std::uint32_t> changed{5, 6, 7, 8, 9, newcomer};
+  for (std::uint32_t u : changed) add_late(u, 3);
+  const std::uint32_t emptied = 10;
+  db.write([&](store::Txn& txn) { store::put_user_ratings(db, txn, emptied, {}); });
+
+  std::map<std::uint32_t, std::vector<std::string>> expected, stale;
+  for (std::uint32_t u : changed) {
+    expected[u] = list_of(u, fold_in(u));
+    stale[u] = list_of(u, s.user_factors.row(u).transpose());
+    INFO("user " << u);
+    REQUIRE(expected[u] != stale[u]);  // otherwise this test could not tell them apart
+  }
 
   auto report = run(db, 5);
   auto txn = db.begin_read();
-  auto body = test::parse_body(body_of(*store::get_list(db, txn, store::CacheTable::UserRecs, s.users[changed]),
-                                       s.users[changed]));
-  REQUIRE(body.source == "model");
-  // Without fingerprints (a model from before them, imported, or fitted on a
-  // split) nothing tells that the ratings changed: the trained factors rank.
-  REQUIRE(test::item_names(body) == (with_fingerprints ? fold_in_list : stale_list));
-  REQUIRE(report.changed_users == (with_fingerprints ? 1u : 0u));
-  // Everyone else keeps the trained factors.
-  for (std::uint32_t u : {0u, 6u, 17u}) {
-    auto other = test::parse_body(body_of(*store::get_list(db, txn, store::CacheTable::UserRecs, s.users[u]), s.users[u]));
-    REQUIRE(test::item_names(other) == names_of(s, test::brute_force_user(s, u, 5)));
+  auto body_for = [&](std::uint32_t u) {
+    return test::parse_body(body_of(*store::get_list(db, txn, store::CacheTable::UserRecs, s.users[u]), s.users[u]));
+  };
+  for (std::uint32_t u : changed) {
+    INFO("user " << u);
+    auto body = body_for(u);
+    REQUIRE(body.source == "model");
+    // Without fingerprints (a model from before them, imported, or fitted on a
+    // split) nothing tells that the ratings changed: the stored factors rank.
+    REQUIRE(test::item_names(body) == (with_fingerprints ? expected[u] : stale[u]));
   }
+  // Ratings gone: no list of its own (the shared fallback answers, as for a
+  // user without ratings), not one from the factors of the old ratings.
+  REQUIRE(store::get_list(db, txn, store::CacheTable::UserRecs, s.users[emptied]).has_value() == !with_fingerprints);
+  REQUIRE(report.changed_users == (with_fingerprints ? changed.size() + 1 : 0u));
+  // Everyone else keeps the trained factors.
+  for (std::uint32_t u : {0u, 11u, 17u}) REQUIRE(test::item_names(body_for(u)) == names_of(s, test::brute_force_user(s, u, 5)));
 }
 
 TEST_CASE("users without ratings and unknown users get the most-rated items as fallback") {
