@@ -220,13 +220,13 @@ std::vector<std::uint32_t> fold_in_changed(Inputs& in, unsigned threads) {
   }
   const std::size_t rows = std::min(static_cast<std::size_t>(in.users.rows()), in.fingerprints.size());
   for (std::uint32_t u = 0; u < rows; ++u) {
-    const std::uint64_t then = u < trained.size() ? trained[u] : 1;  // new since training: always again
+    const bool trained_on = u < trained.size();  // else new since training: always again
     if (in.fingerprints[u] == 0) {
-      if (then != 0 && !in.users.row(u).isZero()) {
+      if (!in.users.row(u).isZero()) {
         in.users.row(u).setZero();  // ratings removed since (import --replace)
         changed.push_back(u);
       }
-    } else if (then != in.fingerprints[u]) {
+    } else if (!trained_on || trained[u] != in.fingerprints[u]) {
       changed.push_back(u);
     }
   }
