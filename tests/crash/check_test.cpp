@@ -144,6 +144,30 @@ TEST_CASE("check finds a factor row of the wrong length or not finite") {
   require_finding(dir, "factors 1/item/2: row of 12 bytes, expected 8 factors");
 }
 
+TEST_CASE("check finds a damaged user fingerprint row, which precompute reads as none") {
+  TempDir dir;
+  {
+    auto db = copy_sound(dir);
+    db.write([&](store::Txn& txn) {
+      REQUIRE(store::load_user_fingerprints(db, txn, 1).size() == 300);  // train stored one per user
+      store::put_user_fingerprints(db, txn, 1, std::vector<std::uint64_t>(301, 7));
+    });
+  }
+  require_finding(dir, "factors 1/fingerprints: 301 fingerprints for 300 user ids");
+  {
+    auto db = open_test_db(dir, store::OpenMode::ReadWrite);
+    db.write([&](store::Txn& txn) {
+      const char key[9] = {0, 0, 0, 1, store::kFingerprintSide, 0, 0, 0, 0};
+      db.tables().factors.put(txn, std::string_view(key, 9), "12345");
+      REQUIRE(store::load_user_fingerprints(db, txn, 1).empty());
+    });
+  }
+  require_finding(dir, "factors 1/fingerprints: not one row of 8-byte user fingerprints");
+  auto pre = run_recsys({"--db", (dir / "db").string(), "precompute"}, dir);
+  INFO(pre.err);
+  REQUIRE(pre.status == 0);
+}
+
 TEST_CASE("check finds a rating count that differs from the stored total") {
   TempDir dir;
   std::uint64_t stored = 0;
@@ -300,13 +324,13 @@ TEST_CASE("check names a missing serving model first and its orphaned factor row
       REQUIRE(db.tables().models.del(txn, store::bytes_of(std::uint32_t{1})));
     });
   }
-  REQUIRE(rows == 500);  // 300 users + 200 items
+  REQUIRE(rows == 501);  // 300 users + 200 items + the users' fingerprints (store/models.hpp)
   auto r = check(dir);
   INFO(r.out << r.err);
   REQUIRE(r.status == 1);
   // A row per finding used to bury the cause past the 1000 printed lines.
   const std::string cause = "meta 'serving_model': generation 1 is not stored\n";
-  const std::string rows_finding = "factors 1: 500 row(s) of a generation without a model description\n";
+  const std::string rows_finding = "factors 1: 501 row(s) of a generation without a model description\n";
   REQUIRE_THAT(r.out, Catch::Contains(cause));
   REQUIRE_THAT(r.out, Catch::Contains(rows_finding));
   REQUIRE(r.out.find(cause) < r.out.find(rows_finding));
