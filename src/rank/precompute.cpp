@@ -230,6 +230,7 @@ std::vector<std::uint32_t> fold_in_changed(Inputs& in, unsigned threads) {
       changed.push_back(u);
     }
   }
+  if (changed.empty()) return changed;  // the usual case right after train: no YᵀY to compute
   const Eigen::MatrixXf gram = model::item_gram(in.items);
   parallel_chunks(changed.size(), threads, [&](std::size_t begin, std::size_t end, unsigned) {
     for (std::size_t c = begin; c < end; ++c) {

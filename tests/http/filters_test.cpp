@@ -25,7 +25,11 @@ struct Fixture : test::ServedDb {
   Fixture() : ServedDb(20, 30, 7, 5) {
     std::string csv = "id,title,genres\n";
     for (std::size_t i = 0; i < s.items.size(); ++i) csv += s.items[i] + ",Title " + s.items[i] + "," + genres_of(i) + "\n";
-    auto file = dir.write("items.csv", csv);
+    store_items("items.csv", csv);
+  }
+  // `recsys items` on a file of `text` named `name`, which must succeed.
+  void store_items(const std::string& name, const std::string& text) {
+    auto file = dir.write(name, text);
     auto res = test::run_recsys({"--db", db, "items", file.string()}, dir);
     INFO(res.err);
     REQUIRE(res.status == 0);
@@ -162,10 +166,7 @@ TEST_CASE("a filter value may hold a comma written as %2C") {
     lines += R"j({"id":)j" + json::quote(f.s.items[i]) + R"j(,"title":)j" +
              json::quote(i == 4 ? "Four, the" : "Title " + f.s.items[i]) + "}\n";
   }
-  auto file = f.dir.write("titles.jsonl", lines);
-  auto res = test::run_recsys({"--db", f.db, "items", file.string()}, f.dir);
-  INFO(res.err);
-  REQUIRE(res.status == 0);
+  f.store_items("titles.jsonl", lines);
   test::Server server(f.dir, f.db);
   Connection c(server.port());
   auto r = c.get("/v1/users/nobody/recommendations?k=30&title=Four%2C%20the");
@@ -187,10 +188,7 @@ TEST_CASE("numeric filter values match by value, not by how they are written") {
     const std::string rating = i == 4 ? "3.5" : std::to_string(i) + ".25";
     lines += R"j({"id":)j" + json::quote(f.s.items[i]) + R"j(,"year":)j" + year + R"j(,"rating":)j" + rating + "}\n";
   }
-  auto file = f.dir.write("numbers.jsonl", lines);
-  auto res = test::run_recsys({"--db", f.db, "items", file.string()}, f.dir);
-  INFO(res.err);
-  REQUIRE(res.status == 0);
+  f.store_items("numbers.jsonl", lines);
   test::Server server(f.dir, f.db);
   Connection c(server.port());
   const std::vector<std::string> just_four{f.s.items[4]};
