@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the libFuzzer targets (clang++, -fsanitize=fuzzer,address,undefined,
-# in build-fuzz) and runs each for SECONDS on a copy of its corpus. The corpus
+# in build-fuzz; -O1 with line tables only, as OSS-Fuzz builds) and runs each
+# for SECONDS on a copy of its corpus. The corpus
 # is replayed first, so crash inputs kept there stay regression tests; new
 # crash inputs are written to build-fuzz/crashes/<target>/.
 #
@@ -21,7 +22,7 @@ TARGETS=${*:-"chunk_parser format byte_source factor_reader item_reader events p
 "$ROOT/scripts/install-deps.sh" --fuzz
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   CXX=${FUZZ_CXX:-$(command -v clang++-14 || echo clang++)} meson setup "$BUILD_DIR" -Dfuzz=true -Dtests=false -Dsystemd=disabled \
-    -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false || {
+    -Doptimization=1 -Ddebug=false -Dcpp_args=-gline-tables-only -Db_sanitize=address,undefined -Db_lundef=false || {
     echo "fuzz: 0 targets, $SECONDS_EACH s each, 0 crashes (build-fuzz setup failed: scripts/install-deps.sh --fuzz)"
     exit 1
   }

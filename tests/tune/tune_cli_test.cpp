@@ -172,10 +172,14 @@ TEST_CASE("tune honours the budget") {
   auto start = std::chrono::steady_clock::now();
   auto r = tune(dir, db, {"--budget", "5s"});
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  INFO(r.err);
-  // Within 10 % of the budget, plus process start and storing the result;
-  // sanitizer builds overrun by up to one (much slower) iteration.
-  CHECK(seconds <= budget * 1.1 + (sanitized() ? 10.0 : 0.5));
+  INFO(r.err);  // the progress lines: when each trial ended
+  INFO("wall time of the whole process: " << seconds << " s");
+  // The search itself keeps within 10 % of the budget (elapsed_seconds below,
+  // from the start of the process to the end of the search). Around it the
+  // process loads the ratings and stores the result: a few tenths of a second
+  // alone, more on a machine loaded by the other test programs (CI runs two at
+  // once). Sanitizer builds overrun by up to one (much slower) iteration.
+  CHECK(seconds <= budget * 1.1 + (sanitized() ? 10.0 : 3.0));
   if (sanitized() && r.status == 1) {
     // 5-20 times slower: the first trial may not finish in 5 s, which is an error, not an overrun.
     CHECK(r.err.find("no trial finished within the budget") != std::string::npos);
