@@ -266,3 +266,82 @@ TEST_CASE("reads go on while another process holds the write lock after growing 
   REQUIRE(seconds < 1.5);  // the lock is held for 2.8 s more after the first read began
   REQUIRE_THAT(server.process().current_stderr(), Catch::Contains("map resized by another process"));
 }
+
+// Two servers on one database (a second one started by hand beside the
+// service, or an overlap during a hand-made switch-over) take events for the
+// same users at once. LMDB serialises their write transactions across the two
+// processes; each fold-in must read the user's ratings inside its own write
+// transaction, so that the list a server stores last counts the events the
+// other server committed before it.
+TEST_CASE("two servers on one database taking events for the same users store them all and keep each list whole") {
+  test::TempDir dir;
+  std::string db = (dir / "db").string();
+  auto base = (dir / "base.csv").string();
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db, "--threads", "1"});
+    auto r = test::run_recsys(args, dir);
+    INFO(args.at(3) << ": " << r.err);
+    REQUIRE(r.status == 0);
+    return r;
+  };
+  run({"generate", "--users", "300", "--items", "120", "--ratings", "6000", "--seed", "5", "--output", base});
+  run({"import", base});
+  run({"train", "--split", "none", "--factors", "8", "--iterations", "3", "--no-loss"});
+  run({"precompute", "--k", "5"});
+
+  // Users 1-6 are known to the model, tw-0..3 are new; items 1-120 are known, tw-i0..5 new.
+  const std::vector<std::string> users{"1", "2", "3", "4", "5", "6", "tw-0", "tw-1", "tw-2", "tw-3"};
+  std::map<std::string, std::set<std::string>> sent;
+  {
+    test::Server a(dir, db), b(dir, db);
+    std::vector<std::map<std::string, std::set<std::string>>> sent_by(2);
+    std::atomic<int> failed{0};
+    auto post = [&](int w, int port) {
+      Connection c(port);
+      for (int n = 0; n < 120; ++n) {
+        const std::string& user = users[(n * 7 + w) % users.size()];
+        // Every fourth a new item, so both processes add item ids as well.
+        const std::string item = n % 4 == 0 ? fmt::format("tw-i{}", (n / 4 + w) % 6) : std::to_string(1 + (n * 13 + w * 31) % 120);
+        auto r = c.request("POST", "/v1/events", fmt::format(R"({{"user":"{}","item":"{}","value":{}}})", user, item, 1 + n % 5));
+        if (r.status != 200) {
+          ++failed;
+          return;
+        }
+        sent_by[w][user].insert(item);
+      }
+    };
+    std::thread ta(post, 0, a.port());
+    std::thread tb(post, 1, b.port());
+    ta.join();
+    tb.join();
+    REQUIRE(failed == 0);
+    for (const auto& by : sent_by)
+      for (const auto& [user, items] : by) sent[user].insert(items.begin(), items.end());
+    INFO(a.process().current_stderr() << b.process().current_stderr());
+    REQUIRE(a.stop().status == 0);
+    REQUIRE(b.stop().status == 0);
+  }
+  REQUIRE(run({"check"}).out.find("ok") == 0);
+  auto stored = stored_pairs(dir);
+  for (const auto& [user, items] : sent)
+    for (const auto& item : items)
+      if (!stored[user].count(item)) FAIL("event " << user << "," << item << " is missing");
+
+  // Each user's list, as the servers left it, against a fold-in of every stored
+  // rating: precompute re-solves exactly the users whose ratings changed since
+  // train (rank/precompute.cpp).
+  auto list_of = [&](const std::string& user) {
+    auto body = test::parse_body(run({"recommend", user, "--json"}).out);
+    std::vector<std::string> items;
+    for (const auto& [item, score] : body.items) items.push_back(item);
+    return items;
+  };
+  std::map<std::string, std::vector<std::string>> served;
+  for (const auto& user : users) served[user] = list_of(user);
+  auto folded = run({"precompute", "--k", "5", "--json"});
+  REQUIRE(folded.out.find("\"changed_users\":10") != std::string::npos);
+  for (const auto& user : users) {
+    INFO(user);
+    CHECK(served[user] == list_of(user));
+  }
+}
