@@ -1,5 +1,7 @@
 #include "data/format.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -221,6 +223,16 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     layout.item = resolve_entry(e[1], names, file);
     layout.rating = e.size() > 2 ? resolve_entry(e[2], names, file) : kNoColumn;
     layout.timestamp = e.size() > 3 ? resolve_entry(e[3], names, file) : kNoColumn;
+    // An index past every sampled row is a wrong option, not a file of
+    // malformed rows (which a few short rows among long ones are).
+    const std::size_t needed = static_cast<std::size_t>(layout.needed_fields());
+    auto short_row = [&](const std::vector<std::string>& r) { return r.size() < needed; };
+    if (!first.empty() && short_row(first) && std::all_of(rest.begin(), rest.end(), short_row)) {
+      std::size_t widest = first.size();
+      for (const auto& r : rest) widest = std::max(widest, r.size());
+      throw UsageError(fmt::format("{}: --columns gives column index {} but its rows have {} field{} (indexes 0 to {})",
+                                   file, needed - 1, widest, widest == 1 ? "" : "s", widest - 1));
+    }
   } else if (header) {
     int user = find_named(names, kUserNames), item = find_named(names, kItemNames);
     int rating = find_named(names, kRatingNames), timestamp = find_named(names, kTimestampNames);

@@ -68,9 +68,19 @@ TEST_CASE("bad input gives exit 1 with the reason, usage errors exit 2, and noth
   REQUIRE_THAT(res.err, Catch::Contains("strict.csv:3: rating '-2' is negative"));
   REQUIRE(run_recsys({db_arg(dir), "import", "--format", "json", good.string()}, dir).status == 2);
   REQUIRE(run_recsys({db_arg(dir), "import", "--columns", "only", good.string()}, dir).status == 2);
+  // An index past every row is the option's fault: before, exit 1 and "expected
+  // at least 100 fields, found 3" for each row. A few short rows stay malformed rows.
+  res = run_recsys({db_arg(dir), "import", "--append", "--columns", "0,1,99", good.string()}, dir);
+  REQUIRE(res.status == 2);
+  REQUIRE_THAT(res.err, Catch::Contains("good.csv: --columns gives column index 99 but its rows have 3 fields (indexes 0 to 2)"));
+  auto ragged = dir.write("ragged.csv", "u5,i5,4,x\nu5,i6,3\nu5,i7,2\nu5,i8,1\nu6,i6\n");
+  res = run_recsys({db_arg(dir), "import", "--append", "--columns", "0,1,2", "--max-bad-fraction", "0.5", ragged.string()}, dir);
+  REQUIRE(res.status == 0);
+  REQUIRE_THAT(res.err, Catch::Contains("ragged.csv:5: expected at least 3 fields, found 2"));
   REQUIRE(run_recsys({db_arg(dir), "import", "--replace", (dir / "missing.csv").string()}, dir).status == 1);
   auto db = open_db(dir, store::OpenMode::ReadOnly);
-  REQUIRE(dump(db).ratings == std::vector<Row>{Row{"u1", "i1", 4.0f, 0}});
+  REQUIRE(dump(db).ratings == std::vector<Row>{Row{"u1", "i1", 4.0f, 0}, Row{"u5", "i5", 4.0f, 0}, Row{"u5", "i6", 3.0f, 0},
+                                                Row{"u5", "i7", 2.0f, 0}, Row{"u5", "i8", 1.0f, 0}});
 }
 
 TEST_CASE("recsys generate writes a file that imports with the requested sizes") {
