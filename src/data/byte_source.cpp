@@ -103,12 +103,25 @@ class GzipSource : public ByteSource {
         zs_.next_in = reinterpret_cast<Bytef*>(inbuf_.data());
         zs_.avail_in = static_cast<uInt>(got);
       }
+      if (at_member_start_ && members_ > 0) {
+        // Zero bytes after a whole member (a tape block or a dd-padded
+        // file) end the data, as gzip(1) reads them; anything after them is
+        // not padding.
+        while (zs_.avail_in > 0 && *zs_.next_in == 0) {
+          ++zs_.next_in;
+          --zs_.avail_in;
+          zero_padded_ = true;
+        }
+        if (zs_.avail_in == 0) continue;
+        if (zero_padded_) throw std::runtime_error(name_ + ": corrupt gzip data (bytes after the zero padding that ends it)");
+      }
       at_member_start_ = false;
       int rc = inflate(&zs_, Z_NO_FLUSH);
       if (rc == Z_STREAM_END) {
         // Concatenated gzip members (as `cat a.gz b.gz`) form one stream.
         inflateReset(&zs_);
         at_member_start_ = true;
+        ++members_;
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
         throw std::runtime_error(name_ + ": corrupt gzip data (" + (zs_.msg ? zs_.msg : "inflate failed") + ")");
       }
@@ -123,6 +136,8 @@ class GzipSource : public ByteSource {
   z_stream zs_;
   bool done_ = false;
   bool at_member_start_ = true;
+  std::size_t members_ = 0;   // whole members read
+  bool zero_padded_ = false;  // zero bytes seen after the last member
 };
 
 class ZstdSource : public ByteSource {
