@@ -230,7 +230,7 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     if (!first.empty() && short_row(first) && std::all_of(rest.begin(), rest.end(), short_row)) {
       std::size_t widest = first.size();
       for (const auto& r : rest) widest = std::max(widest, r.size());
-      throw UsageError(fmt::format("{}: --columns gives column index {} but its rows have {} field{} (indexes 0 to {})",
+      throw UsageError(fmt::format("{}: --columns gives column index {} but its rows have at most {} field{} (indexes 0 to {})",
                                    file, needed - 1, widest, widest == 1 ? "" : "s", widest - 1));
     }
   } else if (header) {
