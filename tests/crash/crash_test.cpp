@@ -3,6 +3,7 @@
 // passes, readers get lists of one generation only, and every event the server
 // acknowledged is stored. RECSYS_CRASH_KILLS (default 3) kills per phase,
 // RECSYS_CRASH_SEED (default 1) the moments; bench/crash.sh runs 20 per phase.
+// One phase kills one of two servers on a database while both take events.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -135,4 +136,55 @@ TEST_CASE("kill -9 of a server taking events loses no acknowledged event") {
   auto serve = kill_server(dir, db, kills(), rng);
   REQUIRE(serve.acked > 0);
   report(serve);
+}
+
+// Two servers on one database: LMDB's write lock is a robust mutex in the lock
+// file, shared by both processes (MDB_ROBUST: the next locker recovers it from
+// a dead owner). One is killed at a random moment, possibly inside its write
+// transaction while holding that lock; the other must go on acknowledging
+// events, and nothing either of them acknowledged may be lost.
+TEST_CASE("kill -9 of one of two servers on a database leaves the other taking events, and loses no acknowledged event") {
+  TempDir dir;
+  std::mt19937 rng(seed() + 2);
+  std::string db = build_pipeline_db(dir, "two.db");
+  PhaseResult result;
+  result.phase = "two serve";
+  std::uniform_int_distribution<long> delay(200, 1200);
+  for (unsigned k = 0; k < kills(); ++k) {
+    std::vector<std::vector<Acked>> ledgers(4);
+    {
+      Server killed(dir, db), survivor(dir, db);
+      std::atomic<bool> stop{false};
+      std::vector<std::thread> threads;
+      for (int c = 0; c < 4; ++c) {
+        const int port = c < 2 ? killed.port() : survivor.port();
+        threads.emplace_back([&, c, port] { post_until_dead(port, c, k, stop, ledgers[static_cast<std::size_t>(c)]); });
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
+      killed.process().signal(SIGKILL);
+      // The survivor's clients go on; then one more event of its own, on a new connection.
+      const auto before = ledgers[2].size() + ledgers[3].size();
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      auto after = Connection(survivor.port())
+                       .request("POST", "/v1/events", fmt::format(R"({{"user":"after-kill-{}","item":"1","value":2}})", k));
+      stop = true;
+      for (auto& t : threads) t.join();
+      INFO(survivor.process().current_stderr());
+      REQUIRE(after.status == 200);
+      REQUIRE(ledgers[2].size() + ledgers[3].size() > before);
+      REQUIRE(survivor.stop().status == 0);
+    }
+    ++result.kills;
+    std::vector<Acked> ledger;
+    for (auto& l : ledgers) ledger.insert(ledger.end(), l.begin(), l.end());
+    ledger.push_back(Acked{fmt::format("after-kill-{}", k), "1", 2.0f});
+    result.acked += ledger.size();
+    const auto found = events_found(db, ledger);
+    result.found += found;
+    if (found != ledger.size())
+      result.problems.push_back(fmt::format("kill {}: {} of {} acknowledged events missing", k, ledger.size() - found, ledger.size()));
+    verify_after_kill(dir, db, result);
+  }
+  REQUIRE(result.acked > 0);
+  report(result);
 }
