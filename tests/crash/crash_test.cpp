@@ -138,11 +138,12 @@ TEST_CASE("kill -9 of a server taking events loses no acknowledged event") {
   report(serve);
 }
 
-// Two servers on one database: LMDB's write lock is a robust mutex in the lock
-// file, shared by both processes (MDB_ROBUST: the next locker recovers it from
-// a dead owner). One is killed at a random moment, possibly inside its write
-// transaction while holding that lock; the other must go on acknowledging
-// events, and nothing either of them acknowledged may be lost.
+// Two servers on one database: LMDB's write lock is a process-shared mutex in
+// the lock file, robust in LMDB's default build (MDB_USE_ROBUST): the next
+// locker recovers it from a dead owner. One server is killed at a random
+// moment, possibly inside its write transaction while holding that lock; the
+// other must go on acknowledging events, and nothing either of them
+// acknowledged may be lost.
 TEST_CASE("kill -9 of one of two servers on a database leaves the other taking events, and loses no acknowledged event") {
   TempDir dir;
   std::mt19937 rng(seed() + 2);
