@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "data/format.hpp"
+#include "gzip.hpp"
 #include "import_support.hpp"
 #include "util/error.hpp"
 
@@ -228,28 +229,9 @@ TEST_CASE("gzip and zstd files import like the plain file") {
   }
 }
 
-namespace {
-
-// `text` as one gzip member, in memory (compress2 writes zlib, not gzip).
-std::string gzip_member(const std::string& text) {
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(text.size())) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  zs.avail_in = static_cast<uInt>(text.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("gzip: concatenated members are one file, zero padding after a member ends it, other trailing bytes are errors") {
   TempDir dir;
-  const std::string a = gzip_member("u1,i1,5\nu1,i2,3\n"), b = gzip_member("u2,i1,4\n");
+  const std::string a = test::gzip_member("u1,i1,5\nu1,i2,3\n"), b = test::gzip_member("u2,i1,4\n");
   const std::vector<Row> both{r("u1", "i1", 5), r("u1", "i2", 3), r("u2", "i1", 4)};
   auto import_bytes = [&](const std::string& bytes) {
     TempDir d;

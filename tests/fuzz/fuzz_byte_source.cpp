@@ -15,6 +15,7 @@
 #include "check.hpp"
 #include "data/byte_source.hpp"
 #include "data/rating_reader.hpp"
+#include "gzip.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"
 
@@ -25,20 +26,6 @@ using namespace recsys;
 const test::TempDir& temp() {
   static test::TempDir dir;
   return dir;
-}
-
-std::string gzip(std::string_view in) {
-  z_stream zs{};
-  FUZZ_CHECK(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  FUZZ_CHECK(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
 }
 
 std::string zstd(std::string_view in) {
@@ -104,10 +91,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // themselves compressed decompress to something else: compare only plain text.
   bool plain = !(size >= 2 && data[0] == 0x1f && data[1] == 0x8b) && !(size >= 4 && bytes.substr(0, 4) == "\x28\xb5\x2f\xfd");
   if (!plain) return 0;
-  temp().write("ratings", gzip(bytes));
+  temp().write("ratings", test::gzip_member(bytes));
   FUZZ_CHECK(read_file(path) == raw);
   std::size_t half = size / 2;
-  temp().write("ratings", gzip(bytes.substr(0, half)) + gzip(bytes.substr(half)));
+  temp().write("ratings", test::gzip_member(bytes.substr(0, half)) + test::gzip_member(bytes.substr(half)));
   FUZZ_CHECK(read_file(path) == raw);
   temp().write("ratings", zstd(bytes));
   FUZZ_CHECK(read_file(path) == raw);

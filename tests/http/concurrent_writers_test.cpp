@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "../crash/pipeline.hpp"
 #include "../rank/list_json.hpp"
 #include "client.hpp"
 #include "served_db.hpp"
@@ -275,19 +276,14 @@ TEST_CASE("reads go on while another process holds the write lock after growing 
 // other server committed before it.
 TEST_CASE("two servers on one database taking events for the same users store them all and keep each list whole") {
   test::TempDir dir;
-  std::string db = (dir / "db").string();
-  auto base = (dir / "base.csv").string();
+  test::PipelineOptions o;
+  o.items = 120;
+  o.seed = 5;
+  const std::string db = test::build_pipeline_db(dir, "db", o);
   auto run = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db, "--threads", "1"});
-    auto r = test::run_recsys(args, dir);
-    INFO(args.at(3) << ": " << r.err);
-    REQUIRE(r.status == 0);
-    return r;
+    args.insert(args.begin(), {"--db", db});
+    return test::must_run(args, dir);
   };
-  run({"generate", "--users", "300", "--items", "120", "--ratings", "6000", "--seed", "5", "--output", base});
-  run({"import", base});
-  run({"train", "--split", "none", "--factors", "8", "--iterations", "3", "--no-loss"});
-  run({"precompute", "--k", "5"});
 
   // Users 1-6 are known to the model, tw-0..3 are new; items 1-120 are known, tw-i0..5 new.
   const std::vector<std::string> users{"1", "2", "3", "4", "5", "6", "tw-0", "tw-1", "tw-2", "tw-3"};
@@ -338,7 +334,7 @@ TEST_CASE("two servers on one database taking events for the same users store th
   };
   std::map<std::string, std::vector<std::string>> served;
   for (const auto& user : users) served[user] = list_of(user);
-  auto folded = run({"precompute", "--k", "5", "--json"});
+  auto folded = run({"precompute", "--k", "10", "--json"});
   REQUIRE(folded.out.find("\"changed_users\":10") != std::string::npos);
   for (const auto& user : users) {
     INFO(user);
