@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 
+#include "store/ids.hpp"
 #include "util/json.hpp"
 
 namespace recsys::data::items {
@@ -36,7 +37,9 @@ Value text(std::string_view s) { return Value{Value::Kind::Text, std::string(tri
 
 std::optional<std::string> check_id(std::string_view id) {
   if (id.empty()) return "the item id is empty";
-  if (id.size() > 511) return fmt::format("the item id is {} bytes long (at most 511)", id.size());
+  if (id.size() > store::kMaxIdBytes) {
+    return fmt::format("the item id is {} bytes long (at most {})", id.size(), store::kMaxIdBytes);
+  }
   return std::nullopt;
 }
 

@@ -12,6 +12,7 @@
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
 #include "data/item_fields.hpp"
+#include "store/ids.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -300,7 +301,9 @@ ItemReadResult Parser::run(std::string_view text) {
         if (!err && layout.id >= cells.size()) err = fmt::format("no id column {} (the row has {} fields)", layout.id, cells.size());
         if (err) break;
         row.id = cells[layout.id];
-        if (row.id.empty() || row.id.size() > 511) err = "the item id is empty or longer than 511 bytes";
+        if (row.id.empty() || row.id.size() > store::kMaxIdBytes) {
+          err = fmt::format("the item id is empty or longer than {} bytes", store::kMaxIdBytes);
+        }
         for (const auto& [field, col] : layout.fields) {
           if (col < cells.size()) row.fields.push_back({field, Value{Value::Kind::Text, cells[col], {}}});
         }

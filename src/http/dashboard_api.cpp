@@ -71,7 +71,7 @@ void user_history(std::string_view segment, std::string_view query, Response& r,
   if (!parse_limit(query, limit, r)) return;
   const auto& db = *ctx.shared.db;
   std::vector<store::RatingRecord> ratings;
-  if (ctx.id.size() <= store::kMaxIdBytes) {
+  if (ctx.id.size() <= store::kMaxStoredIdBytes) {
     // Unknown users are not errors (as for recommendations): they have no history.
     if (auto u = store::find_index(db, ctx.txn, store::IdKind::User, ctx.id))
       ratings = store::get_user_ratings(db, ctx.txn, *u);

@@ -119,12 +119,12 @@ void from_candidates(store::CandidateKind kind, std::string_view query, bool fil
   }
   std::span<const std::string> excluded(ctx.excluded.data(), ctx.excluded_count);
   const char* key_name = kind == store::CandidateKind::User ? "user" : "item";
-  auto candidates = ctx.id.size() <= store::kMaxIdBytes ? store::get_candidates(db, ctx.txn, kind, ctx.id) : std::nullopt;
+  auto candidates = store::get_candidates(db, ctx.txn, kind, ctx.id);
   // Candidates of another generation than the list (a cache an older recsys
   // rewrote without them) would answer from the other model: not used.
   if (candidates && candidates->header.generation != list.header().generation) candidates.reset();
   bool own = kind == store::CandidateKind::User
-                 ? ctx.id.size() <= store::kMaxIdBytes && store::get_list(db, ctx.txn, store::CacheTable::UserRecs, ctx.id)
+                 ? ctx.id.size() <= store::kMaxStoredIdBytes && store::get_list(db, ctx.txn, store::CacheTable::UserRecs, ctx.id)
                  : list.header().source == store::ListSource::Model;
   if (!candidates && !own) candidates = fallback_candidates(db, ctx.txn);
   if (!candidates) {
@@ -149,7 +149,7 @@ void recommendations(std::string_view segment, std::string_view query, Response&
   if (!decode_id(segment, ctx, r, "user") || !parse_k(query, k, r) || !parse_exclude(query, ctx, r)) return;
   const auto& db = *ctx.shared.db;
   // An id too long to be stored cannot have a list: it gets the fallback.
-  auto list = ctx.id.size() <= store::kMaxIdBytes
+  auto list = ctx.id.size() <= store::kMaxStoredIdBytes
                   ? store::user_list(db, ctx.txn, ctx.id)
                   : store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey);
   if (!list) return not_ready(r);
@@ -161,7 +161,7 @@ void similar(std::string_view segment, std::string_view query, Response& r, Hand
   if (!decode_id(segment, ctx, r, "item") || !parse_k(query, k, r) || !parse_exclude(query, ctx, r)) return;
   const auto& db = *ctx.shared.db;
   std::optional<store::ListView> list;
-  if (ctx.id.size() <= store::kMaxIdBytes) list = store::similar_list(db, ctx.txn, ctx.id);
+  if (ctx.id.size() <= store::kMaxStoredIdBytes) list = store::similar_list(db, ctx.txn, ctx.id);
   if (!list) {
     if (!store::get_list(db, ctx.txn, store::CacheTable::Popularity, store::kFallbackKey)) return not_ready(r);
     return set_error(r, 404, "not_found", "unknown item");

@@ -195,7 +195,7 @@ void RealtimeRanker::put_fallback(const store::Database& db, const store::Txn& t
   if (stored.empty()) {
     // Cache written before the ranking was stored: the shared fallback answers.
     store::delete_list(db, txn, store::CacheTable::UserRecs, user_id);
-    db.tables().candidates.del(txn, store::candidate_key(store::CandidateKind::User, user_id));
+    store::delete_candidates(db, txn, store::CandidateKind::User, user_id);
     return;
   }
   std::vector<Scored> ranking(stored.size());

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "store/ids.hpp"
+
 namespace recsys::store {
 
 namespace {
@@ -28,7 +30,13 @@ std::string encode_candidates(ListSource source, std::uint32_t generation, std::
 
 void put_candidates(const Database& db, const Txn& txn, CandidateKind kind, std::string_view id,
                     std::string_view bytes, unsigned int flags) {
+  if (id.size() > kMaxIdBytes) return;
   db.tables().candidates.put(txn, candidate_key(kind, id), bytes, flags);
+}
+
+void delete_candidates(const Database& db, const Txn& txn, CandidateKind kind, std::string_view id) {
+  if (id.size() > kMaxIdBytes) return;
+  db.tables().candidates.del(txn, candidate_key(kind, id));
 }
 
 Candidates parse_candidates(std::string_view bytes) {
@@ -46,6 +54,7 @@ Candidates parse_candidates(std::string_view bytes) {
 }
 
 std::optional<Candidates> get_candidates(const Database& db, const Txn& txn, CandidateKind kind, std::string_view id) {
+  if (id.size() > kMaxIdBytes) return std::nullopt;
   auto v = db.tables().candidates.get(txn, candidate_key(kind, id));
   if (!v) return std::nullopt;
   return parse_candidates(*v);

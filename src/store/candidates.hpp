@@ -32,8 +32,11 @@ struct Candidates {
 std::string candidate_key(CandidateKind kind, std::string_view id);
 // The stored bytes of a candidate list.
 std::string encode_candidates(ListSource source, std::uint32_t generation, std::span<const RankedItem> items);
+// An id of kMaxStoredIdBytes (stored by an older version) makes a key over
+// LMDB's limit: it has no record. put and delete skip it, get finds nothing.
 void put_candidates(const Database& db, const Txn& txn, CandidateKind kind, std::string_view id,
                     std::string_view bytes, unsigned int flags = 0);
+void delete_candidates(const Database& db, const Txn& txn, CandidateKind kind, std::string_view id);
 // nullopt when absent; throws on bytes that are not a candidate list.
 std::optional<Candidates> get_candidates(const Database& db, const Txn& txn, CandidateKind kind, std::string_view id);
 Candidates parse_candidates(std::string_view bytes);

@@ -42,7 +42,7 @@ std::uint32_t check_id_map(const Database& db, const Txn& txn, IdKind kind, Chec
     auto index = load<std::uint32_t>(k);
     if (index != expected) report.add(keys_name, index_key(index), fmt::format("indexes skip from {}", expected));
     expected = index + 1;
-    if (v.empty() || v.size() > kMaxIdBytes) {
+    if (v.empty() || v.size() > kMaxStoredIdBytes) {
       report.add(keys_name, index_key(index), fmt::format("id of {} bytes", v.size()));
       continue;
     }

@@ -44,7 +44,7 @@ std::uint32_t id_count(const Database& db, const Txn& txn, IdKind kind) {
 }
 
 std::optional<std::uint32_t> find_index(const Database& db, const Txn& txn, IdKind kind, std::string_view id) {
-  if (id.empty() || id.size() > kMaxIdBytes) return std::nullopt;
+  if (id.empty() || id.size() > kMaxStoredIdBytes) return std::nullopt;
   auto v = ids_table(db, kind).get(txn, id);
   if (!v) return std::nullopt;
   return from_le(*v);

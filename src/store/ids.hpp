@@ -19,8 +19,14 @@ namespace recsys::store {
 
 enum class IdKind { User, Item };
 
-// LMDB's default maximum key size (the ids are keys of user_ids/item_ids).
-inline constexpr std::size_t kMaxIdBytes = 511;
+// LMDB's default maximum key size is 511 bytes. An id is a key of
+// user_ids/item_ids and of the caches, and with one kind byte before it a key
+// of `candidates` (store/candidates.hpp): new ids may have at most 510 bytes.
+// Versions before 2026-11-27 took 511, so a stored id may have one byte more
+// (kMaxStoredIdBytes): such an id is found and served, but has no candidates
+// record (put_candidates skips it; filters answer from its plain list).
+inline constexpr std::size_t kMaxIdBytes = 510;
+inline constexpr std::size_t kMaxStoredIdBytes = 511;
 
 const char* id_kind_name(IdKind kind);  // "user" or "item"
 

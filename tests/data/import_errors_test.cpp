@@ -56,7 +56,7 @@ TEST_CASE("each malformed row gets its own reason and line number; the good rows
   CHECK(has_error(rep, at(12, "NUL byte in line (binary data?)")));
   CHECK(has_error(rep, at(13, "user id '\\xff\\xfe' is not valid UTF-8")));
   CHECK(has_error(rep, at(14, "unterminated quoted field (a quoted field cannot span lines)")));
-  CHECK(has_error(rep, at(15, "user id is longer than 511 bytes")));
+  CHECK(has_error(rep, at(15, "user id is longer than 510 bytes")));
   CHECK(has_error(rep, at(16, "empty rating")));
   REQUIRE(rep.skipped == 14);
   REQUIRE(rep.errors.size() == 14);
@@ -96,7 +96,7 @@ TEST_CASE("very long lines are errors, not crashes, and the next rows still impo
     std::string text = "a,b,1\n" + std::string(1000000, 'u') + ",i,3\nc,d,2\n";
     auto rep = import_text(db, dir, "r.csv", text);
     REQUIRE(rep.skipped == 1);
-    REQUIRE(rep.errors[0].ends_with(":2: user id is longer than 511 bytes"));
+    REQUIRE(rep.errors[0].ends_with(":2: user id is longer than 510 bytes"));
     REQUIRE(dump(db).ratings.size() == 2);
   }
   SECTION("a line over the 1 MiB limit") {

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "check.hpp"
+#include "store/ids.hpp"
 #include "data/item_reader.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
@@ -30,7 +31,7 @@ void check_result(const ItemReadResult& r) {
              }) == r.items.end());
   simdjson::dom::parser parser;
   for (const auto& item : r.items) {
-    FUZZ_CHECK(!item.id.empty() && item.id.size() <= 511);
+    FUZZ_CHECK(!item.id.empty() && item.id.size() <= store::kMaxIdBytes);
     FUZZ_CHECK(json::valid_utf8(item.json));
     simdjson::padded_string padded(item.json);
     simdjson::dom::object object;

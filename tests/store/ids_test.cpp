@@ -43,9 +43,9 @@ TEST_CASE("ids must be non-empty and fit an LMDB key") {
   auto db = test::open_test_db(dir, OpenMode::Create);
   db.write([&](Txn& txn) {
     REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::User, ""), "empty user id");
-    REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::Item, std::string(512, 'a')),
-                        "item id is longer than 511 bytes");
-    REQUIRE(get_or_add_index(db, txn, IdKind::Item, std::string(511, 'a')) == 0);
+    REQUIRE_THROWS_WITH(get_or_add_index(db, txn, IdKind::Item, std::string(511, 'a')),
+                        "item id is longer than 510 bytes");
+    REQUIRE(get_or_add_index(db, txn, IdKind::Item, std::string(510, 'a')) == 0);
   });
 }
 
