@@ -65,8 +65,8 @@ double percentile(const std::vector<std::uint64_t>& counts, double q) {
 
 void user_history(std::string_view segment, std::string_view query, Response& r, HandlerContext& ctx) {
   std::size_t limit = 0;
-  if (!percent_decode(segment, ctx.id, false) || ctx.id.empty()) {
-    return set_error(r, 400, "bad_request", "invalid or empty user id");
+  if (auto problem = decode_id_segment(segment, ctx.id, "user"); !problem.empty()) {
+    return set_error(r, 400, "bad_request", problem);
   }
   if (!parse_limit(query, limit, r)) return;
   const auto& db = *ctx.shared.db;

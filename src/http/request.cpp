@@ -16,7 +16,7 @@ void configure_parser(beast::http::basic_parser<true>& parser, const Limits& lim
 
 bool bearer_authorized(std::string_view auth, std::string_view token) {
   if (token.empty()) return true;
-  if (auth.size() < 7 || !(auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) return false;
+  if (auth.size() < 7 || !beast::iequals(beast::string_view(auth.data(), 7), "bearer ")) return false;
   std::string_view given = auth.substr(7);
   if (given.size() != token.size()) return false;
   unsigned char diff = 0;
@@ -43,6 +43,16 @@ std::size_t RequestParser::feed(const char* data, std::size_t size, beast::error
   consumed_ += used;
   char before_data = last_consumed_;
   if (used > 0) last_consumed_ = data[used - 1];
+  if (ec == beast::http::error::header_limit && !is_header_done()) {
+    // Beast parses nothing before the whole header is in, so the request line
+    // of a header over the limit was never seen by on_request_impl: a first
+    // line longer than max_target is the too-long target it checks for (414),
+    // anything else a header too large (431). data[0] starts the request.
+    const void* lf = std::memchr(data, '\n', size);
+    std::size_t line = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : size;
+    if (consumed_ == used && line > limits_.max_target) why_ = Why::TargetTooLong;
+    return used;
+  }
   if (ec == beast::http::error::need_more && !is_header_done()) {
     // Beast looks for the CRLFCRLF before parsing a header that came in
     // pieces, so a bare LF would keep it waiting: check the new bytes only
@@ -86,6 +96,8 @@ ParseRefusal RequestParser::refusal(const beast::error_code& ec) const {
     case Why::ChunkLineTooLong:
       return {400, "bad_request", "a chunk-size line is over " + std::to_string(limits_.max_chunk_line) + " bytes"};
     case Why::TrailersTooLarge: return {431, "headers_too_large", "the chunked body's trailers are too large"};
+    case Why::TwoAuthorizations:
+      return {400, "bad_request", "more than one Authorization header: which one counts is ambiguous"};
     case Why::None: break;
   }
   if (ec == beast::http::error::header_limit) return {431, "headers_too_large", "the request header is too large"};
@@ -109,7 +121,15 @@ void RequestParser::on_field_impl(beast::http::field name, beast::string_view, b
                                   beast::error_code&) {
   if (is_header_done()) return;  // trailers never change how the request is read or authorised
   if (name == beast::http::field::authorization) {
+    ++authorizations_;
     request_.authorization.assign(value.data(), value.size());
+  } else if (name == beast::http::field::host) {
+    request_.host.assign(value.data(), value.size());
+  } else if (name == beast::http::field::origin) {
+    request_.origin.assign(value.data(), value.size());
+  } else if (name == beast::http::field::expect) {
+    // RFC 9110 10.1.1: the only expectation defined; HTTP/1.0 clients cannot use it.
+    if (request_.version >= 11 && beast::iequals(value, "100-continue")) request_.expect_continue = true;
   } else if (name == beast::http::field::transfer_encoding) {
     ++transfer_encodings_;
     if (!beast::iequals(value, "chunked")) only_chunked_ = false;
@@ -124,6 +144,11 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
   if (transfer_encodings_ > 0 && (transfer_encodings_ > 1 || !only_chunked_ || request_.version < 11)) {
     why_ = Why::TransferCoding;
     ec = beast::http::error::bad_transfer_encoding;
+    return;
+  }
+  if (authorizations_ > 1) {
+    why_ = Why::TwoAuthorizations;
+    ec = beast::http::error::bad_field;
     return;
   }
   request_.keep_alive = keep_alive();

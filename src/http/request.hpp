@@ -36,8 +36,13 @@ struct Request {
   // Whether the Authorization header carried the server's bearer token (true
   // when there is none). The body of an unauthorised request is not stored.
   bool authorized = true;
+  // "Expect: 100-continue" in HTTP/1.1: the client waits for an interim 100
+  // (or a final answer) before it sends the body.
+  bool expect_continue = false;
   std::string target;
   std::string authorization;
+  std::string host;    // the Host field; empty when absent
+  std::string origin;  // the Origin field (browsers send it with every POST); empty when absent
   std::string body;
 
   void clear() {
@@ -45,8 +50,11 @@ struct Request {
     version = 11;
     keep_alive = true;
     authorized = true;
+    expect_continue = false;
     target.clear();
     authorization.clear();
+    host.clear();
+    origin.clear();
     body.clear();
   }
 };
@@ -58,8 +66,8 @@ struct ParseRefusal {
   std::string message;
 };
 
-// Constant-time comparison of "Bearer <token>" with the expected token; an
-// empty token means no authentication.
+// Constant-time comparison of "Bearer <token>" with the expected token (the
+// scheme in any case, RFC 9110 11.1); an empty token means no authentication.
 bool bearer_authorized(std::string_view authorization, std::string_view token);
 
 class RequestParser : public beast::http::basic_parser<true> {
@@ -90,7 +98,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   std::size_t on_chunk_body_impl(std::uint64_t remain, beast::string_view body, beast::error_code& ec) override;
   void on_finish_impl(beast::error_code& ec) override;
 
-  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge };
+  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations };
 
   Request& request_;
   const Limits& limits_;
@@ -98,6 +106,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   Why why_ = Why::None;
   int transfer_encodings_ = 0;     // Transfer-Encoding fields seen
   bool only_chunked_ = true;       // ... and each was exactly "chunked"
+  int authorizations_ = 0;         // Authorization fields seen
   std::uint64_t body_received_ = 0;
   std::uint64_t consumed_ = 0;    // bytes of this request feed() consumed
   std::uint64_t lf_checked_ = 0;  // bytes of this request checked for a bare LF

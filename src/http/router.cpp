@@ -17,6 +17,7 @@
 #include "store/ids.hpp"
 #include "store/models.hpp"
 #include "util/json.hpp"
+#include "util/text.hpp"
 
 namespace recsys::http {
 
@@ -93,15 +94,10 @@ bool parse_exclude(std::string_view query, HandlerContext& ctx, Response& r) {
 }
 
 bool decode_id(std::string_view segment, HandlerContext& ctx, Response& r, const char* what) {
-  if (!percent_decode(segment, ctx.id, false)) {
-    set_error(r, 400, "bad_request", fmt::format("invalid percent-encoding in the {} id", what));
-    return false;
-  }
-  if (ctx.id.empty()) {
-    set_error(r, 400, "bad_request", fmt::format("empty {} id", what));
-    return false;
-  }
-  return true;
+  auto problem = decode_id_segment(segment, ctx.id, what);
+  if (problem.empty()) return true;
+  set_error(r, 400, "bad_request", problem);
+  return false;
 }
 
 // A request with filters (?genre=…) or exclude=: answered from the deeper
@@ -226,6 +222,32 @@ void metrics(Response& r, HandlerContext& ctx) {
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+// Whether a browser sent the request from a page of this server (the
+// dashboard) or of another site. Browsers put Origin ("http://host:port", or
+// "null" for sandboxed and file pages) on every POST, and other clients
+// (curl, services) send none. The page's origin is this server when its
+// host and port are the Host field's, a default port written or not.
+bool same_origin(std::string_view origin, std::string_view host) {
+  std::string_view default_port;
+  if (origin.size() > 7 && beast::iequals(beast::string_view(origin.data(), 7), "http://")) {
+    origin.remove_prefix(7);
+    default_port = ":80";
+  } else if (origin.size() > 8 && beast::iequals(beast::string_view(origin.data(), 8), "https://")) {
+    origin.remove_prefix(8);
+    default_port = ":443";
+  } else {
+    return false;
+  }
+  auto equal = [](std::string_view a, std::string_view b) {
+    return beast::iequals(beast::string_view(a.data(), a.size()), beast::string_view(b.data(), b.size()));
+  };
+  if (host.empty() || equal(origin, host)) return !host.empty();
+  auto without_default = [&](std::string_view s) {
+    return s.size() > default_port.size() && s.ends_with(default_port) ? s.substr(0, s.size() - default_port.size()) : s;
+  };
+  return equal(without_default(origin), without_default(host));
+}
+
 bool authorized(const Request& request, const std::string& token) {
   return bearer_authorized(request.authorization, token);
 }
@@ -239,6 +261,16 @@ Handled events(const Request& request, Response& r, HandlerContext& ctx) {
   if (!authorized(request, ctx.shared.token)) {
     set_error(r, 401, "unauthorized", "POST /v1/events needs the header Authorization: Bearer <token>");
     r.extra_headers = "WWW-Authenticate: Bearer\r\n";
+    return h;
+  }
+  // Cross-site request forgery: a page of any site can make a visitor's
+  // browser POST here (a form, or fetch with a text/plain body, needs no CORS
+  // preflight), and without a token nothing else would stop it.
+  if (!request.origin.empty() && !same_origin(request.origin, request.host)) {
+    set_error(r, 403, "forbidden",
+              fmt::format("POST /v1/events from a web page of another site (Origin {}) is refused: events are "
+                          "sent by services, or by this server's own dashboard",
+                          util::terminal_safe(request.origin.substr(0, 200))));
     return h;
   }
   auto err = parse_events(request.body, event_rules(*ctx.shared.db, ctx.txn), ctx.events);

@@ -171,7 +171,19 @@ bool Session::parse_one() {
   in_begin_ += used;
   // Headers, chunk-size lines and trailers over their limits are refused by
   // feed(), so waiting for more is bounded.
-  if (ec == boost::beast::http::error::need_more) return false;
+  // RFC 9110 10.1.1: a client that sent "Expect: 100-continue" waits for
+  // this interim answer before it sends the body (curl for a second, some
+  // clients until a time-out). The final answer follows as usual.
+  auto send_continue = [&] {
+    if (request_.expect_continue && !continued_ && parser_->is_header_done()) {
+      continued_ = true;
+      out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+    }
+  };
+  if (ec == boost::beast::http::error::need_more) {
+    send_continue();
+    return false;
+  }
   response_.clear();
   if (ec) {
     auto refused = parser_->refusal(ec);
@@ -182,7 +194,11 @@ bool Session::parse_one() {
     finish_response(refused.status, false);
     return false;
   }
-  if (!parser_->is_done()) return in_begin_ < in_end_;
+  if (!parser_->is_done()) {
+    if (in_begin_ < in_end_) return true;
+    send_continue();
+    return false;
+  }
   if (overflow_) {
     // Over the connection cap: liveness answers, everything else is refused.
     close_after_write_ = true;
@@ -242,6 +258,7 @@ void Session::finish_response(unsigned status, bool head) {
               status, response_.body.size(), ms);
   }
   parser_.reset();
+  continued_ = false;
   body_start_.reset();
   shrink(request_.body);
   shrink(response_.body);

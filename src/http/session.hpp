@@ -66,6 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string peer_;                 // client address, for the access log only
   std::optional<Clock::time_point> body_start_;
   bool close_after_write_ = false;
+  bool continued_ = false;  // "100 Continue" sent for the current request
   bool stopping_ = false;
   bool overflow_ = false;
   AddressSlot slot_;

@@ -1,7 +1,14 @@
 #include "http/url.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <string>
+
+#include "util/json.hpp"
 
 namespace recsys::http {
 
@@ -16,6 +23,18 @@ int hex_value(char c) {
 
 Target split_target(std::string_view target) {
   Target t;
+  // Absolute-form ("http://host:8080/v1/..."), which RFC 9112 3.2.2 says a
+  // server must accept: the path and query after the authority.
+  for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (target.size() >= scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      auto end = target.find_first_of("/?", scheme.size());
+      target = end == std::string_view::npos ? std::string_view("/") : target.substr(end);
+      if (target.front() == '?') return Target{"/", target.substr(1)};
+      break;
+    }
+  }
   auto q = target.find('?');
   t.path = target.substr(0, q);
   if (q != std::string_view::npos) t.query = target.substr(q + 1);
@@ -73,9 +92,20 @@ IntParam int_param(std::string_view query, std::string_view name, std::size_t ma
   if (!percent_decode(*raw, text, true)) return IntParam::Invalid;
   std::size_t v = 0;
   auto res = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (res.ec != std::errc() || res.ptr != text.data() + text.size() || v == 0 || v > max) return IntParam::Invalid;
+  // Digits past size_t's range are a number larger than any max, not garbage:
+  // k=99999999999999999999 asks for the whole list as k=18446744073709551615 does.
+  if (res.ec == std::errc::result_out_of_range) v = SIZE_MAX;
+  else if (res.ec != std::errc()) return IntParam::Invalid;
+  if (res.ptr != text.data() + text.size() || v == 0 || v > max) return IntParam::Invalid;
   value = v;
   return IntParam::Valid;
+}
+
+std::string decode_id_segment(std::string_view segment, std::string& out, std::string_view what) {
+  if (!percent_decode(segment, out, false)) return fmt::format("invalid percent-encoding in the {} id", what);
+  if (out.empty()) return fmt::format("empty {} id", what);
+  if (!json::valid_utf8(out)) return fmt::format("the {} id is not valid UTF-8", what);
+  return {};
 }
 
 std::string_view next_segment(std::string_view& rest) {

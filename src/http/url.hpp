@@ -14,6 +14,7 @@ struct Target {
   std::string_view path;
   std::string_view query;  // without '?'; empty when absent
 };
+// The target in origin-form ("/path?query") or absolute-form ("http://host/path?query").
 Target split_target(std::string_view target);
 
 // Decodes %XX escapes into `out` (replacing its content); in query strings '+'
@@ -46,6 +47,12 @@ void for_each_param(std::string_view query, Fn&& fn) {
 // first ("k=%35" is k=5, as for every other value). `value` is set when Valid.
 enum class IntParam { Absent, Valid, Repeated, Invalid };
 IntParam int_param(std::string_view query, std::string_view name, std::size_t max, std::size_t& value);
+
+// A path segment as a user or item id (`what`), percent-decoded into `out`.
+// Returns why it cannot be one, or "" when it can: a malformed escape, an
+// empty id, or bytes that are not UTF-8 (no stored id is: import and events
+// refuse them, and answers would have to alter them to put them in JSON).
+std::string decode_id_segment(std::string_view segment, std::string& out, std::string_view what);
 
 // Splits `path` at '/' after `prefix`: returns the next segment and advances.
 // Example: path "/v1/users/42/recommendations" after consuming "/v1/users/".

@@ -273,6 +273,7 @@ def main():
                 failures.append("an unknown user did not get the fallback")
             check("GET", "/v1/users/nobody/recommendations?genres=Drama", 200, conn_port=port)
             check("GET", f"/v1/users/{u}/recommendations?k=0", 400, conn_port=port)
+            check("GET", "/v1/users/%FF/recommendations", 400, conn_port=port)
             check("GET", f"/v1/users/{u}/recommendations?colour=red", 400, conn_port=port)
             check("GET", f"/v1/items/{i}/similar", 200, conn_port=port)
             check("GET", f"/v1/items/{i}/similar?k=2&exclude_genre=Comedy", 200, conn_port=port)
@@ -283,6 +284,8 @@ def main():
                   auth, port)
             check("POST", "/v1/events", 401, json.dumps({"user": u, "item": i}), {"Content-Type": "application/json"}, port)
             check("POST", "/v1/events", 400, "{not json", auth, port)
+            check("POST", "/v1/events", 403, json.dumps({"user": u, "item": i, "value": 4}),
+                  {**auth, "Origin": "http://elsewhere.example"}, port)
             check("POST", "/v1/events", 422, json.dumps({"user": u}), auth, port)
             check("GET", "/v1/events", 405, conn_port=port)
             hist = check("GET", f"/v1/users/{u}/history?limit=3", 200, conn_port=port)

@@ -41,3 +41,118 @@ TEST_CASE("a header with bare LF line ends is refused at once even when it arriv
   ok.send("\n");
   REQUIRE(ok.read_response(2000ms).status == 200);
 }
+
+// RFC 9110 10.1.1: curl sends "Expect: 100-continue" with bodies over 1 KiB
+// and waits a second for the interim answer before it sends the body anyway;
+// other clients wait until their own time-out. It used to never come.
+TEST_CASE("Expect: 100-continue gets an interim 100 before the body, then the final answer") {
+  test::ServedDb f(10, 12, 3, 5);
+  test::Server server(f.dir, f.db);
+  const std::string body = R"({"user":"u1","item":"i2","value":1})";
+  Connection c(server.port());
+  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  REQUIRE(c.read_response(2000ms).status == 100);  // before any body byte was sent
+  c.send(body);
+  auto r = c.read_response();
+  REQUIRE(r.status == 200);
+  REQUIRE(r.body == R"({"accepted":1})");
+  // The connection goes on, and a request without the expectation gets no 100.
+  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  REQUIRE(c.read_response().status == 200);
+  // A body sent at once with the expectation needs no interim answer.
+  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body);
+  REQUIRE(c.read_response().status == 200);
+  // HTTP/1.0 has no interim answers (RFC 9110 10.1.1): the body is awaited.
+  Connection old(server.port());
+  old.send("POST /v1/events HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n");
+  std::this_thread::sleep_for(200ms);
+  old.send(body);
+  REQUIRE(old.read_response().status == 200);
+}
+
+// Without a token, any web page a visitor of the host opens could make the
+// browser POST events here: a form, or fetch() with a text/plain body, needs
+// no CORS preflight. Browsers send Origin with every POST; curl and services
+// send none, and the dashboard sends its own origin.
+TEST_CASE("events posted from a web page of another site are refused; the server's own pages and other clients are not") {
+  test::ServedDb f(10, 12, 3, 5);
+  test::Server server(f.dir, f.db);
+  const std::string body = R"({"user":"u-origin","item":"i2","value":1})";
+  auto post = [&](const std::string& headers) {
+    Connection c(server.port());
+    c.send("POST /v1/events HTTP/1.1\r\n" + headers + "Content-Type: text/plain\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body);
+    return c.read_response();
+  };
+  for (const char* refused : {"Host: 127.0.0.1:8080\r\nOrigin: http://evil.example\r\n",
+                              "Host: 127.0.0.1:8080\r\nOrigin: null\r\n",
+                              "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8081\r\n",
+                              "Host: 127.0.0.1:8080\r\nOrigin: https://127.0.0.1:8080.evil.example\r\n",
+                              "Origin: http://127.0.0.1:8080\r\n"}) {
+    INFO(refused);
+    auto r = post(refused);
+    REQUIRE(r.status == 403);
+    REQUIRE(r.body.find(R"("code":"forbidden")") != std::string::npos);
+  }
+  Connection check(server.port());
+  REQUIRE(check.get("/v1/users/u-origin/history").body.find("i2") == std::string::npos);
+  for (const char* taken : {"Host: 127.0.0.1:8080\r\n", "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n",
+                            "Host: Recs.Example.com\r\nOrigin: https://recs.example.com\r\n",
+                            "Host: recs.example.com:443\r\nOrigin: https://recs.example.com\r\n",
+                            "Host: recs.example.com\r\nOrigin: http://recs.example.com:80\r\n"}) {
+    INFO(taken);
+    REQUIRE(post(taken).status == 200);
+  }
+  REQUIRE(check.get("/v1/users/u-origin/history").body.find("i2") != std::string::npos);
+}
+
+TEST_CASE("request-line and header rules: absolute-form, long request lines, Authorization, ids, k") {
+  test::ServedDb f(10, 12, 3, 5);
+  test::TempDir tokens;
+  auto token_file = tokens.write("token", "s3cret\n");
+  test::Server server(f.dir, f.db, {"--token-file", token_file.string()});
+  auto send = [&](const std::string& request) {
+    Connection c(server.port());
+    c.send(request);
+    return c.read_response();
+  };
+  // RFC 9112 3.2.2: a server must accept the absolute-form.
+  auto r = send("GET http://127.0.0.1/v1/users/u1/recommendations?k=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  REQUIRE(r.status == 200);
+  REQUIRE(r.body.find(R"("user":"u1")") != std::string::npos);
+  REQUIRE(send("GET HTTP://x:1/healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 200);
+  // A request line past the header limit is a too-long target (414), as one
+  // past the target limit is; a large header after a short line stays 431.
+  r = send("GET /v1/users/u1/recommendations?exclude=" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(r.status == 414);
+  r = send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  REQUIRE(r.status == 431);
+  // The scheme is case-insensitive (RFC 9110 11.1); two Authorization fields are ambiguous.
+  const std::string body = R"({"user":"u1","item":"i2","value":1})";
+  auto post = [&](const std::string& auth) {
+    return send("POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n" + body);
+  };
+  REQUIRE(post("Authorization: Bearer s3cret\r\n").status == 200);
+  REQUIRE(post("Authorization: BEARER s3cret\r\n").status == 200);
+  REQUIRE(post("Authorization: Bearer s3cre\r\n").status == 401);
+  REQUIRE(post("Authorization: Bearer wrong\r\nAuthorization: Bearer s3cret\r\n").status == 400);
+  REQUIRE(post("Authorization: Bearer s3cret\r\nAuthorization: Bearer s3cret\r\n").status == 400);
+  // Ids that are not UTF-8 cannot be stored: refused, not echoed altered.
+  Connection c(server.port());
+  r = c.get("/v1/users/%FF%FE/recommendations");
+  REQUIRE(r.status == 400);
+  REQUIRE(r.body.find("not valid UTF-8") != std::string::npos);
+  REQUIRE(c.get("/v1/items/%C3%28/similar").status == 400);
+  REQUIRE(c.get("/v1/users/%C3%28/history").status == 400);
+  // k past size_t's range asks for the whole list, as the largest size_t does.
+  auto whole = c.get("/v1/users/u1/recommendations?k=18446744073709551615");
+  REQUIRE(whole.status == 200);
+  r = c.get("/v1/users/u1/recommendations?k=99999999999999999999999");
+  REQUIRE(r.status == 200);
+  REQUIRE(r.body == whole.body);
+  REQUIRE(c.get("/v1/users/u1/recommendations?k=9999999999999999999x").status == 400);
+}
