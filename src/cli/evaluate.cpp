@@ -29,6 +29,7 @@
 #include "model/als.hpp"
 #include "store/ids.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
 
@@ -203,10 +204,7 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
   }
   std::printf("%s", eval::format_report(report).c_str());
   if (!o.metrics_json.empty()) {
-    std::FILE* f = std::fopen(o.metrics_json.c_str(), "wb");
-    if (!f) throw std::runtime_error(fmt::format("cannot write {}", o.metrics_json));
-    std::fprintf(f, "%s\n", eval::report_json(report).c_str());
-    std::fclose(f);
+    util::write_file(o.metrics_json, eval::report_json(report) + '\n');
   }
 }
 

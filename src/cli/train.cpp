@@ -25,6 +25,7 @@
 #include "eval/html_report.hpp"
 #include "model/als.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "util/progress.hpp"
@@ -100,22 +101,20 @@ void check_trainable(const data::RatingTable& t) {
     throw std::runtime_error(fmt::format("only {} user has ratings: collaborative filtering needs at least two users", users));
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text << '\n';
-  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path));
-}
-
 void run_train(const GlobalOptions& global, const TrainOptions& options) {
   Timer timer;
   model::ModelParams params = resolve_model_options(options.model);
   SplitOptions split_options = options.split;
   check_split_options(split_options);
   const unsigned threads = resolve_threads(global.threads);
-  if (!options.report.empty()) {
-    // Fail before any work (and before the database changes) when the report cannot be written.
-    std::ofstream probe(options.report, std::ios::binary | std::ios::app);
-    if (!probe) throw std::runtime_error(fmt::format("cannot write the report to {}: check the directory exists and is writable", options.report));
+  // Fail before any work (and before the database changes) when a report cannot be written.
+  for (const auto& [path, what] : {std::pair{options.report, "the report"}, std::pair{options.metrics_json, "the metrics"}}) {
+    if (path.empty()) continue;
+    std::ofstream probe(path, std::ios::binary | std::ios::app);
+    if (!probe) {
+      throw std::runtime_error(
+          fmt::format("cannot write {} to {}: check the directory exists and is writable", what, path));
+    }
   }
 
   auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
@@ -219,7 +218,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
                   : eval::evaluate(factors.users, factors.items, train.by_user, split.test, eo);
     std::printf("%s", eval::format_report(*report).c_str());
     std::fflush(stdout);
-    if (!options.metrics_json.empty()) write_file(options.metrics_json, eval::report_json(*report));
+    if (!options.metrics_json.empty()) util::write_file(options.metrics_json, eval::report_json(*report) + '\n');
     summary.ratings = split.train.size();
   }
   if (split_options.kind == data::SplitKind::None || options.refit) {
@@ -251,8 +250,12 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   auto generation = store_model(db, description, factors, options.keep, &deleted, fingerprints);
   if (!options.report.empty()) {
     // The same object GET /v1/model answers: the generation first, then the description.
-    write_file(options.report, eval::html_report(fmt::format("{{\"generation\":{},\"serving\":false,{}", generation,
-                                                             std::string_view(description).substr(1))));
+    try {
+      util::write_file(options.report, eval::html_report(fmt::format("{{\"generation\":{},\"serving\":false,{}",
+                                                                   generation, std::string_view(description).substr(1))));
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error(fmt::format("{} (the model is stored as generation {})", e.what(), generation));
+    }
     std::printf("%s", fmt::format("report written to {}\n", options.report).c_str());
   }
   std::string kind = ease ? fmt::format("EASE, λ {:g}", params.regularization)
