@@ -110,6 +110,29 @@ void refuse_file_inside_database(const fs::path& path) {
                            "); opened as a file it would get a lock of its own, and two writers could corrupt it");
 }
 
+void refuse_unmappable(const fs::path& path, bool creating) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec) return;  // missing: the caller says so
+  const bool subdir = fs::is_directory(status);
+  if (!subdir && !fs::is_regular_file(status)) {
+    // /dev/null answered "Bad file descriptor", and opening a FIFO waited for a writer forever.
+    throw std::runtime_error("'" + path.string() +
+                             "' is neither a directory nor a regular file: --db names a database directory (or a "
+                             "single database file)");
+  }
+  // A data file of 0 bytes holds no commit: a process creating it was stopped
+  // before LMDB wrote its first pages, or it was emptied. Only a command that
+  // creates databases may start it afresh; serve would have served an empty
+  // database as if nothing were wrong, and the readers said "Bad file descriptor".
+  const fs::path data_file = subdir ? path / "data.mdb" : path;
+  if (!creating && fs::is_regular_file(data_file, ec) && fs::file_size(data_file, ec) == 0 && !ec) {
+    throw std::runtime_error("the data file " + data_file.string() +
+                             " is empty (0 bytes): it holds no database (creating it may have been interrupted, or "
+                             "it was emptied); restore a backup, or import into it to start afresh");
+  }
+}
+
 fs::path default_db_path() {
   if (const char* env = std::getenv("RECSYS_DB"); env && *env) return env;
   return "recsys.db";
@@ -153,6 +176,7 @@ Database Database::open(const OpenOptions& options) {
     flags |= MDB_NOSUBDIR;
     db.data_file_ = options.path;
   }
+  refuse_unmappable(options.path, options.mode == OpenMode::Create);
 
   Env::Options env_options;
   env_options.flags = flags;

@@ -197,4 +197,9 @@ std::filesystem::path default_db_path();
 // would each think they are the only writer and corrupt it.
 void refuse_file_inside_database(const std::filesystem::path& path);
 
+// Throws when an existing `path` can hold no database to map: neither a
+// directory nor a regular file (/dev/null, a FIFO), or a data file of 0 bytes
+// unless the command creates databases (`creating`: it starts one there).
+void refuse_unmappable(const std::filesystem::path& path, bool creating);
+
 }  // namespace recsys::store

@@ -3,6 +3,8 @@
 // a database the real binary built, and `recsys check` must name it.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -219,6 +221,28 @@ TEST_CASE("check names a directory or file that is not a recsys database") {
   r = run_recsys({"--db", text.string(), "check"}, dir);
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.err, Catch::Contains("is not an LMDB database"));
+  // Not a file to map: /dev/null said "Bad file descriptor", a FIFO waited for a writer forever.
+  std::vector<std::string> odd{"/dev/null"};
+  if (::mkfifo((dir / "fifo").c_str(), 0600) == 0) odd.push_back((dir / "fifo").string());
+  for (const auto& path : odd) {
+    for (const char* command : {"check", "info", "serve"}) {
+      r = run_recsys({"--db", path, command}, dir);
+      INFO(path << " " << command << ": " << r.err);
+      REQUIRE(r.status == 1);
+      REQUIRE_THAT(r.err, Catch::Contains("is neither a directory nor a regular file"));
+    }
+  }
+  // A data file of 0 bytes holds no database: serve used to start an empty
+  // one in it and serve "model none"; only an import may start it afresh.
+  std::filesystem::create_directory(dir / "zero");
+  { std::ofstream(dir / "zero" / "data.mdb"); }
+  for (const char* command : {"check", "info", "serve", "precompute"}) {
+    r = run_recsys({"--db", (dir / "zero").string(), command}, dir);
+    INFO(command << ": " << r.err);
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Catch::Contains("is empty (0 bytes): it holds no database"));
+  }
+  REQUIRE(std::filesystem::file_size(dir / "zero" / "data.mdb") == 0);
 }
 
 TEST_CASE("check reports a truncated data file") {
@@ -230,6 +254,18 @@ TEST_CASE("check reports a truncated data file") {
   INFO(r.out << r.err);
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.out, Catch::StartsWith("environment: the data file ") && Catch::Contains("bytes but the last commit uses"));
+  // Every other command read a page past the end and died of SIGBUS
+  // ("Bus error", exit 135; serve at start): one line and exit 1 instead.
+  for (std::vector<std::string> command : {std::vector<std::string>{"info"}, {"recommend", "1"}, {"models", "list"},
+                                           {"precompute"}, {"backup", (dir / "copy").string()}, {"serve"}}) {
+    std::vector<std::string> args{"--db", (dir / "db").string()};
+    args.insert(args.end(), command.begin(), command.end());
+    if (command[0] == "serve") args.insert(args.end(), {"--port", "0"});
+    r = run_recsys(args, dir);
+    INFO(command[0] << ": " << r.err);
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Catch::Contains("a memory-mapped file could not be read") || Catch::Contains("error: "));
+  }
 }
 
 TEST_CASE("check names B-tree pages that were overwritten") {
