@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -23,20 +24,37 @@
 
 namespace {
 
-// CLI11 2.1 reads "-1" into an unsigned option as 2^64 − 1 (so --seed -1 and
-// --max-trials -1 were accepted silently): every unsigned option, in every
-// subcommand, refuses a sign.
-void refuse_negative_unsigned(CLI::App& app) {
-  const CLI::Validator no_sign(
-      [](std::string& value) {
-        const auto first = value.find_first_not_of(" \t");
-        return first != std::string::npos && value[first] == '-' ? std::string("must not be negative (got " + value + ")")
-                                                                 : std::string();
-      },
-      "", "unsigned");
-  for (CLI::Option* option : app.get_options())
-    if (option->get_type_name().rfind("UINT", 0) == 0) option->check(no_sign);
-  for (CLI::App* sub : app.get_subcommands({})) refuse_negative_unsigned(*sub);
+// CLI11 2.1 reads integers with strtoll's base 0: "-1" into an unsigned
+// option as 2^64 − 1 (so --seed -1 and --max-trials -1 were accepted
+// silently), "010" as 8 and "0x4" as 4, and "08" not at all. Every integer
+// option, in every subcommand and in config files, takes decimal digits:
+// leading zeros are dropped, other bases refused, and unsigned ones refuse a sign.
+void decimal_integers(CLI::App& app) {
+  auto rule = [](bool is_unsigned) {
+    return CLI::Validator(
+        [is_unsigned](std::string& value) {
+          const auto first = value.find_first_not_of(" \t");
+          if (first == std::string::npos) return std::string();
+          std::size_t digits = first + (value[first] == '-' || value[first] == '+' ? 1 : 0);
+          if (is_unsigned && value[first] == '-') return std::string("must not be negative (got " + value + ")");
+          if (digits + 1 < value.size() && value[digits] == '0' && std::isalpha(static_cast<unsigned char>(value[digits + 1]))) {
+            return std::string("must be a decimal integer (got " + value + ")");
+          }
+          std::size_t zeros = digits;
+          while (zeros + 1 < value.size() && value[zeros] == '0' && std::isdigit(static_cast<unsigned char>(value[zeros + 1])))
+            ++zeros;
+          value.erase(digits, zeros - digits);
+          return std::string();
+        },
+        "", is_unsigned ? "decimal unsigned" : "decimal");
+  };
+  for (CLI::Option* option : app.get_options()) {
+    const std::string type = option->get_type_name();
+    if (type.find("SIZE") != std::string::npos) continue;  // 512M, 4G: CLI11's own size reader
+    if (type.rfind("UINT", 0) == 0) option->transform(rule(true));
+    else if (type.rfind("INT", 0) == 0) option->transform(rule(false));
+  }
+  for (CLI::App* sub : app.get_subcommands({})) decimal_integers(*sub);
 }
 
 // An error message for the terminal: ids and file names in it come from input
@@ -124,7 +142,7 @@ int main(int argc, char** argv) try {
   cli::setup_check(app, global, run);
   cli::setup_models(app, global, run);
   cli::setup_config(app, global, run, sources);
-  refuse_negative_unsigned(app);
+  decimal_integers(app);
 
   try {
     app.parse(argc, argv);

@@ -75,6 +75,23 @@ TEST_CASE("a sign on an unsigned option and impossible sizes are usage errors th
     CHECK((r.err.find("must not be negative") != std::string::npos || r.err.find("must be positive") != std::string::npos));
     CHECK(r.err.find("1797693134862315708") == std::string::npos);  // CLI11 printed the range up to 1.8e308 in full
   }
+  // And read "010" as 8, "0x10" as 16, and refused "08": integers are decimal.
+  auto plain = run_recsys({"generate", "--users", "10", "--items", "12", "--ratings", "30", "--seed", "9"}, dir);
+  auto zeros = run_recsys({"generate", "--users", "010", "--items", "012", "--ratings", "0030", "--seed", "09"}, dir);
+  REQUIRE(plain.status == 0);
+  CHECK(zeros.status == 0);
+  CHECK(zeros.out == plain.out);
+  for (const char* other_base : {"0x10", "0b11", "0X1f"}) {
+    auto r = run_recsys({"generate", "--users", other_base, "--items", "12", "--ratings", "30"}, dir);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--users: must be a decimal integer (got " + std::string(other_base) + ")") != std::string::npos);
+  }
+  auto config = dir.write("c.ini", "db = x.db\n[train]\nfactors = 08\niterations = 010\n");
+  auto printed = run_recsys({"--config", config.string(), "config", "--print"}, dir);
+  INFO(printed.err);
+  CHECK(printed.status == 0);
+  CHECK(printed.out.find("factors = 8 ") != std::string::npos);
+  CHECK(printed.out.find("iterations = 10 ") != std::string::npos);
   auto zero = run_recsys({"generate", "--users", "5", "--items", "10", "--ratings", "0"}, dir);
   CHECK(zero.status == 2);
   CHECK(zero.err.find("--ratings must be at least 1") != std::string::npos);
