@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -106,10 +107,27 @@ void publish_copy(const fs::path& dest, bool created_dir) {
   if (created_dir) sync_directory(dest.parent_path());
 }
 
+// A copy inside the database directory is lost with it (the failure a backup
+// is for) and would be copied into every later backup of the directory.
+void refuse_dest_inside(const fs::path& db_dir, const fs::path& dest) {
+  std::error_code ec;
+  if (!fs::is_directory(db_dir, ec)) return;
+  const fs::path dir = fs::weakly_canonical(db_dir, ec);
+  if (ec) return;
+  const fs::path target = fs::weakly_canonical(fs::absolute(dest, ec), ec);
+  if (ec) return;
+  auto [d, t] = std::mismatch(dir.begin(), dir.end(), target.begin(), target.end());
+  if (d == dir.end()) {
+    throw std::runtime_error("backup destination '" + dest.string() + "' is inside the database directory '" +
+                             db_dir.string() + "': a copy there is lost with the database; choose a path outside it");
+  }
+}
+
 void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   auto db = open_database(global, store::OpenMode::ReadOnly);
   fs::path dest = fs::path(options.dest).lexically_normal();
   if (!dest.has_filename()) dest = dest.parent_path();  // "copy.db/" names copy.db
+  refuse_dest_inside(db.path(), dest);
   bool created_dir = false;
   int fd = create_copy_file(dest, created_dir);
   Timer timer;

@@ -147,6 +147,15 @@ TEST_CASE("backup writes a consistent copy that opens as a database") {
   CHECK(over.status == 1);
   CHECK(over.err.find("holds an unfinished backup (data.mdb.partial") != std::string::npos);
   CHECK(run_recsys({"--db", stopped.string(), "info"}, dir).err.find("without a recsys database") != std::string::npos);
+  // A copy inside the database directory (written there before) is refused, however the path is spelled.
+  for (const std::string& inside : {db + "/copy", db + "/../" + std::filesystem::path(db).filename().string() + "/a/b"}) {
+    auto r = run_recsys({"--db", db, "backup", inside}, dir);
+    INFO(inside << ": " << r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("is inside the database directory") != std::string::npos);
+  }
+  CHECK(!std::filesystem::exists(std::filesystem::path(db) / "copy"));
+  CHECK(!std::filesystem::exists(std::filesystem::path(db) / "a"));
 }
 
 TEST_CASE("a file inside a database directory is refused as --db") {
