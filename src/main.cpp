@@ -5,10 +5,12 @@
 #include <fmt/format.h>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -90,9 +92,24 @@ void handle_sigbus() {
   ::sigaction(SIGBUS, &action, nullptr);
 }
 
+// Under an address-space limit (ulimit -v, systemd's LimitAS=) OpenBLAS's
+// worker threads, started when the library loads, each take a 128 MiB buffer
+// and retry forever at full CPU when mmap refuses it; the process then also
+// hangs at exit joining them (even --version did). Run again with OpenBLAS
+// single-threaded, unless OPENBLAS_NUM_THREADS says otherwise (or this is
+// that second run); model::blas_callers keeps the products within the limit.
+void single_threaded_blas_under_address_limit(char** argv) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  if (std::getenv("OPENBLAS_NUM_THREADS")) return;
+  ::setenv("OPENBLAS_NUM_THREADS", "1", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: go on as we are
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
+  single_threaded_blas_under_address_limit(argv);
   using namespace recsys;
   CLI::App app{"recsys: a real-time recommendation service in one executable.\n"
                "Import ratings, train ALS, precompute top-k lists and serve them over HTTP from one LMDB file."};

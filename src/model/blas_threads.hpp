@@ -12,6 +12,17 @@
 
 namespace recsys::model {
 
+// OpenBLAS (Debian 12's 0.3.21) gives each thread inside a BLAS call a
+// 128 MiB buffer from a pool it keeps, and when mmap refuses one (an
+// address-space limit: ulimit -v, systemd's LimitAS=) it retries forever at
+// full CPU. Returns how many of `wanted` threads may be inside BLAS at once:
+// all of them without such a limit; under one, as many as have buffers
+// already plus those whose buffers fit beside what the process maps now.
+// Throws std::runtime_error naming the limit when not even one fits.
+// (main() also starts OpenBLAS without worker threads under such a limit:
+// each takes its buffer when it starts, and a refused one hung even --version.)
+unsigned blas_callers(unsigned wanted);
+
 class BlasThreads {
  public:
   explicit BlasThreads(unsigned threads);

@@ -110,7 +110,10 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
   const std::size_t qb = std::max<std::size_t>(1, options.query_block);
   const std::size_t tile = std::min(n_targets, std::max<std::size_t>(32, options.target_tile));
   const std::size_t blocks = (n_rows + qb - 1) / qb;
-  const unsigned threads = static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(options.threads, blocks)));
+  // Each worker's products take an OpenBLAS buffer: fewer workers when an
+  // address-space limit leaves room for fewer (model/blas_threads.hpp).
+  const unsigned threads = model::blas_callers(
+      static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(options.threads, blocks))));
   std::vector<Worker> workers(threads);
   for (auto& w : workers) {
     w.queries.resize(qb * f);

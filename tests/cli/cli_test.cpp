@@ -195,6 +195,41 @@ TEST_CASE("a map larger than the address space allowed says so, not only 'Cannot
                           Catch::Contains("ulimit -v"));
 }
 
+// OpenBLAS takes a 128 MiB buffer per thread inside a BLAS call and retries
+// forever at full CPU when an address-space limit refuses it: train and
+// precompute spun at 100 % for good, and even --version hung at exit (its
+// worker threads take their buffers when the library loads).
+TEST_CASE("under an address-space limit commands end, with a clear message when the limit is too low") {
+  if (std::getenv("RECSYS_SANITIZED")) {
+    WARN("skipped: sanitizers reserve more address space than the limits this test sets");
+    return;
+  }
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "300", "--items", "200", "--ratings", "6000", "--seed", "3", "-o", csv},
+                     dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "--map-size", "64M", "import", csv}, dir).status == 0);
+  auto limited = [&](const std::string& kib, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"sh", "-c", "ulimit -v " + kib + " && exec \"$0\" \"$@\"", recsys_bin(), "--db", db,
+                                  "--map-size", "64M", "--threads", "2"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Process(argv, dir.path()).wait();
+  };
+  auto version = limited("150000", {"--version"});
+  INFO(version.err);
+  CHECK(version.status == 0);
+  auto tight = limited("200000", {"train", "--iterations", "2", "--factors", "8"});
+  INFO(tight.err);
+  CHECK(tight.status == 1);
+  CHECK_THAT(tight.err, Catch::Contains("address-space limit") && Catch::Contains("raise the limit"));
+  // With room, the limit changes nothing but OpenBLAS's own threads.
+  auto roomy = limited("1500000", {"train", "--iterations", "2", "--factors", "8"});
+  INFO(roomy.err);
+  CHECK(roomy.status == 0);
+  CHECK(limited("1500000", {"precompute"}).status == 0);
+}
+
 TEST_CASE("log lines carry the date and time in a file, and leave it to the journal when stderr is the journal") {
   // Before, a server started with `serve 2> log` (nohup, a container) wrote
   // lines without any time, so a log file of months could not be read.
