@@ -115,6 +115,35 @@ TEST_CASE("a --k beyond the catalogue ranks every item instead of failing") {
   CHECK(e.status == 0);
 }
 
+// Items rated only in the test part have no learned factors. They were
+// ranked anyway, on what initialisation left, so at a large k coverage
+// (distinct recommended items / items in the train part) went above 1.
+TEST_CASE("items without a training rating are not ranked, and coverage stays at most 1") {
+  TempDir dir;
+  auto csv = (dir / "r.csv").string();
+  // 2000 items for 6000 ratings: hundreds have one rating, many of them in the test part.
+  REQUIRE(run_recsys({"generate", "--users", "300", "--items", "2000", "--ratings", "6000", "--seed", "5", "-o", csv},
+                     dir).status == 0);
+  auto db = (dir / "db").string();
+  auto metrics = (dir / "m.json").string();
+  auto r = run_recsys({"--db", db, "train", csv, "--factors", "8", "--iterations", "3", "--k", "5000", "--no-refit",
+                       "--metrics-json", metrics}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  std::ifstream in(metrics);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string json = text.str();
+  auto at = json.find("\"coverage\":");
+  REQUIRE(at != std::string::npos);
+  const double coverage = std::stod(json.substr(at + 11));
+  CHECK(coverage > 0.9);
+  CHECK(coverage <= 1.0);
+  auto e = run_recsys({"--db", db, "evaluate", "--k", "5000"}, dir);
+  REQUIRE(e.status == 0);
+  CHECK(e.out.find("coverage          1.0000") != std::string::npos);
+}
+
 // A full disk showed only when the stream was flushed or closed, after the
 // checks: train and evaluate left a 0-byte metrics file and exited 0.
 TEST_CASE("a metrics or report file that cannot be written is an error, not an empty file") {
