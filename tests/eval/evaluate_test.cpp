@@ -105,8 +105,9 @@ TEST_CASE("explicit evaluation reports RMSE with predictions clipped to the rati
 namespace {
 
 // Metrics of one user computed from their definitions (docs/training.md), on a
-// brute-force ranking: every item scored, the user's training items removed,
-// ties to the lower index. Independent of rank/topk and eval/metrics.
+// brute-force ranking: every item with a training rating scored, the user's
+// training items removed, ties to the lower index. Independent of rank/topk
+// and eval/metrics.
 struct Expected {
   double precision = 0, recall = 0, ndcg = 0, map = 0, map_at_k = 0;
   std::size_t users = 0;
@@ -114,10 +115,10 @@ struct Expected {
 
 void add_brute_force(Expected& e, const model::RowMatrixXf& users, const model::RowMatrixXf& items,
                      const std::vector<std::uint32_t>& train, const std::vector<std::uint32_t>& test, std::uint32_t u,
-                     std::size_t k) {
+                     std::size_t k, const std::vector<char>& trained) {
   std::vector<std::pair<float, std::uint32_t>> scored;
   for (std::uint32_t i = 0; i < items.rows(); ++i) {
-    if (std::find(train.begin(), train.end(), i) != train.end()) continue;
+    if (!trained[i] || std::find(train.begin(), train.end(), i) != train.end()) continue;
     scored.emplace_back(users.row(u).dot(items.row(i)), i);
   }
   std::sort(scored.begin(), scored.end(),
@@ -171,10 +172,15 @@ TEST_CASE("evaluation excludes each user's own training items when some users ha
   held_out.n_users = n_users;
   held_out.n_items = n_items;
   Expected want;
+  // Items nobody rated in train are not ranked (they have no learned factors).
+  std::vector<char> trained(n_items, 0);
+  for (const auto& t : train)
+    for (auto i : t) trained[i] = 1;
+  REQUIRE(std::count(trained.begin(), trained.end(), 0) > 0);  // the case is exercised
   for (std::uint32_t u = 0; u < n_users; ++u) {
     for (auto i : train[u]) tu.push_back(u), ti.push_back(i), tv.push_back(1.0f);
     for (auto i : test[u]) held_out.push_back(u, i, 1.0f, 0);
-    if (!test[u].empty()) add_brute_force(want, users, items, train[u], test[u], u, k);
+    if (!test[u].empty()) add_brute_force(want, users, items, train[u], test[u], u, k, trained);
   }
   auto train_csr = model::build_csr(n_users, n_items, tu, ti, tv);
   eval::EvalOptions eo;
@@ -198,8 +204,8 @@ TEST_CASE("a k beyond the catalogue ranks every unseen item instead of reserving
   model::RowMatrixXf users(3, 2), items(5, 2);
   users << 1, 0, 0, 1, 1, 1;
   items << 1, 0, 0.8f, 0.2f, 0, 1, 0.2f, 0.8f, 0.5f, 0.5f;
-  std::vector<std::uint32_t> tu{0, 1, 2}, ti{0, 2, 4};
-  std::vector<float> tv{1, 1, 1};
+  std::vector<std::uint32_t> tu{0, 1, 2, 0, 1}, ti{0, 2, 4, 1, 3};  // every item has a train rating
+  std::vector<float> tv{1, 1, 1, 1, 1};
   auto train_csr = model::build_csr(3, 5, tu, ti, tv);
   data::RatingTable held_out;
   held_out.n_users = 3;

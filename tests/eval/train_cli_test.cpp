@@ -230,12 +230,13 @@ TEST_CASE("train gives exact metrics when some users have too few ratings for a 
   // and D have one or two ratings and get none. C's test item e is one of E's
   // training items: scored against another user's exclusions, C would miss it.
   // With k = 10 over six items every unseen item is listed, so every test item
-  // is a hit: recall 1 and precision 1/10 exactly.
+  // is a hit: recall 1 and precision 1/10 exactly. (Every test item has a train
+  // rating, B's d among them: items rated only in the test part are not ranked.)
   TempDir dir;
   auto file = dir.write("toy.csv",
                         "user,item,rating,timestamp\n"
                         "A,a,5,1\nA,b,4,2\nA,c,3,3\nA,d,2,4\n"
-                        "B,a,4,1\n"
+                        "B,a,4,1\nB,d,3,2\n"
                         "C,a,5,1\nC,b,4,2\nC,c,3,3\nC,e,2,4\n"
                         "D,b,1,1\nD,c,2,2\n"
                         "E,e,3,1\nE,f,4,2\nE,a,5,3\nE,b,1,4\n");
