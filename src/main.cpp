@@ -85,11 +85,33 @@ void on_sigbus(int) {
   ::_exit(1);
 }
 
-void handle_sigbus() {
+// Ctrl-C or SIGTERM in a command without its own handling (import, train,
+// precompute…) ended it by the default action without a word. LMDB has
+// nothing to undo (an unfinished write transaction is simply never
+// committed), so the line says that, and the signal is raised again with its
+// default action: the exit status stays 130 / 143 for scripts. serve and tune
+// install their own handlers when they start and finish their work instead.
+void on_interrupt(int sig) {
+  static const char message[] =
+      "\nrecsys: interrupted: the work this command had not yet committed is not stored (an unfinished LMDB "
+      "transaction is dropped whole); the database stays consistent\n";
+  [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, message, sizeof message - 1);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void handle_signals() {
   struct sigaction action {};
   action.sa_handler = on_sigbus;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGBUS, &action, nullptr);
+  action.sa_handler = on_interrupt;
+  for (int sig : {SIGINT, SIGTERM}) {
+    struct sigaction previous {};
+    // A signal the caller ignores (nohup, a background job of a script) stays ignored.
+    if (::sigaction(sig, nullptr, &previous) == 0 && previous.sa_handler == SIG_IGN) continue;
+    ::sigaction(sig, &action, nullptr);
+  }
 }
 
 // Under an address-space limit (ulimit -v, systemd's LimitAS=) OpenBLAS's
@@ -174,7 +196,7 @@ int main(int argc, char** argv) try {
     return 2;
   }
   log::init(global.log_level);
-  handle_sigbus();
+  handle_signals();
   if (!run) {
     std::fprintf(stderr, "recsys: no command given\nRun with --help for usage.\n");
     return 2;

@@ -17,6 +17,7 @@
 
 #include "cli/options.hpp"
 #include "store/database.hpp"
+#include "util/fault_guard.hpp"
 #include "util/log.hpp"
 #include "util/timer.hpp"
 
@@ -132,7 +133,21 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   int fd = create_copy_file(dest, created_dir);
   Timer timer;
   try {
-    write_copy(db, fd, !options.no_compact, dest / kPartialName);
+    {
+      // LMDB trusts its pages: on a damaged file the compacting copy, which
+      // walks every tree, faulted (SIGSEGV) and left DEST/data.mdb.partial.
+      util::FaultGuard guard(
+          options.no_compact
+              ? fmt::format("recsys: error: backup stopped: a page of '{}' could not be read (a file cut short or a "
+                            "disk error); run recsys check on it\n",
+                            db.path().string())
+              : fmt::format("recsys: error: backup stopped: LMDB met a damaged page of '{}' while compacting (the "
+                            "copy walks every tree); run recsys check on it, and copy it page by page with recsys "
+                            "backup --no-compact\n",
+                            db.path().string()),
+          (dest / kPartialName).string(), created_dir ? dest.string() : std::string());
+      write_copy(db, fd, !options.no_compact, dest / kPartialName);
+    }
     publish_copy(dest, created_dir);
   } catch (...) {
     // Never leave a half-written copy behind.

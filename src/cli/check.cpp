@@ -9,6 +9,7 @@
 
 #include "cli/options.hpp"
 #include "store/check.hpp"
+#include "util/fault_guard.hpp"
 
 namespace recsys::cli {
 
@@ -16,7 +17,16 @@ namespace {
 
 void run_check(const GlobalOptions& global) {
   std::filesystem::path path = global.db.empty() ? store::default_db_path() : std::filesystem::path(global.db);
-  store::CheckReport r = store::check_environment(path);
+  store::CheckReport r;
+  {
+    // A page damaged badly enough makes LMDB fault or stop at an assertion
+    // (which store/check.cpp prints as a finding first): one line, exit 1.
+    util::FaultGuard guard(fmt::format(
+        "recsys: error: check: LMDB stopped at a damaged page of '{}' and the check cannot go past it; restore a "
+        "backup, or copy what is readable with recsys backup --no-compact\n",
+        path.string()));
+    r = store::check_environment(path);
+  }
   std::string out;
   for (const auto& line : r.findings) out += line + '\n';
   if (r.total > r.findings.size()) out += fmt::format("… and {} more findings\n", r.total - r.findings.size());

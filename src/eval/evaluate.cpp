@@ -112,6 +112,7 @@ EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, 
   rank::BlockOptions block;
   block.k = options.k + untrained;  // the rankers cap a list at the catalogue; the metrics divide by k as asked
   block.threads = options.threads;
+  block.keep_going = options.keep_going;
   auto lists = rank(test_users,
                     [&](std::size_t u) { return train_by_user.row_indices(static_cast<std::uint32_t>(u)); }, block);
 

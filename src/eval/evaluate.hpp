@@ -23,6 +23,9 @@ struct EvalOptions {
   unsigned threads = 1;
   bool rating_metrics = false;  // RMSE / MAE (explicit models)
   std::size_t bootstrap = kBootstrapResamples;  // resamples for the nDCG / MAP intervals; 0: none
+  // Passed to the rankers (rank::BlockOptions::keep_going): false stops the
+  // scoring with rank::ProductsStopped (recsys tune's budget).
+  std::function<bool()> keep_going;
 };
 
 struct EvalReport {

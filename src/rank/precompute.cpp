@@ -349,7 +349,7 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   // One selection of `depth` gives both the top-k bodies (its first k) and the candidates.
   const std::size_t depth = std::max(options.depth, options.k);
   report.depth = depth;
-  BlockOptions block{depth, options.threads, options.query_block, options.target_tile};
+  BlockOptions block{depth, options.threads, options.query_block, options.target_tile, {}};
   std::vector<std::uint32_t> changed;
   if (in.params.family != model::Family::Ease) {
     timer.reset();

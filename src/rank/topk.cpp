@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -124,9 +125,14 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
   // OpenBLAS would start its own threads inside every call; our workers each
   // multiply their own block, so BLAS runs single-threaded meanwhile.
   model::BlasThreads blas(1);
+  std::atomic<bool> stopped{false};
   parallel_dynamic(blocks, threads, 1, [&](std::size_t b0, std::size_t b1, unsigned worker_index) {
     Worker& w = workers[worker_index];
     for (std::size_t b = b0; b < b1; ++b) {
+      if (options.keep_going && (stopped.load(std::memory_order_relaxed) || !options.keep_going())) {
+        stopped.store(true, std::memory_order_relaxed);
+        return;
+      }
       const std::size_t r0 = b * qb;
       const std::size_t nb = std::min(qb, n_rows - r0);
       for (std::size_t i = 0; i < nb; ++i) {
@@ -152,6 +158,7 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
       }
     }
   });
+  if (stopped.load()) throw ProductsStopped{};
   return out;
 }
 

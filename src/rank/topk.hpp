@@ -63,7 +63,13 @@ struct BlockOptions {
   unsigned threads = 1;
   std::size_t query_block = 64;    // rows of one product block
   std::size_t target_tile = 2048;  // targets of one product block (the block stays in L2)
+  // When set, asked before each block, from the worker threads (so it must be
+  // thread-safe): false stops top_k_products, which then throws
+  // ProductsStopped. recsys tune's scoring ends with its budget this way.
+  std::function<bool()> keep_going;
 };
+
+struct ProductsStopped {};
 
 // Top-k of queries·targetsᵀ for the query rows listed in `rows` (all rows when
 // empty): the result's row p is the list of query row rows[p]. Both matrices

@@ -196,7 +196,15 @@ class Runner {
         job.state.reset();
         return;
       }
-      report = job.state->evaluate(data_, o_.metric.k, threads);
+      report = job.state->evaluate(data_, o_.metric.k, threads, [this] { return keep_going(); });
+    } catch (const rank::ProductsStopped&) {
+      // The budget ended while scoring (a loaded machine can make one trial's
+      // scoring take seconds): dropped like a fit stopped at an iteration.
+      std::lock_guard lock(mutex_);
+      ++skipped_;
+      if (!stopped()) out_of_budget_ = true;
+      job.state.reset();
+      return;
     } catch (const std::exception& e) {
       // One setting that cannot be fitted (EASE's Cholesky failing, ALS
       // diverging, memory) ends its trial, not the search.

@@ -56,11 +56,13 @@ class IalsTrial : public Trial {
     return true;
   }
 
-  eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads) const override {
+  eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads,
+                            const std::function<bool()>& keep_going) const override {
     eval::EvalOptions eo;
     eo.k = k;
     eo.threads = threads;
     eo.bootstrap = 0;
+    eo.keep_going = keep_going;
     return eval::evaluate(factors_->users, factors_->items, matrix_.by_user, data.validation, eo);
   }
 
@@ -87,11 +89,13 @@ class EaseTrial : public Trial {
     return true;
   }
 
-  eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads) const override {
+  eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads,
+                            const std::function<bool()>& keep_going) const override {
     eval::EvalOptions eo;
     eo.k = k;
     eo.threads = threads;
     eo.bootstrap = 0;
+    eo.keep_going = keep_going;
     auto rank = [&](std::span<const std::uint32_t> users, const rank::ExcludeFn& exclude,
                     const rank::BlockOptions& block) { return rank::top_k_ease(x_, b_, users, exclude, block); };
     return eval::evaluate_ranked(rank, x_, data.validation, eo);

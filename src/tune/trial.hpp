@@ -23,7 +23,10 @@ class Trial {
   virtual bool advance(std::uint32_t iterations, unsigned threads, const std::function<bool()>& keep_going) = 0;
   // Scores the current state on the validation part (per-user results kept,
   // no bootstrap: the search compares trials pairwise).
-  virtual eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads) const = 0;
+  // Scores the model on the validation part; throws rank::ProductsStopped
+  // when keep_going turns false before the scoring is done.
+  virtual eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads,
+                                    const std::function<bool()>& keep_going) const = 0;
 };
 
 // `threads` in the calls above is the trial's share of the worker threads

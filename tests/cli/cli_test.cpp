@@ -2,12 +2,15 @@
 // messages, and the hot backup. Runs the real binary.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process.hpp"
@@ -228,6 +231,31 @@ TEST_CASE("under an address-space limit commands end, with a clear message when 
   INFO(roomy.err);
   CHECK(roomy.status == 0);
   CHECK(limited("1500000", {"precompute"}).status == 0);
+}
+
+// import, train and precompute ended on Ctrl-C or SIGTERM by the default
+// action without a word; LMDB drops the unfinished transaction, so the line
+// says nothing was half-stored, and the exit status stays the signal's.
+TEST_CASE("SIGTERM or SIGINT during train says what happened and keeps the signal's exit status") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1000", "--ratings", "100000", "--seed", "2", "-o", csv},
+                     dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", csv}, dir).status == 0);
+  for (int sig : {SIGTERM, SIGINT}) {
+    Process p({recsys_bin(), "--db", db, "train", "--iterations", "5000", "--split", "none"}, dir.path());
+    for (int i = 0; i < 3000 && p.current_stderr().find("iterations") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto r = p.signal_and_wait(sig);
+    INFO(r.err);
+    CHECK(r.status == 128 + sig);
+    CHECK_THAT(r.err, Catch::Contains("recsys: interrupted: the work this command had not yet committed is not stored"));
+  }
+  auto models = run_recsys({"--db", db, "models", "list"}, dir);
+  CHECK(models.out.find("no model generations") != std::string::npos);  // no model was stored
+  CHECK(run_recsys({"--db", db, "check"}, dir).status == 0);
 }
 
 TEST_CASE("log lines carry the date and time in a file, and leave it to the journal when stderr is the journal") {

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -105,7 +106,7 @@ TEST_CASE("blocked products give the brute-force top-k with exclusions, for any 
   ExcludeFn exclude = [&](std::size_t r) { return std::span<const std::uint32_t>(seen[r]); };
   std::vector<std::uint32_t> rows{0, 3, 5, 36, 20, 7};
   for (auto [qb, tile, threads] : {std::tuple{1, 32, 1}, std::tuple{4, 100, 2}, std::tuple{64, 4096, 2}}) {
-    BlockOptions o{10, static_cast<unsigned>(threads), static_cast<std::size_t>(qb), static_cast<std::size_t>(tile)};
+    BlockOptions o{10, static_cast<unsigned>(threads), static_cast<std::size_t>(qb), static_cast<std::size_t>(tile), {}};
     auto lists = top_k_products(users, items, rows, exclude, o);
     REQUIRE(lists.counts.size() == rows.size());
     for (std::size_t p = 0; p < rows.size(); ++p) {
@@ -120,7 +121,7 @@ TEST_CASE("k larger than the catalogue returns every unexcluded target") {
   auto items = random_matrix(6, 5, 9);
   std::vector<std::uint32_t> ex{2, 4};
   auto lists = top_k_products(users, items, {}, [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
-                              BlockOptions{50, 2, 2, 32});
+                              BlockOptions{50, 2, 2, 32, {}});
   for (std::size_t r = 0; r < 4; ++r) {
     REQUIRE(lists.row(r).size() == 4);
     REQUIRE(indexes(lists.row(r)) == brute_force(users, static_cast<int>(r), items, ex, 50));
@@ -132,7 +133,7 @@ TEST_CASE("a single query ranks like the blocked products") {
   auto items = random_matrix(500, 16, 12);
   std::vector<std::uint32_t> ex{1, 10, 499};
   auto lists = top_k_products(users, items, {}, [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
-                              BlockOptions{20, 1, 64, 128});
+                              BlockOptions{20, 1, 64, 128, {}});
   for (int r = 0; r < 3; ++r) {
     auto one = top_k_single(std::span<const float>(users.row(r).data(), 16), items, ex, 20);
     REQUIRE(indexes(one) == indexes(lists.row(static_cast<std::size_t>(r))));
@@ -162,4 +163,25 @@ TEST_CASE("popularity ranks by rating count and leaves out unrated items") {
   REQUIRE(indexes(top) == std::vector<std::uint32_t>{2, 0, 3, 4});
   REQUIRE(top[0].score == 9.0f);
   REQUIRE(most_popular(counts, 2).size() == 2);
+}
+
+// recsys tune's scoring ends with its budget: keep_going is asked before each
+// block, and once it says no the products stop and throw.
+TEST_CASE("keep_going stops the blocked products between blocks, and changes nothing while it says yes") {
+  auto users = random_matrix(200, 8, 21);
+  auto items = random_matrix(300, 8, 22);
+  const auto plain = top_k_products(users, items, {}, nullptr, BlockOptions{10, 2, 4, 64, {}});
+  std::atomic<int> asked{0};
+  BlockOptions always{10, 2, 4, 64, [&] { return ++asked, true; }};
+  const auto kept = top_k_products(users, items, {}, nullptr, always);
+  CHECK(asked.load() == 50);  // 200 rows in blocks of 4
+  CHECK(kept.entries.size() == plain.entries.size());
+  for (std::size_t r = 0; r < 200; ++r) REQUIRE(indexes(kept.row(r)) == indexes(plain.row(r)));
+  for (unsigned threads : {1u, 2u}) {
+    std::atomic<int> left{7};
+    BlockOptions stopping{10, threads, 4, 64, [&] { return left.fetch_sub(1) > 0; }};
+    REQUIRE_THROWS_AS(top_k_products(users, items, {}, nullptr, stopping), ProductsStopped);
+    CHECK(left.load() <= 0);
+    CHECK(left.load() > -1 - static_cast<int>(threads));  // no block asked again after the first no, per worker
+  }
 }
