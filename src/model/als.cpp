@@ -108,6 +108,7 @@ Factors fit_als(const ModelParams& params, const RatingMatrix& ratings, const Fi
     Timer timer;
     solve_side(params, ratings.by_user, f.items, f.users, threads, workspaces);
     check_finite(f.users, "user", it);
+    if (options.keep_going && !options.keep_going()) throw FitStopped{};
     solve_side(params, ratings.by_item, f.users, f.items, threads, workspaces);
     check_finite(f.items, "item", it);
     IterationInfo info;

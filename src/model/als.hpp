@@ -35,7 +35,13 @@ struct FitOptions {
   // initial_factors, so n + m iterations in two calls equal n + m in one
   // (recsys tune promotes trials this way). Not owned; may be null.
   const Factors* start = nullptr;
+  // When set, asked between the two half-steps of every iteration: false
+  // ends the fit by throwing FitStopped (recsys tune's budget, which then
+  // overruns by at most one half-step instead of one iteration).
+  std::function<bool()> keep_going;
 };
+
+struct FitStopped {};
 
 // Random starting factors from params.seed (independent of thread count).
 Factors initial_factors(const ModelParams& params, std::uint32_t n_users, std::uint32_t n_items);

@@ -12,9 +12,6 @@ namespace recsys::tune {
 
 namespace {
 
-// Thrown from the ALS iteration callback to stop a fit at an iteration boundary.
-struct Stopped {};
-
 model::ModelParams ials_params(const Settings& s, const TuneData& data) {
   model::ModelParams p;
   p.feedback = model::Feedback::Implicit;
@@ -44,11 +41,12 @@ class IalsTrial : public Trial {
     options.compute_loss = false;
     options.start = factors_ ? &*factors_ : nullptr;
     options.on_iteration = [&](const model::IterationInfo& info) {
-      if (info.iteration < info.iterations && !keep_going()) throw Stopped{};
+      if (info.iteration < info.iterations && !keep_going()) throw model::FitStopped{};
     };
+    options.keep_going = keep_going;
     try {
       factors_ = model::fit_als(p, matrix_, options);
-    } catch (const Stopped&) {
+    } catch (const model::FitStopped&) {
       factors_.reset();
       return false;
     }
