@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <exception>
 #include <new>
@@ -32,29 +33,37 @@ namespace {
 // option, in every subcommand and in config files, takes decimal digits:
 // leading zeros are dropped, other bases refused, and unsigned ones refuse a sign.
 void decimal_integers(CLI::App& app) {
-  auto rule = [](bool is_unsigned) {
+  // Sizes (512M, 4G) keep their unit: only their number is made decimal.
+  auto rule = [](bool is_unsigned, bool is_size) {
     return CLI::Validator(
-        [is_unsigned](std::string& value) {
+        [is_unsigned, is_size](std::string& value) {
           const auto first = value.find_first_not_of(" \t");
           if (first == std::string::npos) return std::string();
-          std::size_t digits = first + (value[first] == '-' || value[first] == '+' ? 1 : 0);
           if (is_unsigned && value[first] == '-') return std::string("must not be negative (got " + value + ")");
-          if (digits + 1 < value.size() && value[digits] == '0' && std::isalpha(static_cast<unsigned char>(value[digits + 1]))) {
-            return std::string("must be a decimal integer (got " + value + ")");
-          }
+          const std::size_t digits = first + (value[first] == '-' || value[first] == '+' ? 1 : 0);
           std::size_t zeros = digits;
           while (zeros + 1 < value.size() && value[zeros] == '0' && std::isdigit(static_cast<unsigned char>(value[zeros + 1])))
             ++zeros;
+          const std::string original = value;
           value.erase(digits, zeros - digits);
+          // What follows the digits: nothing but blanks, or a size's unit.
+          std::size_t end = digits;
+          while (end < value.size() && std::isdigit(static_cast<unsigned char>(value[end]))) ++end;
+          const bool hex = end == digits + 1 && value[digits] == '0' && end < value.size() &&
+                           (value[end] == 'x' || value[end] == 'X');
+          const bool rest_blank = value.find_first_not_of(" \t", end) == std::string::npos;
+          if (end == digits || hex || (!is_size && !rest_blank)) {
+            return std::string("must be a decimal integer (got " + original + ")");
+          }
           return std::string();
         },
         "", is_unsigned ? "decimal unsigned" : "decimal");
   };
   for (CLI::Option* option : app.get_options()) {
     const std::string type = option->get_type_name();
-    if (type.find("SIZE") != std::string::npos) continue;  // 512M, 4G: CLI11's own size reader
-    if (type.rfind("UINT", 0) == 0) option->transform(rule(true));
-    else if (type.rfind("INT", 0) == 0) option->transform(rule(false));
+    const bool is_size = type.find("SIZE") != std::string::npos;
+    if (type.rfind("UINT", 0) == 0) option->transform(rule(true, is_size));
+    else if (type.rfind("INT", 0) == 0) option->transform(rule(false, is_size));
   }
   for (CLI::App* sub : app.get_subcommands({})) decimal_integers(*sub);
 }
@@ -119,13 +128,24 @@ void handle_signals() {
 // and retry forever at full CPU when mmap refuses it; the process then also
 // hangs at exit joining them (even --version did). Run again with OpenBLAS
 // single-threaded, unless OPENBLAS_NUM_THREADS says otherwise (or this is
-// that second run); model::blas_callers keeps the products within the limit.
+// that second run), and with at most two glibc malloc arenas (each reserves
+// 64 MiB of address space); model::BlasLease keeps the products within the
+// limit. Not when started through the dynamic loader (ld.so ./recsys …):
+// /proc/self/exe is the loader then, which would take argv[1] as the program.
 void single_threaded_blas_under_address_limit(char** argv) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
   if (std::getenv("OPENBLAS_NUM_THREADS")) return;
-  ::setenv("OPENBLAS_NUM_THREADS", "1", 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: go on as we are
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return;
+  exe[n] = '\0';
+  const char* name = std::strrchr(exe, '/');
+  name = name ? name + 1 : exe;
+  if (std::strncmp(name, "ld-", 3) == 0 || std::strncmp(name, "ld.so", 5) == 0) return;
+  if (!std::getenv("MALLOC_ARENA_MAX") && ::setenv("MALLOC_ARENA_MAX", "2", 1) != 0) return;
+  if (::setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;  // the second run must see it, or it would exec again
+  ::execv(exe, argv);  // returns only on failure: go on as we are
 }
 
 }  // namespace

@@ -108,14 +108,8 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
   check_split_options(split_options);
   const unsigned threads = resolve_threads(global.threads);
   // Fail before any work (and before the database changes) when a report cannot be written.
-  for (const auto& [path, what] : {std::pair{options.report, "the report"}, std::pair{options.metrics_json, "the metrics"}}) {
-    if (path.empty()) continue;
-    std::ofstream probe(path, std::ios::binary | std::ios::app);
-    if (!probe) {
-      throw std::runtime_error(
-          fmt::format("cannot write {} to {}: check the directory exists and is writable", what, path));
-    }
-  }
+  if (!options.report.empty()) util::check_writable(options.report, "the report");
+  if (!options.metrics_json.empty()) util::check_writable(options.metrics_json, "the metrics");
 
   auto db = open_database(global, options.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
   // Said first (and flushed: stdout may be a file or the journal, where the

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "eval/evaluate.hpp"
 #include "eval/metrics.hpp"
 #include "rank/topk.hpp"
 #include "util/json.hpp"
@@ -28,8 +29,9 @@ double Validation::ndcg(const model::RowMatrixXf& users, const model::RowMatrixX
   rank::BlockOptions block;
   block.k = k_;
   block.threads = threads_;
+  // As evaluate(): items without a train rating are not ranked.
   auto lists = rank::top_k_products(
-      users, items, test_users_, [&](std::size_t u) { return train_.row_indices(static_cast<std::uint32_t>(u)); },
+      users, without_untrained(items, train_), test_users_, [&](std::size_t u) { return train_.row_indices(static_cast<std::uint32_t>(u)); },
       block);
   RankingAccumulator acc(k_, train_.cols);
   std::vector<std::uint32_t> ranked;

@@ -1,6 +1,7 @@
 #include "eval/evaluate.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -39,6 +40,12 @@ std::size_t catalogue_size(const model::Csr& train) {
   return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), 1));
 }
 
+std::vector<char> trained_items(const model::Csr& train_by_user) {
+  std::vector<char> trained(train_by_user.cols, 0);
+  for (auto i : train_by_user.indices) trained[i] = 1;
+  return trained;
+}
+
 RatingMetrics rating_metrics(const model::RowMatrixXf& users, const model::RowMatrixXf& items,
                              const model::Csr& train, const data::RatingTable& test) {
   std::vector<char> item_trained(train.cols, 0);
@@ -75,12 +82,24 @@ RatingMetrics rating_metrics(const model::RowMatrixXf& users, const model::RowMa
 
 }  // namespace
 
+model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const model::Csr& train_by_user) {
+  model::RowMatrixXf out = items;
+  const auto trained = trained_items(train_by_user);
+  for (Eigen::Index i = 0; i < out.rows(); ++i) {
+    if (static_cast<std::size_t>(i) >= trained.size() || !trained[static_cast<std::size_t>(i)]) {
+      out.row(i).setConstant(std::numeric_limits<float>::quiet_NaN());
+    }
+  }
+  return out;
+}
+
 EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatrixXf& item_factors,
                     const model::Csr& train_by_user, const data::RatingTable& test, const EvalOptions& options) {
   Timer timer;
+  const model::RowMatrixXf rankable = without_untrained(item_factors, train_by_user);
   auto products = [&](std::span<const std::uint32_t> users, const rank::ExcludeFn& exclude,
                       const rank::BlockOptions& block) {
-    return rank::top_k_products(user_factors, item_factors, users, exclude, block);
+    return rank::top_k_products(user_factors, rankable, users, exclude, block);
   };
   EvalReport report = evaluate_ranked(products, train_by_user, test, options);
   if (options.rating_metrics) report.rating = rating_metrics(user_factors, item_factors, train_by_user, test);
@@ -103,14 +122,14 @@ EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, 
   // Items without a training rating (only in the test part) have no learned
   // factors: what they score is what initialisation left. They are not
   // ranked, as for a model that never saw them (Recommenders' protocol), and
-  // coverage, over the training catalogue, stays at most 1 (it reached 1.02
-  // at k = 1000). The rankers are asked for k more per such item, and those
-  // are dropped from the lists.
-  std::vector<char> trained(train_by_user.cols, 0);
-  for (auto i : train_by_user.indices) trained[i] = 1;
-  const auto untrained = static_cast<std::size_t>(std::count(trained.begin(), trained.end(), 0));
+  // coverage, over the training catalogue, stays at most 1 (it reached 1.13
+  // at k = 5000). evaluate() gives them no score at all (NaN factors, which
+  // top_k_products never selects); any other ranker's lists are filtered
+  // here, so they may be shorter than k when k nears the catalogue (EASE
+  // scores such items 0).
+  const auto trained = trained_items(train_by_user);
   rank::BlockOptions block;
-  block.k = options.k + untrained;  // the rankers cap a list at the catalogue; the metrics divide by k as asked
+  block.k = options.k;  // the rankers cap a list at the catalogue; the metrics divide by k as asked
   block.threads = options.threads;
   block.keep_going = options.keep_going;
   auto lists = rank(test_users,

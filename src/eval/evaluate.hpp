@@ -28,6 +28,11 @@ struct EvalOptions {
   std::function<bool()> keep_going;
 };
 
+// A copy of `items` whose rows of items without a rating in `train_by_user`
+// are NaN: rank::top_k_products never selects them (docs/training.md,
+// "Evaluation": a model knows nothing of items it was not trained on).
+model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const model::Csr& train_by_user);
+
 struct EvalReport {
   std::size_t k = 10;
   std::size_t train_ratings = 0;

@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace recsys::model {
@@ -19,42 +21,83 @@ namespace {
 std::mutex blas_mutex;
 int holders = 0;  // guarded by blas_mutex
 int saved = 1;    // the count before the first holder; guarded by blas_mutex
-unsigned granted = 0;  // most callers blas_callers allowed so far (their buffers are mapped); guarded by blas_mutex
+// Buffer accounting of the leases under an address-space limit.
+std::mutex lease_mutex;
+std::condition_variable lease_released;
+unsigned pool = 0;    // OpenBLAS buffers mapped for leases so far; guarded by lease_mutex
+unsigned active = 0;  // of which leases hold now; guarded by lease_mutex
 
 constexpr std::uint64_t kBuffer = std::uint64_t{128} << 20;  // OpenBLAS's BUFFER_SIZE on x86-64
-// Left for our own allocations while products run (score blocks, heaps).
+// Left for our own allocations while products run (score blocks, heaps), and
+// a stack per thread the caller starts.
 constexpr std::uint64_t kSlack = std::uint64_t{64} << 20;
+constexpr std::uint64_t kStack = std::uint64_t{8} << 20;
 
-// Bytes of address space the process maps now (/proc/self/statm: pages).
-std::uint64_t mapped_bytes() {
+// Bytes of address space the process maps now (/proc/self/statm: pages);
+// nullopt when it cannot be read.
+std::optional<std::uint64_t> mapped_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
-  if (!f) return 0;
+  if (!f) return std::nullopt;
   unsigned long long pages = 0;
-  if (std::fscanf(f, "%llu", &pages) != 1) pages = 0;
+  const bool read = std::fscanf(f, "%llu", &pages) == 1;
   std::fclose(f);
+  if (!read) return std::nullopt;
   return pages * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::optional<std::uint64_t> address_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return limit.rlim_cur;
 }
 
 }  // namespace
 
-unsigned blas_callers(unsigned wanted) {
+BlasLease::BlasLease(unsigned wanted, bool openblas_threads) {
   wanted = std::max(1u, wanted);
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return wanted;
-  std::lock_guard lock(blas_mutex);
-  if (wanted <= granted) return wanted;
-  const std::uint64_t cap = limit.rlim_cur;
-  const std::uint64_t used = mapped_bytes() + kSlack;
-  const std::uint64_t more = used < cap ? (cap - used) / kBuffer : 0;
-  const unsigned fit = static_cast<unsigned>(std::min<std::uint64_t>(wanted, granted + more));
-  if (fit == 0) {
-    throw std::runtime_error(fmt::format(
-        "the address-space limit (ulimit -v, or LimitAS= of a service) is {} MiB and the process maps {} MiB: "
-        "matrix products need {} MiB more for OpenBLAS's buffer (128 MiB per thread); raise the limit",
-        cap >> 20, (used - kSlack) >> 20, ((used + kBuffer - cap) >> 20) + 1));
+  const auto cap = address_limit();
+  if (!cap) {
+    count_ = wanted;
+    return;
   }
-  granted = std::max(granted, fit);
-  return fit;
+  if (openblas_threads) wanted = 1;
+  std::unique_lock lock(lease_mutex);
+  while (true) {
+    const unsigned free = pool - active;
+    const auto mapped = mapped_bytes();
+    std::uint64_t room = 0;
+    if (mapped) {
+      const std::uint64_t used = *mapped + kSlack + kStack * wanted;
+      room = used < *cap ? (*cap - used) / kBuffer : 0;
+    } else if (active == 0) {
+      room = 1;  // nothing to measure with: one caller, as without threads
+    }
+    const auto grant = static_cast<unsigned>(std::min<std::uint64_t>(wanted, free + room));
+    if (grant > 0) {
+      count_ = grant;
+      counted_ = true;
+      active += grant;
+      pool = std::max(pool, active);
+      return;
+    }
+    if (active == 0) {
+      const std::uint64_t used = mapped.value_or(0) + kSlack + kStack;
+      throw std::runtime_error(fmt::format(
+          "the address-space limit (ulimit -v, or LimitAS= of a service) is {} MiB and the process maps {} MiB: "
+          "matrix products need {} MiB more for OpenBLAS's buffer (128 MiB per thread); raise the limit",
+          *cap >> 20, mapped.value_or(0) >> 20, ((used + kBuffer - std::min(*cap, used + kBuffer)) >> 20) + 1));
+    }
+    lease_released.wait(lock);  // another lease's buffers come free when it ends
+  }
+}
+
+BlasLease::~BlasLease() {
+  if (!counted_) return;
+  {
+    std::lock_guard lock(lease_mutex);
+    active -= count_;
+  }
+  lease_released.notify_all();
 }
 
 BlasThreads::BlasThreads(unsigned threads) {

@@ -15,13 +15,31 @@ namespace recsys::model {
 // OpenBLAS (Debian 12's 0.3.21) gives each thread inside a BLAS call a
 // 128 MiB buffer from a pool it keeps, and when mmap refuses one (an
 // address-space limit: ulimit -v, systemd's LimitAS=) it retries forever at
-// full CPU. Returns how many of `wanted` threads may be inside BLAS at once:
-// all of them without such a limit; under one, as many as have buffers
-// already plus those whose buffers fit beside what the process maps now.
-// Throws std::runtime_error naming the limit when not even one fits.
-// (main() also starts OpenBLAS without worker threads under such a limit:
-// each takes its buffer when it starts, and a refused one hung even --version.)
-unsigned blas_callers(unsigned wanted);
+// full CPU. A BlasLease is held around every stretch of BLAS calls and says
+// how many threads may be inside BLAS at once (count()):
+// - without such a limit, all `wanted`, and nothing is counted;
+// - under one, as many as there are pool buffers no other lease holds, plus
+//   new ones that fit beside what the process maps now; while none can be
+//   had and other leases hold some, it waits for them; when none can be had
+//   at all, it throws std::runtime_error naming the limit. A lease for one
+//   call on several OpenBLAS threads (`openblas_threads`: EASE) gets 1 there:
+//   OpenBLAS's own threads keep their buffers for good.
+// main() also starts OpenBLAS without worker threads under such a limit (each
+// takes its buffer when it starts, and a refused one hung even --version) and
+// caps glibc's malloc arenas, which reserve 64 MiB of address space each.
+// State: one mutex and condition variable in blas_threads.cpp.
+class BlasLease {
+ public:
+  explicit BlasLease(unsigned wanted, bool openblas_threads = false);
+  ~BlasLease();
+  BlasLease(const BlasLease&) = delete;
+  BlasLease& operator=(const BlasLease&) = delete;
+  unsigned count() const { return count_; }
+
+ private:
+  unsigned count_ = 1;
+  bool counted_ = false;
+};
 
 class BlasThreads {
  public:

@@ -62,7 +62,8 @@ RowMatrixXf gram_dense(const Csr& x, unsigned threads) {
   if (n == 0 || x.rows == 0) return g;
   const std::size_t block = std::clamp<std::size_t>(kDenseBlockFloats / n, 1, x.rows);
   std::vector<float> dense(block * n);
-  BlasThreads blas(blas_callers(threads));  // model/blas_threads.hpp
+  const BlasLease lease(threads, true);  // model/blas_threads.hpp
+  BlasThreads blas(lease.count());
   for (std::size_t u0 = 0; u0 < x.rows; u0 += block) {
     const std::size_t m = std::min<std::size_t>(block, x.rows - u0);
     std::fill(dense.begin(), dense.end(), 0.0f);
@@ -158,7 +159,8 @@ RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads
   // P = G⁻¹ by Cholesky, in place. G is symmetric, so its row-major storage is
   // also its column-major storage; LAPACK's lower triangle is our upper one.
   {
-    BlasThreads blas(blas_callers(threads));  // model/blas_threads.hpp
+    const BlasLease lease(threads, true);  // model/blas_threads.hpp
+    BlasThreads blas(lease.count());
     int info = 0;
     spotrf_("L", &order, g.data(), &order, &info, 1);
     if (info != 0)

@@ -113,8 +113,9 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
   const std::size_t blocks = (n_rows + qb - 1) / qb;
   // Each worker's products take an OpenBLAS buffer: fewer workers when an
   // address-space limit leaves room for fewer (model/blas_threads.hpp).
-  const unsigned threads = model::blas_callers(
+  const model::BlasLease lease(
       static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(options.threads, blocks))));
+  const unsigned threads = lease.count();
   std::vector<Worker> workers(threads);
   for (auto& w : workers) {
     w.queries.resize(qb * f);

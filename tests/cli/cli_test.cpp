@@ -84,7 +84,7 @@ TEST_CASE("a sign on an unsigned option and impossible sizes are usage errors th
   REQUIRE(plain.status == 0);
   CHECK(zeros.status == 0);
   CHECK(zeros.out == plain.out);
-  for (const char* other_base : {"0x10", "0b11", "0X1f"}) {
+  for (const char* other_base : {"0x10", "0b11", "0X1f", "00x10", "12abc"}) {
     auto r = run_recsys({"generate", "--users", other_base, "--items", "12", "--ratings", "30"}, dir);
     CHECK(r.status == 2);
     CHECK(r.err.find("--users: must be a decimal integer (got " + std::string(other_base) + ")") != std::string::npos);

@@ -159,16 +159,21 @@ TEST_CASE("a metrics or report file that cannot be written is an error, not an e
   auto r = run_recsys({"--db", db, "train", file.string(), "--metrics-json", (dir / "no" / "m.json").string()}, dir);
   CHECK(r.status == 1);
   CHECK(r.err.find("cannot write the metrics to") != std::string::npos);
+  // The check creates nothing: without a split there are no metrics, and no empty file either.
+  r = run_recsys({"--db", db, "train", "--split", "none", "--iterations", "1", "--metrics-json",
+                  (dir / "none.json").string()}, dir);
+  CHECK(r.status == 0);
+  CHECK(!std::filesystem::exists(dir / "none.json"));
   REQUIRE(run_recsys({"--db", db, "train", "--iterations", "2"}, dir).status == 0);
   if (std::filesystem::exists("/dev/full")) {
     auto e = run_recsys({"--db", db, "evaluate", "--metrics-json", "/dev/full"}, dir);
     CHECK(e.status == 1);
     CHECK(e.err.find("cannot write /dev/full: No space left on device") != std::string::npos);
     // The HTML report is written after the model is stored: the error says so.
-    // (Generation 2: the failed train above stored none.)
+    // (Generation 3 after the two above: the failed train stored none.)
     auto t = run_recsys({"--db", db, "train", "--iterations", "2", "--report", "/dev/full"}, dir);
     CHECK(t.status == 1);
-    CHECK(t.err.find("(the model is stored as generation 2)") != std::string::npos);
+    CHECK(t.err.find("(the model is stored as generation 3)") != std::string::npos);
   }
 }
 
