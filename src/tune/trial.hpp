@@ -23,8 +23,9 @@ class Trial {
   virtual bool advance(std::uint32_t iterations, unsigned threads, const std::function<bool()>& keep_going) = 0;
   // Scores the current state on the validation part (per-user results kept,
   // no bootstrap: the search compares trials pairwise).
-  // Scores the model on the validation part; throws rank::ProductsStopped
-  // when keep_going turns false before the scoring is done.
+  // Scores the model on the validation part. iALS throws
+  // rank::ProductsStopped when keep_going turns false before the scoring is
+  // done; EASE's scoring (rank::top_k_ease) runs to the end.
   virtual eval::EvalReport evaluate(const TuneData& data, std::size_t k, unsigned threads,
                                     const std::function<bool()>& keep_going) const = 0;
 };
