@@ -21,7 +21,7 @@ struct sigaction previous[kSignals.size()];
 
 void copy(char* out, std::size_t size, std::string_view in) {
   const std::size_t n = std::min(in.size(), size - 1);
-  std::memcpy(out, in.data(), n);
+  if (n > 0) std::memcpy(out, in.data(), n);  // an empty view's data() may be null
   out[n] = '\0';
 }
 
