@@ -13,6 +13,7 @@ Validation::Validation(const model::Csr& train_by_user, const data::RatingTable&
                        unsigned threads, std::size_t max_users)
     : train_(train_by_user),
       test_by_user_(model::build_csr(train_by_user.rows, train_by_user.cols, test.users, test.items, test.values)),
+      trained_(trained_items(train_by_user)),
       k_(k),
       threads_(threads) {
   for (std::uint32_t u = 0; u < test_by_user_.rows; ++u)
@@ -31,8 +32,8 @@ double Validation::ndcg(const model::RowMatrixXf& users, const model::RowMatrixX
   block.threads = threads_;
   // As evaluate(): items without a train rating are not ranked.
   auto lists = rank::top_k_products(
-      users, without_untrained(items, train_), test_users_, [&](std::size_t u) { return train_.row_indices(static_cast<std::uint32_t>(u)); },
-      block);
+      users, without_untrained(items, trained_), test_users_,
+      [&](std::size_t u) { return train_.row_indices(static_cast<std::uint32_t>(u)); }, block);
   RankingAccumulator acc(k_, train_.cols);
   std::vector<std::uint32_t> ranked;
   for (std::size_t r = 0; r < test_users_.size(); ++r) {

@@ -46,6 +46,7 @@ class Validation {
  private:
   const model::Csr& train_;
   model::Csr test_by_user_;
+  std::vector<char> trained_;  // items with a train rating: the only ones ranked
   std::vector<std::uint32_t> test_users_;
   std::size_t k_;
   unsigned threads_;

@@ -34,22 +34,9 @@ void popular_for_user(const std::vector<std::uint32_t>& order, std::span<const s
   }
 }
 
-std::size_t catalogue_size(const model::Csr& train) {
-  std::vector<char> seen(train.cols, 0);
-  for (auto i : train.indices) seen[i] = 1;
-  return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), 1));
-}
-
-std::vector<char> trained_items(const model::Csr& train_by_user) {
-  std::vector<char> trained(train_by_user.cols, 0);
-  for (auto i : train_by_user.indices) trained[i] = 1;
-  return trained;
-}
-
 RatingMetrics rating_metrics(const model::RowMatrixXf& users, const model::RowMatrixXf& items,
                              const model::Csr& train, const data::RatingTable& test) {
-  std::vector<char> item_trained(train.cols, 0);
-  for (auto i : train.indices) item_trained[i] = 1;
+  const auto item_trained = trained_items(train);
   // Predictions are clipped to the range of the training ratings (as Surprise
   // does): a 5-star scale never needs a 5.4.
   float lo = 0, hi = 0;
@@ -82,9 +69,14 @@ RatingMetrics rating_metrics(const model::RowMatrixXf& users, const model::RowMa
 
 }  // namespace
 
-model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const model::Csr& train_by_user) {
+std::vector<char> trained_items(const model::Csr& train_by_user) {
+  std::vector<char> trained(train_by_user.cols, 0);
+  for (auto i : train_by_user.indices) trained[i] = 1;
+  return trained;
+}
+
+model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const std::vector<char>& trained) {
   model::RowMatrixXf out = items;
-  const auto trained = trained_items(train_by_user);
   for (Eigen::Index i = 0; i < out.rows(); ++i) {
     if (static_cast<std::size_t>(i) >= trained.size() || !trained[static_cast<std::size_t>(i)]) {
       out.row(i).setConstant(std::numeric_limits<float>::quiet_NaN());
@@ -96,7 +88,7 @@ model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const mode
 EvalReport evaluate(const model::RowMatrixXf& user_factors, const model::RowMatrixXf& item_factors,
                     const model::Csr& train_by_user, const data::RatingTable& test, const EvalOptions& options) {
   Timer timer;
-  const model::RowMatrixXf rankable = without_untrained(item_factors, train_by_user);
+  const model::RowMatrixXf rankable = without_untrained(item_factors, trained_items(train_by_user));
   auto products = [&](std::span<const std::uint32_t> users, const rank::ExcludeFn& exclude,
                       const rank::BlockOptions& block) {
     return rank::top_k_products(user_factors, rankable, users, exclude, block);
@@ -135,7 +127,7 @@ EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, 
   auto lists = rank(test_users,
                     [&](std::size_t u) { return train_by_user.row_indices(static_cast<std::uint32_t>(u)); }, block);
 
-  const std::size_t catalogue = catalogue_size(train_by_user);
+  const auto catalogue = static_cast<std::size_t>(std::count(trained.begin(), trained.end(), 1));
   const auto popular = popularity_order(train_by_user);
   RankingAccumulator model_acc(options.k, train_by_user.cols), base_acc(options.k, train_by_user.cols);
   std::vector<std::uint32_t> ranked;

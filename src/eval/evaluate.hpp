@@ -28,10 +28,12 @@ struct EvalOptions {
   std::function<bool()> keep_going;
 };
 
-// A copy of `items` whose rows of items without a rating in `train_by_user`
-// are NaN: rank::top_k_products never selects them (docs/training.md,
-// "Evaluation": a model knows nothing of items it was not trained on).
-model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const model::Csr& train_by_user);
+// 1 for every item with a rating in `train_by_user`, else 0.
+std::vector<char> trained_items(const model::Csr& train_by_user);
+// A copy of `items` whose rows of items not `trained` are NaN:
+// rank::top_k_products never selects them (docs/training.md, "Evaluation": a
+// model knows nothing of items it was not trained on).
+model::RowMatrixXf without_untrained(const model::RowMatrixXf& items, const std::vector<char>& trained);
 
 struct EvalReport {
   std::size_t k = 10;
