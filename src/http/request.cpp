@@ -98,6 +98,7 @@ ParseRefusal RequestParser::refusal(const beast::error_code& ec) const {
     case Why::TrailersTooLarge: return {431, "headers_too_large", "the chunked body's trailers are too large"};
     case Why::TwoAuthorizations:
       return {400, "bad_request", "more than one Authorization header: which one counts is ambiguous"};
+    case Why::TwoHosts: return {400, "bad_request", "more than one Host header (RFC 9112 3.2)"};
     case Why::None: break;
   }
   if (ec == beast::http::error::header_limit) return {431, "headers_too_large", "the request header is too large"};
@@ -124,6 +125,7 @@ void RequestParser::on_field_impl(beast::http::field name, beast::string_view, b
     ++authorizations_;
     request_.authorization.assign(value.data(), value.size());
   } else if (name == beast::http::field::host) {
+    ++hosts_;
     request_.host.assign(value.data(), value.size());
   } else if (name == beast::http::field::origin) {
     request_.origin.assign(value.data(), value.size());
@@ -148,6 +150,14 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
   }
   if (authorizations_ > 1) {
     why_ = Why::TwoAuthorizations;
+    ec = beast::http::error::bad_field;
+    return;
+  }
+  // RFC 9112 3.2: a server MUST refuse more than one Host (the Origin check
+  // compares with it). A missing Host in HTTP/1.1 is answered: hand-typed
+  // requests and old health checks omit it, and no route depends on it.
+  if (hosts_ > 1) {
+    why_ = Why::TwoHosts;
     ec = beast::http::error::bad_field;
     return;
   }

@@ -98,7 +98,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   std::size_t on_chunk_body_impl(std::uint64_t remain, beast::string_view body, beast::error_code& ec) override;
   void on_finish_impl(beast::error_code& ec) override;
 
-  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations };
+  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations, TwoHosts };
 
   Request& request_;
   const Limits& limits_;
@@ -107,6 +107,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   int transfer_encodings_ = 0;     // Transfer-Encoding fields seen
   bool only_chunked_ = true;       // ... and each was exactly "chunked"
   int authorizations_ = 0;         // Authorization fields seen
+  int hosts_ = 0;                  // Host fields seen
   std::uint64_t body_received_ = 0;
   std::uint64_t consumed_ = 0;    // bytes of this request feed() consumed
   std::uint64_t lf_checked_ = 0;  // bytes of this request checked for a bare LF

@@ -137,10 +137,12 @@ void serve(store::Database& db, const ServerOptions& options) {
   {
     auto txn = db.begin_read();
     auto gen = store::serving_generation(db, txn);
-    log::info("listening on {}:{} with {} threads, serving model {}", endpoint.address().to_string(),
-              endpoint.port(), n, gen ? std::to_string(*gen) : std::string("none (run recsys precompute)"));
+    // "listening" comes last: scripts and tests wait for it, and may then read
+    // every line before it.
     log::info("at most {} connections, {} per client address", max_connections,
               shared.addresses.limit() == 0 ? std::string("no limit") : std::to_string(shared.addresses.limit()));
+    log::info("listening on {}:{} with {} threads, serving model {}", endpoint.address().to_string(),
+              endpoint.port(), n, gen ? std::to_string(*gen) : std::string("none (run recsys precompute)"));
   }
   notify("READY=1");
 

@@ -77,7 +77,7 @@ TEST_CASE("Expect: 100-continue gets an interim 100 before the body, then the fi
 // browser POST events here: a form, or fetch() with a text/plain body, needs
 // no CORS preflight. Browsers send Origin with every POST; curl and services
 // send none, and the dashboard sends its own origin.
-TEST_CASE("events posted from a web page of another site are refused; the server's own pages and other clients are not") {
+TEST_CASE("events posted from a web page of another site, or with two Host fields, are refused; the server's own pages and other clients are not") {
   test::ServedDb f(10, 12, 3, 5);
   test::Server server(f.dir, f.db);
   const std::string body = R"({"user":"u-origin","item":"i2","value":1})";
@@ -97,6 +97,10 @@ TEST_CASE("events posted from a web page of another site are refused; the server
     REQUIRE(r.status == 403);
     REQUIRE(r.body.find(R"("code":"forbidden")") != std::string::npos);
   }
+  // Two Host fields (RFC 9112 3.2: 400), so the Origin check has one to compare with.
+  auto two = post("Host: evil.example\r\nHost: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n");
+  REQUIRE(two.status == 400);
+  REQUIRE(two.body.find("more than one Host") != std::string::npos);
   Connection check(server.port());
   REQUIRE(check.get("/v1/users/u-origin/history").body.find("i2") == std::string::npos);
   for (const char* taken : {"Host: 127.0.0.1:8080\r\n", "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n",
