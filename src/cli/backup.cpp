@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <system_error>
 
 #include "cli/options.hpp"
@@ -45,8 +46,9 @@ constexpr const char* kPartialName = "data.mdb.partial";
 // a backup holds the same ratings and ids as the original, so it must be no more
 // readable. DEST is created 0750 unless it is an empty directory already (then
 // its owner chose its mode). Returns the data file's descriptor; `created_dir`
-// says whether DEST is ours to remove when the copy fails.
-int create_copy_file(const fs::path& dest, bool& created_dir) {
+// says whether DEST is ours to remove when the copy fails. The guard removes
+// what was created if a fault or an interrupt ends the process.
+int create_copy_file(const fs::path& dest, bool& created_dir, util::FaultGuard& guard) {
   std::error_code ec;
   created_dir = false;
   if (fs::exists(dest, ec)) {
@@ -58,15 +60,30 @@ int create_copy_file(const fs::path& dest, bool& created_dir) {
       throw std::runtime_error("backup destination '" + dest.string() +
                                "' already exists and is not an empty directory; choose a new path");
     }
-  } else {
+  }
+  // Armed before each creating call, disarmed when it fails: see util/fault_guard.hpp.
+  // The checks above refuse a partial copy already there, so the one an
+  // interrupt removes is this backup's (short of another backup to DEST
+  // starting in the same instant).
+  const fs::path file = dest / kPartialName;
+  guard.removes(file.string(), dest.string());
+  if (!fs::exists(dest, ec)) {
     if (dest.has_parent_path()) fs::create_directories(dest.parent_path());
-    if (::mkdir(dest.c_str(), store::kDbDirMode) != 0) throw_errno("cannot create the backup directory", dest);
+    guard.arm_dir();
+    if (::mkdir(dest.c_str(), store::kDbDirMode) != 0) {
+      guard.arm_dir(false);
+      throw_errno("cannot create the backup directory", dest);
+    }
     created_dir = true;
   }
-  const fs::path file = dest / kPartialName;
+  guard.arm_file();
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store::kDbFileMode);
-  if (fd < 0) throw_errno("cannot create the backup file", file);
-  return fd;
+  if (fd >= 0) return fd;
+  const int error = errno;
+  guard.arm_file(false);
+  if (created_dir) ::rmdir(dest.c_str());
+  errno = error;
+  throw_errno("cannot create the backup file", file);
 }
 
 // The copy, flushed to disk before it is reported as written.
@@ -129,25 +146,27 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   fs::path dest = fs::path(options.dest).lexically_normal();
   if (!dest.has_filename()) dest = dest.parent_path();  // "copy.db/" names copy.db
   refuse_dest_inside(db.path(), dest);
+  // LMDB trusts its pages: on a damaged file the compacting copy, which walks
+  // every tree, faulted (SIGSEGV) and left DEST/data.mdb.partial.
+  const std::string fault_message =
+      options.no_compact
+          ? fmt::format("recsys: error: backup stopped: a page of '{}' could not be read (a file cut short or a "
+                        "disk error); run recsys check on it\n",
+                        db.path().string())
+          : fmt::format("recsys: error: backup stopped: LMDB met a damaged page of '{}' while compacting (the "
+                        "copy walks every tree); run recsys check on it, and copy it page by page with recsys "
+                        "backup --no-compact\n",
+                        db.path().string());
+  const std::string interrupt_message = "\nrecsys: interrupted: backup stopped; its partial copy was removed\n";
+  // From before the copy's file and directory exist until the copy is whole, a
+  // fault or an interrupt (Ctrl-C, SIGTERM, SIGHUP) removes them.
+  auto guard = std::make_optional<util::FaultGuard>(fault_message, interrupt_message);
   bool created_dir = false;
-  int fd = create_copy_file(dest, created_dir);
+  int fd = create_copy_file(dest, created_dir, *guard);
   Timer timer;
   try {
-    {
-      // LMDB trusts its pages: on a damaged file the compacting copy, which
-      // walks every tree, faulted (SIGSEGV) and left DEST/data.mdb.partial.
-      util::FaultGuard guard(
-          options.no_compact
-              ? fmt::format("recsys: error: backup stopped: a page of '{}' could not be read (a file cut short or a "
-                            "disk error); run recsys check on it\n",
-                            db.path().string())
-              : fmt::format("recsys: error: backup stopped: LMDB met a damaged page of '{}' while compacting (the "
-                            "copy walks every tree); run recsys check on it, and copy it page by page with recsys "
-                            "backup --no-compact\n",
-                            db.path().string()),
-          (dest / kPartialName).string(), created_dir ? dest.string() : std::string());
-      write_copy(db, fd, !options.no_compact, dest / kPartialName);
-    }
+    write_copy(db, fd, !options.no_compact, dest / kPartialName);
+    guard.reset();
     publish_copy(dest, created_dir);
   } catch (...) {
     // Never leave a half-written copy behind.

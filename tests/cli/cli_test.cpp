@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -256,6 +257,65 @@ TEST_CASE("SIGTERM or SIGINT during train says what happened and keeps the signa
   auto models = run_recsys({"--db", db, "models", "list"}, dir);
   CHECK(models.out.find("no model generations") != std::string::npos);  // no model was stored
   CHECK(run_recsys({"--db", db, "check"}, dir).status == 0);
+}
+
+// Ctrl-C or SIGTERM during a backup left DEST/data.mdb.partial (and the
+// directory the backup made), and the next backup to DEST refused it. The
+// backup is stopped (SIGSTOP) once its partial copy appears, so the signal
+// lands inside the copy; a round whose copy was already renamed is run again.
+TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and keeps the signal's exit status") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
+                      csv}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
+  // The result of a backup to `dest` sent `sig` midway; nothing when it finished first (its copy is removed).
+  auto interrupted = [&](const std::filesystem::path& dest, int sig) -> std::optional<RunResult> {
+    const auto partial = dest / "data.mdb.partial";
+    Process p({recsys_bin(), "--db", db, "backup", dest.string()}, dir.path());
+    for (int i = 0; i < 200000; ++i) {
+      if (std::filesystem::exists(partial)) {
+        ::kill(p.pid(), SIGSTOP);
+        if (!std::filesystem::exists(partial)) break;  // renamed meanwhile: finished
+        p.signal(sig);
+        ::kill(p.pid(), SIGCONT);
+        return p.wait();
+      }
+      if (auto done = p.wait_for(std::chrono::milliseconds(0))) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    ::kill(p.pid(), SIGCONT);
+    REQUIRE(p.wait().status == 0);
+    std::filesystem::remove(dest / "data.mdb");
+    std::error_code ec;
+    std::filesystem::remove(dest, ec);  // only when the backup made it (then it is empty now)
+    return std::nullopt;
+  };
+  auto mine = dir / "mine";  // an empty directory the user made: it stays, empty, and takes the next backup
+  std::filesystem::create_directory(mine);
+  for (int sig : {SIGINT, SIGTERM}) {
+    for (bool made : {true, false}) {
+      auto dest = made ? dir / ("copy-" + std::to_string(sig)) : mine;
+      std::optional<RunResult> r;
+      for (int attempt = 0; attempt < 20 && !r; ++attempt) {
+        if (!made) std::filesystem::create_directory(mine);
+        r = interrupted(dest, sig);
+      }
+      REQUIRE(r);
+      INFO(r->err);
+      CHECK(r->status == 128 + sig);
+      CHECK_THAT(r->err, Catch::Contains("recsys: interrupted: backup stopped; its partial copy was removed"));
+      if (made) {
+        CHECK_FALSE(std::filesystem::exists(dest));  // neither the copy nor the directory it made
+      } else {
+        CHECK(std::filesystem::is_directory(dest));
+        CHECK(std::filesystem::is_empty(dest));
+      }
+    }
+  }
+  CHECK(run_recsys({"--db", db, "backup", mine.string()}, dir).status == 0);
+  CHECK(run_recsys({"--db", mine.string(), "check"}, dir).status == 0);
 }
 
 TEST_CASE("log lines carry the date and time in a file, and leave it to the journal when stderr is the journal") {
