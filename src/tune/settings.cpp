@@ -115,7 +115,10 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
 }
 
 bool simpler(const Settings& a, const Settings& b) {
-  auto key = [](const Settings& s) { return std::tuple(s.family == Family::Ials ? 1 : 0, s.factors); };
+  static const std::uint32_t floor = default_ials().factors;
+  auto key = [](const Settings& s) {
+    return std::tuple(s.family == Family::Ials ? 1 : 0, std::max(s.factors, floor));
+  };
   return key(a) < key(b);
 }
 

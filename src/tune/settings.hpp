@@ -50,8 +50,10 @@ Settings sample_ease(SplitMix& rng);
 std::vector<Settings> neighbours(const Settings& s, double step);
 
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
-// closed form) before iALS, then fewer factors. Iterations and the user norm
-// do not count: they change training time and weights, not model size.
+// closed form) before iALS, then fewer factors, fewer than the defaults' 64
+// counting as 64 (the defaults are the reference; a smaller model earns no
+// preference over them). Iterations and the user norm do not count: they
+// change training time and weights, not model size.
 bool simpler(const Settings& a, const Settings& b);
 
 // Same settings apart from the fidelity (iterations).

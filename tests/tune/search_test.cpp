@@ -58,17 +58,30 @@ TEST_CASE("tune prefers the simpler model only when the difference is within the
   // A tied trial that is not simpler (more factors) is never chosen over the best.
   std::vector<TrialResult> bigger{trial(1, 32, users(0.500, 0.2, 2)), trial(2, 128, users(0.499, 0.2, 3))};
   CHECK(choose(bigger, 0, -1) == 0);
+  // Below the defaults' 64 factors a model is no simpler: of tied 32 and 64,
+  // the higher metric, whichever comes first.
+  std::vector<TrialResult> small{trial(1, 128, users(0.500, 0.2, 2)), trial(2, 64, users(0.4995, 0.2, 4)),
+                                 trial(3, 32, users(0.499, 0.2, 3))};
+  CHECK(choose(small, 0, -1) == 1);
+  std::swap(small[1], small[2]);
+  CHECK(choose(small, 0, -1) == 2);
 }
 
-TEST_CASE("EASE is simpler than iALS and fewer factors simpler than more but iterations do not count") {
+TEST_CASE("EASE is simpler than iALS and fewer factors (down to the defaults' 64) simpler than more but iterations do not count") {
   Settings ials = default_ials();
   Settings ease;
   ease.family = Family::Ease;
   CHECK(simpler(ease, ials));
   CHECK_FALSE(simpler(ials, ease));
   Settings small = ials;
-  small.factors = 32;
-  CHECK(simpler(small, ials));
+  small.factors = 48;
+  Settings large = ials;
+  large.factors = 96;
+  CHECK(simpler(ials, large));
+  CHECK(simpler(small, large));
+  // Fewer factors than the defaults' 64 count as 64.
+  CHECK_FALSE(simpler(small, ials));
+  CHECK_FALSE(simpler(ials, small));
   Settings shorter = ials;
   shorter.iterations = 5;
   CHECK_FALSE(simpler(shorter, ials));
