@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string>
 
 #include "store/database.hpp"
@@ -53,6 +54,10 @@ inline CLI::Validator number_check(bool zero_allowed) {
         // nan, inf and what overflows a double (1e999): not a setting, and NaN
         // would read as "not given" where NaN is that sentinel.
         if (!std::isfinite(x)) return "must be a finite number (got " + value + ")";
+        // The settings are stored as float: 1e39 would become infinity there
+        // (import-factors stored λ = inf and fold-in used another value).
+        if (std::fabs(x) > std::numeric_limits<float>::max())
+          return "must be at most 3.4e38 (got " + value + ")";
         if (x > 0 || (zero_allowed && x == 0)) return {};
         return std::string(zero_allowed ? "must not be negative" : "must be positive") + " (got " + value + ")";
       },

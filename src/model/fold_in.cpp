@@ -54,6 +54,10 @@ Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_
   } else {
     explicit_exact(item_factors, params.regularization, idx, w, x.data(), params.nonnegative, ws);
   }
+  // A weight past float's range (α·value overflowing: a value far above what
+  // training saw) makes the solve NaN; such factors ranked nothing, and the
+  // user was served an empty list as the model's. No factors: the fallback.
+  if (!x.allFinite()) x.setZero();
   return x;
 }
 

@@ -18,7 +18,9 @@ Eigen::MatrixXf item_gram(const RowMatrixXf& item_factors);
 // New factors for a user who rated `items` with `values` (same length, item
 // indexes < item_factors.rows()). `params` are the resolved training parameters
 // of the model (regularization and alpha set). `item_gram` is item_gram(item_factors)
-// (ignored for explicit feedback). Items out of range are ignored.
+// (ignored for explicit feedback). Items out of range are ignored. Factors that
+// are not finite (a confidence weight overflowing float) come back as zero: no
+// factors, which callers answer with the fallback.
 Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_factors,
                              const Eigen::MatrixXf& item_gram, std::span<const std::uint32_t> items,
                              std::span<const float> values);

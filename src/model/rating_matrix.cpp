@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -78,6 +79,15 @@ RatingMatrix build_rating_matrix(const ModelParams& p, std::uint32_t n_users, st
       for (std::size_t j = 0; j < values.size(); ++j)
         if (users[j] < n_users) weights[j] *= scale[users[j]];
       m.mean_user_ratings = mean;
+    }
+    // A weight past float's range makes every solve that meets it NaN (or,
+    // with --nonnegative, zero): say which value and option, before any fit.
+    for (std::size_t j = 0; j < weights.size(); ++j) {
+      if (!std::isfinite(weights[j]))
+        throw std::runtime_error(fmt::format(
+            "the confidence weight of a stored value {:g} is not finite (alpha {:g} × f(r) with --confidence {} "
+            "passes float's range): give a smaller --alpha, or --confidence log",
+            values[j], p.alpha, to_string(p.confidence)));
     }
     stored = weights;
   }

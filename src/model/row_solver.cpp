@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace recsys::model {
 
@@ -45,6 +46,13 @@ void solve_spd(Eigen::MatrixXf& a, const Eigen::VectorXf& b, float* x, bool nonn
   const auto f = a.rows();
   VecMap xv(x, f);
   if (nonnegative) {
+    // Coordinate descent clamps with max(0, ·), which turns NaN into 0: a
+    // system that is not finite would give a silent zero row where the other
+    // solvers give NaN, which training reports as diverged.
+    if (!a.allFinite() || !b.allFinite()) {
+      xv.setConstant(std::numeric_limits<float>::quiet_NaN());
+      return;
+    }
     nnls_coordinate_descent(a, b, xv);
     return;
   }

@@ -32,7 +32,7 @@ bool any_in_model(std::span<const std::uint32_t> items, std::size_t n) {
 
 TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span<const std::uint32_t> rows,
                      const ExcludeFn& exclude, const BlockOptions& options) {
-  const std::size_t n_rows = rows.empty() ? x.rows : rows.size();
+  const std::size_t n_rows = rows.size();
   const std::size_t n = static_cast<std::size_t>(b.cols());
   const std::size_t k = std::min<std::size_t>(options.k, n);  // a list holds each item at most once
   TopKLists out;
@@ -54,7 +54,7 @@ TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span
   parallel_dynamic(n_rows, threads, 64, [&](std::size_t p0, std::size_t p1, unsigned worker) {
     Scratch& s = scratch[worker];
     for (std::size_t p = p0; p < p1; ++p) {
-      const auto row = static_cast<std::uint32_t>(rows.empty() ? p : rows[p]);
+      const auto row = rows[p];
       auto items = x.row_indices(row);
       if (!any_in_model(items, n)) continue;  // all-zero scores rank nothing
       model::ease_scores(b, items, x.row_values(row), s.scores);

@@ -17,7 +17,8 @@
 
 namespace recsys::rank {
 
-// Top-k of x_r·B for the rows `rows` of `x` (all rows when empty); the
+// Top-k of x_r·B for the rows `rows` of `x` (none when empty, as for
+// top_k_products); the
 // result's row p is the list of x's row rows[p]. Columns of x outside B (items
 // newer than the model) are ignored. Excluded and non-finite scores are never
 // selected. The list is empty when no score of a non-excluded item is

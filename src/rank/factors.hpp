@@ -13,6 +13,17 @@
 
 namespace recsys::rank {
 
+// Whether a factor row holds any factor: a row of exact zeros is "no factors"
+// (a user or item without ratings in the fit, which the solvers give exactly;
+// such rows get the fallback). Exact, not Eigen's isZero(): that called rows
+// of factors below 1e-5 zero (imported factors, a heavily regularised fit), so
+// precompute re-solved imported users and served fallbacks where evaluation
+// had scored the model.
+template <typename Row>
+bool has_factors(const Row& row) {
+  return (row.array() != 0.0f).any();
+}
+
 inline model::RowMatrixXf to_matrix(const store::FactorMatrix& m) {
   model::RowMatrixXf out(m.rows, m.cols);
   if (!m.data.empty()) std::copy(m.data.begin(), m.data.end(), out.data());

@@ -222,7 +222,7 @@ std::vector<std::uint32_t> fold_in_changed(Inputs& in, unsigned threads) {
   for (std::uint32_t u = 0; u < rows; ++u) {
     const bool trained_on = u < trained.size();  // else new since training: always again
     if (in.fingerprints[u] == 0) {
-      if (!in.users.row(u).isZero()) {
+      if (has_factors(in.users.row(u))) {
         in.users.row(u).setZero();  // ratings removed since (import --replace)
         changed.push_back(u);
       }
@@ -263,8 +263,12 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
   Ranked out;
   auto& user_rows = out.user_rows;
   const std::size_t model_users = std::min<std::size_t>(static_cast<std::size_t>(in.users.rows()), in.user_ids.size());
-  for (std::uint32_t u = 0; u < model_users; ++u) {
-    if (!in.users.row(u).isZero()) user_rows.push_back(u);
+  // Without any item factor every score is 0 and a "model" list would be
+  // arbitrary items: every user then gets the fallback.
+  bool any_item = false;
+  for (Eigen::Index i = 0; i < in.items.rows() && !any_item; ++i) any_item = has_factors(in.items.row(i));
+  for (std::uint32_t u = 0; u < model_users && any_item; ++u) {
+    if (has_factors(in.users.row(u))) user_rows.push_back(u);
   }
   Timer timer;
   out.user_lists = top_k_products(in.users, in.items, user_rows, seen_of, block);
@@ -276,7 +280,7 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
   model::RowMatrixXf unit = normalized_rows(in.items);
   auto& item_rows = out.item_rows;
   for (std::uint32_t i = 0; i < n_items; ++i) {
-    if (!unit.row(i).isZero()) item_rows.push_back(i);
+    if (has_factors(unit.row(i))) item_rows.push_back(i);
   }
   std::vector<std::uint32_t> self(n_items);
   std::iota(self.begin(), self.end(), 0u);
@@ -321,7 +325,7 @@ Ranked rank_ease(const Inputs& in, const BlockOptions& block, PrecomputeReport& 
   report.rank_gflops = gflops(nnz, n, 1, report.rank_seconds);
   timer.reset();
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (!in.items.row(i).isZero()) out.item_rows.push_back(i);
+    if (has_factors(in.items.row(i))) out.item_rows.push_back(i);
   }
   out.similar = ease_similar(in.items, out.item_rows, block);
   report.similar_seconds = timer.seconds();

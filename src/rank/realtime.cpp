@@ -147,7 +147,7 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   // No rated item is in the model: the factors are zero and every score would
   // be 0. Such a user gets the fallback without the items they rated, as
   // precompute gives them.
-  if (factors.isZero()) return put_fallback(db, txn, user_id);
+  if (!has_factors(factors)) return put_fallback(db, txn, user_id);
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
                           item_buf_, std::max(k_, depth_));
   // An item without an id is never listed.

@@ -98,7 +98,7 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
   if (queries.cols() != targets.cols()) {
     throw std::invalid_argument("user and item factors have different widths");
   }
-  const std::size_t n_rows = rows.empty() ? static_cast<std::size_t>(queries.rows()) : rows.size();
+  const std::size_t n_rows = rows.size();
   const std::size_t n_targets = static_cast<std::size_t>(targets.rows());
   const std::size_t f = static_cast<std::size_t>(queries.cols());
   const std::size_t k = std::min(options.k, n_targets);  // a list holds each target at most once
@@ -137,7 +137,7 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
       const std::size_t r0 = b * qb;
       const std::size_t nb = std::min(qb, n_rows - r0);
       for (std::size_t i = 0; i < nb; ++i) {
-        std::size_t row = rows.empty() ? r0 + i : rows[r0 + i];
+        std::size_t row = rows[r0 + i];
         std::copy_n(queries.data() + row * f, f, w.queries.data() + i * f);
         w.excluded[i] = exclude ? exclude(row) : std::span<const std::uint32_t>{};
       }

@@ -71,8 +71,10 @@ struct BlockOptions {
 
 struct ProductsStopped {};
 
-// Top-k of queries·targetsᵀ for the query rows listed in `rows` (all rows when
-// empty): the result's row p is the list of query row rows[p]. Both matrices
+// Top-k of queries·targetsᵀ for the query rows listed in `rows` (none when
+// empty: an empty selection once meant "all rows", and precompute, finding no
+// item with factors, stored every item's list as its fallback): the result's
+// row p is the list of query row rows[p]. Both matrices
 // have the same number of columns. Targets whose score is not finite are never
 // selected.
 TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatrixXf& targets,

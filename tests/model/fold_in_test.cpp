@@ -100,6 +100,24 @@ TEST_CASE("fold-in ignores unknown items and gives zero factors without ratings"
   CHECK(x.dot(y.row(2).transpose()) > 0);  // the rated item scores positively
 }
 
+TEST_CASE("fold-in whose weights pass float's range gives zero factors (the fallback), never NaN") {
+  RowMatrixXf y = RowMatrixXf::Random(10, 4);
+  for (bool nonnegative : {false, true}) {
+    ModelParams p;
+    p.confidence = Confidence::Linear;
+    p.alpha = 1e30f;
+    p.nonnegative = nonnegative;
+    p = resolve_params(p);
+    p.factors = 4;
+    auto gram = item_gram(y);
+    std::vector<std::uint32_t> items{1, 2};
+    std::vector<float> values{1e9f, 1.0f};  // α·1e9 = inf
+    auto x = fold_in_user(p, y, gram, items, values);
+    CHECK(x.size() == 4);
+    CHECK((x.array() == 0.0f).all());
+  }
+}
+
 TEST_CASE("the user norm scales each user's confidence by the mean ratings per user over theirs, to the power") {
   // Users 0..3 rate 1, 2, 3 and 6 items (12 ratings, 4 users: mean 3); user 4 rates nothing.
   std::vector<std::uint32_t> u, i;

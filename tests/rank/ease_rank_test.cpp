@@ -109,8 +109,9 @@ TEST_CASE("a user whose items are all outside B gets no EASE list", "[ease]") {
   model::Csr only_new = model::build_csr(1, 40, u, i, v);
   rank::BlockOptions o;
   o.k = 5;
-  auto lists = rank::top_k_ease(only_new, f.b, {}, {}, o);
+  auto lists = rank::top_k_ease(only_new, f.b, std::vector<std::uint32_t>{0}, {}, o);
   REQUIRE(lists.row(0).empty());
+  CHECK(rank::top_k_ease(only_new, f.b, {}, {}, o).counts.empty());  // an empty selection ranks nothing
   REQUIRE(rank::top_k_ease_single(f.b, only_new.row_indices(0), only_new.row_values(0), 5).empty());
 }
 
@@ -128,7 +129,7 @@ TEST_CASE("x_u·B that is 0 on every unrated item gives no EASE list; zeros besi
     model::Csr x = model::build_csr(1, 6, u, items, v);
     rank::BlockOptions o;
     o.k = 3;
-    auto batch = rank::top_k_ease(x, b, {}, [&](std::size_t) { return x.row_indices(0); }, o);
+    auto batch = rank::top_k_ease(x, b, std::vector<std::uint32_t>{0}, [&](std::size_t) { return x.row_indices(0); }, o);
     auto single = rank::top_k_ease_single(b, x.row_indices(0), x.row_values(0), 3);
     auto row = batch.row(0);
     REQUIRE(single.size() == row.size());

@@ -25,6 +25,12 @@ model::RowMatrixXf random_matrix(int rows, int cols, unsigned seed) {
   return m;
 }
 
+std::vector<std::uint32_t> all_rows(std::uint32_t n) {
+  std::vector<std::uint32_t> rows(n);
+  std::iota(rows.begin(), rows.end(), 0u);
+  return rows;
+}
+
 // Every score computed one by one in double, sorted, cut to k.
 std::vector<std::uint32_t> brute_force(const model::RowMatrixXf& q, int row, const model::RowMatrixXf& t,
                                        const std::vector<std::uint32_t>& excluded, std::size_t k) {
@@ -120,7 +126,7 @@ TEST_CASE("k larger than the catalogue returns every unexcluded target") {
   auto users = random_matrix(4, 5, 8);
   auto items = random_matrix(6, 5, 9);
   std::vector<std::uint32_t> ex{2, 4};
-  auto lists = top_k_products(users, items, {}, [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
+  auto lists = top_k_products(users, items, all_rows(4), [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
                               BlockOptions{50, 2, 2, 32, {}});
   for (std::size_t r = 0; r < 4; ++r) {
     REQUIRE(lists.row(r).size() == 4);
@@ -132,7 +138,7 @@ TEST_CASE("a single query ranks like the blocked products") {
   auto users = random_matrix(3, 16, 11);
   auto items = random_matrix(500, 16, 12);
   std::vector<std::uint32_t> ex{1, 10, 499};
-  auto lists = top_k_products(users, items, {}, [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
+  auto lists = top_k_products(users, items, all_rows(3), [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
                               BlockOptions{20, 1, 64, 128, {}});
   for (int r = 0; r < 3; ++r) {
     auto one = top_k_single(std::span<const float>(users.row(r).data(), 16), items, ex, 20);
@@ -144,7 +150,18 @@ TEST_CASE("a single query ranks like the blocked products") {
 TEST_CASE("products of matrices of different widths are refused") {
   auto a = random_matrix(2, 4, 1);
   auto b = random_matrix(3, 5, 2);
-  REQUIRE_THROWS_AS(top_k_products(a, b, {}, nullptr, BlockOptions{}), std::invalid_argument);
+  REQUIRE_THROWS_AS(top_k_products(a, b, all_rows(1), nullptr, BlockOptions{}), std::invalid_argument);
+}
+
+// An empty selection once meant every row: precompute, finding no item with
+// factors (all zero), then stored every item's "similar" list, scored 0, in
+// place of its fallback.
+TEST_CASE("an empty selection of rows ranks nothing") {
+  auto users = random_matrix(5, 4, 1);
+  auto items = random_matrix(7, 4, 2);
+  auto lists = top_k_products(users, items, {}, nullptr, BlockOptions{});
+  CHECK(lists.counts.empty());
+  CHECK(lists.entries.empty());
 }
 
 TEST_CASE("normalised rows have unit length and zero rows stay zero") {
@@ -170,17 +187,18 @@ TEST_CASE("popularity ranks by rating count and leaves out unrated items") {
 TEST_CASE("keep_going stops the blocked products between blocks, and changes nothing while it says yes") {
   auto users = random_matrix(200, 8, 21);
   auto items = random_matrix(300, 8, 22);
-  const auto plain = top_k_products(users, items, {}, nullptr, BlockOptions{10, 2, 4, 64, {}});
+  const auto rows = all_rows(200);
+  const auto plain = top_k_products(users, items, rows, nullptr, BlockOptions{10, 2, 4, 64, {}});
   std::atomic<int> asked{0};
   BlockOptions always{10, 2, 4, 64, [&] { return ++asked, true; }};
-  const auto kept = top_k_products(users, items, {}, nullptr, always);
+  const auto kept = top_k_products(users, items, rows, nullptr, always);
   CHECK(asked.load() == 50);  // 200 rows in blocks of 4
   CHECK(kept.entries.size() == plain.entries.size());
   for (std::size_t r = 0; r < 200; ++r) REQUIRE(indexes(kept.row(r)) == indexes(plain.row(r)));
   for (unsigned threads : {1u, 2u}) {
     std::atomic<int> left{7};
     BlockOptions stopping{10, threads, 4, 64, [&] { return left.fetch_sub(1) > 0; }};
-    REQUIRE_THROWS_AS(top_k_products(users, items, {}, nullptr, stopping), ProductsStopped);
+    REQUIRE_THROWS_AS(top_k_products(users, items, rows, nullptr, stopping), ProductsStopped);
     CHECK(left.load() <= 0);
     CHECK(left.load() > -1 - static_cast<int>(threads));  // no block asked again after the first no, per worker
   }
