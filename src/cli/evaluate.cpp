@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <numeric>
 #include <optional>
+#include <utility>
 
 #include "cli/model_io.hpp"
 #include "cli/options.hpp"
@@ -41,6 +43,7 @@ struct EvaluateOptions {
   std::string test_file;
   std::string format = "auto";
   std::string columns;
+  double max_bad_fraction = data::ImportOptions{}.max_bad_fraction;  // as import's
   std::size_t k = 10;
   std::uint32_t generation = 0;  // 0: the latest
   std::string metrics_json;
@@ -89,21 +92,49 @@ data::RatingTable read_test_file(store::Database& db, const EvaluateOptions& o, 
     throw UsageError(e.what());
   }
   read.threads = threads;
+  // As import: malformed rows are named, and a file with more than 10 % of
+  // them is refused (it is likely not a ratings file, or the wrong columns);
+  // they were dropped without a word, and the metrics of what remained printed.
+  read.max_bad_fraction = o.max_bad_fraction;
+  read.refused = "nothing scored";
+  read.progress = false;
   data::read_rating_files({o.test_file}, read, in);
+  if (in.skipped > 0) {
+    for (const auto& e : in.errors) log::warn("{}", e);
+    log::warn("{}: {} of {} rows are malformed and were skipped{}", o.test_file, in.skipped, in.rows_read,
+              in.skipped > in.errors.size() ? " (the first reasons above)" : " (reasons above)");
+  }
   data::RatingTable test;
   // EASE has no user rows: any stored user is scored from their ratings.
   test.n_users = m.params.family == model::Family::Ease ? static_cast<std::uint32_t>(user_ids.size())
                                                         : static_cast<std::uint32_t>(m.factors.users.rows());
   test.n_items = static_cast<std::uint32_t>(m.factors.items.rows());
-  std::size_t unknown = 0;
-  for (std::size_t j = 0; j < in.rows.size(); ++j) {
+  // A pair given twice counts once (the last row's value, as import keeps for
+  // ratings): counted twice it doubled the relevant items, halving recall and MAP.
+  std::vector<std::size_t> order(in.rows.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::pair(in.rows.users[a], in.rows.items[a]) < std::pair(in.rows.users[b], in.rows.items[b]);
+  });
+  std::size_t unknown = 0, repeated = 0;
+  for (std::size_t p = 0; p < order.size(); ++p) {
+    const std::size_t j = order[p];
     if (in.rows.users[j] >= test.n_users || in.rows.items[j] >= test.n_items) {
       ++unknown;
+      continue;
+    }
+    if (p + 1 < order.size() && in.rows.users[order[p + 1]] == in.rows.users[j] &&
+        in.rows.items[order[p + 1]] == in.rows.items[j]) {
+      ++repeated;  // a later row of the same pair follows
       continue;
     }
     test.push_back(in.rows.users[j], in.rows.items[j], in.rows.values[j], in.rows.timestamps[j]);
   }
   if (unknown > 0) log::warn("{}: {} ratings of users or items the model does not know were skipped", o.test_file, unknown);
+  if (repeated > 0)
+    log::warn("{}: {} rows repeat a (user, item) pair given elsewhere in the file; each pair counts once (the last "
+              "row's value)",
+              o.test_file, repeated);
   if (test.size() == 0) throw std::runtime_error(fmt::format("{}: no rating of a known user and item", o.test_file));
   return test;
 }
@@ -216,6 +247,10 @@ void setup_evaluate(CLI::App& app, const GlobalOptions& global, Runner& run) {
   sub->add_option("--test", o->test_file, "Score the model on this ratings file instead of the stored split");
   sub->add_option("--format", o->format, "Format of --test: auto, csv, tsv, dat")->capture_default_str();
   sub->add_option("--columns", o->columns, "Columns of --test: user,item[,rating[,timestamp]]");
+  sub->add_option("--max-bad-fraction", o->max_bad_fraction,
+                  "Refuse --test when more than this share of its rows is malformed (each one is named)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--k", o->k, "Length of the ranked lists evaluated")->capture_default_str();
   sub->add_option("--model", o->generation, "Model generation (default: the latest)")->check(kPositive);
   sub->add_option("--metrics-json", o->metrics_json, "Write the report as JSON to this file");

@@ -238,10 +238,10 @@ void FileReader::run() {
   std::uint64_t rows = valid_ + invalid_;
   if (static_cast<double>(invalid_) > options_.max_bad_fraction * static_cast<double>(rows)) {
     throw std::runtime_error(fmt::format(
-        "{}: {} of {} rows ({:.1f}%) are malformed, more than --max-bad-fraction {} allows: nothing imported "
+        "{}: {} of {} rows ({:.1f}%) are malformed, more than --max-bad-fraction {} allows: {} "
         "(the wrong file, or check --format and --columns). The first: {}",
         source_->name(), invalid_, rows, 100.0 * static_cast<double>(invalid_) / static_cast<double>(rows),
-        options_.max_bad_fraction, fmt::join(first_errors_, "; ")));
+        options_.max_bad_fraction, options_.refused, fmt::join(first_errors_, "; ")));
   }
   if (progress.elapsed() > 2.0 && options_.progress) progress.finish();
 }

@@ -19,6 +19,7 @@ struct ReadOptions {
   bool strict = false;                           // the first bad row throws
   bool require_values = false;                   // a file without a value column is a UsageError (--values ratings)
   double max_bad_fraction = 1.0;                 // a file with a larger share of bad rows throws
+  const char* refused = "nothing imported";      // what that error says became of the file
   unsigned threads = 1;
   std::size_t chunk_bytes = std::size_t{32} << 20;  // read block; lines longer are skipped unread
   std::size_t max_listed_errors = 20;

@@ -120,6 +120,7 @@ EvalReport evaluate_ranked(const RankFn& rank, const model::Csr& train_by_user, 
   // here, so they may be shorter than k when k nears the catalogue (EASE
   // scores such items 0).
   const auto trained = trained_items(train_by_user);
+  for (auto item : test.items) report.untrained_test_ratings += item < trained.size() && trained[item] ? 0 : 1;
   rank::BlockOptions block;
   block.k = options.k;  // the rankers cap a list at the catalogue; the metrics divide by k as asked
   block.threads = options.threads;

@@ -39,6 +39,7 @@ struct EvalReport {
   std::size_t k = 10;
   std::size_t train_ratings = 0;
   std::size_t test_ratings = 0;
+  std::size_t untrained_test_ratings = 0;  // of items without a train rating: never ranked, never a hit
   RankingMetrics model;
   RankingMetrics baseline;  // most popular items in train, same exclusions
   std::optional<RatingMetrics> rating;

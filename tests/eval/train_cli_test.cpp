@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "process.hpp"
@@ -290,6 +291,79 @@ TEST_CASE("evaluate --test scores each user of the file against their own stored
   auto s = run_recsys({"--db", db, "evaluate", "--test", stored.string()}, dir);
   REQUIRE(s.status == 0);
   CHECK_THAT(s.err, Catch::Contains("stored.csv: 2 of its 3 test ratings (66.7%) are stored in the database too"));
+}
+
+// evaluate --test dropped malformed rows without a word and counted a pair
+// given twice twice (a test file concatenated with itself halved recall and MAP).
+TEST_CASE("evaluate --test names malformed rows, refuses a file of mostly bad rows, and counts a repeated pair once") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = dir.write("train.csv", "user,item\nP0,x0\nP0,x1\nP1,x2\nP1,x3\nP2,x4\nP2,x5\n"
+                                     "P3,x0\nP3,x6\nP4,x1\nP4,x7\nP5,x2\nP5,x4\n");
+  REQUIRE(run_recsys({"--db", db, "train", file.string(), "--split", "none", "--factors", "2", "--iterations", "2"},
+                     dir).status == 0);
+  auto metrics = [&](const std::string& name, const std::string& rows) {
+    auto test_file = dir.write(name, rows);
+    auto json = (dir / (name + ".json")).string();
+    auto e = run_recsys({"--db", db, "evaluate", "--test", test_file.string(), "--k", "8", "--metrics-json", json}, dir);
+    INFO(e.err);
+    REQUIRE(e.status == 0);
+    auto m = slurp(json);
+    return std::pair(m.substr(m.find("\"model\":")), e.err);
+  };
+  auto [once, once_err] = metrics("once.csv", "user,item\nP2,x2\nP4,x0\nP5,x3\n");
+  auto [twice, twice_err] = metrics("twice.csv", "user,item\nP2,x2\nP4,x0\nP5,x3\nP2,x2\nP4,x0\nP5,x3\n");
+  CHECK(json_number(twice, "recall_at_k") == Approx(json_number(once, "recall_at_k")));
+  CHECK(json_number(twice, "map") == Approx(json_number(once, "map")));
+  CHECK_THAT(twice_err, Catch::Contains("twice.csv: 3 rows repeat a (user, item) pair"));
+  // One bad row in eleven (9 %): scored, and named with its line.
+  auto [some, some_err] = metrics("some.csv", "user,item,rating\nP2,x2,1\nP4,x0,1\nP5,x3,oops\nP2,x3,1\nP4,x3,1\n"
+                                              "P5,x0,1\nP2,x6,1\nP4,x6,1\nP5,x6,1\nP2,x7,1\nP5,x7,1\n");
+  CHECK(json_number(some, "users") == 3);
+  CHECK_THAT(some_err, Catch::Contains("some.csv:4: rating 'oops' is not a number"));
+  CHECK_THAT(some_err, Catch::Contains("some.csv: 1 of 11 rows are malformed and were skipped"));
+  // Half bad: refused, unless --max-bad-fraction allows it.
+  auto half = dir.write("half.csv", "user,item,rating\nP2,x2,1\nP4,x0,x\nP5,x3,1\nP2,x3,x\n");
+  auto r = run_recsys({"--db", db, "evaluate", "--test", half.string()}, dir);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("2 of 4 rows (50.0%) are malformed, more than --max-bad-fraction 0.1 allows: "
+                                    "nothing scored"));
+  CHECK(run_recsys({"--db", db, "evaluate", "--test", half.string(), "--max-bad-fraction", "0.5"}, dir).status == 0);
+}
+
+// With nothing evaluated, the table printed 0.0000 everywhere (an RMSE of 0
+// read as perfect) and the stored metrics said the same.
+TEST_CASE("metrics of nothing evaluated are n/a and null, not zeros") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  // Every item rated once: the test part holds items without a train rating.
+  std::string rows;
+  for (int u = 1; u <= 20; ++u)
+    for (int j = 0; j < 3; ++j) rows += "u" + std::to_string(u) + ",i" + std::to_string(u) + "_" + std::to_string(j) + "," + std::to_string((u + j) % 5 + 1) + "\n";
+  auto cold = dir.write("cold.csv", rows);
+  auto json = (dir / "m.json").string();
+  auto r = run_recsys({"--db", db, "train", cold.string(), "--feedback", "explicit", "--no-refit", "--metrics-json", json},
+                      dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("RMSE                 n/a"));
+  CHECK_THAT(r.out, Catch::Contains("20 test ratings of items without a train rating (never ranked: no hit possible)"));
+  auto m = slurp(json);
+  CHECK_THAT(m, Catch::Contains(R"("rmse":null,"mae":null,"predicted":0)"));
+  CHECK_THAT(m, Catch::Contains(R"("untrained_test_ratings":20)"));
+  CHECK_THAT(run_recsys({"--db", db, "models", "list"}, dir).out, !Catch::Contains("RMSE 0.0000"));
+
+  // Two users with one rating each: the test part is empty.
+  auto db2 = (dir / "db2").string();
+  auto two = dir.write("two.csv", "a,x,1\nb,y,1\n");
+  auto json2 = (dir / "m2.json").string();
+  r = run_recsys({"--db", db2, "train", two.string(), "--metrics-json", json2}, dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("nDCG@10              n/a"));
+  CHECK_THAT(r.out, Catch::Contains("nothing to rank: the test part holds no rating"));
+  CHECK_THAT(slurp(json2), Catch::Contains(R"("ndcg_at_k":null)"));
+  CHECK_THAT(run_recsys({"--db", db2, "models", "list"}, dir).out, !Catch::Contains("nDCG@10 0.0000"));
 }
 
 TEST_CASE("the stored loss is the last printed loss: the objective per rating") {
