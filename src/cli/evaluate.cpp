@@ -225,6 +225,31 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
     } else {
       std::printf("model generation %u scored on its %s test split (seed %llu)\n", m.generation,
                   std::string(data::to_string(s.kind)).c_str(), static_cast<unsigned long long>(m.params.seed));
+      // Users stored since the model was trained have no factors in it: they
+      // were scored with zero factors (arbitrary lists) and pulled the figures
+      // down without a word. Left out and counted, as --test leaves out users
+      // the model does not know.
+      if (!ease) {
+        const auto known = static_cast<std::uint32_t>(m.factors.users.rows());
+        data::RatingTable kept;
+        kept.n_users = split.test.n_users;
+        kept.n_items = split.test.n_items;
+        std::vector<char> dropped_user(all.n_users, 0);
+        for (std::size_t j = 0; j < split.test.size(); ++j) {
+          if (split.test.users[j] >= known) {
+            dropped_user[split.test.users[j]] = 1;
+            continue;
+          }
+          kept.push_back(split.test.users[j], split.test.items[j], split.test.values[j], split.test.timestamps[j]);
+        }
+        if (kept.size() < split.test.size()) {
+          log::warn("{} test ratings of {} users stored after generation {} was trained were left out (the model has no "
+                    "factors for them); train again to evaluate on the current ratings",
+                    split.test.size() - kept.size(), std::count(dropped_user.begin(), dropped_user.end(), 1),
+                    m.generation);
+          split.test = std::move(kept);
+        }
+      }
     }
     // Explicit models keep the raw ratings in the matrix: RMSE clipping reads their range.
     if (ease) {

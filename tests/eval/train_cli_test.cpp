@@ -331,6 +331,36 @@ TEST_CASE("evaluate --test names malformed rows, refuses a file of mostly bad ro
   CHECK(run_recsys({"--db", db, "evaluate", "--test", half.string(), "--max-bad-fraction", "0.5"}, dir).status == 0);
 }
 
+// Users stored after a --no-refit model was trained have no factors in it:
+// evaluate scored them with zero factors and reported lower figures without
+// a word. They are left out and counted; the model's users score as at training.
+TEST_CASE("evaluate of a model leaves out, and counts, test users stored after it was trained") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  std::string first, later;
+  recsys::SplitMix rng(8);
+  for (int u = 0; u < 60; ++u)
+    for (int i = 0; i < 40; ++i)
+      if (rng.uniform() < 0.25) (u < 50 ? first : later) += "u" + std::to_string(u) + ",i" + std::to_string(i) + ",1\n";
+  auto a = dir.write("a.csv", first);
+  auto b = dir.write("b.csv", later);
+  auto json = (dir / "train.json").string();
+  auto t = run_recsys({"--db", db, "train", a.string(), "--no-refit", "--metrics-json", json}, dir);
+  INFO(t.err);
+  REQUIRE(t.status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", b.string(), "--append"}, dir).status == 0);
+  auto ejson = (dir / "evaluate.json").string();
+  auto e = run_recsys({"--db", db, "evaluate", "--metrics-json", ejson}, dir);
+  INFO(e.err);
+  REQUIRE(e.status == 0);
+  CHECK_THAT(e.err, Catch::Contains("users stored after generation 1 was trained were left out"));
+  auto trained = slurp(json), evaluated = slurp(ejson);
+  trained = trained.substr(trained.find("\"model\":"));
+  evaluated = evaluated.substr(evaluated.find("\"model\":"));
+  CHECK(json_number(evaluated, "users") == json_number(trained, "users"));
+  CHECK(json_number(evaluated, "ndcg_at_k") == Approx(json_number(trained, "ndcg_at_k")));
+}
+
 // With nothing evaluated, the table printed 0.0000 everywhere (an RMSE of 0
 // read as perfect) and the stored metrics said the same.
 TEST_CASE("metrics of nothing evaluated are n/a and null, not zeros") {
