@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <cstdio>
@@ -55,6 +56,15 @@ void decimal_integers(CLI::App& app) {
           if (end == digits || hex || (!is_size && !rest_blank)) {
             return std::string("must be a decimal integer (got " + original + ")");
           }
+          // CLI11 reads 64-bit options with strtoull/strtoll and does not see
+          // ERANGE: --seed 99999999999999999999999 became 2^64 − 1 silently.
+          errno = 0;
+          if (is_unsigned) {
+            (void)std::strtoull(value.c_str() + first, nullptr, 10);
+          } else {
+            (void)std::strtoll(value.c_str() + first, nullptr, 10);
+          }
+          if (errno == ERANGE) return std::string("is out of range (got " + original + ")");
           return std::string();
         },
         "", is_unsigned ? "decimal unsigned" : "decimal");

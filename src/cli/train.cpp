@@ -101,7 +101,8 @@ void check_trainable(const data::RatingTable& t) {
     throw std::runtime_error(fmt::format("only {} user has ratings: collaborative filtering needs at least two users", users));
 }
 
-void run_train(const GlobalOptions& global, const TrainOptions& options) {
+// `files_stored` is set once the files given are imported (committed).
+void run_train(const GlobalOptions& global, const TrainOptions& options, bool& files_stored) {
   Timer timer;
   model::ModelParams params = resolve_model_options(options.model);
   SplitOptions split_options = options.split;
@@ -138,6 +139,7 @@ void run_train(const GlobalOptions& global, const TrainOptions& options) {
       discard_if_created(std::move(db));
       throw;
     }
+    files_stored = true;
     print_import_errors(imported);
     std::printf("%s", import_summary(imported).c_str());
     // The first line judged the data before the import; the fit is on what is
@@ -283,7 +285,22 @@ void setup_train(CLI::App& app, const GlobalOptions& global, Runner& run) {
     note_given_options(*sub, options->model);
     options->refit = !options->no_refit;
     options->loss = !options->no_loss;
-    run = [&global, options] { run_train(global, *options); };
+    run = [&global, options] {
+      // A failure after the import (too few users, divergence, a full disk)
+      // leaves the files imported, and the same command again is refused
+      // without --append or --replace: the message says so, as tune's does.
+      bool stored = false;
+      const std::string note = " (the rating files given were imported and stay stored: run recsys train without them)";
+      try {
+        run_train(global, *options, stored);
+      } catch (const UsageError& e) {
+        if (!stored) throw;
+        throw UsageError(std::string(e.what()) + note);
+      } catch (const std::runtime_error& e) {
+        if (!stored) throw;
+        throw std::runtime_error(std::string(e.what()) + note);
+      }
+    };
   });
 }
 

@@ -3,8 +3,14 @@
 #include "cli/options.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 namespace recsys::cli {
 
@@ -71,6 +77,16 @@ model::ModelParams resolve_ease_options(const ModelOptions& o) {
   p.seed = o.seed;  // the split's
   if (o.user_norm != 0)
     throw UsageError("--user-norm is an implicit ALS setting; --model ease weighs every user's row alike");
+  // Said, not refused: a config file may hold ALS settings beside a one-off
+  // --model ease. Once per process: train resolves again after tuned defaults.
+  static bool said = false;
+  std::vector<std::string> ignored;
+  for (const char* name : {"factors", "iterations", "solver", "nonnegative"})
+    if (o.given.count(name)) ignored.push_back(std::string("--") + name);
+  if (!ignored.empty() && !std::exchange(said, true))
+    log::warn("{} {} ALS setting{}: --model ease has none (its settings are --regularization, and --confidence and "
+              "--alpha for its input)",
+              fmt::join(ignored, ", "), ignored.size() == 1 ? "is an" : "are", ignored.size() == 1 ? "" : "s");
   if (!std::isnan(o.regularization) && !(o.regularization > 0 && std::isfinite(o.regularization)))
     throw UsageError(fmt::format("--regularization must be > 0 for EASE (got {})", o.regularization));
   if (!std::isnan(o.alpha) && !(o.alpha >= 0 && std::isfinite(o.alpha)))

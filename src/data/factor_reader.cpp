@@ -183,7 +183,10 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
     std::uint64_t value = 0;
     auto [ptr, ec] = std::from_chars(index.data(), index.data() + index.size(), value);
     if (ec != std::errc() || ptr != index.data() + index.size()) {
-      if (line_no == 1) continue;  // header row
+      // A header row ("original_id,index") names its columns; a first row
+      // whose index has digits ("-1", "0.0") is a bad row, not a header (it
+      // was skipped, and the error blamed the factor file's index 0).
+      if (line_no == 1 && index.find_first_of("0123456789") == std::string_view::npos) continue;
       throw std::runtime_error(where + ": index '" + std::string(index) + "' is not a whole number");
     }
     std::string id(line.substr(0, sep));

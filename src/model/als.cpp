@@ -66,11 +66,14 @@ void solve_side(const ModelParams& p, const Csr& m, const RowMatrixXf& y, RowMat
   });
 }
 
-void check_finite(const RowMatrixXf& m, const char* side, std::uint32_t iteration) {
+void check_finite(const ModelParams& p, const RowMatrixXf& m, const char* side, std::uint32_t iteration) {
   if (!m.allFinite())
     throw std::runtime_error(fmt::format("training diverged: {} factors became NaN or infinite in iteration {} "
-                                         "(try a larger --regularization or a smaller --alpha)",
-                                         side, iteration));
+                                         "({})",
+                                         side, iteration,
+                                         p.feedback == Feedback::Explicit
+                                             ? "the ratings or --regularization are too large for float32"
+                                             : "try a smaller --alpha, or --confidence log"));
 }
 
 }  // namespace
@@ -107,10 +110,10 @@ Factors fit_als(const ModelParams& params, const RatingMatrix& ratings, const Fi
   for (std::uint32_t it = 1; it <= params.iterations; ++it) {
     Timer timer;
     solve_side(params, ratings.by_user, f.items, f.users, threads, workspaces);
-    check_finite(f.users, "user", it);
+    check_finite(params, f.users, "user", it);
     if (options.keep_going && !options.keep_going()) throw FitStopped{};
     solve_side(params, ratings.by_item, f.users, f.items, threads, workspaces);
-    check_finite(f.items, "item", it);
+    check_finite(params, f.items, "item", it);
     IterationInfo info;
     info.iteration = it;
     info.iterations = params.iterations;

@@ -138,8 +138,10 @@ RowMatrixXf fit_ease(const EaseParams& p, const Csr& x_by_user, unsigned threads
   // either fail as if λ were too small or return NaN weights that rank nothing.
   if (!g.allFinite())
     throw std::runtime_error(
-        "EASE: XᵀX is not finite in float32 (the weighted input values are too large); "
-        "lower --alpha or use --confidence binary or log");
+        fmt::format("EASE: XᵀX is not finite in float32 (the weighted input values are too large); {}",
+                    p.confidence == Confidence::Binary ? "lower --alpha"
+                    : p.confidence == Confidence::Log  ? "lower --alpha, or use --confidence binary"
+                                                       : "lower --alpha, or use --confidence binary or log"));
   g.diagonal().array() += p.lambda;
   // Debian's OpenBLAS 0.3.21 crashes (SIGSEGV in strsm_kernel_RT_PRESCOTT,
   // inside spotrf) on odd orders when it runs single-threaded on the Prescott

@@ -90,6 +90,14 @@ TEST_CASE("a sign on an unsigned option and impossible sizes are usage errors th
     CHECK(r.status == 2);
     CHECK(r.err.find("--users: must be a decimal integer (got " + std::string(other_base) + ")") != std::string::npos);
   }
+  // Past 64 bits: CLI11 saturated to 2^64 - 1 without a word.
+  for (const char* seed : {"99999999999999999999999", "18446744073709551616"}) {
+    auto r = run_recsys({"generate", "--users", "5", "--items", "10", "--ratings", "10", "--seed", seed}, dir);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--seed: is out of range (got " + std::string(seed) + ")") != std::string::npos);
+  }
+  CHECK(run_recsys({"generate", "--users", "5", "--items", "10", "--ratings", "10", "--seed", "18446744073709551615"},
+                   dir).status == 0);
   auto config = dir.write("c.ini", "db = x.db\n[train]\nfactors = 08\niterations = 010\n");
   auto printed = run_recsys({"--config", config.string(), "config", "--print"}, dir);
   INFO(printed.err);

@@ -72,6 +72,17 @@ TEST_CASE("an id map turns Spark's indexes back into the original ids") {
   auto alice = run_recsys({"--db", db, "recommend", "alice", "--json"}, dir);
   REQUIRE(alice.out.find(R"({"item":"movie-a")") != std::string::npos);
   REQUIRE(alice.out.find(R"("source":"model")") != std::string::npos);
+  // A first row whose index is not a whole number is a bad row, not a header
+  // (it was skipped, and the error blamed index 1 of the factor files).
+  for (const char* index : {"-1", "1.0", "0.5"}) {
+    auto bad_map = dir.write("bad-map.csv", std::string("alice,") + index + "\nbob,2\n");
+    auto r = run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                         (dir / "itemFactors").string(), "--user-map", bad_map.string()},
+                        dir);
+    INFO(r.err);
+    CHECK(r.status == 1);
+    CHECK(r.err.find(bad_map.string() + ":1: index '" + index + "' is not a whole number") != std::string::npos);
+  }
 }
 
 TEST_CASE("malformed factor files are refused and store nothing") {

@@ -185,6 +185,26 @@ TEST_CASE("train refuses an empty database and a single-user dataset") {
   auto r = run_recsys({"--db", db, "train", one.string()}, dir);
   CHECK(r.status == 1);
   CHECK(r.err.find("at least two users") != std::string::npos);
+  // The file was imported before the refusal: said, since the same command
+  // again is refused without --append or --replace.
+  CHECK(r.err.find("the rating files given were imported and stay stored: run recsys train without them") !=
+        std::string::npos);
+  auto again = run_recsys({"--db", db, "train"}, dir);
+  CHECK(again.status == 1);
+  CHECK(again.err.find("at least two users") != std::string::npos);
+  CHECK(again.err.find("stay stored") == std::string::npos);
+}
+
+TEST_CASE("ALS settings given with --model ease are named as having no effect") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto file = dir.write("r.csv", "a,x,1\na,y,1\nb,x,1\nb,z,1\nc,y,1\nc,z,1\n");
+  auto r = run_recsys({"--db", db, "train", file.string(), "--model", "ease", "--factors", "8", "--solver", "cholesky",
+                       "--split", "none"},
+                      dir);
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(r.err.find("--factors, --solver are ALS settings: --model ease has none") != std::string::npos);
 }
 
 TEST_CASE("train gives finite factors when every rating is equal") {
