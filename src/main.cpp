@@ -114,7 +114,9 @@ void on_interrupt(int sig) {
   static const char message[] =
       "\nrecsys: interrupted: the work this command had not yet committed is not stored (an unfinished LMDB "
       "transaction is dropped whole); the database stays consistent\n";
-  [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, message, sizeof message - 1);
+  const char* line = recsys::interrupt_line.load();
+  [[maybe_unused]] ssize_t written =
+      line ? ::write(STDERR_FILENO, line, std::strlen(line)) : ::write(STDERR_FILENO, message, sizeof message - 1);
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }

@@ -118,9 +118,11 @@ void sync_directory(const fs::path& dir) {
 }
 
 // The whole copy becomes DEST/data.mdb in one step, and the names reach the disk.
-void publish_copy(const fs::path& dest, bool created_dir) {
+void publish_copy(const fs::path& dest, bool created_dir, util::FaultGuard& guard) {
   if (::rename((dest / kPartialName).c_str(), (dest / "data.mdb").c_str()) != 0)
     throw_errno("cannot rename the backup file", dest / kPartialName);
+  guard.arm_dir(false);
+  guard.arm_file(false);
   sync_directory(dest);
   if (created_dir) sync_directory(dest.parent_path());
 }
@@ -166,8 +168,10 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   Timer timer;
   try {
     write_copy(db, fd, !options.no_compact, dest / kPartialName);
+    // The guard stays through the rename: an interrupt before it still
+    // removes the partial copy; after it, the whole copy stays.
+    publish_copy(dest, created_dir, *guard);
     guard.reset();
-    publish_copy(dest, created_dir);
   } catch (...) {
     // Never leave a half-written copy behind.
     std::error_code ec;

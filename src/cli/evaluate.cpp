@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -207,8 +208,11 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
                                    m.generation));
     auto split = data::split_ratings(all, s.kind, s.test_fraction, m.params.seed);
     if (split.untimed) log::warn("{}", data::kUntimedChronoNotice);
-    auto train = model::build_rating_matrix(m.params, all.n_users, all.n_items, split.train.users, split.train.items,
-                                            split.train.values);
+    // The train part's pairs: what is excluded from the ranking, and (explicit)
+    // the raw ratings whose range clips RMSE's predictions. Confidence weights
+    // only for a refit, which fits: a model scored as stored needs none, and
+    // values stored since that overflow them must not stop its evaluation.
+    model::Csr train_by_user;
     if (s.refit) {
       std::printf("model generation %u was refitted on all ratings; scoring a fit of its parameters on the %s "
                   "train split instead (seed %llu)\n",
@@ -218,44 +222,56 @@ void run_evaluate(const GlobalOptions& global, const EvaluateOptions& o) {
       fo.threads = threads;
       fo.compute_loss = false;
       m.factors = {};  // one B at a time (EASE)
+      auto train = model::build_rating_matrix(m.params, all.n_users, all.n_items, split.train.users,
+                                              split.train.items, split.train.values);
       auto fitted = ease ? fit_ease_model(m.params, split.train, threads, "fit on train split")
                          : model::fit_als(m.params, train, fo);
       users = std::move(fitted.users);
       items = std::move(fitted.items);
+      train_by_user = std::move(train.by_user);
     } else {
       std::printf("model generation %u scored on its %s test split (seed %llu)\n", m.generation,
                   std::string(data::to_string(s.kind)).c_str(), static_cast<unsigned long long>(m.params.seed));
-      // Users stored since the model was trained have no factors in it: they
-      // were scored with zero factors (arbitrary lists) and pulled the figures
-      // down without a word. Left out and counted, as --test leaves out users
-      // the model does not know.
-      if (!ease) {
-        const auto known = static_cast<std::uint32_t>(m.factors.users.rows());
-        data::RatingTable kept;
-        kept.n_users = split.test.n_users;
-        kept.n_items = split.test.n_items;
-        std::vector<char> dropped_user(all.n_users, 0);
-        for (std::size_t j = 0; j < split.test.size(); ++j) {
-          if (split.test.users[j] >= known) {
-            dropped_user[split.test.users[j]] = 1;
-            continue;
-          }
-          kept.push_back(split.test.users[j], split.test.items[j], split.test.values[j], split.test.timestamps[j]);
+      train_by_user = model::build_csr(all.n_users, all.n_items, split.train.users, split.train.items,
+                                       split.train.values);
+      // Users and items stored since the model was trained have no factors
+      // (or row of B) in it: users were scored with zero factors (arbitrary
+      // lists) and items could never be hits, which pulled the figures down
+      // without a word. Their test ratings are left out and counted, as
+      // --test leaves out users and items the model does not know; EASE
+      // scores any user from their ratings.
+      const auto known_users = ease ? all.n_users : static_cast<std::uint32_t>(m.factors.users.rows());
+      const auto known_items = static_cast<std::uint32_t>(m.factors.items.rows());
+      data::RatingTable kept;
+      kept.n_users = split.test.n_users;
+      kept.n_items = split.test.n_items;
+      std::vector<char> new_user(all.n_users, 0), new_item(all.n_items, 0);
+      for (std::size_t j = 0; j < split.test.size(); ++j) {
+        const auto u = split.test.users[j], i = split.test.items[j];
+        if (u >= known_users || i >= known_items) {
+          if (u >= known_users) new_user[u] = 1;
+          if (i >= known_items) new_item[i] = 1;
+          continue;
         }
-        if (kept.size() < split.test.size()) {
-          log::warn("{} test ratings of {} users stored after generation {} was trained were left out (the model has no "
-                    "factors for them); train again to evaluate on the current ratings",
-                    split.test.size() - kept.size(), std::count(dropped_user.begin(), dropped_user.end(), 1),
-                    m.generation);
-          split.test = std::move(kept);
-        }
+        kept.push_back(u, i, split.test.values[j], split.test.timestamps[j]);
       }
+      if (kept.size() < split.test.size()) {
+        log::warn("{} test ratings of {} users and {} items stored after generation {} was trained were left out (the "
+                  "model has no factors for them); train again to evaluate on the current ratings",
+                  split.test.size() - kept.size(), std::count(new_user.begin(), new_user.end(), 1),
+                  std::count(new_item.begin(), new_item.end(), 1), m.generation);
+        split.test = std::move(kept);
+      }
+      // Never ranked either (NaN factors are never selected): their zero rows
+      // scored 0 and could fill a list.
+      if (!ease && items.rows() > known_items)
+        items.bottomRows(items.rows() - known_items).setConstant(std::numeric_limits<float>::quiet_NaN());
     }
     // Explicit models keep the raw ratings in the matrix: RMSE clipping reads their range.
     if (ease) {
       report = evaluate_ease(m.params, s.refit ? items : m.factors.items, split.train, split.test, eo);
     } else {
-      report = eval::evaluate(users, items, train.by_user, split.test, eo);
+      report = eval::evaluate(users, items, train_by_user, split.test, eo);
     }
   }
   std::printf("%s", eval::format_report(report).c_str());

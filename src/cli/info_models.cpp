@@ -95,7 +95,9 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
                          : fmt::format("{}: {} ({} ALS, {} factors), trained {}", latest.generation, s.family,
                                        s.feedback, s.factors, s.trained_at)});
     lines.push_back({"latest_metrics", "latest metrics", s.metrics_json,
-                     s.metrics_text.empty() ? "not evaluated (--split none)" : s.metrics_text});
+                     !s.metrics_text.empty()   ? s.metrics_text
+                     : s.metrics_json.empty() ? "not evaluated (--split none)"
+                                              : "nothing evaluated (the test part was empty)"});
   }
   return lines;
 }

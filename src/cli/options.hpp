@@ -57,7 +57,9 @@ inline CLI::Validator number_check(bool zero_allowed) {
         // The settings are stored as float: 1e39 would become infinity there
         // (import-factors stored λ = inf and fold-in used another value).
         if (std::fabs(x) > std::numeric_limits<float>::max())
-          return "must be at most 3.4e38 (got " + value + ")";
+          return "must be within ±3.4e38, float's range (got " + value + ")";
+        if (x != 0 && static_cast<float>(x) == 0)
+          return "is too small for a float: it would be 0 (got " + value + ")";
         if (x > 0 || (zero_allowed && x == 0)) return {};
         return std::string(zero_allowed ? "must not be negative" : "must be positive") + " (got " + value + ")";
       },

@@ -140,6 +140,9 @@ void run_train(const GlobalOptions& global, const TrainOptions& options, bool& f
       throw;
     }
     files_stored = true;
+    interrupt_line.store(
+        "\nrecsys: interrupted: the rating files given were imported and stay stored (run recsys train without "
+        "them); the training after the import is not stored, and the database stays consistent\n");
     print_import_errors(imported);
     std::printf("%s", import_summary(imported).c_str());
     // The first line judged the data before the import; the fit is on what is

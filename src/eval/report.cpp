@@ -113,7 +113,8 @@ std::string format_report(const EvalReport& r) {
     out += fmt::format("; {} test pairs without a trained user or item not scored", r.rating->skipped);
   out += '\n';
   if (r.model.users == 0)
-    out += "nothing to rank: the test part holds no rating (too few ratings per user for this split?)\n";
+    out += "nothing to rank: no test rating to score (too few ratings per user for this split, or every test "
+           "rating left out, as said above)\n";
   return out;
 }
 

@@ -18,12 +18,11 @@
 namespace recsys::rank {
 
 // Top-k of x_r·B for the rows `rows` of `x` (none when empty, as for
-// top_k_products); the
-// result's row p is the list of x's row rows[p]. Columns of x outside B (items
-// newer than the model) are ignored. Excluded and non-finite scores are never
-// selected. The list is empty when no score of a non-excluded item is
-// non-zero (no item of the row inside B, or only items that co-occur with no
-// unrated item): such a user has no personal scores.
+// top_k_products); the result's row p is the list of x's row rows[p].
+// Columns of x outside B (items newer than the model) are ignored. Excluded
+// and non-finite scores are never selected. The list is empty when no score
+// of a non-excluded item is non-zero (no item of the row inside B, or only
+// items that co-occur with no unrated item): such a user has no personal scores.
 TopKLists top_k_ease(const model::Csr& x, const model::RowMatrixXf& b, std::span<const std::uint32_t> rows,
                      const ExcludeFn& exclude, const BlockOptions& options);
 

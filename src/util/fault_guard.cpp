@@ -49,8 +49,13 @@ void on_fault(int) {
 // The signal stays blocked while its handler runs, so the raise takes effect
 // with the default action as the handler returns.
 void on_interrupt(int sig) {
+  // With nothing armed (not yet created, or the work already whole) there is
+  // nothing removed to speak of.
+  static const char plain[] = "\nrecsys: interrupted\n";
+  const bool removing = file_armed.load();
   remove_armed();
-  [[maybe_unused]] ssize_t written = ::write(STDERR_FILENO, interrupt_text, interrupt_length);
+  [[maybe_unused]] ssize_t written = removing ? ::write(STDERR_FILENO, interrupt_text, interrupt_length)
+                                              : ::write(STDERR_FILENO, plain, sizeof plain - 1);
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
@@ -67,11 +72,12 @@ FaultGuard::FaultGuard(std::string_view message, std::string_view interrupt_mess
   struct sigaction action {};
   action.sa_handler = on_fault;
   sigemptyset(&action.sa_mask);
+  // A fault's line is not cut short by Ctrl-C (nor an interrupt's by a fault's handler).
+  for (int sig : kInterrupts) sigaddset(&action.sa_mask, sig);
   for (std::size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &action, &previous[i]);
   if (interrupt_message.empty()) return;
   // One handler's cleanup is not cut by another interrupt: all three are held while it runs.
   action.sa_handler = on_interrupt;
-  for (int sig : kInterrupts) sigaddset(&action.sa_mask, sig);
   for (std::size_t i = 0; i < kInterrupts.size(); ++i) {
     // A signal the caller ignores (nohup, a background job of a script) stays ignored.
     if (::sigaction(kInterrupts[i], nullptr, &previous_interrupt[i]) != 0 ||

@@ -24,8 +24,9 @@ namespace recsys::util {
 
 class FaultGuard {
  public:
-  // `message`: the whole line, newline included; `interrupt_message` likewise,
-  // or empty to leave SIGINT/SIGTERM/SIGHUP alone.
+  // `message`: the whole line, newline included; `interrupt_message` likewise
+  // (said when an armed file was removed; else "recsys: interrupted"), or
+  // empty to leave SIGINT/SIGTERM/SIGHUP alone.
   explicit FaultGuard(std::string_view message, std::string_view interrupt_message = {});
   ~FaultGuard();
   FaultGuard(const FaultGuard&) = delete;

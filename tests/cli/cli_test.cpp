@@ -265,6 +265,17 @@ TEST_CASE("SIGTERM or SIGINT during train says what happened and keeps the signa
   auto models = run_recsys({"--db", db, "models", "list"}, dir);
   CHECK(models.out.find("no model generations") != std::string::npos);  // no model was stored
   CHECK(run_recsys({"--db", db, "check"}, dir).status == 0);
+  // train FILE: the import was committed before the signal, and the line says so.
+  auto fresh = (dir / "fresh").string();
+  Process p({recsys_bin(), "--db", fresh, "train", csv, "--iterations", "5000", "--split", "none"}, dir.path());
+  for (int i = 0; i < 3000 && p.current_stderr().find("iterations") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto r = p.signal_and_wait(SIGINT);
+  INFO(r.err);
+  CHECK(r.status == 128 + SIGINT);
+  CHECK_THAT(r.err, Catch::Contains("recsys: interrupted: the rating files given were imported and stay stored"));
+  CHECK(run_recsys({"--db", fresh, "info"}, dir).out.find("100000") != std::string::npos);
 }
 
 // Ctrl-C or SIGTERM during a backup left DEST/data.mdb.partial (and the
@@ -278,6 +289,21 @@ TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and ke
   REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
                       csv}, dir).status == 0);
   REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
+  // kill(SIGSTOP) returns before the process stops: wait until /proc says it
+  // has (state T), or that it ended.
+  auto stopped = [](pid_t pid) {
+    for (int i = 0; i < 2000; ++i) {
+      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+      std::string line;
+      if (!std::getline(stat, line)) return false;
+      const auto close = line.rfind(')');
+      const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+      if (state == 'T' || state == 't') return true;
+      if (state == 'Z' || state == 'X') return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  };
   // The result of a backup to `dest` sent `sig` midway; nothing when it finished first (its copy is removed).
   auto interrupted = [&](const std::filesystem::path& dest, int sig) -> std::optional<RunResult> {
     const auto partial = dest / "data.mdb.partial";
@@ -285,6 +311,7 @@ TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and ke
     for (int i = 0; i < 200000; ++i) {
       if (std::filesystem::exists(partial)) {
         ::kill(p.pid(), SIGSTOP);
+        if (!stopped(p.pid())) break;                   // ended meanwhile
         if (!std::filesystem::exists(partial)) break;  // renamed meanwhile: finished
         p.signal(sig);
         ::kill(p.pid(), SIGCONT);

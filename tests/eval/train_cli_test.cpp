@@ -354,7 +354,7 @@ TEST_CASE("evaluate --test names malformed rows, refuses a file of mostly bad ro
 // Users stored after a --no-refit model was trained have no factors in it:
 // evaluate scored them with zero factors and reported lower figures without
 // a word. They are left out and counted; the model's users score as at training.
-TEST_CASE("evaluate of a model leaves out, and counts, test users stored after it was trained") {
+TEST_CASE("evaluate of a model leaves out, and counts, test users and items stored after it was trained") {
   TempDir dir;
   auto db = (dir / "db").string();
   std::string first, later;
@@ -362,6 +362,8 @@ TEST_CASE("evaluate of a model leaves out, and counts, test users stored after i
   for (int u = 0; u < 60; ++u)
     for (int i = 0; i < 40; ++i)
       if (rng.uniform() < 0.25) (u < 50 ? first : later) += "u" + std::to_string(u) + ",i" + std::to_string(i) + ",1\n";
+  for (int u = 50; u < 60; ++u)  // and items the model has never seen
+    for (int j = 0; j < 4; ++j) later += "u" + std::to_string(u) + ",new" + std::to_string(j) + ",1\n";
   auto a = dir.write("a.csv", first);
   auto b = dir.write("b.csv", later);
   auto json = (dir / "train.json").string();
@@ -373,7 +375,7 @@ TEST_CASE("evaluate of a model leaves out, and counts, test users stored after i
   auto e = run_recsys({"--db", db, "evaluate", "--metrics-json", ejson}, dir);
   INFO(e.err);
   REQUIRE(e.status == 0);
-  CHECK_THAT(e.err, Catch::Contains("users stored after generation 1 was trained were left out"));
+  CHECK_THAT(e.err, Catch::Contains(" users and 2 items stored after generation 1 was trained were left out"));
   auto trained = slurp(json), evaluated = slurp(ejson);
   trained = trained.substr(trained.find("\"model\":"));
   evaluated = evaluated.substr(evaluated.find("\"model\":"));
@@ -411,7 +413,8 @@ TEST_CASE("metrics of nothing evaluated are n/a and null, not zeros") {
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("nDCG@10              n/a"));
-  CHECK_THAT(r.out, Catch::Contains("nothing to rank: the test part holds no rating"));
+  CHECK_THAT(r.out, Catch::Contains("nothing to rank: no test rating to score"));
+  CHECK_THAT(run_recsys({"--db", db2, "info"}, dir).out, Catch::Contains("nothing evaluated (the test part was empty)"));
   CHECK_THAT(slurp(json2), Catch::Contains(R"("ndcg_at_k":null)"));
   CHECK_THAT(run_recsys({"--db", db2, "models", "list"}, dir).out, !Catch::Contains("nDCG@10 0.0000"));
 }

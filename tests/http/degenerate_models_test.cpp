@@ -85,7 +85,10 @@ TEST_CASE("confidence weights past float's range are refused before training, wi
   // Settings stored as float: past its range is a usage error, for import-factors too.
   auto r = run_recsys({"--db", db, "train", "--regularization", "1e39"}, dir);
   CHECK(r.status == 2);
-  CHECK(has(r.err, "must be at most 3.4e38"));
+  CHECK(has(r.err, "must be within ±3.4e38"));
+  r = run_recsys({"--db", db, "train", "--regularization", "1e-50"}, dir);
+  CHECK(r.status == 2);
+  CHECK(has(r.err, "is too small for a float"));
   auto users = dir.write("users.csv", "1,0.5,0.5\n");
   auto items = dir.write("items.csv", "10,0.5,0.5\n");
   for (const char* option : {"--regularization", "--alpha"}) {
