@@ -17,7 +17,7 @@ inline constexpr std::size_t kRoutes = 12;
 const char* route_name(Route r);
 
 // Status codes the server sends; anything else is counted as "other".
-inline constexpr std::array<unsigned, 15> kStatuses{200, 400, 401, 403, 404, 405, 408, 413, 414, 415, 422, 431, 500, 503, 0};
+inline constexpr std::array<unsigned, 16> kStatuses{200, 304, 400, 401, 403, 404, 405, 408, 413, 414, 415, 422, 431, 500, 503, 0};
 // Upper bounds (seconds) of the latency histogram buckets (+Inf implied).
 inline constexpr std::array<double, 10> kLatencyBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                         0.005,  0.01,    0.025,  0.1,   1.0};

@@ -129,6 +129,10 @@ void RequestParser::on_field_impl(beast::http::field name, beast::string_view, b
     request_.host.assign(value.data(), value.size());
   } else if (name == beast::http::field::origin) {
     request_.origin.assign(value.data(), value.size());
+  } else if (name == beast::http::field::if_none_match) {
+    // Several fields are one list (RFC 9110 5.3).
+    if (!request_.if_none_match.empty()) request_.if_none_match += ',';
+    request_.if_none_match.append(value.data(), value.size());
   } else if (name == beast::http::field::expect) {
     // RFC 9110 10.1.1: the only expectation defined; HTTP/1.0 clients cannot use it.
     if (request_.version >= 11 && beast::iequals(value, "100-continue")) request_.expect_continue = true;

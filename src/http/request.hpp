@@ -43,6 +43,7 @@ struct Request {
   std::string authorization;
   std::string host;    // the Host field; empty when absent
   std::string origin;  // the Origin field (browsers send it with every POST); empty when absent
+  std::string if_none_match;  // the If-None-Match field (a revalidating browser); empty when absent
   std::string body;
 
   void clear() {
@@ -55,6 +56,7 @@ struct Request {
     authorization.clear();
     host.clear();
     origin.clear();
+    if_none_match.clear();
     body.clear();
   }
 };

@@ -10,6 +10,7 @@ namespace recsys::http {
 const char* reason_phrase(unsigned status) {
   switch (status) {
     case 200: return "OK";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -47,11 +48,16 @@ void serialize(const Response& response, bool keep_alive, int version, std::stri
   out += reason_phrase(response.status);
   out += "\r\nServer: recsys\r\nDate: ";
   out += date;
-  out += "\r\nContent-Type: ";
-  out += response.content_type;
-  out += "\r\nContent-Length: ";
-  r = std::to_chars(number, number + sizeof number, response.body.size());
-  out.append(number, r.ptr);
+  // 304 has no content, and RFC 9110 15.4.5 leaves out its representation's
+  // metadata (its Content-Length would have to be the 200's).
+  const bool not_modified = response.status == 304;
+  if (!not_modified) {
+    out += "\r\nContent-Type: ";
+    out += response.content_type;
+    out += "\r\nContent-Length: ";
+    r = std::to_chars(number, number + sizeof number, response.body.size());
+    out.append(number, r.ptr);
+  }
   out += "\r\n";
   out += response.extra_headers;
   if (!keep_alive) {
@@ -60,7 +66,7 @@ void serialize(const Response& response, bool keep_alive, int version, std::stri
     out += "Connection: keep-alive\r\n";
   }
   out += "\r\n";
-  if (!head) out += response.body;
+  if (!head && !not_modified) out += response.body;
 }
 
 std::string http_date() {

@@ -315,7 +315,7 @@ Handled handle_request(const Request& request, Response& r, HandlerContext& ctx)
     }
   } else if (path == "/ui" || path.substr(0, 4) == "/ui/") {
     if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{Route::Ui};
-    return serve_ui(path, t.query, r, ctx.scratch), Handled{Route::Ui};
+    return serve_ui(path, t.query, request.if_none_match, r, ctx.scratch), Handled{Route::Ui};
   } else if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     Route route = path == "/healthz" ? Route::Healthz : path == "/readyz" ? Route::Readyz : Route::Metrics;
     if (!is_read(request.method)) return method_not_allowed(r, "GET"), Handled{route};

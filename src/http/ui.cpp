@@ -26,9 +26,26 @@ bool is_page(std::string_view path) {
   return false;
 }
 
+// If-None-Match (RFC 9110 13.1.2): "*", or a list of entity tags compared
+// weakly (a W/ prefix ignored).
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  while (!if_none_match.empty()) {
+    const auto comma = if_none_match.find(',');
+    std::string_view tag = if_none_match.substr(0, comma);
+    if_none_match.remove_prefix(comma == std::string_view::npos ? if_none_match.size() : comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag == "*") return true;
+    if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-void serve_ui(std::string_view path, std::string_view query, Response& r, std::string& headers) {
+void serve_ui(std::string_view path, std::string_view query, std::string_view if_none_match, Response& r,
+              std::string& headers) {
   const ui::Asset* asset = nullptr;
   bool page = is_page(path);
   if (page) {
@@ -49,9 +66,16 @@ void serve_ui(std::string_view path, std::string_view query, Response& r, std::s
   headers += asset->etag;
   headers += "\r\n";
   headers += kSecurityHeaders;
+  r.extra_headers = headers;
+  // A browser revalidating the shell (no-cache) with the ETag it holds gets
+  // 304 and no body: the same binary serves the same bytes.
+  if (!if_none_match.empty() && etag_matches(if_none_match, asset->etag)) {
+    r.status = 304;
+    r.body.clear();
+    return;
+  }
   r.status = 200;
   r.content_type = asset->content_type;
-  r.extra_headers = headers;
   r.body.assign(asset->body);
 }
 

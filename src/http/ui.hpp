@@ -13,6 +13,7 @@ namespace recsys::http {
 // /ui/items/{item}) get the shell, which draws them from the JSON API; files
 // get their bytes; anything else is 404. `headers` is storage for the response's
 // extra header lines (the response refers to it).
-void serve_ui(std::string_view path, std::string_view query, Response& r, std::string& headers);
+void serve_ui(std::string_view path, std::string_view query, std::string_view if_none_match, Response& r,
+              std::string& headers);
 
 }  // namespace recsys::http

@@ -148,6 +148,31 @@ TEST_CASE("the dashboard's files are served with their types, and versioned URLs
   CHECK(head.body.empty());
 }
 
+// The ETag was sent and never honoured: a browser revalidating the shell
+// (no-cache) got the whole page every time.
+TEST_CASE("a dashboard file whose ETag the browser holds is answered 304 without a body") {
+  const auto& t = trained();
+  Server server(t.dir, t.db);
+  Connection c(server.port());
+  for (std::string path : {"/ui/", "/ui/users/u1", "/ui/style.css"}) {
+    INFO(path);
+    auto full = c.get(path);
+    REQUIRE(full.status == 200);
+    const std::string etag = header(full, "etag");
+    for (std::string held : {etag, "W/" + etag, "\"other\", " + etag, std::string("*")}) {
+      INFO(held);
+      auto r = c.request("GET", path, "", "If-None-Match: " + held + "\r\n");
+      CHECK(r.status == 304);
+      CHECK(r.body.empty());
+      CHECK(header(r, "etag") == etag);
+      CHECK(header(r, "content-length").empty());
+    }
+    auto changed = c.request("GET", path, "", "If-None-Match: \"other\"\r\n");
+    CHECK(changed.status == 200);
+    CHECK(changed.body == full.body);  // and the connection still frames answers
+  }
+}
+
 TEST_CASE("unknown dashboard paths are 404 and writes to them 405") {
   const auto& t = trained();
   Server server(t.dir, t.db);
