@@ -229,6 +229,7 @@ void search_and_store(store::Database& db, const TuneOptions& o, tune::SearchOpt
   search.prefer_simpler = o.prefer == "simpler";
   search.threads = threads;
   search.budget_seconds = budget;
+  search.reserve_seconds = std::min(0.05 * budget, 15.0);
   search.elapsed_before = timer.seconds();
   search.stop = &interrupted;
   search.on_trial = [&](const tune::TrialResult& r) {

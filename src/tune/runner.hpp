@@ -70,7 +70,9 @@ class Runner {
 
   double now() const { return o_.elapsed_before + std::chrono::duration<double>(Clock::now() - start_).count(); }
   bool stopped() const { return o_.stop && o_.stop->load(); }
-  bool keep_going() const { return !stopped() && now() < o_.budget_seconds; }
+  bool keep_going() const { return !stopped() && now() < trials_end(); }
+  // Trials end this much before the budget: the rest is the choice's (search.hpp).
+  double trials_end() const { return o_.budget_seconds - o_.reserve_seconds; }
   // Whether the plan goes on: --max-trials not reached. Once the budget or
   // Ctrl-C has ended the search, the rest of the plan still passes through
   // run(), which counts it as skipped without fitting anything: a plan cut
@@ -171,18 +173,18 @@ class Runner {
     // Launch only what can finish within the budget.
     const double started = now();
     const double expected = calibrating(job) ? 0.0 : estimate(job, threads);
-    if (stopped() || started + expected > o_.budget_seconds || started >= o_.budget_seconds) {
+    if (stopped() || started + expected > trials_end() || started >= trials_end()) {
       std::lock_guard lock(mutex_);
       ++skipped_;
       if (!stopped()) out_of_budget_ = true;
       job.state.reset();
       // Said once per family when it is the estimate, not the clock, that
       // keeps a trial out: a family asked for and never tried is news.
-      if (!stopped() && started < o_.budget_seconds && o_.on_note && too_long_noted_.insert(job.settings.family).second)
+      if (!stopped() && started < trials_end() && o_.on_note && too_long_noted_.insert(job.settings.family).second)
         o_.on_note(fmt::format("{} trials not started from {:.1f}s on: {} is estimated at {:.1f}s, more than the {:.1f}s "
                                "of budget left",
                                to_string(job.settings.family), started, describe(job.settings), expected,
-                               o_.budget_seconds - started));
+                               trials_end() - started));
       return;
     }
     Clock::time_point t0 = Clock::now();
