@@ -247,7 +247,7 @@ void search_and_store(store::Database& db, const TuneOptions& o, tune::SearchOpt
   TuneRun run{search.metric.name, budget, o.seed, threads, o.models, o.prefer};
   std::fputs(leaderboard_table(result, run).c_str(), progress);
 
-  const auto& chosen = result.trials[result.chosen];
+  const auto& chosen = result.result();
   if (!(result.trials[result.best].metric > 0)) {
     if (o.json) std::printf("%s\n", leaderboard_json(result, run, data).c_str());
     throw std::runtime_error(fmt::format(

@@ -35,6 +35,16 @@ std::string trial_json(const tune::TrialResult& r) {
   return out;
 }
 
+std::string row(std::size_t rank, const tune::TrialResult& r, const std::string& mark) {
+  const auto& p = r.settings;
+  const bool ials = p.family == tune::Family::Ials;
+  return fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9.4f}  {}\n", rank, r.id,
+                     tune::to_string(p.family), ials ? std::to_string(p.factors) : "-",
+                     fmt::format("{:g}", p.regularization), ials ? fmt::format("{:g}", p.alpha) : "-",
+                     ials ? std::string(model::to_string(p.confidence)) : "-", ials ? fmt::format("{:g}", p.user_norm) : "-",
+                     ials ? std::to_string(p.iterations) : "-", r.metric, mark);
+}
+
 }  // namespace
 
 std::string trial_line(const tune::TrialResult& r, const std::string& metric, double elapsed) {
@@ -49,17 +59,9 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
                                 "");
   std::size_t rank = 0;
   for (auto j : ranking(s)) {
-    const auto& r = s.trials[j];
-    const auto& p = r.settings;
-    const bool ials = p.family == tune::Family::Ials;
     std::string mark = j == s.chosen ? "<- chosen" : "";
     if (j == s.best && j != s.chosen) mark = "<- best";
-    out += fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9.4f}  {}\n", ++rank, r.id,
-                       tune::to_string(p.family), ials ? std::to_string(p.factors) : "-",
-                       fmt::format("{:g}", p.regularization), ials ? fmt::format("{:g}", p.alpha) : "-",
-                       ials ? std::string(model::to_string(p.confidence)) : "-",
-                       ials ? fmt::format("{:g}", p.user_norm) : "-", ials ? std::to_string(p.iterations) : "-",
-                       r.metric, mark);
+    out += row(++rank, s.trials[j], mark);
   }
   const auto& best = s.trials[s.best];
   out += fmt::format("\nbest: trial {} {} {:.4f}, bootstrap 95% interval [{:.4f}, {:.4f}]\n", best.id, run.metric,
@@ -67,7 +69,37 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
   if (s.chosen != s.best)
     out += fmt::format("chosen: trial {} ({}), the simplest whose difference from the best is within noise\n",
                        s.trials[s.chosen].id, tune::describe(s.trials[s.chosen].settings));
-  out += fmt::format("{} trials in {:.1f}s (budget {:g}s)", s.trials.size(), s.seconds, run.budget_seconds);
+  const auto& c = s.confirmation;
+  if (!c.candidates.empty()) {
+    out += fmt::format("\nconfirmation: {} candidates, each fitted on {:g}% of the train part and scored on the rest, "
+                       "{} of {} parts\n",
+                       c.candidates.size(), 100 * (1 - c.fraction), c.parts, c.planned_parts);
+    out += fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9}  {}\n", "rank", "trial", "model",
+                       "factors", "lambda", "alpha", "confidence", "unorm", "iter", run.metric, "per part");
+    std::vector<std::size_t> order(c.candidates.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](auto a, auto b) { return c.candidates[a].metric > c.candidates[b].metric; });
+    std::size_t rank = 0;
+    for (auto j : order) {
+      std::string parts;
+      for (double m : c.part_metrics[j]) parts += fmt::format("{}{:.4f}", parts.empty() ? "" : " ", m);
+      std::string mark = c.decided && j == c.chosen ? "  <- chosen" : c.decided && j == c.best ? "  <- best" : "";
+      out += row(++rank, c.candidates[j], parts + mark);
+    }
+  }
+  out += '\n';
+  if (c.decided) {
+    out += fmt::format("stored: {} ({})\n", tune::describe(c.candidates[c.chosen].settings),
+                       c.chosen == c.best ? "the highest mean over the confirmation parts"
+                                          : "the simplest whose difference from the highest mean is within noise");
+  } else if (!c.not_decided.empty()) {
+    out += fmt::format("confirmation not decided ({}): stored the search's choice, {}\n", c.not_decided,
+                       tune::describe(s.trials[s.chosen].settings));
+  }
+  out += fmt::format("{} trials", s.trials.size());
+  if (c.trials > 0) out += fmt::format(" and {} confirmation trials", c.trials);
+  out += fmt::format(" in {:.1f}s (budget {:g}s)", s.seconds, run.budget_seconds);
   if (s.skipped > 0) out += fmt::format("; {} planned trials not run", s.skipped);
   if (s.failed > 0) out += fmt::format("; {} failed (see above)", s.failed);
   if (s.interrupted) out += "; interrupted: kept the best so far";
@@ -103,7 +135,28 @@ std::string leaderboard_json(const tune::SearchResult& s, const TuneRun& run, co
   json::append_number(out, s.best_interval.low);
   out += ',';
   json::append_number(out, s.best_interval.high);
-  out += "],\"chosen\":" + trial_json(s.trials[s.chosen]) + "}";
+  out += "],\"search_chosen\":" + trial_json(s.trials[s.chosen]);
+  const auto& c = s.confirmation;
+  out += fmt::format(",\"confirmation\":{{\"fraction\":{},\"planned_parts\":{},\"parts\":{},\"trials\":{},"
+                     "\"decided\":{},\"not_decided\":",
+                     c.fraction, c.planned_parts, c.parts, c.trials, c.decided ? "true" : "false");
+  if (c.decided) {
+    out += "null";
+  } else {
+    json::append_string(out, c.not_decided);
+  }
+  out += ",\"candidates\":[";
+  for (std::size_t j = 0; j < c.candidates.size(); ++j) {
+    std::string t = trial_json(c.candidates[j]);
+    t.pop_back();
+    t += ",\"part_metrics\":[";
+    for (std::size_t k = 0; k < c.part_metrics[j].size(); ++k) {
+      if (k > 0) t += ',';
+      json::append_number(t, c.part_metrics[j][k]);
+    }
+    out += (j > 0 ? "," : "") + t + "]}";
+  }
+  out += "]},\"chosen\":" + trial_json(s.result()) + "}";
   return out;
 }
 

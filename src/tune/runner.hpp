@@ -66,19 +66,38 @@ struct Job {
 // and on_note.
 class Runner {
  public:
-  Runner(const TuneData& data, const SearchOptions& o) : data_(data), o_(o), start_(Clock::now()) {}
+  Runner(const TuneData& data, const SearchOptions& o)
+      : data_(&data), o_(o), start_(Clock::now()), trials_end_(o.budget_seconds - o.reserve_seconds) {}
 
   double now() const { return o_.elapsed_before + std::chrono::duration<double>(Clock::now() - start_).count(); }
   bool stopped() const { return o_.stop && o_.stop->load(); }
   bool keep_going() const { return !stopped() && now() < trials_end(); }
-  // Trials end this much before the budget: the rest is the choice's (search.hpp).
-  double trials_end() const { return o_.budget_seconds - o_.reserve_seconds; }
+  // Trials end this much before the budget: the rest is the choice's
+  // (search.hpp). The search moves it earlier to keep time for its last
+  // stage, then back.
+  double trials_end() const { return trials_end_; }
+  void set_trials_end(double seconds) { trials_end_ = seconds; }
+  // The data the next batches fit and score on (the confirmation parts);
+  // between batches only.
+  void use_data(const TuneData& data) { data_ = &data; }
+  // Seconds the batch should take, as run() would run it (its concurrency and
+  // thread shares); 0 for jobs of a family with no finished trial yet.
+  double batch_estimate(const std::vector<Job>& jobs) {
+    if (jobs.empty()) return 0.0;
+    const unsigned concurrent = concurrency(jobs);
+    const unsigned share = std::max(1u, o_.threads / concurrent);
+    double total = 0;
+    for (const auto& j : jobs) total += calibrating(j) ? 0.0 : estimate(j, share);
+    return total / concurrent;
+  }
   // Whether the plan goes on: --max-trials not reached. Once the budget or
   // Ctrl-C has ended the search, the rest of the plan still passes through
   // run(), which counts it as skipped without fitting anything: a plan cut
   // between two batches then reports out_of_budget and its skipped trials
   // like one cut inside a batch.
   bool more_trials() const { return o_.max_trials == 0 || ids_ < o_.max_trials; }
+  // Whether n more trials fit within --max-trials.
+  bool room_for(std::size_t n) const { return o_.max_trials == 0 || ids_ + n <= o_.max_trials; }
   std::size_t next_id() { return ++ids_; }
 
   // Runs the jobs, several at once when threads and memory allow; each
@@ -112,7 +131,9 @@ class Runner {
 
   std::vector<TrialResult> take_results() {
     std::sort(results_.begin(), results_.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-    return std::move(results_);
+    std::vector<TrialResult> out;
+    out.swap(results_);
+    return out;
   }
   std::size_t skipped() const { return skipped_; }
   std::size_t failed() const { return failed_; }
@@ -134,7 +155,7 @@ class Runner {
     for (const auto& j : jobs)
       if (j.settings.family == Family::Ease) n = 1;
     double need = 0;
-    for (const auto& j : jobs) need = std::max(need, trial_memory(j.settings, data_));
+    for (const auto& j : jobs) need = std::max(need, trial_memory(j.settings, *data_));
     const double available = available_memory();
     while (n > 1 && n * need > available / 2) --n;
     return std::max(1u, n);
@@ -147,7 +168,7 @@ class Runner {
   // thread), so a first EASE fit on many items is not launched blind into a
   // short budget.
   double estimate(const Job& job, unsigned threads) {
-    const double cost = trial_cost(job.settings, job.from, job.settings.iterations, data_);
+    const double cost = trial_cost(job.settings, job.from, job.settings.iterations, *data_);
     std::lock_guard lock(mutex_);
     auto it = rates_.find(job.settings.family);
     if (it == rates_.end() || it->second.second <= 0) {
@@ -190,7 +211,7 @@ class Runner {
     Clock::time_point t0 = Clock::now();
     eval::EvalReport report;
     try {
-      if (!job.state) job.state = start_trial(job.settings, data_);
+      if (!job.state) job.state = start_trial(job.settings, *data_);
       if (!job.state->advance(job.settings.iterations, threads, [this] { return keep_going(); })) {
         std::lock_guard lock(mutex_);
         ++skipped_;
@@ -198,7 +219,7 @@ class Runner {
         job.state.reset();
         return;
       }
-      report = job.state->evaluate(data_, o_.metric.k, threads, [this] { return keep_going(); });
+      report = job.state->evaluate(*data_, o_.metric.k, threads, [this] { return keep_going(); });
     } catch (const rank::ProductsStopped&) {
       // The budget ended while scoring (a loaded machine can make one trial's
       // scoring take seconds): dropped like a fit stopped at an iteration.
@@ -230,14 +251,15 @@ class Runner {
     std::lock_guard lock(mutex_);
     auto& rate = rates_[job.settings.family];
     rate.first += r.seconds * threads;
-    rate.second += trial_cost(job.settings, job.from, job.settings.iterations, data_);
+    rate.second += trial_cost(job.settings, job.from, job.settings.iterations, *data_);
     if (o_.on_trial) o_.on_trial(r);
     results_.push_back(std::move(r));
   }
 
-  const TuneData& data_;
+  const TuneData* data_;  // search thread only (use_data), read by workers inside run()
   const SearchOptions& o_;
   Clock::time_point start_;
+  double trials_end_;  // search thread only, between batches
   std::size_t ids_ = 0;  // search thread only
   std::mutex mutex_;
   std::vector<TrialResult> results_;

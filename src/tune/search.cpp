@@ -30,6 +30,13 @@ constexpr int kMovesPerStep = 3;  // refinement moves per step size
 // direction that improves (an EASE fit costs items³, so few of them).
 constexpr float kEaseFirstLambda = 300.0f;
 constexpr float kEaseStep = 3.0f;
+// The confirmation (search.hpp): 4 parts of 10 % of the train part, decided
+// on at least 2; when the search would use the whole budget, its last quarter
+// is kept for the confirmation.
+constexpr std::size_t kConfirmParts = 4;
+constexpr std::size_t kConfirmMinParts = 2;
+constexpr double kConfirmFraction = 0.1;
+constexpr double kConfirmShare = 0.25;
 
 std::string bracket_stage(int b, int rung, int rungs) {
   return fmt::format("bracket {}/{} rung {}/{}", b + 1, kBrackets, rung + 1, rungs);
@@ -161,6 +168,147 @@ void ease_search(Runner& runner, RunSettings&& run_settings) {
   }
 }
 
+// The search's last stage (search.hpp Confirmation): the candidates on each
+// part in turn, while the budget, --max-trials and Ctrl-C allow a whole part.
+// A candidate that fails is dropped (its trial is reported as failed).
+void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_ials, bool prefer_simpler) {
+  auto& c = out.confirmation;
+  c.planned_parts = kConfirmParts;
+  c.fraction = kConfirmFraction;
+  std::vector<Settings> candidates;
+  auto add = [&](const Settings& s) {
+    if (std::find(candidates.begin(), candidates.end(), s) == candidates.end()) candidates.push_back(s);
+  };
+  for (const auto& s : confirmation_variants(out.trials[out.chosen].settings)) add(s);
+  for (const auto& s : confirmation_variants(out.trials[out.best].settings)) add(s);
+  if (has_ials) add(default_ials());
+  if (candidates.size() < 2) {
+    c.not_decided = "a single candidate";
+    return;
+  }
+  std::vector<TrialResult> first(candidates.size());
+  std::vector<std::vector<double>> metrics(candidates.size());
+  std::vector<double> seconds(candidates.size(), 0.0);
+  std::vector<bool> alive(candidates.size(), true);
+  // Per user (index as stored): the candidate's metric summed over the
+  // parts counted, and in how many the user was validated. Every candidate
+  // is scored on the same users of a part, so the per-user means pair up
+  // across candidates for the tie rule's bootstrap.
+  std::vector<std::vector<double>> user_sum(candidates.size(), std::vector<double>(data.train_part.n_users, 0.0));
+  std::vector<std::uint32_t> user_parts(data.train_part.n_users, 0);
+  for (std::size_t part = 0; part < kConfirmParts; ++part) {
+    std::size_t n = std::count(alive.begin(), alive.end(), true);
+    if (runner.stopped()) {
+      c.not_decided = "interrupted";
+      break;
+    }
+    if (!runner.room_for(n)) {
+      c.not_decided = "--max-trials";
+      break;
+    }
+    TuneData part_data;
+    try {
+      part_data = carve_part(data, kConfirmFraction, part);
+    } catch (const std::runtime_error&) {
+      c.not_decided = "too few ratings for its parts";
+      break;
+    }
+    std::vector<Job> jobs;
+    std::vector<std::size_t> of_job;
+    for (std::size_t j = 0; j < candidates.size(); ++j) {
+      if (!alive[j]) continue;
+      Job job;
+      job.settings = candidates[j];
+      job.stage = fmt::format("confirm {}/{}", part + 1, kConfirmParts);
+      jobs.push_back(std::move(job));
+      of_job.push_back(j);
+    }
+    runner.use_data(part_data);
+    if (runner.now() + runner.batch_estimate(jobs) > runner.trials_end()) {
+      runner.use_data(data);
+      c.not_decided = "the budget";
+      break;
+    }
+    for (auto& job : jobs) job.id = runner.next_id();
+    const std::size_t failed_before = runner.failed_settings().size();
+    runner.run(jobs);
+    runner.use_data(data);
+    auto results = runner.take_results();
+    // The users scored, in the order of per_user (eval::EvalReport: ascending user index).
+    std::vector<std::uint32_t> users(part_data.validation.users.begin(), part_data.validation.users.end());
+    std::sort(users.begin(), users.end());
+    users.erase(std::unique(users.begin(), users.end()), users.end());
+    std::vector<std::pair<std::size_t, const TrialResult*>> scored;
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      const std::size_t j = of_job[k];
+      auto r = std::find_if(results.begin(), results.end(), [&](const auto& x) { return x.id == jobs[k].id; });
+      if (r == results.end()) {
+        // Failed: dropped. Otherwise cut by the budget or Ctrl-C: the part does not count.
+        const auto& failed = runner.failed_settings();
+        if (std::find(failed.begin() + static_cast<std::ptrdiff_t>(failed_before), failed.end(), candidates[j]) !=
+            failed.end())
+          alive[j] = false;
+        continue;
+      }
+      ++c.trials;
+      if (part == 0) first[j] = *r;
+      metrics[j].push_back(r->metric);
+      seconds[j] += r->seconds;
+      scored.emplace_back(j, &*r);
+    }
+    const std::size_t done = c.parts + 1;
+    bool complete = true;
+    for (std::size_t j = 0; j < candidates.size(); ++j)
+      if (alive[j] && metrics[j].size() < done) complete = false;
+    if (!complete) {
+      c.not_decided = runner.stopped() ? "interrupted" : "the budget";
+      break;
+    }
+    for (const auto& [j, r] : scored) {
+      if (r->per_user.size() != users.size()) throw std::logic_error("confirmation: per-user results do not match the part's users");
+      for (std::size_t k = 0; k < users.size(); ++k) user_sum[j][users[k]] += r->per_user[k];
+    }
+    for (auto u : users) ++user_parts[u];
+    ++c.parts;
+  }
+  for (std::size_t j = 0; j < candidates.size(); ++j) {
+    if (!alive[j] || metrics[j].size() < c.parts || c.parts == 0) continue;
+    metrics[j].resize(c.parts);  // a part cut short does not count
+    TrialResult r = first[j];
+    r.stage = "confirmation";
+    r.metric = mean(metrics[j]);
+    r.seconds = seconds[j];
+    r.per_user.clear();
+    for (std::size_t u = 0; u < user_parts.size(); ++u)
+      if (user_parts[u] > 0) r.per_user.push_back(user_sum[j][u] / user_parts[u]);
+    c.candidates.push_back(std::move(r));
+    c.part_metrics.push_back(metrics[j]);
+  }
+  if (c.parts < kConfirmMinParts || c.candidates.empty()) {
+    if (c.not_decided.empty()) c.not_decided = "too few parts";
+    return;
+  }
+  c.not_decided.clear();
+  c.decided = true;
+  const std::size_t best = best_of(c.candidates);
+  c.best = best;
+  c.chosen = best;
+  if (prefer_simpler) {
+    // The search's rule (choose, below) on the per-user means over the
+    // parts, the defaults' mean as the floor; then, of the chosen setting's
+    // candidates that differ only in the user norm, the highest.
+    double floor = -1;
+    for (const auto& t : c.candidates)
+      if (t.settings == default_ials()) floor = t.metric;
+    c.chosen = choose(c.candidates, best, floor);
+    for (std::size_t j = 0; j < c.candidates.size(); ++j) {
+      Settings a = c.candidates[j].settings, b = c.candidates[c.chosen].settings;
+      a.user_norm = b.user_norm;
+      if (a == b && c.candidates[j].metric > c.candidates[c.chosen].metric) c.chosen = j;
+    }
+  }
+}
+
 }  // namespace
 
 MetricSpec parse_metric(const std::string& text) {
@@ -207,6 +355,10 @@ std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best, dou
 
 SearchResult search(const TuneData& data, const SearchOptions& o) {
   Runner runner(data, o);
+  // The confirmation's share: the search's trials end earlier by it, and it
+  // gets the rest (with what the search did not use).
+  const double end = runner.trials_end();
+  runner.set_trials_end(end - kConfirmShare * std::max(0.0, end - o.elapsed_before));
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
   auto run_settings = [&](const std::vector<Settings>& list, const std::string& stage) {
     std::vector<Job> jobs;
@@ -270,15 +422,10 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   }
 
   SearchResult out;
-  out.skipped = runner.skipped();
-  out.failed = runner.failed();
-  out.out_of_budget = runner.out_of_budget();
-  out.interrupted = o.stop && o.stop->load();
-  out.seconds = runner.now();
   out.trials = runner.take_results();
   if (out.trials.empty())
-    throw std::runtime_error(out.interrupted      ? "interrupted before the first trial finished"
-                             : out.failed > 0 ? "every trial failed (the reasons are above)"
+    throw std::runtime_error(runner.stopped()       ? "interrupted before the first trial finished"
+                             : runner.failed() > 0 ? "every trial failed (the reasons are above)"
                                               : "no trial finished within the budget (the notes above say what did not fit): give a larger --budget");
   out.best = best_of(out.trials);
   out.chosen = o.prefer_simpler ? choose(out.trials, out.best, floor_of(out.trials)) : out.best;
@@ -290,6 +437,15 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
     if (a == b && out.trials[j].metric > out.trials[out.chosen].metric) out.chosen = j;
   }
   out.best_interval = eval::bootstrap_mean(out.trials[out.best].per_user);
+  if (out.trials[out.best].metric > 0) {
+    runner.set_trials_end(end);
+    confirm(runner, data, out, has(Family::Ials), o.prefer_simpler);
+  }
+  out.skipped = runner.skipped();
+  out.failed = runner.failed();
+  out.out_of_budget = runner.out_of_budget();
+  out.interrupted = o.stop && o.stop->load();
+  out.seconds = runner.now();
   return out;
 }
 

@@ -3,7 +3,9 @@
 // whose survivors are warm-started to the next rung — plus EASE's λ (one
 // fidelity: it is closed form), then a refinement around the best (each
 // setting doubled and halved, then × and ÷ √2, then 2^¼), then the user norm
-// on the best iALS setting and on the one the tie rule would choose. Plan and results are
+// on the best iALS setting and on the one the tie rule would choose, and last
+// a confirmation of variants of the choice on fits of 90 % of the train part
+// (Confirmation below). Plan and results are
 // deterministic for a given seed and thread count; the budget and Ctrl-C only
 // cut the plan short (docs/training.md "Tuning").
 #pragma once
@@ -59,6 +61,30 @@ struct SearchOptions {
   std::function<void(const std::string&)> on_note;   // e.g. a family skipped for memory, a trial that failed
 };
 
+// The search's last stage. Its trials fit on 90 % of the train part where the
+// search's fit on 75 %, and the settings that fits on more data favour (more
+// factors, more iterations, the user norm; docs/training.md "Tuning", step 8)
+// are not those the search's validation part picks. The candidates
+// (confirmation_variants of the tie rule's choice and of the best, and the
+// built-in defaults) are each fitted on `planned_parts` parts (carve_part:
+// `fraction` of the train part held out, a seed per part) and the highest
+// mean over the parts every candidate completed is chosen, when they are at
+// least two. Otherwise (budget, Ctrl-C, --max-trials) the search's choice stands.
+struct Confirmation {
+  // metric: the mean over the parts; per_user empty (the parts validate
+  // different ratings); id: its trial on the first part; seconds: summed.
+  std::vector<TrialResult> candidates;
+  std::vector<std::vector<double>> part_metrics;  // per candidate, one per part counted
+  std::size_t parts = 0;          // parts every candidate completed
+  std::size_t trials = 0;         // trials finished (parts cut short included)
+  std::size_t planned_parts = 0;
+  double fraction = 0;            // of the train part validated in each part
+  bool decided = false;           // chosen is the stage's choice, and the result's
+  std::size_t best = 0;           // index into candidates: the highest mean
+  std::size_t chosen = 0;         // index into candidates: best, or with --prefer simpler the tie rule's
+  std::string not_decided;        // why it did not decide ("" when it did)
+};
+
 struct SearchResult {
   std::vector<TrialResult> trials;  // completed trials, by id
   std::size_t best = 0;             // index into trials: the highest metric
@@ -69,6 +95,12 @@ struct SearchResult {
   bool interrupted = false;
   bool out_of_budget = false;
   double seconds = 0;               // elapsed, including elapsed_before
+  Confirmation confirmation;
+
+  // What tune stores: the confirmation's choice when it decided, else trials[chosen].
+  const TrialResult& result() const {
+    return confirmation.decided ? confirmation.candidates[confirmation.chosen] : trials[chosen];
+  }
 };
 
 // Throws std::runtime_error when no trial could complete.

@@ -114,6 +114,21 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
   return out;
 }
 
+std::vector<Settings> confirmation_variants(const Settings& s) {
+  if (s.family == Family::Ease) return {s};
+  std::vector<Settings> out;
+  for (std::uint32_t f : {s.factors, std::min(2 * s.factors, kMaxFactors)})
+    for (std::uint32_t it : {s.iterations, std::min(2 * s.iterations, kMaxIterations)})
+      for (float beta : {s.user_norm, 0.25f, 0.5f}) {
+        Settings n = s;
+        n.factors = f;
+        n.iterations = it;
+        n.user_norm = beta;
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+      }
+  return out;
+}
+
 bool simpler(const Settings& a, const Settings& b) {
   static const std::uint32_t floor = default_ials().factors;
   auto key = [](const Settings& s) {

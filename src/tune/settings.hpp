@@ -49,6 +49,13 @@ Settings sample_ease(SplitMix& rng);
 // `step`, one at a time; the confidence kind and the user norm are kept.
 std::vector<Settings> neighbours(const Settings& s, double step);
 
+// The candidates the search's last stage (search.cpp, confirmation) makes of
+// a chosen setting: iALS with its factors and twice them, its iterations and
+// twice them, and its user norm, 0.25 and 0.5 (at most 12, `s` first; the
+// doubles capped at the search's ceilings, 512 and 60); EASE just itself.
+// Fits on more data than the search's trials favour all three (docs/training.md).
+std::vector<Settings> confirmation_variants(const Settings& s);
+
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
 // closed form) before iALS, then fewer factors, fewer than the defaults' 64
 // counting as 64 (the defaults are the reference; a smaller model earns no

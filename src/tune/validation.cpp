@@ -28,27 +28,17 @@ data::RatingTable renumber_items(const data::RatingTable& t, const std::vector<s
   return out;
 }
 
-}  // namespace
-
-std::uint64_t validation_seed(std::uint64_t seed) { return splitmix64(seed ^ 0x7475'6e65'7661'6c69ull); }
-
-TuneData carve_validation(const data::RatingTable& all, data::SplitKind kind, double test_fraction,
-                          std::uint64_t seed) {
+// `fit` split into what trials fit on and what they are scored on, items
+// renumbered to those present in the part fitted on.
+TuneData carve(const data::RatingTable& fit, data::SplitKind kind, double fraction, std::uint64_t seed) {
   TuneData out;
-  data::RatingTable fit;
-  {
-    // Exactly train's split; the test part is dropped here without being looked at.
-    auto split = data::split_ratings(all, kind, test_fraction, seed);
-    out.test_ratings = split.test.size();
-    out.untimed = split.untimed;
-    fit = std::move(split.train);
-  }
-  auto inner = data::split_ratings(fit, kind, test_fraction, validation_seed(seed));
+  auto inner = data::split_ratings(fit, kind, fraction, seed);
+  out.untimed = inner.untimed;
   std::vector<std::uint32_t> map(fit.n_items, UINT32_MAX);
   std::uint32_t n_items = 0;
   for (auto i : inner.train.items)
     if (map[i] == UINT32_MAX) map[i] = n_items++;
-  // Renumbered in order of first appearance in the train part: a function of that part alone.
+  // Renumbered in order of first appearance in the part fitted on: a function of that part alone.
   out.train = renumber_items(inner.train, map, n_items);
   out.validation = renumber_items(inner.test, map, n_items);
   if (out.validation.size() == 0)
@@ -57,6 +47,40 @@ TuneData carve_validation(const data::RatingTable& all, data::SplitKind kind, do
   model::ModelParams p;
   p.confidence = model::Confidence::Log;
   out.epsilon = model::resolve_for_data(p, out.train.values).epsilon;
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t validation_seed(std::uint64_t seed) { return splitmix64(seed ^ 0x7475'6e65'7661'6c69ull); }
+
+TuneData carve_validation(const data::RatingTable& all, data::SplitKind kind, double test_fraction,
+                          std::uint64_t seed) {
+  data::RatingTable fit;
+  std::size_t test_ratings = 0;
+  bool untimed = false;
+  {
+    // Exactly train's split; the test part is dropped here without being looked at.
+    auto split = data::split_ratings(all, kind, test_fraction, seed);
+    test_ratings = split.test.size();
+    untimed = split.untimed;
+    fit = std::move(split.train);
+  }
+  TuneData out = carve(fit, kind, test_fraction, validation_seed(seed));
+  out.test_ratings = test_ratings;
+  out.untimed = untimed;
+  out.train_part = std::move(fit);
+  out.kind = kind;
+  out.seed = seed;
+  return out;
+}
+
+TuneData carve_part(const TuneData& data, double fraction, std::size_t part) {
+  TuneData out = carve(data.train_part, data.kind, fraction, splitmix64(validation_seed(data.seed) + part + 1));
+  out.test_ratings = data.test_ratings;
+  out.untimed = data.untimed;
+  out.kind = data.kind;
+  out.seed = data.seed;
   return out;
 }
 

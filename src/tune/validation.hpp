@@ -20,6 +20,11 @@ struct TuneData {
   std::size_t test_ratings = 0;  // size of the final test part (only counted)
   bool untimed = false;          // data::Split::untimed of train's split
   float epsilon = 1.0f;          // median train value: log confidence's unit (model/params.hpp)
+  // The whole train part (train + validation above, items as stored) and how
+  // it was split: the confirmation parts are carved from it (carve_part).
+  data::RatingTable train_part;
+  data::SplitKind kind = data::SplitKind::Stratified;
+  std::uint64_t seed = 42;
 };
 
 // The validation seed for a train seed: a fixed mix, so it differs from the
@@ -30,5 +35,11 @@ std::uint64_t validation_seed(std::uint64_t seed);
 // `kind` None is refused by the caller (tune needs a held-out part).
 TuneData carve_validation(const data::RatingTable& all, data::SplitKind kind, double test_fraction,
                           std::uint64_t seed);
+
+// Confirmation part `part` (0-based) of search.cpp's last stage: `fraction`
+// of data.train_part held out the same way (kind), with a seed of its own per
+// part, the rest to fit on. Still nothing of the test part. train_part is
+// left empty in the result.
+TuneData carve_part(const TuneData& data, double fraction, std::size_t part);
 
 }  // namespace recsys::tune

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <thread>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -262,4 +263,136 @@ TEST_CASE("the chosen setting gets the user norm that scored best on validation"
     tried = tried || x.settings.user_norm == 0.25f;
   }
   CHECK(tried);
+}
+
+TEST_CASE("the confirmation's candidates are the setting with twice its factors and iterations and the user norms") {
+  Settings s = default_ials();
+  s.iterations = 13;
+  s.user_norm = 0.25f;
+  auto v = confirmation_variants(s);
+  REQUIRE(v.size() == 8);  // 2 factors × 2 iterations × user norm {0.25, 0.5}
+  CHECK(v[0] == s);
+  std::set<std::uint32_t> factors, iterations;
+  std::set<float> norms;
+  for (const auto& n : v) {
+    factors.insert(n.factors);
+    iterations.insert(n.iterations);
+    norms.insert(n.user_norm);
+    CHECK(n.regularization == s.regularization);
+    CHECK(n.alpha == s.alpha);
+    CHECK(n.confidence == s.confidence);
+  }
+  CHECK(factors == std::set<std::uint32_t>{64, 128});
+  CHECK(iterations == std::set<std::uint32_t>{13, 26});
+  CHECK(norms == std::set<float>{0.25f, 0.5f});
+  // The doubles stop at the search's ceilings; a user norm of 0 stays a candidate.
+  s.factors = 512;
+  s.iterations = 40;
+  s.user_norm = 0;
+  v = confirmation_variants(s);
+  CHECK(v.size() == 6);
+  for (const auto& n : v) {
+    CHECK(n.factors == 512);
+    CHECK((n.iterations == 40 || n.iterations == 60));
+  }
+  CHECK(confirmation_variants(ease_settings(300)) == std::vector<Settings>{ease_settings(300)});
+}
+
+TEST_CASE("confirmation parts come from the train part alone, a tenth held out, one seed per part") {
+  const TuneData data = small_data();
+  REQUIRE(data.train_part.size() == data.train.size() + data.validation.size());
+  const TuneData a = carve_part(data, 0.1, 0);
+  const TuneData a2 = carve_part(data, 0.1, 0);
+  const TuneData b = carve_part(data, 0.1, 1);
+  CHECK(a.train.size() + a.validation.size() == data.train_part.size());
+  CHECK(a.validation.size() == b.validation.size());
+  // 15 train ratings per user: ⌊1.5 + 0.5⌋ or so held out, about a tenth.
+  CHECK(std::abs(double(a.validation.size()) / data.train_part.size() - 0.1) < 0.05);
+  CHECK(a.validation.users == a2.validation.users);
+  CHECK(a.validation.items == a2.validation.items);
+  CHECK(a.train_part.size() == 0);
+  // Another part holds out other ratings (items are renumbered per part: compare the counts per user and item sets).
+  CHECK((a.validation.items != b.validation.items || a.validation.users != b.validation.users));
+}
+
+TEST_CASE("without room for two confirmation parts the search's choice is stored") {
+  const TuneData data = small_data();
+  SearchOptions o;
+  o.threads = 2;
+  o.max_trials = 30;
+  auto r = search(data, o);
+  CHECK_FALSE(r.confirmation.decided);
+  CHECK(r.confirmation.not_decided == "--max-trials");
+  CHECK(r.confirmation.candidates.empty());
+  CHECK(&r.result() == &r.trials[r.chosen]);
+}
+
+TEST_CASE("Ctrl-C in the confirmation keeps the search's choice") {
+  const TuneData data = small_data();
+  std::atomic<bool> stop{false};
+  SearchOptions o;
+  o.threads = 2;
+  o.stop = &stop;
+  o.on_trial = [&](const TrialResult& t) {
+    if (t.stage.rfind("confirm", 0) == 0) stop = true;
+  };
+  auto r = search(data, o);
+  CHECK(r.interrupted);
+  CHECK_FALSE(r.confirmation.decided);
+  CHECK(r.confirmation.not_decided == "interrupted");
+  CHECK(&r.result() == &r.trials[r.chosen]);
+  for (const auto& t : r.trials) CHECK(t.stage.rfind("confirm", 0) == std::string::npos);
+}
+
+TEST_CASE("the confirmation chooses the highest mean over its parts, the defaults among the candidates") {
+  const TuneData data = small_data();
+  SearchOptions o;
+  o.threads = 2;
+  o.budget_seconds = 600;
+  o.prefer_simpler = false;
+  auto r = search(data, o);
+  const auto& c = r.confirmation;
+  REQUIRE(c.decided);
+  CHECK(c.parts == 4);
+  REQUIRE(c.candidates.size() == c.part_metrics.size());
+  bool defaults = false;
+  for (std::size_t j = 0; j < c.candidates.size(); ++j) {
+    REQUIRE(c.part_metrics[j].size() == 4);
+    double sum = 0;
+    for (double m : c.part_metrics[j]) sum += m;
+    CHECK(c.candidates[j].metric == Approx(sum / 4));
+    CHECK(c.candidates[c.chosen].metric >= c.candidates[j].metric);
+    defaults = defaults || c.candidates[j].settings == default_ials();
+  }
+  CHECK(defaults);
+  CHECK(c.candidates[0].settings == r.trials[r.chosen].settings);  // the search's choice first: it wins ties
+  CHECK(c.chosen == c.best);
+  CHECK(&r.result() == &c.candidates[c.chosen]);
+}
+
+TEST_CASE("with --prefer simpler the confirmation applies the tie rule to the per-user means over its parts") {
+  const TuneData data = small_data();
+  SearchOptions o;
+  o.threads = 2;
+  o.budget_seconds = 600;
+  auto r = search(data, o);
+  const auto& c = r.confirmation;
+  REQUIRE(c.decided);
+  const auto users = c.candidates[0].per_user.size();
+  CHECK(users > 250);  // nearly all 300 users are validated in at least one part
+  double floor = -1;
+  for (const auto& t : c.candidates) {
+    CHECK(t.per_user.size() == users);  // paired across candidates
+    if (t.settings == default_ials()) floor = t.metric;
+  }
+  REQUIRE(floor >= 0);
+  CHECK(c.candidates[c.chosen].metric >= floor);
+  std::size_t expected = choose(c.candidates, c.best, floor);
+  for (std::size_t j = 0; j < c.candidates.size(); ++j) {
+    Settings a = c.candidates[j].settings, b = c.candidates[expected].settings;
+    a.user_norm = b.user_norm;
+    if (a == b && c.candidates[j].metric > c.candidates[expected].metric) expected = j;
+  }
+  CHECK(c.chosen == expected);
+  CHECK_FALSE(simpler(c.candidates[c.best].settings, c.candidates[c.chosen].settings));
 }

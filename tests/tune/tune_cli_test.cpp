@@ -60,6 +60,10 @@ std::vector<std::string> trials_of(const std::string& json) {
                   std::string(simdjson::minify(t["settings"].value())) + " " +
                   std::to_string(t["metric"].get_double().value()));
   }
+  simdjson::dom::array candidates = doc["confirmation"]["candidates"].get_array().value();
+  for (auto t : candidates)
+    out.push_back("confirmation " + std::string(simdjson::minify(t["settings"].value())) + " " +
+                  std::string(simdjson::minify(t["part_metrics"].value())));
   out.push_back("chosen " + std::string(simdjson::minify(doc["chosen"]["settings"].value())));
   return out;
 }
@@ -142,11 +146,80 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   REQUIRE(interval.size() == 2);
   CHECK(interval.at(0).get_double().value() <= best_metric);
   CHECK(interval.at(1).get_double().value() >= best_metric);
-  CHECK(doc["chosen"]["metric"].get_double().value() <= best_metric);
+  CHECK(doc["search_chosen"]["metric"].get_double().value() <= best_metric);
+  // --max-trials 26 leaves no room for the confirmation: the search's choice is stored.
+  auto confirmation = doc["confirmation"];
+  CHECK(confirmation["fraction"].get_double().value() == 0.1);
+  CHECK(confirmation["planned_parts"].get_uint64().value() == 4);
+  CHECK(confirmation["parts"].get_uint64().value() == 0);
+  CHECK(confirmation["trials"].get_uint64().value() == 0);
+  CHECK(confirmation["decided"].get_bool().value() == false);
+  CHECK(std::string(confirmation["not_decided"].get_string().value()) == "--max-trials");
+  CHECK(confirmation["candidates"].get_array().value().size() == 0);
+  CHECK(simdjson::minify(doc["chosen"]) == simdjson::minify(doc["search_chosen"]));
   // Progress went to stderr (stdout is only the JSON): one line per trial.
   std::size_t lines = 0;
   for (std::size_t at = 0; (at = r.err.find("\ntrial ", at)) != std::string::npos; ++at) ++lines;
   CHECK(lines == 26);
+}
+
+TEST_CASE("tune's confirmation fits variants of the choice on four more parts and stores the highest mean") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings(60, 40, 1));
+  auto db = (dir / "db").string();
+  // --prefer best: the highest mean (the tie rule's choice among them: search_test.cpp).
+  auto r = tune(dir, db, {file.string(), "--models", "ials", "--budget", "10m", "--prefer", "best"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r.out);
+  auto c = doc["confirmation"];
+  REQUIRE(c["decided"].get_bool().value());
+  CHECK(c["not_decided"].is_null());
+  CHECK(c["parts"].get_uint64().value() == 4);
+  CHECK(c["trials"].get_uint64().value() == 4 * c["candidates"].get_array().value().size());
+  simdjson::dom::array candidates = c["candidates"].get_array().value();
+  REQUIRE(candidates.size() >= 2);
+  // The search's choice, its variants and the built-in defaults are among the candidates.
+  auto search_chosen = std::string(simdjson::minify(doc["search_chosen"]["settings"]));
+  std::set<std::string> settings;
+  double highest = -1;
+  std::string highest_settings;
+  std::set<std::uint64_t> ids;
+  for (auto t : candidates) {
+    const std::string s(simdjson::minify(t["settings"]));
+    settings.insert(s);
+    CHECK(std::string(t["stage"].get_string().value()) == "confirmation");
+    simdjson::dom::array parts = t["part_metrics"].get_array().value();
+    REQUIRE(parts.size() == 4);
+    double sum = 0;
+    for (auto m : parts) sum += m.get_double().value();
+    CHECK(std::abs(sum / 4 - t["metric"].get_double().value()) < 1e-9);  // the mean of its parts
+    if (t["metric"].get_double().value() > highest) {
+      highest = t["metric"].get_double().value();
+      highest_settings = s;
+    }
+    ids.insert(t["id"].get_uint64().value());
+  }
+  CHECK(settings.count(search_chosen) == 1);
+  CHECK(settings.count(R"({"family":"ials","factors":64,"regularization":50,"alpha":10,"confidence":"log","user_norm":0,"iterations":15})") == 1);
+  CHECK(std::string(simdjson::minify(doc["chosen"]["settings"])) == highest_settings);
+  // Their trials come after the search's, and are not in its leaderboard.
+  std::uint64_t last_search_id = 0;
+  simdjson::dom::array search_trials = doc["trials"].get_array().value();
+  for (auto t : search_trials) {
+    last_search_id = std::max(last_search_id, t["id"].get_uint64().value());
+    CHECK(std::string(t["stage"].get_string().value()).rfind("confirm", 0) == std::string::npos);
+  }
+  CHECK(*ids.begin() > last_search_id);
+  CHECK(r.err.find("confirm 4/4") != std::string::npos);
+  // What was stored is the confirmation's choice: train says so in its first line.
+  auto t = run_recsys({"--db", db, "--threads", "2", "train", "--no-refit", "--no-loss"}, dir);
+  REQUIRE(t.status == 0);
+  auto chosen = doc["chosen"]["settings"];
+  CHECK_THAT(t.out, Catch::Contains("using tuned defaults") &&
+                        Catch::Contains("factors " + std::to_string(chosen["factors"].get_uint64().value()) +
+                                        ", iterations " + std::to_string(chosen["iterations"].get_uint64().value())));
 }
 
 TEST_CASE("tune gives the same leaderboard for the same seed and threads and another for another seed") {
@@ -369,7 +442,8 @@ TEST_CASE("poisoning the test part changes nothing in tune while poisoning the t
   REQUIRE(run_recsys({"--db", db_test, "import", poisoned_test.string()}, dir).status == 0);
   REQUIRE(run_recsys({"--db", db_train, "import", poisoned_train.string()}, dir).status == 0);
 
-  std::vector<std::string> options{"--max-trials", "14", "--budget", "10m"};
+  // The whole plan, the confirmation on parts of the train part included.
+  std::vector<std::string> options{"--budget", "10m"};
   auto clean = tune(dir, db, options);
   auto test_run = tune(dir, db_test, options);
   auto train_run = tune(dir, db_train, options);
@@ -377,6 +451,10 @@ TEST_CASE("poisoning the test part changes nothing in tune while poisoning the t
   REQUIRE(clean.status == 0);
   REQUIRE(test_run.status == 0);
   REQUIRE(train_run.status == 0);
+  {
+    simdjson::dom::parser parser;
+    REQUIRE(parse(parser, clean.out)["confirmation"]["decided"].get_bool().value());
+  }
   // Same settings tried, same validation metrics, same choice.
   CHECK(trials_of(clean.out) == trials_of(test_run.out));
   // The check can fail: the same poison in the part tune does read shows.
