@@ -81,14 +81,19 @@ class Runner {
   // between batches only.
   void use_data(const TuneData& data) { data_ = &data; }
   // Seconds the batch should take, as run() would run it (its concurrency and
-  // thread shares); 0 for jobs of a family with no finished trial yet.
+  // thread shares): the sum over the concurrent workers, and at least its
+  // longest job; 0 for jobs of a family with no finished trial yet.
   double batch_estimate(const std::vector<Job>& jobs) {
     if (jobs.empty()) return 0.0;
     const unsigned concurrent = concurrency(jobs);
     const unsigned share = std::max(1u, o_.threads / concurrent);
-    double total = 0;
-    for (const auto& j : jobs) total += calibrating(j) ? 0.0 : estimate(j, share);
-    return total / concurrent;
+    double total = 0, longest = 0;
+    for (const auto& j : jobs) {
+      const double seconds = calibrating(j) ? 0.0 : estimate(j, share);
+      total += seconds;
+      longest = std::max(longest, seconds);
+    }
+    return std::max(total / concurrent, longest);
   }
   // Whether the plan goes on: --max-trials not reached. Once the budget or
   // Ctrl-C has ended the search, the rest of the plan still passes through

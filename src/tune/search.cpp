@@ -169,12 +169,11 @@ void ease_search(Runner& runner, RunSettings&& run_settings) {
 }
 
 // The search's last stage (search.hpp Confirmation): the candidates on each
-// part in turn, while the budget, --max-trials and Ctrl-C allow a whole part.
-// A candidate that fails is dropped (its trial is reported as failed).
+// part in turn, while the budget, --max-trials and Ctrl-C allow a whole part
+// (and, until two are done, the parts still needed to decide). A candidate
+// that fails is dropped (its trial is reported as failed).
 void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_ials, bool prefer_simpler) {
   auto& c = out.confirmation;
-  c.planned_parts = kConfirmParts;
-  c.fraction = kConfirmFraction;
   std::vector<Settings> candidates;
   auto add = [&](const Settings& s) {
     if (std::find(candidates.begin(), candidates.end(), s) == candidates.end()) candidates.push_back(s);
@@ -184,6 +183,12 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   if (has_ials) add(default_ials());
   if (candidates.size() < 2) {
     c.not_decided = "a single candidate";
+    return;
+  }
+  if (data.kind == data::SplitKind::Chrono) {
+    // The chrono split holds out each user's latest ratings whatever the
+    // seed: every part would be the same part.
+    c.not_decided = "--split chrono (its parts would all be the same)";
     return;
   }
   std::vector<TrialResult> first(candidates.size());
@@ -197,13 +202,21 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   std::vector<std::vector<double>> user_sum(candidates.size(), std::vector<double>(data.train_part.n_users, 0.0));
   std::vector<std::uint32_t> user_parts(data.train_part.n_users, 0);
   for (std::size_t part = 0; part < kConfirmParts; ++part) {
-    std::size_t n = std::count(alive.begin(), alive.end(), true);
+    const auto n = static_cast<std::size_t>(std::count(alive.begin(), alive.end(), true));
+    if (n < 2) {
+      c.not_decided = "candidates failed";
+      break;
+    }
     if (runner.stopped()) {
       c.not_decided = "interrupted";
       break;
     }
-    if (!runner.room_for(n)) {
+    if (!runner.room_for(n * (part < kConfirmMinParts ? kConfirmMinParts - part : 1))) {
       c.not_decided = "--max-trials";
+      break;
+    }
+    if (runner.now() >= runner.trials_end()) {
+      c.not_decided = "the budget";
       break;
     }
     TuneData part_data;
@@ -213,25 +226,30 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
       c.not_decided = "too few ratings for its parts";
       break;
     }
-    std::vector<Job> jobs;
-    std::vector<std::size_t> of_job;
+    // EASE runs alone with every thread (Runner::concurrency): its
+    // candidates get a batch of their own, so the iALS ones still run
+    // side by side.
+    std::vector<Job> ials_jobs, ease_jobs;
     for (std::size_t j = 0; j < candidates.size(); ++j) {
       if (!alive[j]) continue;
       Job job;
       job.settings = candidates[j];
       job.stage = fmt::format("confirm {}/{}", part + 1, kConfirmParts);
-      jobs.push_back(std::move(job));
-      of_job.push_back(j);
+      (candidates[j].family == Family::Ease ? ease_jobs : ials_jobs).push_back(std::move(job));
     }
     runner.use_data(part_data);
-    if (runner.now() + runner.batch_estimate(jobs) > runner.trials_end()) {
+    const double part_seconds = runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs);
+    const std::size_t needed = part < kConfirmMinParts ? kConfirmMinParts - part : 1;
+    if (runner.now() + static_cast<double>(needed) * part_seconds > runner.trials_end()) {
       runner.use_data(data);
       c.not_decided = "the budget";
       break;
     }
-    for (auto& job : jobs) job.id = runner.next_id();
     const std::size_t failed_before = runner.failed_settings().size();
-    runner.run(jobs);
+    for (auto* jobs : {&ials_jobs, &ease_jobs}) {
+      for (auto& job : *jobs) job.id = runner.next_id();
+      runner.run(*jobs);
+    }
     runner.use_data(data);
     auto results = runner.take_results();
     // The users scored, in the order of per_user (eval::EvalReport: ascending user index).
@@ -239,41 +257,44 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     std::sort(users.begin(), users.end());
     users.erase(std::unique(users.begin(), users.end()), users.end());
     std::vector<std::pair<std::size_t, const TrialResult*>> scored;
-    for (std::size_t k = 0; k < jobs.size(); ++k) {
-      const std::size_t j = of_job[k];
-      auto r = std::find_if(results.begin(), results.end(), [&](const auto& x) { return x.id == jobs[k].id; });
-      if (r == results.end()) {
-        // Failed: dropped. Otherwise cut by the budget or Ctrl-C: the part does not count.
-        const auto& failed = runner.failed_settings();
-        if (std::find(failed.begin() + static_cast<std::ptrdiff_t>(failed_before), failed.end(), candidates[j]) !=
-            failed.end())
-          alive[j] = false;
-        continue;
+    for (const auto* jobs : {&ials_jobs, &ease_jobs}) {
+      for (const auto& job : *jobs) {
+        const auto j = static_cast<std::size_t>(
+            std::find(candidates.begin(), candidates.end(), job.settings) - candidates.begin());
+        auto r = std::find_if(results.begin(), results.end(), [&](const auto& x) { return x.id == job.id; });
+        if (r == results.end()) {
+          // Failed: dropped. Otherwise cut by the budget or Ctrl-C: the part does not count.
+          const auto& failed = runner.failed_settings();
+          if (std::find(failed.begin() + static_cast<std::ptrdiff_t>(failed_before), failed.end(), candidates[j]) !=
+              failed.end())
+            alive[j] = false;
+          continue;
+        }
+        ++c.trials;
+        scored.emplace_back(j, &*r);
       }
-      ++c.trials;
-      if (part == 0) first[j] = *r;
-      metrics[j].push_back(r->metric);
-      seconds[j] += r->seconds;
-      scored.emplace_back(j, &*r);
     }
-    const std::size_t done = c.parts + 1;
     bool complete = true;
     for (std::size_t j = 0; j < candidates.size(); ++j)
-      if (alive[j] && metrics[j].size() < done) complete = false;
+      if (alive[j] && std::none_of(scored.begin(), scored.end(), [&](const auto& x) { return x.first == j; }))
+        complete = false;
     if (!complete) {
       c.not_decided = runner.stopped() ? "interrupted" : "the budget";
       break;
     }
     for (const auto& [j, r] : scored) {
+      if (!alive[j]) continue;
       if (r->per_user.size() != users.size()) throw std::logic_error("confirmation: per-user results do not match the part's users");
+      if (c.parts == 0) first[j] = *r;
+      metrics[j].push_back(r->metric);
+      seconds[j] += r->seconds;
       for (std::size_t k = 0; k < users.size(); ++k) user_sum[j][users[k]] += r->per_user[k];
     }
     for (auto u : users) ++user_parts[u];
     ++c.parts;
   }
   for (std::size_t j = 0; j < candidates.size(); ++j) {
-    if (!alive[j] || metrics[j].size() < c.parts || c.parts == 0) continue;
-    metrics[j].resize(c.parts);  // a part cut short does not count
+    if (!alive[j] || c.parts == 0 || metrics[j].size() != c.parts) continue;
     TrialResult r = first[j];
     r.stage = "confirmation";
     r.metric = mean(metrics[j]);
@@ -284,8 +305,8 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     c.candidates.push_back(std::move(r));
     c.part_metrics.push_back(metrics[j]);
   }
-  if (c.parts < kConfirmMinParts || c.candidates.empty()) {
-    if (c.not_decided.empty()) c.not_decided = "too few parts";
+  if (c.parts < kConfirmMinParts || c.candidates.size() < 2) {
+    if (c.not_decided.empty()) c.not_decided = c.parts < kConfirmMinParts ? "too few parts" : "candidates failed";
     return;
   }
   c.not_decided.clear();
@@ -357,9 +378,9 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   Runner runner(data, o);
   // The confirmation's share: the search's trials end earlier by it, and it
   // gets the rest (with what the search did not use).
-  const double end = runner.trials_end();
-  runner.set_trials_end(end - kConfirmShare * std::max(0.0, end - o.elapsed_before));
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
+  const double end = runner.trials_end();
+  if (has(Family::Ials)) runner.set_trials_end(end - kConfirmShare * std::max(0.0, end - o.elapsed_before));
   auto run_settings = [&](const std::vector<Settings>& list, const std::string& stage) {
     std::vector<Job> jobs;
     for (const auto& s : list) {
@@ -437,9 +458,13 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
     if (a == b && out.trials[j].metric > out.trials[out.chosen].metric) out.chosen = j;
   }
   out.best_interval = eval::bootstrap_mean(out.trials[out.best].per_user);
+  out.confirmation.planned_parts = kConfirmParts;
+  out.confirmation.fraction = kConfirmFraction;
   if (out.trials[out.best].metric > 0) {
     runner.set_trials_end(end);
     confirm(runner, data, out, has(Family::Ials), o.prefer_simpler);
+  } else {
+    out.confirmation.not_decided = "every trial scored 0";
   }
   out.skipped = runner.skipped();
   out.failed = runner.failed();

@@ -62,21 +62,27 @@ struct SearchOptions {
 };
 
 // The search's last stage. Its trials fit on 90 % of the train part where the
-// search's fit on 75 %, and the settings that fits on more data favour (more
-// factors, more iterations, the user norm; docs/training.md "Tuning", step 8)
-// are not those the search's validation part picks. The candidates
-// (confirmation_variants of the tie rule's choice and of the best, and the
-// built-in defaults) are each fitted on `planned_parts` parts (carve_part:
-// `fraction` of the train part held out, a seed per part) and the highest
-// mean over the parts every candidate completed is chosen, when they are at
-// least two. Otherwise (budget, Ctrl-C, --max-trials) the search's choice stands.
+// search's fit on 1 − --test-fraction of it (75 % by default), and the
+// settings that fits on more data favour (more factors, more iterations, the
+// user norm; docs/training.md "Tuning", step 8) are not those the search's
+// validation part picks. The candidates (confirmation_variants of the tie
+// rule's choice and of the best, and the built-in defaults) are each fitted on
+// `planned_parts` parts (carve_part: `fraction` of the train part held out, a
+// seed per part). When every candidate completed at least two parts, the
+// choice is made on them: with --prefer simpler the tie rule (choose) on the
+// per-user means over the parts, the defaults' mean the floor; with --prefer
+// best the highest mean. Otherwise (budget, Ctrl-C, --max-trials, a chrono
+// split, failures) the search's choice stands.
 struct Confirmation {
-  // metric: the mean over the parts; per_user empty (the parts validate
-  // different ratings); id: its trial on the first part; seconds: summed.
+  // metric: the mean over the parts counted; per_user: each user's metric
+  // averaged over the parts that validated the user (ascending user index,
+  // the same users for every candidate); id: its trial on the first part;
+  // seconds: summed over the parts counted.
   std::vector<TrialResult> candidates;
   std::vector<std::vector<double>> part_metrics;  // per candidate, one per part counted
   std::size_t parts = 0;          // parts every candidate completed
-  std::size_t trials = 0;         // trials finished (parts cut short included)
+  std::size_t trials = 0;         // trials finished (parts cut short included; in SearchResult's
+                                  // skipped, failed and out_of_budget too)
   std::size_t planned_parts = 0;
   double fraction = 0;            // of the train part validated in each part
   bool decided = false;           // chosen is the stage's choice, and the result's
