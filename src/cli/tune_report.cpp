@@ -84,15 +84,14 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
     for (auto j : order) {
       std::string parts;
       for (double m : c.part_metrics[j]) parts += fmt::format("{}{:.4f}", parts.empty() ? "" : " ", m);
-      std::string mark = c.decided && j == c.chosen ? "  <- chosen" : c.decided && j == c.best ? "  <- best" : "";
+      std::string mark = c.decided && j == c.chosen ? "  <- chosen" : "";
       out += row(++rank, c.candidates[j], parts + mark);
     }
   }
   out += '\n';
   if (c.decided) {
-    out += fmt::format("stored: {} ({})\n", tune::describe(c.candidates[c.chosen].settings),
-                       c.chosen == c.best ? "the highest mean over the confirmation parts"
-                                          : "the simplest whose difference from the highest mean is within noise");
+    out += fmt::format("stored: {} (the highest mean over the confirmation parts)\n",
+                       tune::describe(c.candidates[c.chosen].settings));
   } else if (!c.not_decided.empty()) {
     out += fmt::format("confirmation not decided ({}): stored the search's choice, {}\n", c.not_decided,
                        tune::describe(s.trials[s.chosen].settings));

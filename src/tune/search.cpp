@@ -172,7 +172,7 @@ void ease_search(Runner& runner, RunSettings&& run_settings) {
 // part in turn, while the budget, --max-trials and Ctrl-C allow a whole part
 // (and, until two are done, the parts still needed to decide). A candidate
 // that fails is dropped (its trial is reported as failed).
-void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_ials, bool prefer_simpler) {
+void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_ials) {
   auto& c = out.confirmation;
   std::vector<Settings> candidates;
   auto add = [&](const Settings& s) {
@@ -313,21 +313,10 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   c.decided = true;
   const std::size_t best = best_of(c.candidates);
   c.best = best;
+  // The highest mean, whatever --prefer says: the tie rule already chose the
+  // base in the search, and applied again here it takes back what fits on
+  // more data favour (measured: docs/training.md "Five splits of ML-100k").
   c.chosen = best;
-  if (prefer_simpler) {
-    // The search's rule (choose, below) on the per-user means over the
-    // parts, the defaults' mean as the floor; then, of the chosen setting's
-    // candidates that differ only in the user norm, the highest.
-    double floor = -1;
-    for (const auto& t : c.candidates)
-      if (t.settings == default_ials()) floor = t.metric;
-    c.chosen = choose(c.candidates, best, floor);
-    for (std::size_t j = 0; j < c.candidates.size(); ++j) {
-      Settings a = c.candidates[j].settings, b = c.candidates[c.chosen].settings;
-      a.user_norm = b.user_norm;
-      if (a == b && c.candidates[j].metric > c.candidates[c.chosen].metric) c.chosen = j;
-    }
-  }
 }
 
 }  // namespace
@@ -462,7 +451,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   out.confirmation.fraction = kConfirmFraction;
   if (out.trials[out.best].metric > 0) {
     runner.set_trials_end(end);
-    confirm(runner, data, out, has(Family::Ials), o.prefer_simpler);
+    confirm(runner, data, out, has(Family::Ials));
   } else {
     out.confirmation.not_decided = "every trial scored 0";
   }

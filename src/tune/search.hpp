@@ -69,9 +69,8 @@ struct SearchOptions {
 // rule's choice and of the best, and the built-in defaults) are each fitted on
 // `planned_parts` parts (carve_part: `fraction` of the train part held out, a
 // seed per part). When every candidate completed at least two parts, the
-// choice is made on them: with --prefer simpler the tie rule (choose) on the
-// per-user means over the parts, the defaults' mean the floor; with --prefer
-// best the highest mean. Otherwise (budget, Ctrl-C, --max-trials, a chrono
+// highest mean over them is chosen (the tie rule chose the base in the
+// search; applied again it undid the gain, docs/training.md). Otherwise (budget, Ctrl-C, --max-trials, a chrono
 // split, failures) the search's choice stands.
 struct Confirmation {
   // metric: the mean over the parts counted; per_user: each user's metric
@@ -87,7 +86,7 @@ struct Confirmation {
   double fraction = 0;            // of the train part validated in each part
   bool decided = false;           // chosen is the stage's choice, and the result's
   std::size_t best = 0;           // index into candidates: the highest mean
-  std::size_t chosen = 0;         // index into candidates: best, or with --prefer simpler the tie rule's
+  std::size_t chosen = 0;         // index into candidates: best
   std::string not_decided;        // why it did not decide ("" when it did)
 };
 

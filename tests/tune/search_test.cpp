@@ -406,7 +406,7 @@ TEST_CASE("the confirmation chooses the highest mean over its parts, the default
   for (const auto& [u, v] : per_user) CHECK(first.per_user[k++] == Approx(v.first / v.second).margin(1e-12));
 }
 
-TEST_CASE("with --prefer simpler the confirmation applies the tie rule to the per-user means over its parts") {
+TEST_CASE("with --prefer simpler too the confirmation stores its highest mean, at least the defaults'") {
   const TuneData data = small_data();
   SearchOptions o;
   o.threads = 2;
@@ -414,22 +414,13 @@ TEST_CASE("with --prefer simpler the confirmation applies the tie rule to the pe
   auto r = search(data, o);
   const auto& c = r.confirmation;
   REQUIRE(c.decided);
-  const auto users = c.candidates[0].per_user.size();
-  CHECK(users > 250);  // nearly all 300 users are validated in at least one part
-  CHECK(users <= 300);
-  double floor = -1;
+  double floor = -1, highest = -1;
   for (const auto& t : c.candidates) {
-    CHECK(t.per_user.size() == users);  // paired across candidates
+    CHECK(t.per_user.size() == c.candidates[0].per_user.size());  // paired across candidates
     if (t.settings == default_ials()) floor = t.metric;
+    highest = std::max(highest, t.metric);
   }
   REQUIRE(floor >= 0);
+  CHECK(c.candidates[c.chosen].metric == highest);
   CHECK(c.candidates[c.chosen].metric >= floor);
-  std::size_t expected = choose(c.candidates, c.best, floor);
-  for (std::size_t j = 0; j < c.candidates.size(); ++j) {
-    Settings a = c.candidates[j].settings, b = c.candidates[expected].settings;
-    a.user_norm = b.user_norm;
-    if (a == b && c.candidates[j].metric > c.candidates[expected].metric) expected = j;
-  }
-  CHECK(c.chosen == expected);
-  CHECK_FALSE(simpler(c.candidates[c.best].settings, c.candidates[c.chosen].settings));
 }

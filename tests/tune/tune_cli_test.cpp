@@ -167,8 +167,7 @@ TEST_CASE("tune's confirmation fits variants of the choice on four more parts an
   TempDir dir;
   auto file = dir.write("r.tsv", grouped_ratings(60, 40, 1));
   auto db = (dir / "db").string();
-  // --prefer best: the highest mean (the tie rule's choice among them: search_test.cpp).
-  auto r = tune(dir, db, {file.string(), "--models", "ials", "--budget", "10m", "--prefer", "best"});
+  auto r = tune(dir, db, {file.string(), "--models", "ials", "--budget", "10m"});
   INFO(r.err);
   REQUIRE(r.status == 0);
   simdjson::dom::parser parser;
