@@ -58,8 +58,10 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
                                 "trial", "model", "factors", "lambda", "alpha", "confidence", "unorm", "iter", run.metric,
                                 "");
   std::size_t rank = 0;
+  // With a confirmation that decided, the search's choice is its base, not what is stored.
+  const char* chosen_mark = s.confirmation.decided ? "<- search's choice" : "<- chosen";
   for (auto j : ranking(s)) {
-    std::string mark = j == s.chosen ? "<- chosen" : "";
+    std::string mark = j == s.chosen ? chosen_mark : "";
     if (j == s.best && j != s.chosen) mark = "<- best";
     out += row(++rank, s.trials[j], mark);
   }
@@ -67,8 +69,9 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
   out += fmt::format("\nbest: trial {} {} {:.4f}, bootstrap 95% interval [{:.4f}, {:.4f}]\n", best.id, run.metric,
                      best.metric, s.best_interval.low, s.best_interval.high);
   if (s.chosen != s.best)
-    out += fmt::format("chosen: trial {} ({}), the simplest whose difference from the best is within noise\n",
-                       s.trials[s.chosen].id, tune::describe(s.trials[s.chosen].settings));
+    out += fmt::format("{}: trial {} ({}), the simplest whose difference from the best is within noise\n",
+                       s.confirmation.decided ? "search's choice" : "chosen", s.trials[s.chosen].id,
+                       tune::describe(s.trials[s.chosen].settings));
   const auto& c = s.confirmation;
   if (!c.candidates.empty()) {
     out += fmt::format("\nconfirmation: {} candidates, each fitted on {:g}% of the train part and scored on the rest, "
@@ -92,7 +95,7 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
   if (c.decided) {
     out += fmt::format("stored: {} (the highest mean over the confirmation parts)\n",
                        tune::describe(c.candidates[c.chosen].settings));
-  } else if (!c.not_decided.empty()) {
+  } else if (!c.not_decided.empty() && s.trials[s.best].metric > 0) {
     out += fmt::format("confirmation not decided ({}): stored the search's choice, {}\n", c.not_decided,
                        tune::describe(s.trials[s.chosen].settings));
   }

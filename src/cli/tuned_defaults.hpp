@@ -25,7 +25,7 @@ struct TunedDefaults {
   tune::Settings settings;
   std::string tuned_at;  // UTC, ISO 8601 ("2026-11-26T15:50:02Z")
   std::string metric;    // "ndcg@10"
-  double value = 0;      // the metric on the validation part
+  double value = 0;      // the metric on validation: the search's part, or the mean over the confirmation's parts
   DataSize data;         // what was tuned on (0: a document from before it was recorded)
 };
 

@@ -82,14 +82,14 @@ class Runner {
   void use_data(const TuneData& data) { data_ = &data; }
   // Seconds the batch should take, as run() would run it (its concurrency and
   // thread shares): the sum over the concurrent workers, and at least its
-  // longest job; 0 for jobs of a family with no finished trial yet.
+  // longest job (a family with no finished trial: the prior estimate).
   double batch_estimate(const std::vector<Job>& jobs) {
     if (jobs.empty()) return 0.0;
     const unsigned concurrent = concurrency(jobs);
     const unsigned share = std::max(1u, o_.threads / concurrent);
     double total = 0, longest = 0;
     for (const auto& j : jobs) {
-      const double seconds = calibrating(j) ? 0.0 : estimate(j, share);
+      const double seconds = estimate(j, share);
       total += seconds;
       longest = std::max(longest, seconds);
     }

@@ -195,12 +195,6 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   std::vector<std::vector<double>> metrics(candidates.size());
   std::vector<double> seconds(candidates.size(), 0.0);
   std::vector<bool> alive(candidates.size(), true);
-  // Per user (index as stored): the candidate's metric summed over the
-  // parts counted, and in how many the user was validated. Every candidate
-  // is scored on the same users of a part, so the per-user means pair up
-  // across candidates for the tie rule's bootstrap.
-  std::vector<std::vector<double>> user_sum(candidates.size(), std::vector<double>(data.train_part.n_users, 0.0));
-  std::vector<std::uint32_t> user_parts(data.train_part.n_users, 0);
   for (std::size_t part = 0; part < kConfirmParts; ++part) {
     const auto n = static_cast<std::size_t>(std::count(alive.begin(), alive.end(), true));
     if (n < 2) {
@@ -211,11 +205,31 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
       c.not_decided = "interrupted";
       break;
     }
-    if (!runner.room_for(n * (part < kConfirmMinParts ? kConfirmMinParts - part : 1))) {
+    const std::size_t needed = part < kConfirmMinParts ? kConfirmMinParts - part : 1;
+    if (runner.now() >= runner.trials_end()) {
+      c.not_decided = "the budget";
+      break;
+    }
+    if (!runner.room_for(n * needed)) {
       c.not_decided = "--max-trials";
       break;
     }
-    if (runner.now() >= runner.trials_end()) {
+    std::vector<Job> ials_jobs, ease_jobs;
+    for (std::size_t j = 0; j < candidates.size(); ++j) {
+      if (!alive[j]) continue;
+      Job job;
+      job.settings = candidates[j];
+      job.stage = fmt::format("confirm {}/{}", part + 1, kConfirmParts);
+      (candidates[j].family == Family::Ease ? ease_jobs : ials_jobs).push_back(std::move(job));
+    }
+    // Estimated on the search's data before carving (carving re-splits the
+    // whole train part and cannot stop): a part fits on (1 − fraction) of
+    // the train part where the search fits on data.train, and the costs
+    // grow with the ratings fitted.
+    const double scale = (1.0 - kConfirmFraction) * static_cast<double>(data.train_part.size()) /
+                         std::max<double>(1.0, static_cast<double>(data.train.size()));
+    const double part_seconds = scale * (runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs));
+    if (runner.now() + static_cast<double>(needed) * part_seconds > runner.trials_end()) {
       c.not_decided = "the budget";
       break;
     }
@@ -227,24 +241,9 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
       break;
     }
     // EASE runs alone with every thread (Runner::concurrency): its
-    // candidates get a batch of their own, so the iALS ones still run
-    // side by side.
-    std::vector<Job> ials_jobs, ease_jobs;
-    for (std::size_t j = 0; j < candidates.size(); ++j) {
-      if (!alive[j]) continue;
-      Job job;
-      job.settings = candidates[j];
-      job.stage = fmt::format("confirm {}/{}", part + 1, kConfirmParts);
-      (candidates[j].family == Family::Ease ? ease_jobs : ials_jobs).push_back(std::move(job));
-    }
+    // candidates have a batch of their own, so the iALS ones still run side
+    // by side.
     runner.use_data(part_data);
-    const double part_seconds = runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs);
-    const std::size_t needed = part < kConfirmMinParts ? kConfirmMinParts - part : 1;
-    if (runner.now() + static_cast<double>(needed) * part_seconds > runner.trials_end()) {
-      runner.use_data(data);
-      c.not_decided = "the budget";
-      break;
-    }
     const std::size_t failed_before = runner.failed_settings().size();
     for (auto* jobs : {&ials_jobs, &ease_jobs}) {
       for (auto& job : *jobs) job.id = runner.next_id();
@@ -252,10 +251,6 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     }
     runner.use_data(data);
     auto results = runner.take_results();
-    // The users scored, in the order of per_user (eval::EvalReport: ascending user index).
-    std::vector<std::uint32_t> users(part_data.validation.users.begin(), part_data.validation.users.end());
-    std::sort(users.begin(), users.end());
-    users.erase(std::unique(users.begin(), users.end()), users.end());
     std::vector<std::pair<std::size_t, const TrialResult*>> scored;
     for (const auto* jobs : {&ials_jobs, &ease_jobs}) {
       for (const auto& job : *jobs) {
@@ -284,13 +279,10 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     }
     for (const auto& [j, r] : scored) {
       if (!alive[j]) continue;
-      if (r->per_user.size() != users.size()) throw std::logic_error("confirmation: per-user results do not match the part's users");
       if (c.parts == 0) first[j] = *r;
       metrics[j].push_back(r->metric);
       seconds[j] += r->seconds;
-      for (std::size_t k = 0; k < users.size(); ++k) user_sum[j][users[k]] += r->per_user[k];
     }
-    for (auto u : users) ++user_parts[u];
     ++c.parts;
   }
   for (std::size_t j = 0; j < candidates.size(); ++j) {
@@ -299,9 +291,7 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     r.stage = "confirmation";
     r.metric = mean(metrics[j]);
     r.seconds = seconds[j];
-    r.per_user.clear();
-    for (std::size_t u = 0; u < user_parts.size(); ++u)
-      if (user_parts[u] > 0) r.per_user.push_back(user_sum[j][u] / user_parts[u]);
+    r.per_user.clear();  // the parts validate different ratings
     c.candidates.push_back(std::move(r));
     c.part_metrics.push_back(metrics[j]);
   }
@@ -369,7 +359,11 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   // gets the rest (with what the search did not use).
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
   const double end = runner.trials_end();
-  if (has(Family::Ials)) runner.set_trials_end(end - kConfirmShare * std::max(0.0, end - o.elapsed_before));
+  // Not for EASE alone (no variants), a chrono split (one part) or
+  // --max-trials (the plan decides, and a search cut by the budget still
+  // spends its ids on the trials it skips).
+  if (has(Family::Ials) && data.kind != data::SplitKind::Chrono && o.max_trials == 0)
+    runner.set_trials_end(end - kConfirmShare * std::max(0.0, end - o.elapsed_before));
   auto run_settings = [&](const std::vector<Settings>& list, const std::string& stage) {
     std::vector<Job> jobs;
     for (const auto& s : list) {

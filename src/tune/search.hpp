@@ -73,10 +73,9 @@ struct SearchOptions {
 // search; applied again it undid the gain, docs/training.md). Otherwise (budget, Ctrl-C, --max-trials, a chrono
 // split, failures) the search's choice stands.
 struct Confirmation {
-  // metric: the mean over the parts counted; per_user: each user's metric
-  // averaged over the parts that validated the user (ascending user index,
-  // the same users for every candidate); id: its trial on the first part;
-  // seconds: summed over the parts counted.
+  // metric: the mean over the parts counted; per_user empty (the parts
+  // validate different ratings); id: its trial on the first part; seconds:
+  // summed over the parts counted.
   std::vector<TrialResult> candidates;
   std::vector<std::vector<double>> part_metrics;  // per candidate, one per part counted
   std::size_t parts = 0;          // parts every candidate completed
