@@ -188,7 +188,7 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   if (data.kind == data::SplitKind::Chrono) {
     // The chrono split holds out each user's latest ratings whatever the
     // seed: every part would be the same part.
-    c.not_decided = "--split chrono (its parts would all be the same)";
+    c.not_decided = "--split chrono: its parts would all be the same";
     return;
   }
   std::vector<TrialResult> first(candidates.size());
