@@ -1,14 +1,17 @@
-// kill -9 at seeded random moments of import, train, precompute and of a
-// server taking events, with the real binary. After every kill `recsys check`
+// kill -9 at seeded random moments of import, train, precompute, tune and of
+// a server taking events, with the real binary. After every kill `recsys check`
 // passes, readers get lists of one generation only, and every event the server
 // acknowledged is stored. RECSYS_CRASH_KILLS (default 3) kills per phase,
 // RECSYS_CRASH_SEED (default 1) the moments; bench/crash.sh runs 20 per phase.
 // One phase kills one of two servers on a database while both take events.
 #include <catch2/catch.hpp>
 
+#include <simdjson.h>
+
 #include <cstdio>
 
 #include "crash.hpp"
+#include "store/tuned.hpp"
 
 using namespace recsys;
 using namespace recsys::test;
@@ -42,6 +45,7 @@ struct Stored {
   std::uint64_t ratings = 0;
   std::size_t models = 0;
   std::optional<std::uint32_t> serving;
+  std::optional<std::string> tuned;  // the tuned defaults document
 };
 
 Stored stored(const std::string& db) {
@@ -51,7 +55,7 @@ Stored stored(const std::string& db) {
   auto handle = store::Database::open(o);
   auto txn = handle.begin_read();
   return {store::rating_stats(handle, txn).count, store::list_models(handle, txn).size(),
-          store::serving_generation(handle, txn)};
+          store::serving_generation(handle, txn), store::tuned_defaults(handle, txn)};
 }
 
 void report(const PhaseResult& r) {
@@ -127,6 +131,29 @@ TEST_CASE("kill -9 during import, train and precompute leaves a sound database s
         }
       });
   report(precomputes);
+
+  // tune: its result is one transaction at the end; a kill leaves the
+  // previous document or a whole new one (tuned_at differs), never a part.
+  std::vector<std::string> tune{"--db", db, "--threads", "1", "tune", "--budget", "2s", "--models", "ials"};
+  window = timed(dir, tune);
+  auto document = stored(db).tuned;
+  REQUIRE(document.has_value());
+  auto tunes = kill_command(
+      dir, "tune", kills(), rng, window, [&] { return tune; },
+      [&](PhaseResult& r) {
+        auto now = stored(db).tuned;
+        if (!now) {
+          r.problems.push_back("tune: the tuned defaults are gone");
+          return;
+        }
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        if (parser.parse(*now).get(doc) != simdjson::SUCCESS || doc["settings"]["family"].error() ||
+            doc["value"].error())
+          r.problems.push_back("tune left a document that is not whole: " + *now);
+        document = now;
+      });
+  report(tunes);
 }
 
 TEST_CASE("kill -9 of a server taking events loses no acknowledged event") {
