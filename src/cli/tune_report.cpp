@@ -21,7 +21,8 @@ std::vector<std::size_t> ranking(const tune::SearchResult& s) {
   return order;
 }
 
-std::string trial_json(const tune::TrialResult& r) {
+// `fields`: more members, written before the closing brace (",\"part_metrics\":[…]").
+std::string trial_json(const tune::TrialResult& r, const std::string& fields = "") {
   std::string out = fmt::format("{{\"id\":{},\"stage\":", r.id);
   json::append_string(out, r.stage);
   out += ",\"family\":";
@@ -31,8 +32,14 @@ std::string trial_json(const tune::TrialResult& r) {
   json::append_number(out, r.metric);
   out += ",\"seconds\":";
   json::append_number(out, r.seconds);
-  out += fmt::format(",\"threads\":{}}}", r.threads);
-  return out;
+  out += fmt::format(",\"threads\":{}", r.threads);
+  return out + fields + '}';
+}
+
+// The column titles of row().
+std::string header(const std::string& metric, const std::string& last) {
+  return fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9}  {}\n", "rank", "trial", "model",
+                     "factors", "lambda", "alpha", "confidence", "unorm", "iter", metric, last);
 }
 
 std::string row(std::size_t rank, const tune::TrialResult& r, const std::string& mark) {
@@ -54,9 +61,8 @@ std::string trial_line(const tune::TrialResult& r, const std::string& metric, do
 }
 
 std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
-  std::string out = fmt::format("\n{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9}  {}\n", "rank",
-                                "trial", "model", "factors", "lambda", "alpha", "confidence", "unorm", "iter", run.metric,
-                                "");
+  std::string out = "\n";
+  out += header(run.metric, "");
   std::size_t rank = 0;
   // With a confirmation that decided, the search's choice is its base, not what is stored.
   const char* chosen_mark = s.confirmation.decided ? "<- search's choice" : "<- chosen";
@@ -77,8 +83,7 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
     out += fmt::format("\nconfirmation: {} candidates, each fitted on {:g}% of the train part and scored on the rest, "
                        "{} of {} parts\n",
                        c.candidates.size(), 100 * (1 - c.fraction), c.parts, c.planned_parts);
-    out += fmt::format("{:>4} {:>5}  {:<5} {:>8} {:>7} {:>7} {:>10} {:>5} {:>5}  {:>9}  {}\n", "rank", "trial", "model",
-                       "factors", "lambda", "alpha", "confidence", "unorm", "iter", run.metric, "per part");
+    out += header(run.metric, "per part");
     std::vector<std::size_t> order(c.candidates.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(),
@@ -149,14 +154,13 @@ std::string leaderboard_json(const tune::SearchResult& s, const TuneRun& run, co
   }
   out += ",\"candidates\":[";
   for (std::size_t j = 0; j < c.candidates.size(); ++j) {
-    std::string t = trial_json(c.candidates[j]);
-    t.pop_back();
-    t += ",\"part_metrics\":[";
+    std::string parts = ",\"part_metrics\":[";
     for (std::size_t k = 0; k < c.part_metrics[j].size(); ++k) {
-      if (k > 0) t += ',';
-      json::append_number(t, c.part_metrics[j][k]);
+      if (k > 0) parts += ',';
+      json::append_number(parts, c.part_metrics[j][k]);
     }
-    out += (j > 0 ? "," : "") + t + "]}";
+    if (j > 0) out += ',';
+    out += trial_json(c.candidates[j], parts + "]");
   }
   out += "]},\"chosen\":" + trial_json(s.result()) + "}";
   return out;

@@ -191,6 +191,10 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     c.not_decided = "--split chrono: its parts would all be the same";
     return;
   }
+  // A part fits on (1 − fraction) of the train part where the search's trials
+  // fit on data.train, and the costs grow with the ratings fitted.
+  const double scale = (1.0 - kConfirmFraction) * static_cast<double>(data.train_part.size()) /
+                       std::max<double>(1.0, static_cast<double>(data.train.size()));
   std::vector<TrialResult> first(candidates.size());
   std::vector<std::vector<double>> metrics(candidates.size());
   std::vector<double> seconds(candidates.size(), 0.0);
@@ -223,11 +227,7 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
       (candidates[j].family == Family::Ease ? ease_jobs : ials_jobs).push_back(std::move(job));
     }
     // Estimated on the search's data before carving (carving re-splits the
-    // whole train part and cannot stop): a part fits on (1 − fraction) of
-    // the train part where the search fits on data.train, and the costs
-    // grow with the ratings fitted.
-    const double scale = (1.0 - kConfirmFraction) * static_cast<double>(data.train_part.size()) /
-                         std::max<double>(1.0, static_cast<double>(data.train.size()));
+    // whole train part and cannot stop), scaled to the part's ratings.
     const double part_seconds = scale * (runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs));
     if (runner.now() + static_cast<double>(needed) * part_seconds > runner.trials_end()) {
       c.not_decided = "the budget";
@@ -301,12 +301,10 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   }
   c.not_decided.clear();
   c.decided = true;
-  const std::size_t best = best_of(c.candidates);
-  c.best = best;
   // The highest mean, whatever --prefer says: the tie rule already chose the
   // base in the search, and applied again here it takes back what fits on
   // more data favour (measured: docs/training.md "Five splits of ML-100k").
-  c.chosen = best;
+  c.chosen = best_of(c.candidates);
 }
 
 }  // namespace

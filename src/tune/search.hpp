@@ -84,8 +84,7 @@ struct Confirmation {
   std::size_t planned_parts = 0;
   double fraction = 0;            // of the train part validated in each part
   bool decided = false;           // chosen is the stage's choice, and the result's
-  std::size_t best = 0;           // index into candidates: the highest mean
-  std::size_t chosen = 0;         // index into candidates: best
+  std::size_t chosen = 0;         // index into candidates: the highest mean
   std::string not_decided;        // why it did not decide ("" when it did)
 };
 
