@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "http/dashboard_api.hpp"
 #include "http/events.hpp"
@@ -252,16 +253,18 @@ bool authorized(const Request& request, const std::string& token) {
   return bearer_authorized(request.authorization, token);
 }
 
-Handled events(const Request& request, Response& r, HandlerContext& ctx) {
-  Handled h{Route::Events, false};
-  if (request.method != verb::post) return method_not_allowed(r, "POST"), h;
-  if (ctx.shared.db->read_only()) {
-    return set_error(r, 503, "read_only", "this server has read-only access to its database: send events to the primary"), h;
+// The checks of POST /v1/events that need no body (method, read-only
+// server, token, Origin); true when the request is refused, with the answer in r.
+bool events_refused(const Request& request, Response& r, const SharedState& shared) {
+  if (request.method != verb::post) return method_not_allowed(r, "POST"), true;
+  if (shared.db->read_only()) {
+    set_error(r, 503, "read_only", "this server has read-only access to its database: send events to the primary");
+    return true;
   }
-  if (!authorized(request, ctx.shared.token)) {
+  if (!authorized(request, shared.token)) {
     set_error(r, 401, "unauthorized", "POST /v1/events needs the header Authorization: Bearer <token>");
     r.extra_headers = "WWW-Authenticate: Bearer\r\n";
-    return h;
+    return true;
   }
   // Cross-site request forgery: a page of any site can make a visitor's
   // browser POST here (a form, or fetch with a text/plain body, needs no CORS
@@ -271,8 +274,14 @@ Handled events(const Request& request, Response& r, HandlerContext& ctx) {
               fmt::format("POST /v1/events from a web page of another site (Origin {}) is refused: events are "
                           "sent by services, or by this server's own dashboard",
                           util::terminal_safe(request.origin.substr(0, 200))));
-    return h;
+    return true;
   }
+  return false;
+}
+
+Handled events(const Request& request, Response& r, HandlerContext& ctx) {
+  Handled h{Route::Events, false};
+  if (events_refused(request, r, ctx.shared)) return h;
   auto err = parse_events(request.body, event_rules(*ctx.shared.db, ctx.txn), ctx.events);
   if (err.status != 0) return set_error(r, err.status, err.code, err.message), h;
   h.deferred = true;
@@ -280,6 +289,11 @@ Handled events(const Request& request, Response& r, HandlerContext& ctx) {
 }
 
 }  // namespace
+
+std::optional<Route> refused_before_body(const Request& request, Response& r, const SharedState& shared) {
+  if (split_target(request.target).path != "/v1/events" || !events_refused(request, r, shared)) return std::nullopt;
+  return Route::Events;
+}
 
 Handled handle_request(const Request& request, Response& r, HandlerContext& ctx) {
   Target t = split_target(request.target);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,12 @@ struct Handled {
 };
 
 Handled handle_request(const Request& request, Response& response, HandlerContext& ctx);
+
+// For a request whose header is in and whose body is not: its route when it
+// is refused whatever the body holds (POST /v1/events with a wrong token,
+// from another site's page, or to a read-only server), the answer then in
+// `response`. A client that sent "Expect: 100-continue" gets that answer
+// instead of the interim 100, and need not send the body (RFC 9110 10.1.1).
+std::optional<Route> refused_before_body(const Request& request, Response& response, const SharedState& shared);
 
 }  // namespace recsys::http

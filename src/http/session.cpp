@@ -173,12 +173,22 @@ bool Session::parse_one() {
   // feed(), so waiting for more is bounded.
   // RFC 9110 10.1.1: a client that sent "Expect: 100-continue" waits for
   // this interim answer before it sends the body (curl for a second, some
-  // clients until a time-out). The final answer follows as usual.
+  // clients until a time-out). The final answer follows as usual. A request
+  // refused whatever its body holds (a wrong token, another site's page) gets
+  // its final answer instead, and the connection closes unread: the client
+  // need not send the body, and the server does not read it.
   auto send_continue = [&] {
-    if (request_.expect_continue && !continued_ && parser_->is_header_done()) {
-      continued_ = true;
-      out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!request_.expect_continue || continued_ || !parser_->is_header_done()) return;
+    continued_ = true;
+    response_.clear();
+    if (auto route = refused_before_body(request_, response_, worker_.shared())) {
+      request_.keep_alive = false;
+      close_after_write_ = true;
+      worker_.metrics().record(*route, response_.status, 0.0);
+      finish_response(response_.status, false);
+      return;
     }
+    out_ += "HTTP/1.1 100 Continue\r\n\r\n";
   };
   if (ec == boost::beast::http::error::need_more) {
     send_continue();

@@ -73,6 +73,49 @@ TEST_CASE("Expect: 100-continue gets an interim 100 before the body, then the fi
   REQUIRE(old.read_response().status == 200);
 }
 
+// A request refused whatever its body holds got "100 Continue" first: the
+// client then sent a body (up to the body limit) that the server read only to
+// throw away. Now it gets the final answer at once, and the connection closes.
+TEST_CASE("Expect: 100-continue with a wrong token or another site's Origin gets the final answer instead of 100") {
+  test::ServedDb f(10, 12, 3, 5);
+  test::TempDir tokens;
+  auto token_file = tokens.write("token", "s3cret\n");
+  test::Server server(f.dir, f.db, {"--token-file", token_file.string()});
+  const std::string body = R"({"user":"u-expect","item":"i2","value":1})";
+  auto head = [&](const std::string& fields) {
+    return "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" + fields + "Expect: 100-continue\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n";
+  };
+  struct Case {
+    std::string fields;
+    int status;
+    const char* code;
+  };
+  for (const auto& c : {Case{"", 401, "unauthorized"}, Case{"Authorization: Bearer wrong\r\n", 401, "unauthorized"},
+                        Case{"Authorization: Bearer s3cret\r\nOrigin: http://evil.example\r\n", 403, "forbidden"}}) {
+    INFO(c.fields);
+    Connection conn(server.port());
+    conn.send(head(c.fields));  // no body: the answer must not wait for it
+    auto r = conn.read_response(2000ms);
+    REQUIRE(r.status == c.status);
+    REQUIRE(r.body.find(std::string("\"code\":\"") + c.code + '"') != std::string::npos);
+    REQUIRE(r.headers["connection"] == "close");
+    REQUIRE(conn.closed_by_peer());
+  }
+  // The right token still gets the interim answer, then its events stored.
+  Connection ok(server.port());
+  ok.send(head("Authorization: Bearer s3cret\r\n"));
+  REQUIRE(ok.read_response(2000ms).status == 100);
+  ok.send(body);
+  REQUIRE(ok.read_response().status == 200);
+  Connection check(server.port());
+  REQUIRE(check.get("/v1/users/u-expect/history").body.find("i2") != std::string::npos);
+  // Counted like the refusals they are.
+  auto metrics = check.get("/metrics").body;
+  REQUIRE(metrics.find(R"(route="events",status="401"} 2)") != std::string::npos);
+  REQUIRE(metrics.find(R"(route="events",status="403"} 1)") != std::string::npos);
+}
+
 // Without a token, any web page a visitor of the host opens could make the
 // browser POST events here: a form, or fetch() with a text/plain body, needs
 // no CORS preflight. Browsers send Origin with every POST; curl and services
