@@ -3,6 +3,7 @@
 // running). DEST becomes a database directory usable with --db on another VM,
 // with the modes of a new database (0750 directory, 0640 data file).
 #include <fcntl.h>
+#include <sys/file.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,30 +43,72 @@ namespace fs = std::filesystem;
 // looks like a database and is cut short (opening one raised SIGBUS).
 constexpr const char* kPartialName = "data.mdb.partial";
 
+// An exclusive flock(2) on DEST, held by a backup for as long as it writes
+// there (released by the kernel however the process ends). Under it, a
+// data.mdb.partial in DEST is one a stopped backup left (kill -9, power loss):
+// no live backup writes it.
+class DestLock {
+ public:
+  DestLock() = default;
+  DestLock(const DestLock&) = delete;
+  DestLock& operator=(const DestLock&) = delete;
+  ~DestLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // Takes the lock on the directory `dest`; throws when another backup holds
+  // it. False when the file system offers no flock on it (some network
+  // mounts): the backup then goes on unlocked, as before there was one.
+  bool take(const fs::path& dest) {
+    fd_ = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) throw_errno("cannot open the backup directory", dest);
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      if (errno == EWOULDBLOCK)
+        throw std::runtime_error("backup destination '" + dest.string() +
+                                 "' is being written by another recsys backup now; wait for it, or choose a new path");
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 // DEST/data.mdb.partial, created with the modes of a new database (store/database.hpp):
 // a backup holds the same ratings and ids as the original, so it must be no more
 // readable. DEST is created 0750 unless it is an empty directory already (then
 // its owner chose its mode). Returns the data file's descriptor; `created_dir`
-// says whether DEST is ours to remove when the copy fails. The guard removes
-// what was created if a fault or an interrupt ends the process.
-int create_copy_file(const fs::path& dest, bool& created_dir, util::FaultGuard& guard) {
+// says whether DEST is ours to remove when the copy fails. `lock` holds DEST
+// until the backup ends. The guard removes what was created if a fault or an
+// interrupt ends the process.
+int create_copy_file(const fs::path& dest, bool& created_dir, DestLock& lock, util::FaultGuard& guard) {
   std::error_code ec;
   created_dir = false;
+  const fs::path file = dest / kPartialName;
   if (fs::exists(dest, ec)) {
-    if (fs::exists(dest / kPartialName, ec)) {
-      throw std::runtime_error("backup destination '" + dest.string() + "' holds an unfinished backup (" +
-                               kPartialName + ", from a backup that was stopped): remove it, or choose a new path");
+    if (!fs::is_directory(dest)) {
+      throw std::runtime_error("backup destination '" + dest.string() +
+                               "' already exists and is not an empty directory; choose a new path");
     }
-    if (!fs::is_directory(dest) || !fs::is_empty(dest)) {
+    const bool locked = lock.take(dest);
+    if (fs::exists(file, ec)) {
+      if (!locked) {
+        throw std::runtime_error("backup destination '" + dest.string() + "' holds an unfinished backup (" +
+                                 kPartialName + ", from a backup that was stopped): remove it, or choose a new path");
+      }
+      if (!fs::remove(file, ec) || ec)
+        throw std::runtime_error("cannot remove the unfinished backup '" + file.string() + "': " + ec.message());
+      log::warn("removed {}: an unfinished copy left by a backup that was stopped (kill -9 or a power loss)",
+                file.string());
+    }
+    if (!fs::is_empty(dest)) {
       throw std::runtime_error("backup destination '" + dest.string() +
                                "' already exists and is not an empty directory; choose a new path");
     }
   }
   // Armed before each creating call, disarmed when it fails: see util/fault_guard.hpp.
-  // The checks above refuse a partial copy already there, so the one an
-  // interrupt removes is this backup's (short of another backup to DEST
-  // starting in the same instant).
-  const fs::path file = dest / kPartialName;
+  // Under the lock, the partial copy an interrupt removes is this backup's.
   guard.removes(file.string(), dest.string());
   if (!fs::exists(dest, ec)) {
     if (dest.has_parent_path()) fs::create_directories(dest.parent_path());
@@ -75,6 +118,14 @@ int create_copy_file(const fs::path& dest, bool& created_dir, util::FaultGuard& 
       throw_errno("cannot create the backup directory", dest);
     }
     created_dir = true;
+    try {
+      lock.take(dest);
+    } catch (...) {
+      // Another backup that found the new directory locked it first: it is theirs now.
+      guard.arm_dir(false);
+      created_dir = false;
+      throw;
+    }
   }
   guard.arm_file();
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, store::kDbFileMode);
@@ -164,7 +215,8 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   // fault or an interrupt (Ctrl-C, SIGTERM, SIGHUP) removes them.
   auto guard = std::make_optional<util::FaultGuard>(fault_message, interrupt_message);
   bool created_dir = false;
-  int fd = create_copy_file(dest, created_dir, *guard);
+  DestLock lock;
+  int fd = create_copy_file(dest, created_dir, lock, *guard);
   Timer timer;
   try {
     write_copy(db, fd, !options.no_compact, dest / kPartialName);

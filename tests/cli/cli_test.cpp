@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -151,14 +152,18 @@ TEST_CASE("backup writes a consistent copy that opens as a database") {
   REQUIRE(run_recsys({"--db", copy, "info"}, dir).status == 0);
   // The copy is written as data.mdb.partial and renamed when whole: none is left.
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(copy) / "data.mdb.partial"));
-  // What a backup killed midway leaves: named as unfinished, never as a database.
+  // What a backup killed midway leaves: named as unfinished, never as a
+  // database; no backup holds its lock, so the next backup replaces it.
   auto stopped = dir / "stopped.db";
   std::filesystem::create_directory(stopped);
   std::filesystem::copy_file(std::filesystem::path(copy) / "data.mdb", stopped / "data.mdb.partial");
-  auto over = run_recsys({"--db", db, "backup", stopped.string()}, dir);
-  CHECK(over.status == 1);
-  CHECK(over.err.find("holds an unfinished backup (data.mdb.partial") != std::string::npos);
   CHECK(run_recsys({"--db", stopped.string(), "info"}, dir).err.find("without a recsys database") != std::string::npos);
+  auto over = run_recsys({"--db", db, "backup", stopped.string()}, dir);
+  CHECK(over.status == 0);
+  CHECK_THAT(over.err, Catch::Contains("removed " + (stopped / "data.mdb.partial").string() +
+                                       ": an unfinished copy left by a backup that was stopped"));
+  CHECK_FALSE(std::filesystem::exists(stopped / "data.mdb.partial"));
+  CHECK(run_recsys({"--db", stopped.string(), "check"}, dir).status == 0);
   // A copy inside the database directory (written there before) is refused, however the path is spelled.
   for (const std::string& inside : {db + "/copy", db + "/../" + std::filesystem::path(db).filename().string() + "/a/b"}) {
     auto r = run_recsys({"--db", db, "backup", inside}, dir);
@@ -278,6 +283,50 @@ TEST_CASE("SIGTERM or SIGINT during train says what happened and keeps the signa
   CHECK(run_recsys({"--db", fresh, "info"}, dir).out.find("100000") != std::string::npos);
 }
 
+// kill(SIGSTOP) returns before the process stops: waits until /proc says it
+// has (state T), or that it ended (false).
+bool stopped(pid_t pid) {
+  for (int i = 0; i < 2000; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    const auto close = line.rfind(')');
+    const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
+    if (state == 'T' || state == 't') return true;
+    if (state == 'Z' || state == 'X') return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// A backup of `db` to `dest`, stopped (SIGSTOP) inside its copy: once its
+// partial copy is there and it has not renamed it yet. Null when it finished
+// first every time (its copy is removed after each; DEST too unless `made`
+// says the test made it, empty).
+std::unique_ptr<Process> backup_stopped_midway(const std::string& db, const std::filesystem::path& dest,
+                                               const TempDir& dir, bool made = false) {
+  const auto partial = dest / "data.mdb.partial";
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto p = std::make_unique<Process>(std::vector<std::string>{recsys_bin(), "--db", db, "backup", dest.string()},
+                                       dir.path());
+    for (int i = 0; i < 200000; ++i) {
+      if (std::filesystem::exists(partial)) {
+        ::kill(p->pid(), SIGSTOP);
+        if (!stopped(p->pid())) break;                   // ended meanwhile
+        if (!std::filesystem::exists(partial)) break;  // renamed meanwhile: finished
+        return p;
+      }
+      if (auto done = p->wait_for(std::chrono::milliseconds(0))) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    ::kill(p->pid(), SIGCONT);
+    REQUIRE(p->wait().status == 0);
+    std::filesystem::remove(dest / "data.mdb");
+    if (!made) std::filesystem::remove(dest);
+  }
+  return nullptr;
+}
+
 // Ctrl-C or SIGTERM during a backup left DEST/data.mdb.partial (and the
 // directory the backup made), and the next backup to DEST refused it. The
 // backup is stopped (SIGSTOP) once its partial copy appears, so the signal
@@ -289,55 +338,16 @@ TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and ke
   REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
                       csv}, dir).status == 0);
   REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
-  // kill(SIGSTOP) returns before the process stops: wait until /proc says it
-  // has (state T), or that it ended.
-  auto stopped = [](pid_t pid) {
-    for (int i = 0; i < 2000; ++i) {
-      std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-      std::string line;
-      if (!std::getline(stat, line)) return false;
-      const auto close = line.rfind(')');
-      const char state = close != std::string::npos && close + 2 < line.size() ? line[close + 2] : '?';
-      if (state == 'T' || state == 't') return true;
-      if (state == 'Z' || state == 'X') return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
-  };
-  // The result of a backup to `dest` sent `sig` midway; nothing when it finished first (its copy is removed).
-  auto interrupted = [&](const std::filesystem::path& dest, int sig) -> std::optional<RunResult> {
-    const auto partial = dest / "data.mdb.partial";
-    Process p({recsys_bin(), "--db", db, "backup", dest.string()}, dir.path());
-    for (int i = 0; i < 200000; ++i) {
-      if (std::filesystem::exists(partial)) {
-        ::kill(p.pid(), SIGSTOP);
-        if (!stopped(p.pid())) break;                   // ended meanwhile
-        if (!std::filesystem::exists(partial)) break;  // renamed meanwhile: finished
-        p.signal(sig);
-        ::kill(p.pid(), SIGCONT);
-        return p.wait();
-      }
-      if (auto done = p.wait_for(std::chrono::milliseconds(0))) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-    ::kill(p.pid(), SIGCONT);
-    REQUIRE(p.wait().status == 0);
-    std::filesystem::remove(dest / "data.mdb");
-    std::error_code ec;
-    std::filesystem::remove(dest, ec);  // only when the backup made it (then it is empty now)
-    return std::nullopt;
-  };
   auto mine = dir / "mine";  // an empty directory the user made: it stays, empty, and takes the next backup
   std::filesystem::create_directory(mine);
   for (int sig : {SIGINT, SIGTERM}) {
     for (bool made : {true, false}) {
       auto dest = made ? dir / ("copy-" + std::to_string(sig)) : mine;
-      std::optional<RunResult> r;
-      for (int attempt = 0; attempt < 20 && !r; ++attempt) {
-        if (!made) std::filesystem::create_directory(mine);
-        r = interrupted(dest, sig);
-      }
-      REQUIRE(r);
+      auto p = backup_stopped_midway(db, dest, dir, !made);
+      REQUIRE(p);
+      p->signal(sig);
+      ::kill(p->pid(), SIGCONT);
+      std::optional<RunResult> r = p->wait();
       INFO(r->err);
       CHECK(r->status == 128 + sig);
       CHECK_THAT(r->err, Catch::Contains("recsys: interrupted: backup stopped; its partial copy was removed"));
@@ -351,6 +361,45 @@ TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and ke
   }
   CHECK(run_recsys({"--db", db, "backup", mine.string()}, dir).status == 0);
   CHECK(run_recsys({"--db", mine.string(), "check"}, dir).status == 0);
+}
+
+// kill -9 (or a power loss) during a backup left DEST/data.mdb.partial, and
+// every later backup to DEST refused it until someone removed it by hand: a
+// nightly backup stayed broken. A backup now holds a lock on DEST while it
+// writes: a partial copy found without a live holder is replaced, and a
+// backup to a DEST another backup is writing is refused.
+TEST_CASE("a backup killed with SIGKILL leaves a partial copy the next backup replaces; a live backup's DEST is refused") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
+                      csv}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
+  const auto dest = dir / "nightly";
+  auto first = backup_stopped_midway(db, dest, dir);
+  REQUIRE(first);
+  // While it lives (stopped midway), DEST is its own.
+  auto second = run_recsys({"--db", db, "backup", dest.string()}, dir);
+  CHECK(second.status == 1);
+  CHECK_THAT(second.err, Catch::Contains("is being written by another recsys backup now"));
+  CHECK(std::filesystem::exists(dest / "data.mdb.partial"));
+  first->signal(SIGKILL);
+  ::kill(first->pid(), SIGCONT);
+  CHECK(first->wait().status == 128 + SIGKILL);
+  REQUIRE(std::filesystem::exists(dest / "data.mdb.partial"));  // what kill -9 leaves
+  auto next = run_recsys({"--db", db, "backup", dest.string()}, dir);
+  INFO(next.err);
+  REQUIRE(next.status == 0);
+  CHECK_THAT(next.err, Catch::Contains("an unfinished copy left by a backup that was stopped"));
+  CHECK_FALSE(std::filesystem::exists(dest / "data.mdb.partial"));
+  CHECK(run_recsys({"--db", dest.string(), "check"}, dir).status == 0);
+  auto users = [&](const std::string& path) {
+    std::smatch m;
+    auto out = run_recsys({"--db", path, "info", "--json"}, dir).out;
+    return std::regex_search(out, m, std::regex("\"users\":([0-9]+)")) ? m[1].str() : "";
+  };
+  CHECK(users(dest.string()) == users(db));
+  CHECK_FALSE(users(db).empty());
 }
 
 TEST_CASE("log lines carry the date and time in a file, and leave it to the journal when stderr is the journal") {
