@@ -185,7 +185,7 @@ bool Session::parse_one() {
       request_.keep_alive = false;
       close_after_write_ = true;
       worker_.metrics().record(*route, response_.status, 0.0);
-      finish_response(response_.status, false);
+      finish_response(response_.status, request_.method == beast::http::verb::head);
       return;
     }
     out_ += "HTTP/1.1 100 Continue\r\n\r\n";
