@@ -99,6 +99,17 @@ std::size_t RequestParser::feed(const char* data, std::size_t size, beast::error
   // trailers, unconsumed and waits without a limit: bound both here. The line
   // may start with the CRLF that ends the previous chunk's data.
   std::string_view rest(data + used, size - used);
+  // A chunk-size line, the last chunk or a trailer ended by a bare LF: Beast
+  // waits for the CRLF until the read time-out and the client gets no answer.
+  // Refused at once, as in the header. `rest` is framing only: Beast consumes
+  // chunk data as it comes (eager).
+  for (std::size_t lf = rest.find('\n'); lf != std::string_view::npos; lf = rest.find('\n', lf + 1)) {
+    const char before = lf > 0 ? rest[lf - 1] : (used > 0 ? data[used - 1] : before_data);
+    if (before != '\r') {
+      ec = beast::http::error::bad_line_ending;
+      return used;
+    }
+  }
   std::size_t line_limit = std::size_t{limits_.max_chunk_line} + 2;
   std::size_t eol = rest.substr(0, line_limit + 1).find('\n');
   if (eol == std::string_view::npos && rest.size() > line_limit) {

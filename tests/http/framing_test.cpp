@@ -112,6 +112,14 @@ TEST_CASE("malformed requests get a 4xx or a close, never a crash") {
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n", 400},
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n", 400},
+      // Bare LFs in the chunk framing: they waited for the read time-out with no answer.
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\n[]\n0\n\n", 400},
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\n\r\n", 400},
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\n", 400},
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\nX: y\n\r\n", 400},
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\n", 400},
+      // ... while an LF inside chunk data is data.
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n{\"user\":\"u1\",\n\"item\":\"i1\"}\r\n0\r\n\r\n", 200},
       {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
       {"GET /v1/users/%zz/recommendations HTTP/1.1\r\n\r\n", 400},
       {"GET /v1/users/a%/recommendations HTTP/1.1\r\n\r\n", 400},
