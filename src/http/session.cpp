@@ -33,6 +33,10 @@ constexpr std::size_t kMinRead = 4 * 1024;
 constexpr std::size_t kMaxPendingOutput = 192 * 1024;
 // Buffers that grew past this for one request are given back after it.
 constexpr std::size_t kKeepCapacity = 64 * 1024;
+// A connection admitted over the cap (Worker: only /healthz) has this long
+// for its whole request, however the bytes come: silent sockets then hold the
+// reserve for seconds, not for the idle time-out (they kept /healthz at 503).
+constexpr auto kOverflowRequestTime = std::chrono::seconds(2);
 
 void shrink(std::string& s) {
   if (s.capacity() > kKeepCapacity) std::string().swap(s);
@@ -59,6 +63,7 @@ void Session::start(AddressSlot slot, bool overflow) {
   }
   slot_ = std::move(slot);
   overflow_ = overflow;
+  overflow_end_ = Clock::now() + std::min<Clock::duration>(kOverflowRequestTime, worker_.timeouts().read);
   worker_.add(this);
   do_read();
 }
@@ -129,6 +134,7 @@ void Session::do_read() {
 Session::Clock::time_point Session::read_deadline() {
   const auto& t = worker_.timeouts();
   auto now = Clock::now();
+  if (overflow_) return overflow_end_;
   if (!parser_) {
     return in_begin_ == in_end_ ? now + t.idle : now + t.read;
   }

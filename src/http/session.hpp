@@ -69,6 +69,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool continued_ = false;  // "100 Continue" sent for the current request
   bool stopping_ = false;
   bool overflow_ = false;
+  Clock::time_point overflow_end_;  // an overflow session's whole request is due by then
   AddressSlot slot_;
 
   std::unique_ptr<char[]> in_;

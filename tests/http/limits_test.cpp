@@ -81,6 +81,29 @@ TEST_CASE("at the connection cap the oldest idle connection makes room, then /he
   REQUIRE(b.read_response().status == 200);  // the busy ones were never cut
 }
 
+// Connections admitted over the cap that sent nothing kept their place in the
+// health reserve for the idle time-out: a flood of silent sockets kept
+// /healthz at 503 for that long. They now have two seconds for their request.
+TEST_CASE("silent connections over the cap free the health reserve within seconds") {
+  Fixture f;
+  test::Server server(f.dir, f.db,
+                      {"--max-connections", "2", "--max-connections-per-ip", "0", "--threads", "1", "--idle-timeout",
+                       "120"});
+  Connection a(server.port()), b(server.port());
+  a.send(kPartial);
+  b.send(kPartial);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<std::unique_ptr<Connection>> silent;
+  for (int i = 0; i < 16; ++i) silent.push_back(std::make_unique<Connection>(server.port()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(Connection(server.port()).read_response().status == 503);  // the reserve is full
+  for (auto& c : silent) REQUIRE(c->closed_by_peer(std::chrono::milliseconds(6000)));
+  Connection health(server.port());
+  REQUIRE(health.get("/healthz").status == 200);
+  a.send("\r\n");
+  REQUIRE(a.read_response().status == 200);  // the busy ones were never cut
+}
+
 TEST_CASE("1,200 slow connections from one address leave normal clients 0 errors") {
   Fixture f;
   test::Server server(f.dir, f.db, {"--max-connections", "1000", "--max-connections-per-ip", "100"});
