@@ -37,6 +37,9 @@ constexpr std::size_t kKeepCapacity = 64 * 1024;
 // for its whole request, however the bytes come: silent sockets then hold the
 // reserve for seconds, not for the idle time-out (they kept /healthz at 503).
 constexpr auto kOverflowRequestTime = std::chrono::seconds(2);
+// How long a connection the server closes after a response keeps reading
+// (and dropping) what the client still sends (Session::linger).
+constexpr auto kLingerTime = std::chrono::seconds(2);
 
 void shrink(std::string& s) {
   if (s.capacity() > kKeepCapacity) std::string().swap(s);
@@ -69,6 +72,7 @@ void Session::start(AddressSlot slot, bool overflow) {
 }
 
 std::optional<Session::Clock::time_point> Session::idle_since() const {
+  if (state_ == State::Lingering && !overflow_) return deadline_ - kLingerTime;  // answered: the first to make room
   if (state_ != State::Reading || request_started() || overflow_) return std::nullopt;
   return deadline_ - worker_.timeouts().idle;
 }
@@ -84,6 +88,7 @@ bool Session::request_started() const { return parser_ || in_begin_ != in_end_; 
 // is closed at once.
 void Session::stop() {
   stopping_ = true;
+  if (state_ == State::Lingering) return close();
   if (request_started()) return;  // its response will say Connection: close (finish_response)
   close_after_write_ = true;
   if (state_ == State::Reading) close();
@@ -303,7 +308,8 @@ void Session::do_write() {
 void Session::on_write(const error_code& ec) {
   if (state_ == State::Closed) return;
   out_.clear();
-  if (ec || close_after_write_) return close();
+  if (ec) return close();
+  if (close_after_write_) return linger();
   if (out_.capacity() > kKeepCapacity) {
     out_ = std::string();
     out_.reserve(16 * 1024);
@@ -311,6 +317,32 @@ void Session::on_write(const error_code& ec) {
   state_ = State::Reading;
   if (in_begin_ < in_end_) return process();
   do_read();
+}
+
+// The server closes after this response (a refusal, Connection: close, a
+// stop) while the client may still be sending: a request body it refused
+// unread, pipelined requests. Closing a socket with unread input makes the
+// kernel send a reset, and a reset arriving before the client read the
+// response discards it there (curl: "Send failure: Broken pipe" instead of
+// the 413). So: shut the sending side (the client sees the end of the
+// response), read and drop its bytes until it closes, an error, or
+// kLingerTime (check_deadline), then close. A stopping server does not wait.
+void Session::linger() {
+  if (stopping_) return close();
+  error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  state_ = State::Lingering;
+  deadline_ = Clock::now() + kLingerTime;
+  in_begin_ = in_end_ = 0;
+  socket_.async_read_some(asio::buffer(in_.get(), in_capacity_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_linger_read(ec); });
+}
+
+void Session::on_linger_read(const error_code& ec) {
+  if (state_ != State::Lingering) return;
+  if (ec) return close();  // the client closed (EOF) or reset
+  socket_.async_read_some(asio::buffer(in_.get(), in_capacity_),
+                          [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_linger_read(ec); });
 }
 
 }  // namespace recsys::http

@@ -44,7 +44,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void close();
 
  private:
-  enum class State { Reading, Writing, Waiting, Closed };
+  // Lingering: the last response is written and the sending side shut; what
+  // the client still sends is read and dropped until it closes or a short
+  // deadline, so the response is not lost to a reset (RFC 9112 9.6).
+  enum class State { Reading, Writing, Waiting, Lingering, Closed };
+
+  void linger();
+  void on_linger_read(const boost::system::error_code& ec);
 
   void do_read();
   // Bytes of a request have arrived (parsed or buffered) but not all of it.

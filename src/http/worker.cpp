@@ -161,7 +161,12 @@ void Worker::refuse(tcp::socket& socket) {
   socket.non_blocking(true, ignored);
   const std::string response = refusal();  // rare path: no need to cache
   asio::write(socket, asio::buffer(response), ignored);
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  // The request may be in already: closing with it unread sends a reset,
+  // which can discard the 503 at the client before it reads it. Drop what
+  // has arrived (without waiting for more) before closing.
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  char drop[4096];
+  for (int i = 0; i < 16 && socket.read_some(asio::buffer(drop), ignored) > 0;) ++i;
   socket.close(ignored);
   metrics_.record(Route::Other, 503, 0.0);
 }
