@@ -75,6 +75,11 @@ bool parse_exclude_value(std::string_view rest, HandlerContext& ctx, Response& r
         set_error(r, 400, "bad_request", "invalid percent-encoding in exclude");
         return false;
       }
+      // As for an id in the path: no stored id has such bytes.
+      if (!json::valid_utf8(ctx.scratch)) {
+        set_error(r, 400, "bad_request", "an id in exclude is not valid UTF-8");
+        return false;
+      }
       add_excluded(ctx.scratch, ctx);
     }
     if (comma == std::string_view::npos) return true;

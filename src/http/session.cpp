@@ -174,6 +174,12 @@ void Session::process() {
 // session now waits for the event writer.
 bool Session::parse_one() {
   if (!parser_) {
+    // RFC 9112 2.2: empty lines before a request line are ignored (some
+    // clients send a CRLF after a POST body; it was refused as a bad method).
+    while (in_end_ - in_begin_ >= 2 && in_[in_begin_] == '\r' && in_[in_begin_ + 1] == '\n') in_begin_ += 2;
+    if (in_begin_ == in_end_ || (in_end_ - in_begin_ == 1 && in_[in_begin_] == '\r')) return false;  // more to come
+  }
+  if (!parser_) {
     parser_.emplace(request_, worker_.shared().limits, worker_.shared().token);
     request_start_ = Clock::now();
   }

@@ -156,6 +156,14 @@ TEST_CASE("repeated exclude parameters all count; a repeated k is a 400") {
   REQUIRE_THAT(encoded.body, Catch::Contains("write 'k' without percent-encoding"));
   REQUIRE_THAT(c.get("/v1/users/u3/recommendations?exclud%65=i3").body,
                Catch::Contains("write 'exclude' without percent-encoding"));
+  // An id in exclude= whose bytes are not UTF-8 is refused as in the path (it was taken, matching nothing).
+  for (const char* target : {"/v1/users/u3/recommendations?exclude=%FF", "/v1/items/i4/similar?exclude=i1,%C3"}) {
+    INFO(target);
+    auto bad = c.get(target);
+    REQUIRE(bad.status == 400);
+    REQUIRE_THAT(bad.body, Catch::Contains("an id in exclude is not valid UTF-8"));
+  }
+  REQUIRE(c.get("/v1/users/u3/recommendations?exclude=%C3%A9").status == 200);
 }
 
 TEST_CASE("a filter value may hold a comma written as %2C") {

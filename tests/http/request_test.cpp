@@ -73,6 +73,34 @@ TEST_CASE("Expect: 100-continue gets an interim 100 before the body, then the fi
   REQUIRE(old.read_response().status == 200);
 }
 
+// RFC 9112 2.2: a server should ignore at least one empty line before a
+// request line. A CRLF after a POST body (some clients add one) made the
+// next request on the connection a 400 "bad method".
+TEST_CASE("empty lines before a request line are ignored") {
+  test::ServedDb f(10, 12, 3, 5);
+  test::Server server(f.dir, f.db);
+  Connection c(server.port());
+  c.send("\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(c.read_response().status == 200);
+  const std::string body = R"({"user":"u-blank","item":"i2","value":1})";
+  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+         "\r\n\r\nGET /v1/users/u-blank/history HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(c.read_response().status == 200);
+  auto history = c.read_response();
+  REQUIRE(history.status == 200);
+  REQUIRE_THAT(history.body, Catch::Contains("i2"));
+  // In pieces, a CR alone included; then an idle connection stays open.
+  c.send("\r");
+  std::this_thread::sleep_for(50ms);
+  c.send("\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n");
+  REQUIRE(c.read_response().status == 200);
+  REQUIRE(c.get("/healthz").status == 200);
+  // Anything else before the request line is still refused.
+  Connection lf(server.port());
+  lf.send("\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(lf.read_response().status == 400);
+}
+
 // A request refused whatever its body holds got "100 Continue" first: the
 // client then sent a body (up to the body limit) that the server read only to
 // throw away. Now it gets the final answer at once, and the connection closes.
