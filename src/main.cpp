@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -191,7 +192,17 @@ int main(int argc, char** argv) try {
                  "LMDB map size at open, e.g. 512M or 4G (grows by doubling when full)")
       ->default_str("1G")
       ->transform(CLI::AsSizeValue(false))
-      ->check(cli::kPositive);
+      // Smaller, a new database failed to create its tables (MDB_MAP_FULL)
+      // and left a data file without them behind.
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            std::uint64_t bytes = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), bytes);
+            if (ec != std::errc() || end != value.data() + value.size() || bytes < (std::uint64_t{1} << 20))
+              return std::string("must be at least 1M (a new database's tables need that much room)");
+            return std::string();
+          },
+          "SIZE >= 1M"));
   app.add_option("--log-level", global.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include "cli/options.hpp"
 #include "data/generate.hpp"
+#include "util/file.hpp"
 #include "util/parallel.hpp"
 
 namespace recsys::cli {
@@ -23,31 +24,20 @@ void run_generate(const GlobalOptions& global, GenerateCommand cmd) {
   cmd.options.threads = resolve_threads(global.threads);
   cmd.options.values = cmd.values == "counts" ? data::GeneratedValues::Counts : data::GeneratedValues::Stars;
   data::check_generate_options(cmd.options);
-  bool to_stdout = cmd.output.empty() || cmd.output == "-";
-  std::string tmp = cmd.output + ".tmp";
-  std::FILE* out = to_stdout ? stdout : std::fopen(tmp.c_str(), "wb");
-  if (!out) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-  auto write = [&](std::string_view block) {
-    if (std::fwrite(block.data(), 1, block.size(), out) != block.size()) {
-      throw std::runtime_error("cannot write " + (to_stdout ? std::string("standard output") : cmd.output) + ": " +
-                               std::strerror(errno));
-    }
-  };
-  try {
-    data::generate_ratings(cmd.options, write);
-    if (std::fflush(out) != 0) throw std::runtime_error("cannot write output: " + std::string(std::strerror(errno)));
-  } catch (...) {
-    if (!to_stdout) {
-      std::fclose(out);
-      std::remove(tmp.c_str());
-    }
-    throw;
+  if (cmd.output.empty() || cmd.output == "-") {
+    data::generate_ratings(cmd.options, [](std::string_view block) {
+      if (std::fwrite(block.data(), 1, block.size(), stdout) != block.size())
+        throw std::runtime_error("cannot write standard output: " + std::string(std::strerror(errno)));
+    });
+    if (std::fflush(stdout) != 0)
+      throw std::runtime_error("cannot write standard output: " + std::string(std::strerror(errno)));
+    return;
   }
-  if (!to_stdout) {
-    if (std::fclose(out) != 0 || std::rename(tmp.c_str(), cmd.output.c_str()) != 0) {
-      throw std::runtime_error("cannot write " + cmd.output + ": " + std::strerror(errno));
-    }
-  }
+  // A file is written beside its target and renamed when whole; a device or a
+  // pipe in place, and a symbolic link's target, not the link (util/file.hpp).
+  util::OutputFile out(cmd.output);
+  data::generate_ratings(cmd.options, [&](std::string_view block) { out.write(block); });
+  out.commit();
 }
 
 }  // namespace

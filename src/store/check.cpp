@@ -235,8 +235,9 @@ std::string printable_key(std::string_view bytes) {
   return out;
 }
 
-CheckReport check_environment(const fs::path& path) {
+CheckReport check_environment(const fs::path& given) {
   CheckReport report;
+  const fs::path path = resolve_db_path(given);  // the lock every other process uses
   refuse_file_inside_database(path);
   std::error_code ec;
   if (!fs::exists(path, ec)) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 namespace fs = std::filesystem;
@@ -133,6 +134,15 @@ void refuse_unmappable(const fs::path& path, bool creating) {
   }
 }
 
+fs::path resolve_db_path(const fs::path& given) {
+  // A link whose target does not exist yet too: the database is created at
+  // the target (mkdir on the link itself fails with EEXIST, and LMDB then
+  // created a single file there through the link, with its lock beside it).
+  std::error_code ec;
+  fs::path resolved = fs::weakly_canonical(util::follow_links(given), ec);
+  return ec ? given : resolved;
+}
+
 fs::path default_db_path() {
   if (const char* env = std::getenv("RECSYS_DB"); env && *env) return env;
   return "recsys.db";
@@ -148,9 +158,15 @@ Database Database::open(const OpenOptions& options) {
   db.read_only_ = options.mode == OpenMode::ReadOnly;
   db.map_lock_ = std::make_unique<MapLock>();
 
-  refuse_file_inside_database(options.path);
+  // Every path to one database must give LMDB the same one: a single-file
+  // environment's lock is named after the path it is opened by
+  // (PATH-lock), so opened through a symbolic link it got a second lock
+  // table, and a writer on each path built on a stale snapshot of the other's
+  // commits (committed data lost). Messages keep the path as given.
+  const fs::path path = resolve_db_path(options.path);
+  refuse_file_inside_database(path);
   std::error_code ec;
-  auto status = fs::status(options.path, ec);
+  auto status = fs::status(path, ec);
   bool exists = !ec && fs::exists(status);
   unsigned int flags = MDB_NOTLS;
   if (!exists) {
@@ -158,25 +174,25 @@ Database Database::open(const OpenOptions& options) {
       throw std::runtime_error("no recsys database at '" + options.path.string() +
                                "': import ratings first (recsys import FILE) or point --db / RECSYS_DB at one");
     }
-    if (options.path.has_parent_path()) fs::create_directories(options.path.parent_path());
-    if (::mkdir(options.path.c_str(), kDbDirMode) != 0 && errno != EEXIST) {
+    if (path.has_parent_path()) fs::create_directories(path.parent_path());
+    if (::mkdir(path.c_str(), kDbDirMode) != 0 && errno != EEXIST) {
       throw std::system_error(errno, std::generic_category(), "cannot create the database directory '" +
                                                                   options.path.string() + "'");
     }
     db.created_ = true;
-    status = fs::status(options.path);
+    status = fs::status(path);
   }
   const bool subdir = fs::is_directory(status);
   if (subdir) {
-    db.data_file_ = options.path / "data.mdb";
+    db.data_file_ = path / "data.mdb";
     if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {
       throw std::runtime_error("'" + options.path.string() + "' is a directory without a recsys database (data.mdb)");
     }
   } else {
     flags |= MDB_NOSUBDIR;
-    db.data_file_ = options.path;
+    db.data_file_ = path;
   }
-  refuse_unmappable(options.path, options.mode == OpenMode::Create);
+  refuse_unmappable(path, options.mode == OpenMode::Create);
 
   Env::Options env_options;
   env_options.flags = flags;
@@ -187,7 +203,7 @@ Database Database::open(const OpenOptions& options) {
     std::uintmax_t size = fs::exists(db.data_file_) ? fs::file_size(db.data_file_) : 0;
     env_options.map_size = std::max<std::size_t>(options.initial_map_size, static_cast<std::size_t>(size) * 2);
   }
-  db.env_ = std::make_unique<Env>(open_env(options.path, env_options, options.mode));
+  db.env_ = std::make_unique<Env>(open_env(path, env_options, options.mode));
   // A CLI process killed mid-transaction leaves its reader slot behind.
   if (int freed = db.clear_stale_readers(); freed > 0) {
     log::info("freed {} reader slot(s) left by processes that died", freed);

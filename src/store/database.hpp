@@ -188,6 +188,12 @@ class Database {
 // `mode` is what the caller asked for, for the message.
 Env open_env(const std::filesystem::path& path, Env::Options options, OpenMode mode);
 
+// The one path LMDB is given for the database at `path`: symbolic links
+// resolved (a dangling one to its target, where the database is created),
+// absolute and normal. A single file's lock is named after the path it is
+// opened by, so two spellings would give one database two lock tables.
+std::filesystem::path resolve_db_path(const std::filesystem::path& path);
+
 // Path from --db / RECSYS_DB, default ./recsys.db.
 std::filesystem::path default_db_path();
 

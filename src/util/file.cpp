@@ -16,50 +16,66 @@ std::runtime_error cannot_write(const std::string& path, int err) {
   return std::runtime_error("cannot write " + path + ": " + std::strerror(err));
 }
 
-// Writes all of `text` to `path` (created or truncated); errno on failure.
-int write_whole(const std::string& path, std::string_view text) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return errno;
-  // Buffered: a full disk may only show at the flush or the close.
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
-  int err = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  return ok ? 0 : (err != 0 ? err : EIO);
-}
-
 }  // namespace
 
-void write_file(const std::string& path, std::string_view text) {
+std::filesystem::path follow_links(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  fs::path p = path;
+  std::error_code ec;
+  for (int hops = 0; hops < 40 && fs::is_symlink(fs::symlink_status(p, ec)); ++hops) {
+    fs::path target = fs::read_symlink(p, ec);
+    if (ec) break;
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  return p;
+}
+
+OutputFile::OutputFile(const std::string& path) : path_(path), target_(follow_links(path).string()) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
-    // A device or a pipe (/dev/stdout, /dev/full): written in place.
-    if (int err = write_whole(path, text)) throw cannot_write(path, err);
-    return;
-  }
-  // A regular file is replaced whole or not at all: a failed write (a full
-  // disk) leaves the previous report, not a truncated one.
-  const std::string tmp = path + ".tmp";
-  if (int err = write_whole(tmp, text)) {
-    std::remove(tmp.c_str());
-    throw cannot_write(path, err);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw cannot_write(path, err);
-  }
+  const auto status = fs::status(target_, ec);
+  if (!ec && fs::is_directory(status)) throw cannot_write(path_, EISDIR);
+  // A device or a pipe is written in place; a regular file is replaced whole
+  // or not at all: a failed write (a full disk) leaves the previous content.
+  if (ec || !fs::exists(status) || fs::is_regular_file(status)) tmp_ = target_ + ".tmp";
+  file_ = std::fopen((tmp_.empty() ? target_ : tmp_).c_str(), "wb");
+  if (!file_) throw cannot_write(path_, errno);
+}
+
+OutputFile::~OutputFile() {
+  if (file_) std::fclose(file_);
+  if (!tmp_.empty() && !committed_) std::remove(tmp_.c_str());
+}
+
+void OutputFile::write(std::string_view bytes) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) throw cannot_write(path_, errno ? errno : EIO);
+}
+
+void OutputFile::commit() {
+  // Buffered: a full disk may only show at the flush or the close.
+  const bool flushed = std::fflush(file_) == 0;
+  int err = errno;
+  const bool closed = std::fclose(file_) == 0;
+  if (flushed && !closed) err = errno;
+  file_ = nullptr;
+  if (!flushed || !closed) throw cannot_write(path_, err != 0 ? err : EIO);
+  if (!tmp_.empty() && std::rename(tmp_.c_str(), target_.c_str()) != 0) throw cannot_write(path_, errno);
+  committed_ = true;
+}
+
+void write_file(const std::string& path, std::string_view text) {
+  OutputFile out(path);
+  out.write(text);
+  out.commit();
 }
 
 void check_writable(const std::string& path, std::string_view what) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path p(path);
+  const fs::path p = follow_links(path);
   const auto status = fs::status(p, ec);
+  if (!ec && fs::is_directory(status))
+    throw std::runtime_error("cannot write " + std::string(what) + " to " + path + ": it is a directory");
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   // A device is written in place; a file is written beside it and renamed
   // over it, which takes a writable directory (and nothing is created here).

@@ -3,15 +3,42 @@
 // the flush and the close are checked.
 #pragma once
 
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
 namespace recsys::util {
 
-// Writes `text` to `path`. A regular file is written as PATH.tmp and renamed
-// over PATH, so a failure leaves the previous content; a device (/dev/stdout)
-// is written in place. Throws std::runtime_error "cannot write PATH: reason"
-// when any part fails.
+// `path` with symbolic links in its last component followed, dangling ones
+// too (to the path their target names). Output written beside a link and
+// renamed over it replaced the link by a file (and a device's link, such as
+// /dev/stdout, by a file in /dev); the target is what a user means.
+std::filesystem::path follow_links(const std::filesystem::path& path);
+
+// An output file opened for writing: a regular file is written as
+// TARGET.tmp and renamed over TARGET by commit(), so a failure leaves the
+// previous content; a device or a pipe (/dev/stdout, /dev/full) is written
+// in place. TARGET is `path` with its links followed. Every write, the flush
+// and the close are checked: "cannot write PATH: reason".
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path);
+  ~OutputFile();  // without commit(): the temporary file is removed
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  void write(std::string_view bytes);
+  void commit();
+
+ private:
+  std::string path_;    // as given, for messages
+  std::string target_;  // links followed
+  std::string tmp_;     // empty when written in place
+  std::FILE* file_ = nullptr;
+  bool committed_ = false;
+};
+
+// Writes `text` to `path` through an OutputFile.
 void write_file(const std::string& path, std::string_view text);
 
 // Throws "cannot write WHAT to PATH: check the directory exists and is

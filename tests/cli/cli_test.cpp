@@ -77,7 +77,8 @@ TEST_CASE("a sign on an unsigned option and impossible sizes are usage errors th
     auto r = run_recsys(args, dir);
     INFO(args[0] << " " << args[1] << ": " << r.err);
     CHECK(r.status == 2);
-    CHECK((r.err.find("must not be negative") != std::string::npos || r.err.find("must be positive") != std::string::npos));
+    CHECK((r.err.find("must not be negative") != std::string::npos || r.err.find("must be positive") != std::string::npos ||
+           r.err.find("must be at least 1M") != std::string::npos));
     CHECK(r.err.find("1797693134862315708") == std::string::npos);  // CLI11 printed the range up to 1.8e308 in full
   }
   // And read "010" as 8, "0x10" as 16, and refused "08": integers are decimal.
@@ -193,6 +194,90 @@ TEST_CASE("a file inside a database directory is refused as --db") {
   }
   CHECK_FALSE(std::filesystem::exists(std::filesystem::path(db) / "data.mdb-lock"));
   CHECK(run_recsys({"--db", db, "check"}, dir).status == 0);
+}
+
+// A single-file database's lock is named after the path it is opened by: a
+// symbolic link to it gave it a second lock table, and a writer on each path
+// built on a stale snapshot of the other's commits (a train reported
+// "model generation 1" and no generation was stored). Every path now resolves
+// to the one file and its one lock.
+TEST_CASE("a database reached through a symbolic link is the same database, with one lock") {
+  TempDir dir;
+  const auto csv = dir.write("r.csv", "u1,i1,5\nu1,i2,3\nu2,i1,4\nu2,i3,2\nu3,i2,5\nu3,i3,1\n");
+  const auto target = dir / "single.db";
+  { std::ofstream touch(target); }  // an empty file: created as a single-file database
+  REQUIRE(run_recsys({"--db", target.string(), "import", csv.string()}, dir).status == 0);
+  std::filesystem::create_symlink("single.db", dir / "link.db");
+  REQUIRE(run_recsys({"--db", (dir / "link.db").string(), "train", "--iterations", "2", "--factors", "4",
+                      "--split", "none"}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", (dir / "link.db").string(), "check"}, dir).status == 0);
+  CHECK(std::filesystem::exists(dir / "single.db-lock"));
+  CHECK_FALSE(std::filesystem::exists(dir / "link.db-lock"));
+  auto models = run_recsys({"--db", target.string(), "models", "list"}, dir);
+  CHECK_THAT(models.out, Catch::Contains("implicit ALS, 4 factors"));
+  // A link to nowhere yet: the database is created where it points, as a directory.
+  std::filesystem::create_symlink("later.db", dir / "dangling.db");
+  REQUIRE(run_recsys({"--db", (dir / "dangling.db").string(), "import", csv.string()}, dir).status == 0);
+  CHECK(std::filesystem::is_directory(dir / "later.db"));
+  CHECK(std::filesystem::exists(dir / "later.db" / "data.mdb"));
+  CHECK_FALSE(std::filesystem::exists(dir / "dangling.db-lock"));
+  // A link to a directory database's data file is that file: refused like it.
+  std::filesystem::create_symlink(dir / "later.db" / "data.mdb", dir / "data-link");
+  auto via = run_recsys({"--db", (dir / "data-link").string(), "info"}, dir);
+  CHECK(via.status == 1);
+  CHECK_THAT(via.err, Catch::Contains("is a file of the database directory"));
+  CHECK_FALSE(std::filesystem::exists(dir / "later.db" / "data.mdb-lock"));
+}
+
+// --map-size 4096 made a new database fail to create its tables and leave a
+// data file without them ("not a recsys database" from then on).
+TEST_CASE("--map-size below 1M is a usage error that creates nothing") {
+  TempDir dir;
+  const auto csv = dir.write("r.csv", "u1,i1,5\nu2,i1,3\n");
+  auto r = run_recsys({"--db", (dir / "db").string(), "--map-size", "4096", "import", csv.string()}, dir);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--map-size: must be at least 1M"));
+  CHECK_FALSE(std::filesystem::exists(dir / "db"));
+  CHECK(run_recsys({"--db", (dir / "db").string(), "--map-size", "1M", "import", csv.string()}, dir).status == 0);
+}
+
+// generate wrote OUT.tmp and renamed it over OUT whatever OUT was: a device
+// (as root, -o /dev/null replaced the system's node with a file), a symbolic
+// link (replaced by a file; its target kept the old content), and a full
+// device reported nothing.
+TEST_CASE("generate -o writes a device in place, a link's target, and says when it cannot") {
+  TempDir dir;
+  const std::vector<std::string> gen{"generate", "--users", "10", "--items", "10", "--ratings", "30", "--seed", "1", "-o"};
+  auto run_to = [&](const std::string& out) {
+    auto args = gen;
+    args.push_back(out);
+    return run_recsys(args, dir);
+  };
+  std::filesystem::create_symlink("target.csv", dir / "link.csv");
+  REQUIRE(run_to((dir / "link.csv").string()).status == 0);
+  CHECK(std::filesystem::is_symlink(dir / "link.csv"));
+  CHECK(std::filesystem::file_size(dir / "target.csv") > 0);
+  CHECK_FALSE(std::filesystem::exists(dir / "link.csv.tmp"));
+  CHECK_FALSE(std::filesystem::exists(dir / "target.csv.tmp"));
+  // A device given through a link of our own (the test does not touch /dev).
+  if (std::filesystem::exists("/dev/full")) {
+    std::filesystem::create_symlink("/dev/full", dir / "full");
+    auto full = run_to((dir / "full").string());
+    CHECK(full.status == 1);
+    CHECK_THAT(full.err, Catch::Contains("No space left on device"));
+    CHECK(std::filesystem::is_character_file("/dev/full"));
+    CHECK_FALSE(std::filesystem::exists("/dev/full.tmp"));
+  }
+  if (std::filesystem::exists("/dev/null")) {
+    std::filesystem::create_symlink("/dev/null", dir / "null");
+    CHECK(run_to((dir / "null").string()).status == 0);
+    CHECK(std::filesystem::is_character_file("/dev/null"));
+    CHECK_FALSE(std::filesystem::exists("/dev/null.tmp"));
+  }
+  std::filesystem::create_directory(dir / "d");
+  auto d = run_to((dir / "d").string());
+  CHECK(d.status == 1);
+  CHECK_THAT(d.err, Catch::Contains("Is a directory"));
 }
 
 TEST_CASE("a map larger than the address space allowed says so, not only 'Cannot allocate memory'") {

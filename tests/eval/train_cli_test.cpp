@@ -160,6 +160,19 @@ TEST_CASE("a metrics or report file that cannot be written is an error, not an e
   auto r = run_recsys({"--db", db, "train", file.string(), "--metrics-json", (dir / "no" / "m.json").string()}, dir);
   CHECK(r.status == 1);
   CHECK(r.err.find("cannot write the metrics to") != std::string::npos);
+  // A directory is refused before any work too (it was imported and trained, then failed).
+  std::filesystem::create_directory(dir / "a-dir");
+  r = run_recsys({"--db", (dir / "fresh").string(), "train", file.string(), "--metrics-json", (dir / "a-dir").string()},
+                 dir);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("cannot write the metrics to " + (dir / "a-dir").string() + ": it is a directory"));
+  CHECK_FALSE(std::filesystem::exists(dir / "fresh"));
+  // A link is followed: the report replaces its target, and the link stays.
+  std::filesystem::create_symlink("linked.json", dir / "link.json");
+  REQUIRE(run_recsys({"--db", (dir / "linkdb").string(), "train", file.string(), "--iterations", "2", "--no-refit",
+                      "--metrics-json", (dir / "link.json").string()}, dir).status == 0);
+  CHECK(std::filesystem::is_symlink(dir / "link.json"));
+  CHECK(std::filesystem::file_size(dir / "linked.json") > 0);
   // The check creates nothing: without a split there are no metrics, and no empty file either.
   r = run_recsys({"--db", db, "train", "--split", "none", "--iterations", "1", "--metrics-json",
                   (dir / "none.json").string()}, dir);
