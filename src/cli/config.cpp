@@ -150,7 +150,15 @@ class CheckedConfig : public CLI::ConfigTOML {
   std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
     auto config = app_.get_config_ptr();
     sources_.file = config && !config->results().empty() ? config->results().front() : std::string("config file");
-    const std::string text = normalise_config(in, sources_.file);
+    // Read with a bound first: --config /dev/zero grew memory without end.
+    constexpr std::size_t kMaxBytes = 1 << 20;
+    std::string raw(kMaxBytes + 1, '\0');
+    in.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+    raw.resize(static_cast<std::size_t>(in.gcount()));
+    if (raw.size() > kMaxBytes)
+      throw CLI::ConfigError(fmt::format("{}: over 1 MiB: not a configuration file", sources_.file));
+    std::istringstream bounded(raw);
+    const std::string text = normalise_config(bounded, sources_.file);
     refuse_repeats(text, sources_.file);
     std::istringstream normalised(text);
     std::vector<CLI::ConfigItem> kept;

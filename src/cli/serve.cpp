@@ -27,6 +27,16 @@ struct ServeOptions {
   long max_connections_per_ip = -1;  // -1: the default (a quarter of --max-connections)
 };
 
+// A token a client can send: no control characters (a NUL or a CR inside
+// one was accepted, and then no request could ever match it).
+std::string checked_token(std::string token, const std::string& source) {
+  for (unsigned char c : token)
+    if (c < 0x20 || c == 0x7f)
+      throw std::runtime_error(source + " holds a control character (byte " + std::to_string(c) +
+                               "): no Authorization header can carry it; write the bearer token in printable characters");
+  return token;
+}
+
 // The token file's first line, without surrounding white space. A token file
 // that was named but cannot be used stops the server: serving writes openly
 // because a secret went missing would be worse than not starting.
@@ -43,7 +53,7 @@ std::string read_token(const std::string& path) {
   if (first == std::string::npos) {
     throw std::runtime_error("the token file '" + path + "' is empty: write the bearer token on its first line");
   }
-  return line.substr(first, last - first + 1);
+  return checked_token(line.substr(first, last - first + 1), "the token file '" + path + "'");
 }
 
 // A replica the user may only read is served read-only: GETs work, POST
@@ -74,7 +84,8 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
       throw std::runtime_error(
           "RECSYS_TOKEN is set but empty: set it to the bearer token, or unset it to accept events without one");
     }
-    s.token = std::string(token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1));
+    s.token = checked_token(std::string(token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1)),
+                            "RECSYS_TOKEN");
   }
   if (options.idle_timeout == 0 || options.read_timeout == 0 || options.send_timeout == 0) throw UsageError("time-outs must be at least 1 second");
   s.timeouts.idle = std::chrono::seconds(options.idle_timeout);

@@ -190,4 +190,10 @@ TEST_CASE("an unclosed string in a config file and an empty database path are re
     INFO(entry.path().string());
     CHECK(entry.is_regular_file());  // no database directory was created: only the three files
   }
+  // A "file" without end (a device) is refused once past 1 MiB; it grew memory without bound.
+  if (std::filesystem::exists("/dev/zero")) {
+    r = run_recsys({"--config", "/dev/zero", "info"}, dir);
+    REQUIRE(r.status == 2);
+    REQUIRE_THAT(r.err, Contains("/dev/zero: over 1 MiB: not a configuration file"));
+  }
 }

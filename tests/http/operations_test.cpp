@@ -163,7 +163,7 @@ TEST_CASE("RECSYS_TOKEN_FILE protects events like --token-file") {
   REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer env-token\r\n").status == 200);
 }
 
-TEST_CASE("an empty or unreadable token file, or an empty RECSYS_TOKEN, refuses to start") {
+TEST_CASE("an empty, unreadable or unsendable token file, or an empty RECSYS_TOKEN, refuses to start") {
   Fixture f;
   auto empty = f.dir.write("empty-token", " \n");
   {
@@ -184,6 +184,16 @@ TEST_CASE("an empty or unreadable token file, or an empty RECSYS_TOKEN, refuses 
   auto directory = serve_expecting_failure(f, 0, {"--token-file", f.dir.path().string()});
   REQUIRE(directory.status == 1);
   REQUIRE_THAT(directory.err, Catch::Contains("token file"));
+  // A control character inside the token: no Authorization header can carry
+  // it, so with it no event could ever be accepted (it was taken).
+  auto nul = f.dir.write("nul-token", std::string("ab\0cd\n", 6));
+  auto r = serve_expecting_failure(f, 0, {"--token-file", nul.string()});
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.err, Catch::Contains("nul-token") && Catch::Contains("holds a control character (byte 0)"));
+  ScopedEnv env("RECSYS_TOKEN", "ab\x01" "cd");
+  r = serve_expecting_failure(f, 0);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.err, Catch::Contains("RECSYS_TOKEN holds a control character (byte 1)"));
 }
 
 TEST_CASE("unauthenticated writes on a non-loopback address are warned about at start") {
