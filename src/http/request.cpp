@@ -38,6 +38,25 @@ std::size_t RequestParser::feed(const char* data, std::size_t size, beast::error
     ec = beast::http::error::need_more;
     return 0;
   }
+  // Beast 1.74 consumes the field lines it has parsed and applies its header
+  // limit to each call's bytes, not to the header: 30 KB of short fields
+  // passed a 16 KiB limit. The end of the header must lie within the limit,
+  // counted from the request's first byte.
+  if (!is_header_done() && consumed_ + size > limits_.max_header) {
+    const std::size_t room = limits_.max_header > consumed_ ? static_cast<std::size_t>(limits_.max_header - consumed_) : 0;
+    const std::string_view within(data, std::min(size, room));
+    const bool ends = within.find("\r\n\r\n") != std::string_view::npos ||
+                      (consumed_ > 0 && within.substr(0, 2) == "\r\n");  // after a consumed field line
+    if (!ends) {
+      if (consumed_ == 0) {  // the request line is still here: a target over its own limit is a 414
+        const void* lf = std::memchr(data, '\n', size);
+        const std::size_t line = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - data) : size;
+        if (line > limits_.max_target) why_ = Why::TargetTooLong;
+      }
+      ec = beast::http::error::header_limit;
+      return 0;
+    }
+  }
   std::size_t used = put(boost::asio::const_buffer(data, size), ec);
   std::uint64_t start = consumed_;  // request offset of data[0]
   consumed_ += used;

@@ -100,9 +100,13 @@ TEST_CASE("malformed requests get a 4xx or a close, never a crash") {
   };
   std::string many_headers;
   for (int i = 0; i < 3000; ++i) many_headers += "X-H" + std::to_string(i) + ": v\r\n";
+  std::string short_fields;
+  for (int i = 0; i < 5000; ++i) short_fields += "X: a\r\n";  // 30 000 bytes
   const Case cases[] = {
       {"GET /healthz HTTP/1.1\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n", 431},
       {"GET /healthz HTTP/1.1\r\n" + many_headers + "\r\n", 431},
+      // Short fields summing to more than the limit but less than twice it were taken.
+      {"GET /healthz HTTP/1.1\r\n" + short_fields + "\r\n", 431},
       {"GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n", 0},
       {std::string("GET /healthz HTTP/1.1\r\nX-N: a\0b\r\n\r\n", 33), 400},
       {std::string("GET /\0healthz HTTP/1.1\r\n\r\n", 26), 400},
