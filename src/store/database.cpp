@@ -68,6 +68,8 @@ fs::path lock_file(const fs::path& path, bool subdir) {
 Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
   const bool subdir = !(options.flags & MDB_NOSUBDIR);
   const fs::path data_file = subdir ? path / "data.mdb" : path;
+  std::error_code ec;
+  const bool had_lock = fs::exists(lock_file(path, subdir), ec);
   try {
     try {
       return Env::open(path.string(), options);
@@ -87,6 +89,10 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
                             "recommend and serve, work there)");
     }
     if (e.code() == MDB_INVALID || e.code() == MDB_VERSION_MISMATCH) {
+      // LMDB made its lock file before it read the data file: a lock it made
+      // for a file that is no database is not left behind (info on a CSV
+      // given as --db left CSV-lock).
+      if (!had_lock) fs::remove(lock_file(path, subdir), ec);
       throw std::runtime_error("'" + path.string() + "' is not an LMDB database of this version");
     }
     if (e.code() == ENOMEM) {

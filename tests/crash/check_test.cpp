@@ -218,9 +218,12 @@ TEST_CASE("check names a directory or file that is not a recsys database") {
   REQUIRE_THAT(r.err, Catch::Contains("is a directory without a recsys database (data.mdb)"));
   REQUIRE(std::filesystem::is_empty(dir / "empty"));  // nothing was created in it
   auto text = dir.write("notes.txt", std::string(8192, 'x'));
-  r = run_recsys({"--db", text.string(), "check"}, dir);
-  REQUIRE(r.status == 1);
-  REQUIRE_THAT(r.err, Catch::Contains("is not an LMDB database"));
+  for (const char* command : {"check", "info"}) {
+    r = run_recsys({"--db", text.string(), command}, dir);
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Catch::Contains("is not an LMDB database"));
+    CHECK_FALSE(std::filesystem::exists(text.string() + "-lock"));  // the lock LMDB made for it was left behind
+  }
   // Not a file to map: /dev/null said "Bad file descriptor", a FIFO waited for a writer forever.
   std::vector<std::string> odd{"/dev/null"};
   if (::mkfifo((dir / "fifo").c_str(), 0600) == 0) odd.push_back((dir / "fifo").string());
