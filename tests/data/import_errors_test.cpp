@@ -143,6 +143,10 @@ TEST_CASE("files without valid rows are errors and write nothing") {
   REQUIRE_THROWS_WITH(import_text(db, dir, "empty.csv", ""), Catch::Contains("no valid rating rows (the file is empty)"));
   REQUIRE_THROWS_WITH(import_text(db, dir, "header.csv", "user,item,rating\n"),
                       Catch::Contains("no valid rating rows (only a header)"));
+  // Lines ended by CR alone read as one line, which was called "only a header".
+  REQUIRE_THROWS_WITH(import_text(db, dir, "mac.csv", "user,item,rating\ru1,i1,4\ru2,i1,3\r"),
+                      Catch::Contains("mac.csv: its lines end in a carriage return alone") &&
+                          Catch::Contains("tr '\\r' '\\n'"));
   REQUIRE_THROWS_WITH(import_text(db, dir, "bad.csv", "u1,i1,x\nu2,i2,y\n"),
                       Catch::Contains("no valid rating rows (2 malformed; the first: ") &&
                           Catch::Contains("bad.csv:1: rating 'x' is not a number"));
