@@ -102,6 +102,16 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
   auto options = std::make_shared<ServeOptions>();
   auto* sub = app.add_subcommand("serve", "Serve recommendations over HTTP from the precomputed cache");
   sub->add_option("--address", options->server.address, "IP address to listen on")->capture_default_str();
+  sub->add_option("--allow-host", options->server.allowed_hosts,
+                  "On a loopback address, a Host name answered besides localhost and loopback IPs (a name a proxy "
+                  "on this machine passes on); repeatable")
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            if (name.empty() || name.find_first_of(" \t:/[]") != std::string::npos)
+              return std::string("a host name without port, e.g. recs.example.com");
+            return std::string();
+          },
+          "NAME"));
   sub->add_option("--port", options->server.port, "TCP port (0: any free port, logged)")->capture_default_str();
   sub->add_option("--threads", options->threads, "Worker threads (default: --threads, else all cores)")
       ->check(kNonNegative);

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 
@@ -254,6 +257,44 @@ bool same_origin(std::string_view origin, std::string_view host) {
   return equal(without_default(origin), without_default(host));
 }
 
+// Whether Host names this machine: a loopback IP literal (with or without a
+// port), localhost or a name under .localhost (RFC 6761), or a name the
+// operator allowed. A request without Host (HTTP/1.0, hand-typed) passes:
+// browsers always send one.
+bool host_allowed(std::string_view host, const std::vector<std::string>& allowed) {
+  if (host.empty()) return true;
+  std::string_view name = host;
+  if (name.front() == '[') {
+    const auto close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    name = name.substr(1, close - 1);
+  } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!lower.empty() && lower.back() == '.') lower.pop_back();  // "localhost." is localhost
+  if (lower == "localhost" || lower.ends_with(".localhost")) return true;
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(lower, ec);
+  if (!ec && (ip.is_v4() ? ip.to_v4().is_loopback() : ip.to_v6().is_loopback())) return true;
+  return std::find(allowed.begin(), allowed.end(), lower) != allowed.end();
+}
+
+// A server on a loopback address answers only requests that name it: a page
+// of any site whose name resolves to 127.0.0.1 (DNS rebinding) is same-origin
+// with it in the browser, so it could read every user's history and post
+// events, with or without a token for writes.
+bool host_refused(const Request& request, Response& r, const SharedState& shared) {
+  if (!shared.loopback_only || host_allowed(request.host, shared.allowed_hosts)) return false;
+  set_error(r, 421, "misdirected_request",
+            fmt::format("this server listens on a loopback address and answers requests for localhost, 127.0.0.1 "
+                        "or [::1], not for Host {}; a name a proxy on this machine passes on can be allowed with "
+                        "serve --allow-host NAME",
+                        util::terminal_safe(request.host.substr(0, 200))));
+  return true;
+}
+
 bool authorized(const Request& request, const std::string& token) {
   return bearer_authorized(request.authorization, token);
 }
@@ -296,11 +337,14 @@ Handled events(const Request& request, Response& r, HandlerContext& ctx) {
 }  // namespace
 
 std::optional<Route> refused_before_body(const Request& request, Response& r, const SharedState& shared) {
-  if (split_target(request.target).path != "/v1/events" || !events_refused(request, r, shared)) return std::nullopt;
+  const bool events = split_target(request.target).path == "/v1/events";
+  if (host_refused(request, r, shared)) return events ? Route::Events : Route::Other;
+  if (!events || !events_refused(request, r, shared)) return std::nullopt;
   return Route::Events;
 }
 
 Handled handle_request(const Request& request, Response& r, HandlerContext& ctx) {
+  if (host_refused(request, r, ctx.shared)) return {Route::Other, false};
   Target t = split_target(request.target);
   std::string_view path = t.path;
   if (path.substr(0, 4) == "/v1/") {

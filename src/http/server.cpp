@@ -4,6 +4,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include <cctype>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -109,6 +110,12 @@ void serve(store::Database& db, const ServerOptions& options) {
                              e.code().message());
   }
 
+  shared.loopback_only = is_loopback(address);
+  for (const auto& name : options.allowed_hosts) {
+    std::string lower = name;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    shared.allowed_hosts.push_back(std::move(lower));
+  }
   if (options.token.empty() && !is_loopback(address)) {
     log::warn("POST /v1/events accepts unauthenticated writes on {}: set --token-file or RECSYS_TOKEN_FILE",
               options.address);

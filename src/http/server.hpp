@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "http/request.hpp"
 #include "http/worker.hpp"
@@ -18,6 +19,9 @@ namespace recsys::http {
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
+  // On a loopback address, the Host names answered besides localhost and
+  // loopback IPs (--allow-host: a name a proxy on this machine passes on).
+  std::vector<std::string> allowed_hosts;
   std::uint16_t port = 8080;  // 0: any free port (logged)
   unsigned threads = 1;
   std::string token;          // bearer token for POST /v1/events; empty: open

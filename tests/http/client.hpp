@@ -119,7 +119,7 @@ class Connection {
 
   HttpResponse request(const std::string& method, const std::string& target, const std::string& body = "",
                        const std::string& extra_headers = "") {
-    std::string req = method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers;
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + extra_headers;
     if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
     send(req);

@@ -31,9 +31,9 @@ void require_refused_and_closed(Connection& c, int status) {
 TEST_CASE("Transfer-Encoding gzip cannot smuggle a second request in the body") {
   Fixture f;
   test::Server server(f.dir, f.db);
-  const std::string smuggled = "GET /v1/users/SMUGGLED/recommendations HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string smuggled = "GET /v1/users/SMUGGLED/recommendations HTTP/1.1\r\nHost: localhost\r\n\r\n";
   Connection c(server.port());
-  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled);
+  c.send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n" + smuggled);
   require_refused_and_closed(c, 400);  // closed_by_peer: no second response was read
   REQUIRE(Connection(server.port()).get("/healthz").status == 200);
 }
@@ -41,7 +41,7 @@ TEST_CASE("Transfer-Encoding gzip cannot smuggle a second request in the body") 
 TEST_CASE("any transfer coding but one final chunked is refused with 400 and a close") {
   Fixture f;
   test::Server server(f.dir, f.db);
-  const std::string post = "POST /v1/events HTTP/1.1\r\nHost: x\r\n";
+  const std::string post = "POST /v1/events HTTP/1.1\r\nHost: localhost\r\n";
   const std::string body = "5\r\nhello\r\n0\r\n\r\n";
   for (const std::string headers : {
            "Transfer-Encoding: chunked, gzip\r\n",
@@ -70,7 +70,7 @@ TEST_CASE("any transfer coding but one final chunked is refused with 400 and a c
 TEST_CASE("a chunk-size line or trailer that never ends is refused, not buffered") {
   Fixture f;
   test::Server server(f.dir, f.db);
-  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
   Connection ext(server.port());
   ext.try_send(head + "5;name=" + std::string(64 * 1024, 'x'));
   require_refused_and_closed(ext, 400);
@@ -110,7 +110,7 @@ TEST_CASE("malformed requests get a 4xx or a close, never a crash") {
       {"GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n", 0},
       {std::string("GET /healthz HTTP/1.1\r\nX-N: a\0b\r\n\r\n", 33), 400},
       {std::string("GET /\0healthz HTTP/1.1\r\n\r\n", 26), 400},
-      {"GET /healthz HTTP/1.1\nHost: x\n\n", 400},
+      {"GET /healthz HTTP/1.1\nHost: localhost\n\n", 400},
       {"POST /v1/events HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400},
       {"POST /v1/events HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},

@@ -109,7 +109,7 @@ TEST_CASE("SIGTERM finishes requests that have begun to arrive, and the event th
   Connection post(server.port());
   Connection get(server.port());
   const std::string body = R"({"user":"late-user","item":"i1"})";
-  post.send("POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+  post.send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
             body.substr(0, 10));
   get.send("GET /v1/users/u1/recom");
   // Both partial requests are read (sanitized servers are slower).
@@ -118,7 +118,7 @@ TEST_CASE("SIGTERM finishes requests that have begun to arrive, and the event th
   server.process().signal(SIGTERM);
   std::this_thread::sleep_for(settle);
   post.send(body.substr(10));
-  get.send("mendations HTTP/1.1\r\nHost: t\r\n\r\n");
+  get.send("mendations HTTP/1.1\r\nHost: localhost\r\n\r\n");
   auto stored = post.read_response();
   REQUIRE(stored.status == 200);
   REQUIRE(stored.body == "{\"accepted\":1}");

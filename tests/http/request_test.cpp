@@ -18,17 +18,17 @@ TEST_CASE("a header with bare LF line ends is refused at once even when it arriv
   test::Server server(f.dir, f.db);
   // Sent in one piece, Beast refuses it as soon as it reads the line end.
   Connection whole(server.port());
-  whole.send("GET /healthz HTTP/1.1\nHost: x\n\n");
+  whole.send("GET /healthz HTTP/1.1\nHost: localhost\n\n");
   REQUIRE(whole.read_response(2000ms).status == 400);
   REQUIRE(whole.closed_by_peer());
   // In pieces it used to wait for a CRLFCRLF that never comes, until the read time-out.
   for (std::string first : {"GET /healthz HTTP/1.1\n", "GET /healthz HTTP/1.1\r\n\n", "GET /hea",
-                            "GET /healthz HTTP/1.1\r\nHost: x\n"}) {
+                            "GET /healthz HTTP/1.1\r\nHost: localhost\n"}) {
     INFO(first);
     Connection c(server.port());
     c.send(first);
     std::this_thread::sleep_for(50ms);
-    c.send("Host: y\n\n");
+    c.send("Host: localhost\n\n");
     REQUIRE(c.read_response(2000ms).status == 400);
     REQUIRE(c.closed_by_peer());
   }
@@ -36,7 +36,7 @@ TEST_CASE("a header with bare LF line ends is refused at once even when it arriv
   Connection ok(server.port());
   ok.send("GET /healthz HTTP/1.1\r");
   std::this_thread::sleep_for(50ms);
-  ok.send("\nHost: x\r\n\r");
+  ok.send("\nHost: localhost\r\n\r");
   std::this_thread::sleep_for(50ms);
   ok.send("\n");
   REQUIRE(ok.read_response(2000ms).status == 200);
@@ -50,7 +50,7 @@ TEST_CASE("Expect: 100-continue gets an interim 100 before the body, then the fi
   test::Server server(f.dir, f.db);
   const std::string body = R"({"user":"u1","item":"i2","value":1})";
   Connection c(server.port());
-  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+  c.send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
   REQUIRE(c.read_response(2000ms).status == 100);  // before any body byte was sent
   c.send(body);
@@ -58,10 +58,10 @@ TEST_CASE("Expect: 100-continue gets an interim 100 before the body, then the fi
   REQUIRE(r.status == 200);
   REQUIRE(r.body == R"({"accepted":1})");
   // The connection goes on, and a request without the expectation gets no 100.
-  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  c.send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   REQUIRE(c.read_response().status == 200);
   // A body sent at once with the expectation needs no interim answer.
-  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+  c.send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body);
   REQUIRE(c.read_response().status == 200);
   // HTTP/1.0 has no interim answers (RFC 9110 10.1.1): the body is awaited.
@@ -80,11 +80,11 @@ TEST_CASE("empty lines before a request line are ignored") {
   test::ServedDb f(10, 12, 3, 5);
   test::Server server(f.dir, f.db);
   Connection c(server.port());
-  c.send("\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.send("\r\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
   REQUIRE(c.read_response().status == 200);
   const std::string body = R"({"user":"u-blank","item":"i2","value":1})";
-  c.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
-         "\r\n\r\nGET /v1/users/u-blank/history HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body +
+         "\r\n\r\nGET /v1/users/u-blank/history HTTP/1.1\r\nHost: localhost\r\n\r\n");
   REQUIRE(c.read_response().status == 200);
   auto history = c.read_response();
   REQUIRE(history.status == 200);
@@ -92,12 +92,12 @@ TEST_CASE("empty lines before a request line are ignored") {
   // In pieces, a CR alone included; then an idle connection stays open.
   c.send("\r");
   std::this_thread::sleep_for(50ms);
-  c.send("\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\r\n");
+  c.send("\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n\r\n");
   REQUIRE(c.read_response().status == 200);
   REQUIRE(c.get("/healthz").status == 200);
   // Anything else before the request line is still refused.
   Connection lf(server.port());
-  lf.send("\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  lf.send("\nGET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
   REQUIRE(lf.read_response().status == 400);
 }
 
@@ -150,7 +150,7 @@ TEST_CASE("Expect: 100-continue with a wrong token or another site's Origin gets
 // send none, and the dashboard sends its own origin.
 TEST_CASE("events posted from a web page of another site, or with two Host fields, are refused; the server's own pages and other clients are not") {
   test::ServedDb f(10, 12, 3, 5);
-  test::Server server(f.dir, f.db);
+  test::Server server(f.dir, f.db, {"--allow-host", "recs.example.com"});  // a proxy's name, passed on
   const std::string body = R"({"user":"u-origin","item":"i2","value":1})";
   auto post = [&](const std::string& headers) {
     Connection c(server.port());
@@ -184,6 +184,51 @@ TEST_CASE("events posted from a web page of another site, or with two Host field
   REQUIRE(check.get("/v1/users/u-origin/history").body.find("i2") != std::string::npos);
 }
 
+// DNS rebinding: a page of any site whose name then resolves to 127.0.0.1
+// is same-origin with a loopback server in the browser. It could read every
+// user's history and recommendations and post events (Origin matched Host),
+// a token for writes or not. A loopback server now answers only requests that
+// name this machine.
+TEST_CASE("a loopback server answers only Host names of this machine, and names allowed with --allow-host") {
+  test::ServedDb f(10, 12, 3, 5);
+  test::TempDir tokens;
+  auto token_file = tokens.write("token", "s3cret\n");
+  test::Server server(f.dir, f.db, {"--allow-host", "Recs.Example.COM", "--token-file", token_file.string()});
+  auto with_host = [&](const std::string& host, const std::string& target = "/v1/users/u1/history") {
+    Connection c(server.port());
+    c.send("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    return c.read_response();
+  };
+  for (const char* ours : {"localhost", "localhost:8080", "LocalHost.", "app.localhost:1", "127.0.0.1", "127.0.0.1:80",
+                           "127.1.2.3:8080", "[::1]", "[::1]:8080", "recs.example.com", "RECS.example.com:443"}) {
+    INFO(ours);
+    REQUIRE(with_host(ours).status == 200);
+  }
+  for (const char* other : {"evil.example", "evil.example:8080", "127.0.0.1.evil.example", "localhost.evil.example",
+                            "10.0.0.1", "[::2]:8080", "[::1", "example.com"}) {
+    INFO(other);
+    auto r = with_host(other);
+    REQUIRE(r.status == 421);
+    REQUIRE_THAT(r.body, Catch::Contains("misdirected_request") && Catch::Contains("--allow-host"));
+    REQUIRE(with_host(other, "/healthz").status == 421);
+  }
+  // Events too, even with the right token and a matching Origin (what a rebound page sends).
+  const std::string body = R"({"user":"u-rebind","item":"i2","value":1})";
+  Connection post(server.port());
+  post.send("POST /v1/events HTTP/1.1\r\nHost: evil.example:8080\r\nOrigin: http://evil.example:8080\r\n"
+            "Authorization: Bearer s3cret\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  REQUIRE(post.read_response().status == 421);
+  // HTTP/1.0 without Host (no browser sends that) is answered.
+  Connection old(server.port());
+  old.send("GET /healthz HTTP/1.0\r\n\r\n");
+  REQUIRE(old.read_response().status == 200);
+  REQUIRE(with_host("localhost", "/v1/users/u-rebind/history").body.find("i2") == std::string::npos);
+  // A bad --allow-host is a usage error.
+  auto bad = test::run_recsys({"--db", f.db, "serve", "--port", "0", "--allow-host", "recs.example.com:443"}, f.dir);
+  REQUIRE(bad.status == 2);
+  REQUIRE_THAT(bad.err, Catch::Contains("a host name without port"));
+}
+
 TEST_CASE("request-line and header rules: absolute-form, long request lines, Authorization, ids, k") {
   test::ServedDb f(10, 12, 3, 5);
   test::TempDir tokens;
@@ -198,17 +243,17 @@ TEST_CASE("request-line and header rules: absolute-form, long request lines, Aut
   auto r = send("GET http://127.0.0.1/v1/users/u1/recommendations?k=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   REQUIRE(r.status == 200);
   REQUIRE(r.body.find(R"("user":"u1")") != std::string::npos);
-  REQUIRE(send("GET HTTP://x:1/healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 200);
+  REQUIRE(send("GET HTTP://x:1/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").status == 200);
   // A request line past the header limit is a too-long target (414), as one
   // past the target limit is; a large header after a short line stays 431.
-  r = send("GET /v1/users/u1/recommendations?exclude=" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  r = send("GET /v1/users/u1/recommendations?exclude=" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
   REQUIRE(r.status == 414);
-  r = send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+  r = send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
   REQUIRE(r.status == 431);
   // The scheme is case-insensitive (RFC 9110 11.1); two Authorization fields are ambiguous.
   const std::string body = R"({"user":"u1","item":"i2","value":1})";
   auto post = [&](const std::string& auth) {
-    return send("POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: " + std::to_string(body.size()) +
+    return send("POST /v1/events HTTP/1.1\r\nHost: localhost\r\n" + auth + "Content-Length: " + std::to_string(body.size()) +
                 "\r\n\r\n" + body);
   };
   REQUIRE(post("Authorization: Bearer s3cret\r\n").status == 200);
