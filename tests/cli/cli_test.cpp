@@ -384,6 +384,16 @@ bool stopped(pid_t pid) {
   return false;
 }
 
+// A database of a million ratings in `dir`: its backup takes long enough to be stopped midway.
+std::string database_to_back_up(const TempDir& dir) {
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
+                      csv}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
+  return db;
+}
+
 // A backup of `db` to `dest`, stopped (SIGSTOP) inside its copy: once its
 // partial copy is there and it has not renamed it yet. Null when it finished
 // first every time (its copy is removed after each; DEST too unless `made`
@@ -418,11 +428,7 @@ std::unique_ptr<Process> backup_stopped_midway(const std::string& db, const std:
 // lands inside the copy; a round whose copy was already renamed is run again.
 TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and keeps the signal's exit status") {
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto csv = (dir / "r.csv").string();
-  REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
-                      csv}, dir).status == 0);
-  REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
+  const auto db = database_to_back_up(dir);
   auto mine = dir / "mine";  // an empty directory the user made: it stays, empty, and takes the next backup
   std::filesystem::create_directory(mine);
   for (int sig : {SIGINT, SIGTERM}) {
@@ -455,11 +461,7 @@ TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and ke
 // backup to a DEST another backup is writing is refused.
 TEST_CASE("a backup killed with SIGKILL leaves a partial copy the next backup replaces; a live backup's DEST is refused") {
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto csv = (dir / "r.csv").string();
-  REQUIRE(run_recsys({"generate", "--users", "20000", "--items", "5000", "--ratings", "1000000", "--seed", "3", "-o",
-                      csv}, dir).status == 0);
-  REQUIRE(run_recsys({"--db", db, "--log-level", "warn", "import", csv}, dir).status == 0);
+  const auto db = database_to_back_up(dir);
   const auto dest = dir / "nightly";
   auto first = backup_stopped_midway(db, dest, dir);
   REQUIRE(first);
