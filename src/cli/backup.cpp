@@ -66,6 +66,9 @@ class DestLock {
       if (errno == EWOULDBLOCK)
         throw std::runtime_error("backup destination '" + dest.string() +
                                  "' is being written by another recsys backup now; wait for it, or choose a new path");
+      log::warn("cannot lock the backup directory {} ({}): another backup to it at the same time would not be "
+                "refused, and an unfinished copy found there is not replaced",
+                dest.string(), std::strerror(errno));
       return false;
     }
     return true;
@@ -92,6 +95,13 @@ int create_copy_file(const fs::path& dest, bool& created_dir, DestLock& lock, ut
                                "' already exists and is not an empty directory; choose a new path");
     }
     const bool locked = lock.take(dest);
+    // Empty but for a partial copy: checked before that is removed.
+    for (const auto& entry : fs::directory_iterator(dest)) {
+      if (entry.path().filename() != kPartialName) {
+        throw std::runtime_error("backup destination '" + dest.string() +
+                                 "' already exists and is not an empty directory; choose a new path");
+      }
+    }
     if (fs::exists(file, ec)) {
       if (!locked) {
         throw std::runtime_error("backup destination '" + dest.string() + "' holds an unfinished backup (" +
@@ -101,10 +111,6 @@ int create_copy_file(const fs::path& dest, bool& created_dir, DestLock& lock, ut
         throw std::runtime_error("cannot remove the unfinished backup '" + file.string() + "': " + ec.message());
       log::warn("removed {}: an unfinished copy left by a backup that was stopped (kill -9 or a power loss)",
                 file.string());
-    }
-    if (!fs::is_empty(dest)) {
-      throw std::runtime_error("backup destination '" + dest.string() +
-                               "' already exists and is not an empty directory; choose a new path");
     }
   }
   // Armed before each creating call, disarmed when it fails: see util/fault_guard.hpp.

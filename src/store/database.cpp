@@ -145,7 +145,8 @@ fs::path resolve_db_path(const fs::path& given) {
   // the target (mkdir on the link itself fails with EEXIST, and LMDB then
   // created a single file there through the link, with its lock beside it).
   std::error_code ec;
-  fs::path resolved = fs::weakly_canonical(util::follow_links(given), ec);
+  const fs::path existing = fs::exists(given, ec) ? given : util::follow_links(given);
+  fs::path resolved = fs::weakly_canonical(existing, ec);
   return ec ? given : resolved;
 }
 
@@ -168,7 +169,8 @@ Database Database::open(const OpenOptions& options) {
   // environment's lock is named after the path it is opened by
   // (PATH-lock), so opened through a symbolic link it got a second lock
   // table, and a writer on each path built on a stale snapshot of the other's
-  // commits (committed data lost). Messages keep the path as given.
+  // commits (committed data lost). path_ keeps the path as given; LMDB's and
+  // the checks' messages name the resolved one.
   const fs::path path = resolve_db_path(options.path);
   refuse_file_inside_database(path);
   std::error_code ec;

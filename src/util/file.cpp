@@ -30,15 +30,41 @@ std::filesystem::path follow_links(const std::filesystem::path& path) {
   return p;
 }
 
-OutputFile::OutputFile(const std::string& path) : path_(path), target_(follow_links(path).string()) {
+namespace {
+// /dev/stdout, /dev/fd/3, /proc/self/fd/1: a stream the caller opened, written
+// in place whatever it is. Redirected to a file (`-o /dev/stdout >> log`) it
+// must not be replaced by a new file.
+bool names_a_stream(const std::filesystem::path& path) {
+  const std::string s = path.lexically_normal().string();
+  return s.rfind("/dev/", 0) == 0 || s.rfind("/proc/", 0) == 0;
+}
+}  // namespace
+
+std::filesystem::path output_target(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  if (names_a_stream(path)) return path;
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) return follow_links(path);  // new, or a link to a file to be made
+  // A device or a pipe is opened by the name given: /dev/stdout's link text
+  // is /proc/self/fd/1, whose own is "pipe:[N]", no path.
+  if (!fs::is_regular_file(status)) return path;
+  auto target = fs::canonical(path, ec);
+  return ec ? path : target;
+}
+
+OutputFile::OutputFile(const std::string& path) : path_(path), target_(output_target(path).string()) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto status = fs::status(target_, ec);
   if (!ec && fs::is_directory(status)) throw cannot_write(path_, EISDIR);
   // A device or a pipe is written in place; a regular file is replaced whole
   // or not at all: a failed write (a full disk) leaves the previous content.
-  if (ec || !fs::exists(status) || fs::is_regular_file(status)) tmp_ = target_ + ".tmp";
-  file_ = std::fopen((tmp_.empty() ? target_ : tmp_).c_str(), "wb");
+  if (!names_a_stream(path) && (ec || !fs::exists(status) || fs::is_regular_file(status))) tmp_ = target_ + ".tmp";
+  // In place: appended, never truncated. /dev/stdout reopened with "wb" cut
+  // the file it was redirected to (`>> log` lost the log, and what the
+  // command had already printed was lost too).
+  file_ = tmp_.empty() ? std::fopen(target_.c_str(), "ab") : std::fopen(tmp_.c_str(), "wb");
   if (!file_) throw cannot_write(path_, errno);
 }
 
@@ -72,14 +98,14 @@ void write_file(const std::string& path, std::string_view text) {
 void check_writable(const std::string& path, std::string_view what) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  const fs::path p = follow_links(path);
+  const fs::path p = output_target(path);
   const auto status = fs::status(p, ec);
   if (!ec && fs::is_directory(status))
     throw std::runtime_error("cannot write " + std::string(what) + " to " + path + ": it is a directory");
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   // A device is written in place; a file is written beside it and renamed
   // over it, which takes a writable directory (and nothing is created here).
-  const bool ok = !ec && fs::exists(status) && !fs::is_regular_file(status)
+  const bool ok = (names_a_stream(p) || (!ec && fs::exists(status) && !fs::is_regular_file(status)))
                       ? ::access(p.c_str(), W_OK) == 0
                       : ::access(dir.c_str(), W_OK | X_OK) == 0 &&
                             (!fs::exists(status) || ::access(p.c_str(), W_OK) == 0);

@@ -16,10 +16,15 @@ namespace recsys::util {
 // /dev/stdout, by a file in /dev); the target is what a user means.
 std::filesystem::path follow_links(const std::filesystem::path& path);
 
+// Where output named `path` goes: a path under /dev or /proc, a device or a
+// pipe by the name given; an existing regular file's real path (links
+// followed); else the path a link names (follow_links).
+std::filesystem::path output_target(const std::filesystem::path& path);
+
 // An output file opened for writing: a regular file is written as
 // TARGET.tmp and renamed over TARGET by commit(), so a failure leaves the
-// previous content; a device or a pipe (/dev/stdout, /dev/full) is written
-// in place. TARGET is `path` with its links followed. Every write, the flush
+// previous content; a device or a pipe (/dev/full), and any path under /dev
+// or /proc (/dev/stdout redirected to a file too), is written in place. TARGET is `path` with its links followed. Every write, the flush
 // and the close are checked: "cannot write PATH: reason".
 class OutputFile {
  public:

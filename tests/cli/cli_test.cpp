@@ -278,6 +278,30 @@ TEST_CASE("generate -o writes a device in place, a link's target, and says when 
   auto d = run_to((dir / "d").string());
   CHECK(d.status == 1);
   CHECK_THAT(d.err, Catch::Contains("Is a directory"));
+  // /dev/stdout is the caller's stream, whatever it is: appended to a
+  // redirected file, into a pipe. (Reopened with truncation it cut a log
+  // given with >>; followed as a link it named "pipe:[N]", no path.)
+  const auto log = dir.write("log.txt", "earlier line\n");
+  std::string command = "\"$0\"";
+  for (const auto& a : gen) command += " " + a;
+  command += " /dev/stdout";
+  const std::string at = "cd '" + dir.path().string() + "' && ";
+  auto appended =
+      Process({"sh", "-c", at + command + " >> log.txt && " + command + " | wc -l > count.txt", recsys_bin()},
+              dir.path())
+          .wait();
+  INFO(appended.err);
+  REQUIRE(appended.status == 0);
+  std::ifstream in(log);
+  std::string first, header;
+  std::getline(in, first);
+  std::getline(in, header);
+  CHECK(first == "earlier line");
+  CHECK(header == "user,item,rating,timestamp");
+  std::ifstream count(dir / "count.txt");
+  int lines = 0;
+  count >> lines;
+  CHECK(lines == 31);  // the header and 30 ratings
 }
 
 TEST_CASE("a map larger than the address space allowed says so, not only 'Cannot allocate memory'") {
@@ -480,6 +504,15 @@ TEST_CASE("a backup killed with SIGKILL leaves a partial copy the next backup re
   CHECK_THAT(next.err, Catch::Contains("an unfinished copy left by a backup that was stopped"));
   CHECK_FALSE(std::filesystem::exists(dest / "data.mdb.partial"));
   CHECK(run_recsys({"--db", dest.string(), "check"}, dir).status == 0);
+  // A partial copy beside other files: refused, and nothing removed.
+  const auto mixed = dir / "mixed";
+  std::filesystem::create_directory(mixed);
+  std::ofstream(mixed / "data.mdb.partial") << "x";
+  std::ofstream(mixed / "notes.txt") << "mine";
+  auto refused = run_recsys({"--db", db, "backup", mixed.string()}, dir);
+  CHECK(refused.status == 1);
+  CHECK_THAT(refused.err, Catch::Contains("is not an empty directory"));
+  CHECK(std::filesystem::exists(mixed / "data.mdb.partial"));
   auto users = [&](const std::string& path) {
     std::smatch m;
     auto out = run_recsys({"--db", path, "info", "--json"}, dir).out;
