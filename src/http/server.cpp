@@ -3,9 +3,12 @@
 #include <signal.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
 
 #include <cctype>
 #include <memory>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -154,7 +157,18 @@ void serve(store::Database& db, const ServerOptions& options) {
   notify("READY=1");
 
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&, i] { workers[i]->run(); });
+  try {
+    for (unsigned i = 1; i < n; ++i) threads.emplace_back([&, i] { workers[i]->run(); });
+  } catch (const std::system_error& e) {
+    // A worker thread the system will not start (its stack under an
+    // address-space limit): stop the started ones and say so. Destroyed
+    // unjoined, they made std::terminate abort the process.
+    for (auto& w : workers) w->shutdown();
+    for (auto& t : threads) t.join();
+    throw std::runtime_error(fmt::format("cannot start worker thread {} of {}: {} (fewer --threads, or raise the "
+                                         "process's limits)",
+                                         threads.size() + 2, n, e.what()));
+  }
   workers[0]->run();
   for (auto& t : threads) t.join();
   writer.stop();

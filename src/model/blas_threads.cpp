@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -31,7 +32,19 @@ constexpr std::uint64_t kBuffer = std::uint64_t{128} << 20;  // OpenBLAS's BUFFE
 // Left for our own allocations while products run (score blocks, heaps), and
 // a stack per thread the caller starts.
 constexpr std::uint64_t kSlack = std::uint64_t{64} << 20;
-constexpr std::uint64_t kStack = std::uint64_t{8} << 20;
+
+// The stack a new thread maps: glibc's default, which follows ulimit -s (8 MiB
+// unless set otherwise; a 1 GiB ulimit -s made each thread map 1 GiB, and
+// leases counted on 8 MiB granted buffers that did not fit).
+std::uint64_t thread_stack() {
+  std::size_t size = std::size_t{8} << 20;
+  pthread_attr_t attr;
+  if (::pthread_getattr_default_np(&attr) == 0) {
+    ::pthread_attr_getstacksize(&attr, &size);
+    ::pthread_attr_destroy(&attr);
+  }
+  return size;
+}
 
 // Bytes of address space the process maps now (/proc/self/statm: pages);
 // nullopt when it cannot be read.
@@ -61,18 +74,23 @@ BlasLease::BlasLease(unsigned wanted, bool openblas_threads) {
     return;
   }
   if (openblas_threads) wanted = 1;
+  const std::uint64_t stack = thread_stack();
   std::unique_lock lock(lease_mutex);
   while (true) {
     const unsigned free = pool - active;
     const auto mapped = mapped_bytes();
-    std::uint64_t room = 0;
-    if (mapped) {
-      const std::uint64_t used = *mapped + kSlack + kStack * wanted;
-      room = used < *cap ? (*cap - used) / kBuffer : 0;
-    } else if (active == 0) {
-      room = 1;  // nothing to measure with: one caller, as without threads
+    // The most threads g <= wanted whose stacks (none for one: the caller's
+    // own thread) and buffers not in the pool fit beside what is mapped.
+    unsigned grant = 0;
+    if (!mapped) {
+      // Nothing to measure with: the buffers no lease holds, or one caller, as without threads.
+      grant = std::max(std::min(wanted, free), active == 0 ? 1u : 0u);
+    } else {
+      for (unsigned g = wanted; g >= 1 && grant == 0; --g) {
+        const std::uint64_t buffers = g > free ? std::uint64_t{g - free} * kBuffer : 0;
+        if (*mapped + kSlack + (g > 1 ? stack * g : 0) + buffers <= *cap) grant = g;
+      }
     }
-    const auto grant = static_cast<unsigned>(std::min<std::uint64_t>(wanted, free + room));
     if (grant > 0) {
       count_ = grant;
       counted_ = true;
@@ -81,7 +99,7 @@ BlasLease::BlasLease(unsigned wanted, bool openblas_threads) {
       return;
     }
     if (active == 0) {
-      const std::uint64_t used = mapped.value_or(0) + kSlack + kStack;
+      const std::uint64_t used = mapped.value_or(0) + kSlack;
       throw std::runtime_error(fmt::format(
           "the address-space limit (ulimit -v, or LimitAS= of a service) is {} MiB and the process maps {} MiB: "
           "matrix products need {} MiB more for OpenBLAS's buffer (128 MiB per thread); raise the limit",

@@ -19,7 +19,9 @@ namespace recsys::model {
 // how many threads may be inside BLAS at once (count()):
 // - without such a limit, all `wanted`, and nothing is counted;
 // - under one, as many as there are pool buffers no other lease holds, plus
-//   new ones that fit beside what the process maps now; while none can be
+//   new ones that fit beside what the process maps now and the stacks of the
+//   threads the caller starts (glibc's default size, which follows ulimit -s;
+//   none for one: it runs on the caller); while none can be
 //   had and other leases hold some, it waits for them; when none can be had
 //   at all, it throws std::runtime_error naming the limit. A lease for one
 //   call on several OpenBLAS threads (`openblas_threads`: EASE) gets 1 there:

@@ -20,6 +20,7 @@
 #include "tune/search.hpp"
 #include "tune/trial.hpp"
 #include "util/memory.hpp"
+#include "util/parallel.hpp"
 
 namespace recsys::tune::detail {
 
@@ -120,13 +121,7 @@ class Runner {
         errors[w] = std::current_exception();
       }
     };
-    if (concurrent == 1) {
-      work(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (unsigned w = 0; w < concurrent; ++w) pool.emplace_back(work, w);
-      for (auto& t : pool) t.join();
-    }
+    run_threads(concurrent, work);
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
     // In id order, whatever order the workers finished in: the search picks

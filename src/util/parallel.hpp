@@ -8,6 +8,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,39 @@ inline unsigned resolve_threads(int requested) {
   return hw == 0 ? 1 : hw;
 }
 
+// Runs work(0), …, work(threads - 1) on threads of their own and joins them.
+// A thread the system will not start (pthread_create failing under an
+// address-space or a process limit: each thread maps a stack) leaves its
+// share, and those after it, to the caller: before, the threads already
+// started were destroyed unjoined and std::terminate aborted the process.
+// `work` must be safe to call from several threads at once. One thread: the
+// caller's.
+template <typename Work>
+void run_threads(unsigned threads, Work&& work) {
+  if (threads <= 1) {
+    work(0u);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  unsigned t = 0;
+  for (; t < threads; ++t) {
+    try {
+      pool.emplace_back(std::ref(work), t);
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
+  std::exception_ptr error;
+  try {
+    for (; t < threads; ++t) work(t);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  for (auto& th : pool) th.join();
+  if (error) std::rethrow_exception(error);
+}
+
 // Calls fn(begin, end, worker) on `threads` contiguous chunks of [0, n).
 // Deterministic: the chunk boundaries depend only on n and threads.
 template <typename Fn>
@@ -29,21 +63,14 @@ void parallel_chunks(std::size_t n, unsigned threads, Fn&& fn) {
     fn(std::size_t{0}, n, 0u);
     return;
   }
-  std::vector<std::thread> pool;
   std::vector<std::exception_ptr> errors(threads);
-  pool.reserve(threads);
-  for (unsigned t = 0; t < threads; ++t) {
-    std::size_t begin = n * t / threads;
-    std::size_t end = n * (t + 1) / threads;
-    pool.emplace_back([&, begin, end, t] {
-      try {
-        fn(begin, end, t);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
+  run_threads(threads, [&](unsigned t) {
+    try {
+      fn(n * t / threads, n * (t + 1) / threads, t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  });
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 }
@@ -60,23 +87,19 @@ void parallel_dynamic(std::size_t n, unsigned threads, std::size_t grain, Fn&& f
     return;
   }
   std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
   std::vector<std::exception_ptr> errors(threads);
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      try {
-        for (;;) {
-          std::size_t b = next.fetch_add(grain);
-          if (b >= n) break;
-          fn(b, std::min(n, b + grain), t);
-        }
-      } catch (...) {
-        errors[t] = std::current_exception();
-        next.store(n);  // stop the others early
+  run_threads(threads, [&](unsigned t) {
+    try {
+      for (;;) {
+        std::size_t b = next.fetch_add(grain);
+        if (b >= n) break;
+        fn(b, std::min(n, b + grain), t);
       }
-    });
-  }
-  for (auto& th : pool) th.join();
+    } catch (...) {
+      errors[t] = std::current_exception();
+      next.store(n);  // stop the others early
+    }
+  });
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 }
