@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+#include <system_error>
+
 #include "http/response.hpp"
 #include "util/log.hpp"
 
@@ -11,8 +14,17 @@ EventWriter::EventWriter(store::Database& db, const EventWriterOptions& options)
   if (!options_.sync_every_commit) {
     store::check("mdb_env_set_flags", mdb_env_set_flags(db_.env().handle(), MDB_NOMETASYNC, 1));
   }
-  thread_ = std::thread([this] { run(); });
-  flusher_ = std::thread([this] { run_flusher(); });
+  // A thread the system will not start (its stack under an address-space
+  // limit): the one already started is stopped and joined. Left joinable in a
+  // constructor that throws, it made std::terminate abort the process.
+  try {
+    thread_ = std::thread([this] { run(); });
+    flusher_ = std::thread([this] { run_flusher(); });
+  } catch (const std::system_error& e) {
+    stop();
+    throw std::runtime_error(fmt::format("cannot start the events writer's threads: {} (raise the process's limits)",
+                                         e.what()));
+  }
 }
 
 EventWriter::~EventWriter() { stop(); }

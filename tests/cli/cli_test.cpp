@@ -371,6 +371,12 @@ TEST_CASE("under an address-space limit commands end, with a clear message when 
       INFO(kib << " " << command << ": " << r.err);
       CHECK(r.status == 0);
     }
+    // serve's own threads (the events writer's two, the workers) cannot do
+    // without: it ends with the reason, not an abort.
+    auto serve = limited(kib, {"serve", "--port", "0", "--threads", "4"}, "1000000", "4");
+    INFO(kib << " serve: " << serve.err);
+    CHECK(serve.status == 1);
+    CHECK_THAT(serve.err, Catch::Contains("cannot start") && Catch::Contains("raise the process's limits"));
   }
 }
 
