@@ -100,6 +100,9 @@ class RequestParser : public beast::http::basic_parser<true> {
   std::size_t on_chunk_body_impl(std::uint64_t remain, beast::string_view body, beast::error_code& ec) override;
   void on_finish_impl(beast::error_code& ec) override;
 
+  // Whether a chunk-size line starts with a size over what is left of the
+  // body limit (Beast's 413 when it reads the line).
+  bool chunk_size_over_limit(std::string_view line) const;
   enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations, TwoHosts };
 
   Request& request_;

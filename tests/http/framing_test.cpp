@@ -122,6 +122,9 @@ TEST_CASE("malformed requests get a 4xx or a close, never a crash") {
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\n", 400},
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\nX: y\n\r\n", 400},
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\n", 400},
+      // A size over the body limit is a 413 before the line's end is looked at, as Beast answers given it at once.
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\n", 413},
+      {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\nxx\r\n", 413},
       // ... while an LF inside chunk data is data.
       {"POST /v1/events HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1a\r\n{\"user\":\"u1\",\n\"item\":\"i1\"}\r\n0\r\n\r\n", 200},
       {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
