@@ -148,13 +148,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool later = whole.parse_error && pieces.waiting && !pieces.parse_error &&
                pieces.statuses.size() + 1 == whole.statuses.size() &&
                std::equal(pieces.statuses.begin(), pieces.statuses.end(), whole.statuses.begin());
-  if (!same && !later) {
+  // A chunk-size line ended by a bare LF is refused as soon as it is seen
+  // (else the client waits for the read time-out); given at once, Beast
+  // reads on to the next CR, and answers by what it finds there (a bare CR:
+  // 400; a CRLF: the size, 413 when over the limit). Bytes not yet come cannot
+  // decide it, so the same request may be refused with another 4xx: refused
+  // and closed either way, every earlier answer the same.
+  bool refused_alike = whole.parse_error && pieces.parse_error && !whole.statuses.empty() &&
+                       whole.statuses.size() == pieces.statuses.size() &&
+                       std::equal(pieces.statuses.begin(), pieces.statuses.end() - 1, whole.statuses.begin()) &&
+                       whole.statuses.back() / 100 == 4 && pieces.statuses.back() / 100 == 4;
+  if (!same && !later && !refused_alike) {
     for (const auto* a : {&whole, &pieces}) {
       std::fprintf(stderr, a == &whole ? "at once:" : "in pieces of %zu:", 1 + size % 7);
       for (unsigned st : a->statuses) std::fprintf(stderr, " %u", st);
       std::fprintf(stderr, "%s%s\n", a->parse_error ? " (parse error)" : "", a->waiting ? " (waiting)" : "");
     }
   }
-  FUZZ_CHECK(same || later);
+  FUZZ_CHECK(same || later || refused_alike);
   return 0;
 }
