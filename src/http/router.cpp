@@ -5,7 +5,6 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <optional>
 
@@ -271,14 +270,17 @@ bool host_allowed(std::string_view host, const std::vector<std::string>& allowed
   } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
     name = name.substr(0, colon);
   }
-  std::string lower(name);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!lower.empty() && lower.back() == '.') lower.pop_back();  // "localhost." is localhost
-  if (lower == "localhost" || lower.ends_with(".localhost")) return true;
+  if (name.ends_with('.')) name.remove_suffix(1);  // "localhost." is localhost
+  auto equal = [](std::string_view a, std::string_view b) {
+    return beast::iequals(beast::string_view(a.data(), a.size()), beast::string_view(b.data(), b.size()));
+  };
+  constexpr std::string_view kLocal = ".localhost";
+  if (equal(name, kLocal.substr(1)) || (name.size() > kLocal.size() && equal(name.substr(name.size() - kLocal.size()), kLocal)))
+    return true;
   boost::system::error_code ec;
-  const auto ip = boost::asio::ip::make_address(lower, ec);
+  const auto ip = boost::asio::ip::make_address(name, ec);
   if (!ec && (ip.is_v4() ? ip.to_v4().is_loopback() : ip.to_v6().is_loopback())) return true;
-  return std::find(allowed.begin(), allowed.end(), lower) != allowed.end();
+  return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return equal(name, a); });
 }
 
 // A server on a loopback address answers only requests that name it: a page

@@ -27,7 +27,7 @@ struct SharedState {
   store::Database* db = nullptr;
   std::string token;  // bearer token for POST /v1/events; empty: open
   // Listening on a loopback address: requests must name this machine in
-  // Host (loopback IPs, localhost, or allowed_hosts, lower case), so a web
+  // Host (loopback IPs, localhost, or allowed_hosts, in any case), so a web
   // page whose own name points at 127.0.0.1 (DNS rebinding) is refused.
   bool loopback_only = false;
   std::vector<std::string> allowed_hosts;

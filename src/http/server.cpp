@@ -5,7 +5,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
-#include <cctype>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -114,12 +113,8 @@ void serve(store::Database& db, const ServerOptions& options) {
   }
 
   shared.loopback_only = is_loopback(address);
-  for (const auto& name : options.allowed_hosts) {
-    std::string lower = name;
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    shared.allowed_hosts.push_back(std::move(lower));
-  }
-  if (options.token.empty() && !is_loopback(address)) {
+  shared.allowed_hosts = options.allowed_hosts;
+  if (options.token.empty() && !shared.loopback_only) {
     log::warn("POST /v1/events accepts unauthenticated writes on {}: set --token-file or RECSYS_TOKEN_FILE",
               options.address);
   }
