@@ -123,6 +123,12 @@ void on_interrupt(int sig) {
 }
 
 void handle_signals() {
+  // A file-size limit (ulimit -f, systemd's LimitFSIZE=) kills a process that
+  // writes past it with SIGXFSZ, by default with a core and no word: serve
+  // died mid-events and backup or generate -o left their partial files.
+  // Ignored, the write fails with EFBIG, which every writer reports (the
+  // server answers 503 and recovers once the limit is raised).
+  ::signal(SIGXFSZ, SIG_IGN);
   struct sigaction action {};
   action.sa_handler = on_sigbus;
   sigemptyset(&action.sa_mask);

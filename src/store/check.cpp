@@ -106,6 +106,7 @@ std::string truncation(const Env& env, const fs::path& data_file) {
 bool check_lmdb(const fs::path& path, CheckReport& report) {
   Env::Options options;
   options.flags = MDB_RDONLY | MDB_NOTLS;
+  options.mode = kDbFileMode;  // a lock file made here has the mode of every other command's
   std::error_code ec;
   if (!fs::is_directory(path, ec)) options.flags |= MDB_NOSUBDIR;
   Env env = open_env(path, options, OpenMode::ReadOnly);

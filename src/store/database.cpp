@@ -1,5 +1,6 @@
 #include "store/database.hpp"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -65,11 +66,44 @@ fs::path lock_file(const fs::path& path, bool subdir) {
 }
 }  // namespace
 
+namespace {
+// LMDB sizes its lock file (the reader table) with ftruncate and writes it
+// through a shared map: on a full disk the first write to a page that has no
+// block raised SIGBUS, which read as a data file cut short (check advised
+// restoring a backup of a sound database). Its blocks are reserved first, so
+// that a full disk is an error at open. The size is LMDB 0.9's on 64-bit
+// (mdb_env_setup_locks: a 192-byte header holding the first of the 64-byte
+// reader slots); a larger file is reserved whole, as LMDB then uses all of it.
+void reserve_lock_file(const fs::path& lock, const Env::Options& options, bool had_lock) {
+  if (options.flags & MDB_NOLOCK) return;
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, options.mode);
+  if (fd < 0) return;  // LMDB's own open says why (permission, a read-only file system)
+  struct stat st {};
+  off_t bytes = 192 + 64 * static_cast<off_t>(std::max(options.max_readers, 1u) - 1);
+  if (::fstat(fd, &st) == 0) bytes = std::max<off_t>(bytes, st.st_size);
+  // Without FALLOC_FL_KEEP_SIZE the file would grow past LMDB's size.
+  const int error = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, bytes) == 0 ? 0 : errno;
+  ::close(fd);
+  if (error != ENOSPC && error != EDQUOT) return;  // done, or a file system without fallocate: as before
+  const std::string why = fmt::format("no space left on the file system holding '{}' for its lock file ({} KiB)",
+                                      lock.string(), (bytes + 1023) / 1024);
+  if (!had_lock) {
+    std::error_code ec;
+    fs::remove(lock, ec);
+    throw std::runtime_error(why + ": free space there, then try again");
+  }
+  // A lock file made before (sparse) has blocks for what was used: a reader
+  // slot on a page without one would still fail.
+  log::warn("{}: reading may fail until space is freed", why);
+}
+}  // namespace
+
 Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
   const bool subdir = !(options.flags & MDB_NOSUBDIR);
   const fs::path data_file = subdir ? path / "data.mdb" : path;
   std::error_code ec;
   const bool had_lock = fs::exists(lock_file(path, subdir), ec);
+  reserve_lock_file(lock_file(path, subdir), options, had_lock);
   try {
     try {
       return Env::open(path.string(), options);
@@ -176,7 +210,6 @@ Database Database::open(const OpenOptions& options) {
   std::error_code ec;
   auto status = fs::status(path, ec);
   bool exists = !ec && fs::exists(status);
-  unsigned int flags = MDB_NOTLS;
   if (!exists) {
     if (options.mode != OpenMode::Create) {
       throw std::runtime_error("no recsys database at '" + options.path.string() +
@@ -190,34 +223,77 @@ Database Database::open(const OpenOptions& options) {
     db.created_ = true;
     status = fs::status(path);
   }
+  try {
+    db.open_environment(path, status, options);
+  } catch (...) {
+    if (db.created_) discard_unused_environment(path, db.env_);
+    throw;
+  }
+  return db;
+}
+
+void Database::open_environment(const fs::path& path, fs::file_status status, const OpenOptions& options) {
+  unsigned int flags = MDB_NOTLS;
   const bool subdir = fs::is_directory(status);
   if (subdir) {
-    db.data_file_ = path / "data.mdb";
-    if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {
+    data_file_ = path / "data.mdb";
+    if (options.mode != OpenMode::Create && !fs::exists(data_file_)) {
       throw std::runtime_error("'" + options.path.string() + "' is a directory without a recsys database (data.mdb)");
     }
   } else {
     flags |= MDB_NOSUBDIR;
-    db.data_file_ = path;
+    data_file_ = path;
   }
   refuse_unmappable(path, options.mode == OpenMode::Create);
 
   Env::Options env_options;
   env_options.flags = flags;
   env_options.mode = kDbFileMode;
-  if (db.read_only_) {
+  if (read_only_) {
     env_options.flags |= MDB_RDONLY;
   } else {
-    std::uintmax_t size = fs::exists(db.data_file_) ? fs::file_size(db.data_file_) : 0;
+    std::uintmax_t size = fs::exists(data_file_) ? fs::file_size(data_file_) : 0;
     env_options.map_size = std::max<std::size_t>(options.initial_map_size, static_cast<std::size_t>(size) * 2);
   }
-  db.env_ = std::make_unique<Env>(open_env(path, env_options, options.mode));
+  env_ = std::make_unique<Env>(open_env(path, env_options, options.mode));
   // A CLI process killed mid-transaction leaves its reader slot behind.
-  if (int freed = db.clear_stale_readers(); freed > 0) {
+  if (int freed = clear_stale_readers(); freed > 0) {
     log::info("freed {} reader slot(s) left by processes that died", freed);
   }
-  db.open_tables(!db.read_only_);
-  return db;
+  open_tables(!read_only_);
+}
+
+// A database this process created whose opening failed (a full disk, no file
+// descriptors) is removed: left behind, it was an environment without tables
+// that every later command called "not a recsys database". Only when nothing
+// was ever committed to it (its main table is empty, or its data file holds
+// no more than LMDB's two meta pages), so that a database another process
+// filled meanwhile stays.
+void Database::discard_unused_environment(const fs::path& path, std::unique_ptr<Env>& env) noexcept {
+  try {
+    std::error_code ec;
+    const fs::path data = path / "data.mdb";
+    bool unused = false;
+    if (env) {
+      try {
+        Txn txn = Txn::begin(env->handle(), MDB_RDONLY);
+        MDB_stat st{};
+        unused = mdb_stat(txn.handle(), 0, &st) == MDB_SUCCESS && st.ms_entries == 0;
+      } catch (const std::exception&) {
+        unused = false;
+      }
+      env.reset();  // closed before its files go
+    } else {
+      const auto bytes = fs::file_size(data, ec);
+      unused = ec || bytes <= 2 * static_cast<std::uintmax_t>(::sysconf(_SC_PAGESIZE));
+    }
+    if (!unused) return;
+    fs::remove(data, ec);
+    fs::remove(path / "lock.mdb", ec);
+    fs::remove(path, ec);  // only when nothing else is in it
+  } catch (const std::exception&) {
+    // Best effort: the error that stopped the open is the one to report.
+  }
 }
 
 void Database::open_tables(bool writable) {
@@ -281,7 +357,11 @@ void Database::open_tables(bool writable) {
     if (writable || version.value_or(kSchemaVersion) >= 2) throw;
     tables_.candidates = Dbi::absent();
   }
-  txn.commit();
+  try {
+    txn.commit();
+  } catch (const CommitError& e) {
+    throw CommitError(e.code(), e.what() + space_note(e.code()));
+  }
   if (upgraded_from_) {
     log::info("database '{}' upgraded from schema version {} to {} (recsys versions before it now refuse it)",
               path_.string(), upgraded_from_, kSchemaVersion);
@@ -366,6 +446,8 @@ void Database::grow_map() {
 }
 
 namespace {
+// A file system counts as full below 64 MiB free, or below a sixteenth of its
+// size on one smaller than 1 GiB (a 40 MiB volume with 25 MiB free is not full).
 constexpr double kNearlyFullMiB = 64;
 
 // The process's file-size limit in bytes when the data file is within 4 MiB of it.
@@ -381,18 +463,25 @@ std::optional<std::uint64_t> file_size_limit_reached(const fs::path& data_file) 
   return std::nullopt;
 }
 
-std::optional<double> free_mib(const fs::path& data_file) {
+struct FreeSpace {
+  double free_mib = 0;
+  double full_below_mib = kNearlyFullMiB;
+};
+
+std::optional<FreeSpace> free_space(const fs::path& data_file) {
   const fs::path dir = data_file.has_parent_path() ? data_file.parent_path() : fs::path(".");
   struct statvfs st {};
   if (::statvfs(dir.c_str(), &st) != 0) return std::nullopt;
-  return static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) / 1048576.0;
+  const double block = static_cast<double>(st.f_frsize);
+  const double size_mib = static_cast<double>(st.f_blocks) * block / 1048576.0;
+  return FreeSpace{static_cast<double>(st.f_bavail) * block / 1048576.0, std::min(kNearlyFullMiB, size_mib / 16)};
 }
 }  // namespace
 
 bool Database::out_of_space() const {
   if (file_size_limit_reached(data_file_)) return true;
-  auto mib = free_mib(data_file_);
-  return mib && *mib < kNearlyFullMiB;
+  auto space = free_space(data_file_);
+  return space && space->free_mib < space->full_below_mib;
 }
 
 std::string Database::space_note(int code) const {
@@ -405,10 +494,10 @@ std::string Database::space_note(int code) const {
                        "or LimitFSIZE=; nothing of this transaction was stored)",
                        size / 1048576.0, *limit / 1048576.0);
   }
-  auto free = free_mib(data_file_);
-  if (!free) return {};
-  const double mib = *free;
-  if (mib < kNearlyFullMiB) {
+  auto space = free_space(data_file_);
+  if (!space) return {};
+  const double mib = space->free_mib;
+  if (mib < space->full_below_mib) {
     return fmt::format(" (the file system holding {} has {:.1f} MiB free: the disk is full, and LMDB reports a short "
                        "write as an I/O error; nothing of this transaction was stored)",
                        dir.string(), mib);

@@ -17,6 +17,7 @@
 
 #include "process.hpp"
 #include "temp_dir.hpp"
+#include "tmpfs.hpp"
 
 using namespace recsys::test;
 
@@ -572,4 +573,87 @@ TEST_CASE("log lines carry the date and time in a file, and leave it to the jour
   auto journal = log_of("same");
   INFO(journal);
   REQUIRE(journal.rfind("info training", 0) == 0);
+}
+
+TEST_CASE("a file-size limit fails a write with a message instead of killing the command with SIGXFSZ") {
+  // Under ulimit -f (systemd's LimitFSIZE=) a write past the limit raised
+  // SIGXFSZ: backup and generate -o died with a core, leaving their partial
+  // files, and the server died mid-events (tests/http/events_test.cpp).
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "500", "--items", "300", "--ratings", "20000", "--seed", "3", "-o", csv},
+                     dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", csv}, dir).status == 0);
+  REQUIRE(std::filesystem::file_size(dir / "db" / "data.mdb") > 200 * 1024);
+  auto limited = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{"prlimit", "--fsize=131072", recsys_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Process(argv, dir.path()).wait();
+  };
+  const auto dest = dir / "copy";
+  auto backup = limited({"--db", db, "backup", dest.string()});
+  INFO(backup.err);
+  CHECK(backup.status == 1);
+  CHECK_THAT(backup.err, Catch::Contains("File too large"));
+  CHECK_FALSE(std::filesystem::exists(dest));
+  auto out = dir / "big.csv";
+  auto generated = limited({"generate", "--users", "500", "--items", "300", "--ratings", "20000", "-o", out.string()});
+  INFO(generated.err);
+  CHECK(generated.status == 1);
+  CHECK_THAT(generated.err, Catch::Contains("File too large"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    CHECK(entry.path().filename().string().rfind("big.csv", 0) == std::string::npos);
+  }
+  // Without the limit both work.
+  CHECK(run_recsys({"--db", db, "backup", dest.string()}, dir).status == 0);
+  CHECK(run_recsys({"--db", dest.string(), "check"}, dir).status == 0);
+}
+
+TEST_CASE("on a full disk a database's lock file is an error at open, and a database not created is not left behind") {
+  TempDir dir;
+  Tmpfs disk(dir / "disk", "16m");
+  if (!disk.mounted()) {
+    WARN("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    return;
+  }
+  auto db = (dir / "db").string();
+  auto csv = dir.write("r.csv", "user,item\nu1,i1\nu2,i2\nu2,i1\n").string();
+  REQUIRE(run_recsys({"--db", db, "import", csv}, dir).status == 0);
+  const auto copy = disk.path() / "copy";
+  REQUIRE(run_recsys({"--db", db, "backup", copy.string()}, dir).status == 0);  // a sound copy, without lock.mdb
+  disk.fill();
+  // LMDB wrote its new lock file through a map: the first page without a
+  // block raised SIGBUS, and check called the sound copy damaged.
+  for (const char* command : {"check", "info"}) {
+    auto r = run_recsys({"--db", copy.string(), command}, dir);
+    INFO(command << ": " << r.out << r.err);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("no space left on the file system") && Catch::Contains("lock file"));
+    CHECK_THAT(r.out + r.err, !Catch::Contains("damaged") && !Catch::Contains("cut short"));
+  }
+  const auto fresh = disk.path() / "fresh";
+  auto created = run_recsys({"--db", fresh.string(), "import", csv}, dir);
+  INFO(created.err);
+  CHECK(created.status == 1);
+  CHECK_FALSE(std::filesystem::exists(fresh));
+  disk.free_space();
+  auto check = run_recsys({"--db", copy.string(), "check"}, dir);
+  INFO(check.out << check.err);
+  CHECK(check.status == 0);
+  // Its lock file has every block it can use: a full disk no longer matters to it.
+  disk.fill();
+  CHECK(run_recsys({"--db", copy.string(), "info"}, dir).status == 0);
+  disk.free_space();
+
+  // The first commit of a new database fails: before, an environment without
+  // tables stayed, "not a recsys database" to every later command.
+  disk.fill_leaving(100);
+  auto full = run_recsys({"--db", fresh.string(), "import", csv}, dir);
+  INFO(full.err);
+  CHECK(full.status == 1);
+  CHECK_THAT(full.err, Catch::Contains("the disk is full"));
+  CHECK_FALSE(std::filesystem::exists(fresh));
+  disk.free_space();
+  CHECK(run_recsys({"--db", fresh.string(), "import", csv}, dir).status == 0);
 }
