@@ -4,6 +4,7 @@
 // is adding a function and one line in run_info.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -65,7 +66,10 @@ InfoSection database_section(store::Database& db, const store::Txn& txn) {
   // of it holds data, and how to give the rest back.
   const auto space = db.space_use(txn);
   const double used = static_cast<double>(space.used_bytes);
-  const double free = static_cast<double>(space.end_bytes > space.used_bytes ? space.end_bytes - space.used_bytes : 0);
+  // Up to the file's end: a commit that failed for space left pages past the
+  // last one committed, which later writes reuse.
+  const double end = std::max(file, static_cast<double>(space.end_bytes));
+  const double free = end > used ? end - used : 0;
   s.number("used_bytes", "data", used, fmt::format("{:.1f} MiB", used / 1048576.0));
   s.number("free_bytes", "free inside the file", free,
            fmt::format("{:.1f} MiB{}", free / 1048576.0,

@@ -98,10 +98,11 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
   }
   out += '\n';
   if (c.decided) {
-    out += fmt::format("stored: {} (the highest mean over the confirmation parts)\n",
+    // "chosen", not "stored": the table is printed before the store, which can still fail.
+    out += fmt::format("chosen: {} (the highest mean over the confirmation parts)\n",
                        tune::describe(c.candidates[c.chosen].settings));
   } else if (!c.not_decided.empty() && s.trials[s.best].metric > 0) {
-    out += fmt::format("confirmation not decided ({}): stored the search's choice, {}\n", c.not_decided,
+    out += fmt::format("confirmation not decided ({}): chosen by the search, {}\n", c.not_decided,
                        tune::describe(s.trials[s.chosen].settings));
   }
   out += fmt::format("{} trials", s.trials.size());

@@ -17,6 +17,7 @@
 #include "process.hpp"
 #include "store/ids.hpp"
 #include "temp_dir.hpp"
+#include "tmpfs.hpp"
 #include "test_db.hpp"
 #include "util/random.hpp"
 
@@ -461,4 +462,30 @@ TEST_CASE("poisoning the test part changes nothing in tune while poisoning the t
   CHECK(trials_of(clean.out) == trials_of(test_run.out));
   // The check can fail: the same poison in the part tune does read shows.
   CHECK(trials_of(clean.out) != trials_of(train_run.out));
+}
+
+TEST_CASE("tune on a full disk says nothing was stored, and its table does not say stored") {
+  TempDir dir;
+  Tmpfs disk(dir / "disk", "16m");
+  if (!disk.mounted()) {
+    WARN("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    return;
+  }
+  auto file = dir.write("r.tsv", grouped_ratings(60, 40, 1));
+  auto db = (disk.path() / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  disk.fill();
+  // Before, the table said "confirmation not decided (--max-trials): stored
+  // the search's choice" and then the store failed.
+  auto r = run_recsys({"--db", db, "--threads", "2", "tune", "--max-trials", "3"}, dir);
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("the disk is full"));
+  CHECK_THAT(r.out + r.err, !Catch::Contains("stored the search's choice") && !Catch::Contains("stored: ") &&
+                                !Catch::Contains("stored as training defaults"));
+  CHECK_THAT(r.out + r.err, Catch::Contains("chosen by the search"));
+  disk.free_space();
+  auto info = run_recsys({"--db", db, "info"}, dir);
+  CHECK(info.status == 0);
+  CHECK_THAT(info.out, !Catch::Contains("tuned training defaults"));
 }
