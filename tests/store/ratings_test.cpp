@@ -109,3 +109,16 @@ TEST_CASE("implicit sums saturate at the largest storable value and never become
   REQUIRE(v[2].value == 3.0f);
   REQUIRE(v[2].timestamp == 3);
 }
+
+TEST_CASE("implicit sums are f32: exact up to 2^24, past it an increment below the sum's step is lost") {
+  // What docs/storage.md and docs/serving.md state (the docs said sums add up
+  // to 1e9): a count of one (user, item) that passes 16,777,216 stops taking
+  // single plays; the model's confidence, log(1 + r/eps), cannot tell anyway.
+  std::vector<RatingRecord> v{{1, 16777215.0f, 1}, {1, 1.0f, 2}, {2, 16777216.0f, 1}, {2, 1.0f, 2},
+                              {2, 1.0f, 3},         {3, 16777216.0f, 1}, {3, 2.0f, 2}};
+  REQUIRE(sort_and_fold(v, DuplicatePolicy::Sum) == 3);
+  CHECK(v[0].value == 16777216.0f);
+  CHECK(v[1].value == 16777216.0f);  // two plays past 2^24: lost, without an error
+  CHECK(v[1].timestamp == 3);        // the latest play still counts as recent
+  CHECK(v[2].value == 16777218.0f);  // a step of 2 is still exact there
+}
