@@ -47,6 +47,11 @@ constexpr const char* kPartialName = "data.mdb.partial";
 // there (released by the kernel however the process ends). Under it, a
 // data.mdb.partial in DEST is one a stopped backup left (kill -9, power loss):
 // no live backup writes it.
+// Another backup holds DEST: the directory is theirs.
+struct DestBusy : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class DestLock {
  public:
   DestLock() = default;
@@ -64,8 +69,8 @@ class DestLock {
     while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EINTR) continue;
       if (errno == EWOULDBLOCK)
-        throw std::runtime_error("backup destination '" + dest.string() +
-                                 "' is being written by another recsys backup now; wait for it, or choose a new path");
+        throw DestBusy("backup destination '" + dest.string() +
+                       "' is being written by another recsys backup now; wait for it, or choose a new path");
       log::warn("cannot lock the backup directory {} ({}): another backup to it at the same time would not be "
                 "refused, and an unfinished copy found there is not replaced",
                 dest.string(), std::strerror(errno));
@@ -126,10 +131,16 @@ int create_copy_file(const fs::path& dest, bool& created_dir, DestLock& lock, ut
     created_dir = true;
     try {
       lock.take(dest);
-    } catch (...) {
+    } catch (const DestBusy&) {
       // Another backup that found the new directory locked it first: it is theirs now.
       guard.arm_dir(false);
       created_dir = false;
+      throw;
+    } catch (...) {
+      // It could not be opened (no file descriptors left): not left behind empty.
+      guard.arm_dir(false);
+      created_dir = false;
+      ::rmdir(dest.c_str());
       throw;
     }
   }

@@ -688,3 +688,35 @@ TEST_CASE("info counts the pages a commit that failed for space left at the file
   CHECK(field("used_bytes") + field("free_bytes") == field("file_bytes"));
   CHECK(field("free_bytes") > 1048576);
 }
+
+TEST_CASE("out of file descriptors, backup and import leave no empty directory or database behind") {
+  // Before: at some limits backup left DEST empty, and import a database
+  // directory with only lock.mdb, or a data.mdb without tables ("not a recsys
+  // database" from then on).
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = dir.write("r.csv", "user,item\nu1,i1\nu2,i2\nu2,i1\n").string();
+  REQUIRE(run_recsys({"--db", db, "import", csv}, dir).status == 0);
+  bool refused = false;
+  for (int n = 3; n <= 14; ++n) {
+    const auto dest = dir / ("copy" + std::to_string(n));
+    const auto fresh = dir / ("new" + std::to_string(n));
+    auto limited = [&](std::vector<std::string> args) {
+      std::vector<std::string> argv{"prlimit", "--nofile=" + std::to_string(n), recsys_bin()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return Process(argv, dir.path()).wait();
+    };
+    auto backup = limited({"--db", db, "backup", dest.string()});
+    auto import = limited({"--db", fresh.string(), "import", csv});
+    INFO("nofile " << n << ": " << backup.err << import.err);
+    for (const auto& [r, made] : {std::pair{backup, dest}, std::pair{import, fresh}}) {
+      if (r.status == 0) {
+        CHECK(run_recsys({"--db", made.string(), "check"}, dir).status == 0);
+      } else {
+        refused = true;
+        CHECK_FALSE(std::filesystem::exists(made));
+      }
+    }
+  }
+  CHECK(refused);
+}
