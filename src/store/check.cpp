@@ -163,6 +163,13 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
     version = Dbi::open(txn, "meta", 0).get(txn, "schema_version");
   }
   const bool version_1 = version && version->size() == sizeof(std::uint32_t) && load<std::uint32_t>(*version) == 1;
+  if (names.empty()) {
+    // No table at all: a creation that failed before its first commit.
+    report.add("environment", "",
+               "empty, without any table: its creation did not finish (a full disk, or no file descriptors left); "
+               "import ratings into it again (recsys import FILE)");
+    return false;
+  }
   for (auto table : kTables) {
     if (table == "candidates" && version_1) continue;
     if (std::find(names.begin(), names.end(), table) == names.end()) {

@@ -64,9 +64,7 @@ fs::path lock_file(const fs::path& path, bool subdir) {
                         " while a writer may be active; get write access to the lock file, or read a copy that "
                         "nobody may write (recsys backup COPY, then chmod a-w on COPY/data.mdb or the COPY file)");
 }
-}  // namespace
 
-namespace {
 // LMDB sizes its lock file (the reader table) with ftruncate and writes it
 // through a shared map: on a full disk the first write to a page that has no
 // block raised SIGBUS, which read as a data file cut short (check advised
@@ -74,26 +72,31 @@ namespace {
 // that a full disk is an error at open. The size is LMDB 0.9's on 64-bit
 // (mdb_env_setup_locks: a 192-byte header holding the first of the 64-byte
 // reader slots); a larger file is reserved whole, as LMDB then uses all of it.
-void reserve_lock_file(const fs::path& lock, const Env::Options& options, bool had_lock) {
+static_assert(MDB_VERSION_MAJOR == 0 && MDB_VERSION_MINOR == 9, "the lock file layout reserved is LMDB 0.9's");
+void reserve_lock_file(const fs::path& lock, const Env::Options& options) {
   if (options.flags & MDB_NOLOCK) return;
   const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, options.mode);
   if (fd < 0) return;  // LMDB's own open says why (permission, a read-only file system)
   struct stat st {};
   off_t bytes = 192 + 64 * static_cast<off_t>(std::max(options.max_readers, 1u) - 1);
+  int error = 0;
   if (::fstat(fd, &st) == 0) bytes = std::max<off_t>(bytes, st.st_size);
-  // Without FALLOC_FL_KEEP_SIZE the file would grow past LMDB's size.
-  const int error = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, bytes) == 0 ? 0 : errno;
+  // Reserved already (by an earlier open): nothing to do, and no call that
+  // some file systems might refuse on a full disk.
+  if (st.st_blocks * 512 < bytes) {
+    // Without FALLOC_FL_KEEP_SIZE the file would grow past LMDB's size.
+    error = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, bytes) == 0 ? 0 : errno;
+  }
   ::close(fd);
   if (error != ENOSPC && error != EDQUOT) return;  // done, or a file system without fallocate: as before
   const std::string why = fmt::format("no space left on the file system holding '{}' for its lock file ({} KiB)",
                                       lock.string(), (bytes + 1023) / 1024);
-  if (!had_lock) {
-    std::error_code ec;
-    fs::remove(lock, ec);
-    throw std::runtime_error(why + ": free space there, then try again");
-  }
-  // A lock file made before (sparse) has blocks for what was used: a reader
-  // slot on a page without one would still fail.
+  // Without a block for its first page, LMDB's first write to it would
+  // fault. A new lock file stays (LMDB sizes it at the next open): removing it
+  // could pull it from under another process that opened it meanwhile.
+  if (st.st_blocks == 0) throw std::runtime_error(why + ": free space there, then try again");
+  // A lock file made before without the reservation has blocks for the pages
+  // used: a reader slot on a page without one would still fail.
   log::warn("{}: reading may fail until space is freed", why);
 }
 }  // namespace
@@ -103,7 +106,7 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
   const fs::path data_file = subdir ? path / "data.mdb" : path;
   std::error_code ec;
   const bool had_lock = fs::exists(lock_file(path, subdir), ec);
-  reserve_lock_file(lock_file(path, subdir), options, had_lock);
+  reserve_lock_file(lock_file(path, subdir), options);
   try {
     try {
       return Env::open(path.string(), options);
@@ -210,6 +213,7 @@ Database Database::open(const OpenOptions& options) {
   std::error_code ec;
   auto status = fs::status(path, ec);
   bool exists = !ec && fs::exists(status);
+  unsigned int flags = MDB_NOTLS;
   if (!exists) {
     if (options.mode != OpenMode::Create) {
       throw std::runtime_error("no recsys database at '" + options.path.string() +
@@ -223,77 +227,34 @@ Database Database::open(const OpenOptions& options) {
     db.created_ = true;
     status = fs::status(path);
   }
-  try {
-    db.open_environment(path, status, options);
-  } catch (...) {
-    if (db.created_) discard_unused_environment(path, db.env_);
-    throw;
-  }
-  return db;
-}
-
-void Database::open_environment(const fs::path& path, fs::file_status status, const OpenOptions& options) {
-  unsigned int flags = MDB_NOTLS;
   const bool subdir = fs::is_directory(status);
   if (subdir) {
-    data_file_ = path / "data.mdb";
-    if (options.mode != OpenMode::Create && !fs::exists(data_file_)) {
+    db.data_file_ = path / "data.mdb";
+    if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {
       throw std::runtime_error("'" + options.path.string() + "' is a directory without a recsys database (data.mdb)");
     }
   } else {
     flags |= MDB_NOSUBDIR;
-    data_file_ = path;
+    db.data_file_ = path;
   }
   refuse_unmappable(path, options.mode == OpenMode::Create);
 
   Env::Options env_options;
   env_options.flags = flags;
   env_options.mode = kDbFileMode;
-  if (read_only_) {
+  if (db.read_only_) {
     env_options.flags |= MDB_RDONLY;
   } else {
-    std::uintmax_t size = fs::exists(data_file_) ? fs::file_size(data_file_) : 0;
+    std::uintmax_t size = fs::exists(db.data_file_) ? fs::file_size(db.data_file_) : 0;
     env_options.map_size = std::max<std::size_t>(options.initial_map_size, static_cast<std::size_t>(size) * 2);
   }
-  env_ = std::make_unique<Env>(open_env(path, env_options, options.mode));
+  db.env_ = std::make_unique<Env>(open_env(path, env_options, options.mode));
   // A CLI process killed mid-transaction leaves its reader slot behind.
-  if (int freed = clear_stale_readers(); freed > 0) {
+  if (int freed = db.clear_stale_readers(); freed > 0) {
     log::info("freed {} reader slot(s) left by processes that died", freed);
   }
-  open_tables(!read_only_);
-}
-
-// A database this process created whose opening failed (a full disk, no file
-// descriptors) is removed: left behind, it was an environment without tables
-// that every later command called "not a recsys database". Only when nothing
-// was ever committed to it (its main table is empty, or its data file holds
-// no more than LMDB's two meta pages), so that a database another process
-// filled meanwhile stays.
-void Database::discard_unused_environment(const fs::path& path, std::unique_ptr<Env>& env) noexcept {
-  try {
-    std::error_code ec;
-    const fs::path data = path / "data.mdb";
-    bool unused = false;
-    if (env) {
-      try {
-        Txn txn = Txn::begin(env->handle(), MDB_RDONLY);
-        MDB_stat st{};
-        unused = mdb_stat(txn.handle(), 0, &st) == MDB_SUCCESS && st.ms_entries == 0;
-      } catch (const std::exception&) {
-        unused = false;
-      }
-      env.reset();  // closed before its files go
-    } else {
-      const auto bytes = fs::file_size(data, ec);
-      unused = ec || bytes <= 2 * static_cast<std::uintmax_t>(::sysconf(_SC_PAGESIZE));
-    }
-    if (!unused) return;
-    fs::remove(data, ec);
-    fs::remove(path / "lock.mdb", ec);
-    fs::remove(path, ec);  // only when nothing else is in it
-  } catch (const std::exception&) {
-    // Best effort: the error that stopped the open is the one to report.
-  }
+  db.open_tables(!db.read_only_);
+  return db;
 }
 
 void Database::open_tables(bool writable) {
@@ -304,6 +265,14 @@ void Database::open_tables(bool writable) {
       return Dbi::open(txn, name, flags | create);
     } catch (const LmdbError& e) {
       if (e.code() == MDB_NOTFOUND) {
+        // An environment without any table: a creation that failed before
+        // its first commit (a full disk, no file descriptors left).
+        MDB_stat main{};
+        if (mdb_stat(txn.handle(), 1, &main) == MDB_SUCCESS && main.ms_entries == 0) {
+          throw std::runtime_error("database '" + path_.string() +
+                                   "' is empty: its creation did not finish (a full disk, or no file descriptors "
+                                   "left); import ratings into it again (recsys import FILE)");
+        }
         throw std::runtime_error("database '" + path_.string() + "' has no table '" + name +
                                  "': not a recsys database, or written by another version");
       }

@@ -167,9 +167,6 @@ class Database {
   // and what it suggests. Empty for other errors.
   std::string space_note(int code) const;
 
-  // The part of open() after the path is known (and created when missing).
-  void open_environment(const std::filesystem::path& path, std::filesystem::file_status status, const OpenOptions& options);
-  static void discard_unused_environment(const std::filesystem::path& path, std::unique_ptr<Env>& env) noexcept;
   void open_tables(bool create);
 
   std::unique_ptr<Env> env_;
