@@ -96,7 +96,7 @@ std::vector<InfoLine> model_info(const store::Database& db, const store::Txn& tx
                                        s.feedback, s.factors, s.trained_at)});
     lines.push_back({"latest_metrics", "latest metrics", s.metrics_json,
                      !s.metrics_text.empty()   ? s.metrics_text
-                     : s.metrics_json.empty() ? "not evaluated (--split none)"
+                     : s.metrics_json == "null" ? "not evaluated (trained with --split none, or imported)"
                                               : "nothing evaluated (the test part was empty)"});
   }
   return lines;

@@ -180,6 +180,11 @@ void Dbi::require_present(const char* call) const {
 
 std::optional<std::string_view> Dbi::get(const Txn& txn, std::string_view key) const {
   if (absent_) return std::nullopt;
+  // A key LMDB cannot store (empty, or over its key size) is not there:
+  // `similar ''` failed with mdb_get's MDB_BAD_VALSIZE.
+  if (key.empty() || key.size() > static_cast<std::size_t>(mdb_env_get_maxkeysize(mdb_txn_env(txn.handle())))) {
+    return std::nullopt;
+  }
   MDB_val k = to_val(key);
   MDB_val v{0, nullptr};
   int rc = mdb_get(txn.handle(), dbi_, &k, &v);

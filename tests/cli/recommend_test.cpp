@@ -128,4 +128,10 @@ TEST_CASE("recommend and similar print control characters in ids and metadata es
   REQUIRE(unknown.status == 1);
   REQUIRE_THAT(unknown.err, Catch::Contains("unknown item 'x\\x1b[2Jy'"));
   REQUIRE(unknown.err.find('\x1b') == std::string::npos);
+  // An id no table can hold: unknown, not LMDB's MDB_BAD_VALSIZE.
+  for (const std::string& id : {std::string(), std::string(600, 'z')}) {
+    auto odd = run_recsys({"--db", db, "similar", id}, dir);
+    CHECK(odd.status == 1);
+    CHECK_THAT(odd.err, Catch::Contains("unknown item") && !Catch::Contains("MDB_"));
+  }
 }

@@ -428,6 +428,10 @@ TEST_CASE("metrics of nothing evaluated are n/a and null, not zeros") {
   CHECK_THAT(r.out, Catch::Contains("nDCG@10              n/a"));
   CHECK_THAT(r.out, Catch::Contains("nothing to rank: no test rating to score"));
   CHECK_THAT(run_recsys({"--db", db2, "info"}, dir).out, Catch::Contains("nothing evaluated (the test part was empty)"));
+  // A model trained on everything has no metrics at all: info said the test part was empty.
+  REQUIRE(run_recsys({"--db", db2, "train", "--split", "none"}, dir).status == 0);
+  CHECK_THAT(run_recsys({"--db", db2, "info"}, dir).out,
+             Catch::Contains("not evaluated (trained with --split none, or imported)"));
   CHECK_THAT(slurp(json2), Catch::Contains(R"("ndcg_at_k":null)"));
   CHECK_THAT(run_recsys({"--db", db2, "models", "list"}, dir).out, !Catch::Contains("nDCG@10 0.0000"));
 }
