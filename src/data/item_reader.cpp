@@ -110,7 +110,16 @@ GenericLayout generic_layout(const std::vector<std::string>& first, const std::s
   g.header = !all_indexes || (!first.empty() && is_id_name(first[0]));
   g.width = g.header ? first.size() : 0;
   auto column_of = [&](const std::string& ref) -> std::size_t {
-    if (is_index(ref)) return static_cast<std::size_t>(std::stoul(ref));
+    if (is_index(ref)) {
+      const auto col = static_cast<std::size_t>(std::stoul(ref));
+      // Past the header's columns the field was dropped from every row
+      // without a word (and items replaces what was stored).
+      if (g.header && col >= first.size()) {
+        throw UsageError(fmt::format("{}: --columns gives column {} but the header has {} (0 to {})", file, col,
+                                     first.size(), first.size() - 1));
+      }
+      return col;
+    }
     for (std::size_t j = 0; g.header && j < first.size(); ++j)
       if (first[j] == ref || lower(first[j]) == lower(ref)) return j;
     throw UsageError(fmt::format("{}: --columns names '{}' but the header has {}", file, ref,

@@ -112,6 +112,13 @@ TEST_CASE("recsys items with a bad file exits 1 with file:line reasons and chang
   res = db.run({"items", "--columns", "movieId,item=title", movies.string()});
   REQUIRE(res.status == 2);
   REQUIRE_THAT(res.err, Catch::Contains("--columns applies to csv and tsv files, and this one is read as movies"));
+  // A column past the header's: the field was dropped from every row with
+  // exit 0, and the stored titles were gone. (Headerless rows may differ in
+  // length: a column a row lacks is a field it lacks.)
+  auto three = db.dir.write("three.csv", "id,title,genres\na,Alpha,x\n");
+  res = db.run({"items", "--format", "csv", "--columns", "0,title=9", three.string()});
+  REQUIRE(res.status == 2);
+  REQUIRE_THAT(res.err, Catch::Contains("--columns gives column 9 but the header has 3 (0 to 2)"));
   REQUIRE(db.run({"items", (db.dir / "missing.csv").string()}).status == 1);
   REQUIRE(db.run({"recommend", "u1", "--json"}).out == before);
 }
