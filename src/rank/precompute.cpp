@@ -270,8 +270,14 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
   for (std::uint32_t u = 0; u < model_users && any_item; ++u) {
     if (has_factors(in.users.row(u))) user_rows.push_back(u);
   }
+  // Items without factors (an import-factors model that does not cover every
+  // item) score 0 for everyone: listed, they were arbitrary items marked
+  // "model", above every item the model scores below 0. Never listed.
+  const std::vector<std::uint32_t> no_factors = rows_without_factors(in.items);
+  BlockOptions ranked_block = block;
+  ranked_block.no_targets = no_factors;
   Timer timer;
-  out.user_lists = top_k_products(in.users, in.items, user_rows, seen_of, block);
+  out.user_lists = top_k_products(in.users, in.items, user_rows, seen_of, ranked_block);
   report.rank_seconds = timer.seconds();
   report.rank_gflops = gflops(user_rows.size(), n_items, report.factors, report.rank_seconds);
 
@@ -285,7 +291,7 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
   std::vector<std::uint32_t> self(n_items);
   std::iota(self.begin(), self.end(), 0u);
   out.similar = top_k_products(
-      unit, unit, item_rows, [&](std::size_t i) { return std::span<const std::uint32_t>(&self[i], 1); }, block);
+      unit, unit, item_rows, [&](std::size_t i) { return std::span<const std::uint32_t>(&self[i], 1); }, ranked_block);
   report.similar_seconds = timer.seconds();
   report.similar_gflops = gflops(item_rows.size(), n_items, report.factors, report.similar_seconds);
 
@@ -353,7 +359,7 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   // One selection of `depth` gives both the top-k bodies (its first k) and the candidates.
   const std::size_t depth = std::max(options.depth, options.k);
   report.depth = depth;
-  BlockOptions block{depth, options.threads, options.query_block, options.target_tile, {}};
+  BlockOptions block{depth, options.threads, options.query_block, options.target_tile, {}, {}};
   std::vector<std::uint32_t> changed;
   if (in.params.family != model::Family::Ease) {
     timer.reset();

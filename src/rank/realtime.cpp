@@ -59,6 +59,7 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
   }
   generation_.reset();
   items_.resize(0, 0);
+  no_factors_.clear();
   heads_.clear();
   tails_.clear();
   if (!serving) return;
@@ -75,6 +76,7 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
     items_ = to_matrix(store::load_factors(db, txn, *serving, store::Side::Items));
     gram_ = model::item_gram(items_);
   }
+  no_factors_ = rows_without_factors(items_);
   auto ids = store::load_id_strings(db, txn, store::IdKind::Item);
   heads_.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(items_.rows())));
   for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
@@ -96,6 +98,7 @@ void RealtimeRanker::adopt_model(std::uint32_t generation, const model::ModelPar
   } else {
     gram_ = model::item_gram(items_);
   }
+  no_factors_ = rows_without_factors(items_);
   heads_ = std::move(heads);
   heads_.resize(std::min<std::size_t>(heads_.size(), static_cast<std::size_t>(items_.rows())));
   k_ = k;
@@ -149,7 +152,7 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
   // precompute gives them.
   if (!has_factors(factors)) return put_fallback(db, txn, user_id);
   auto top = top_k_single(std::span<const float>(factors.data(), static_cast<std::size_t>(factors.size())), items_,
-                          item_buf_, std::max(k_, depth_));
+                          item_buf_, std::max(k_, depth_), no_factors_);
   // An item without an id is never listed.
   std::erase_if(top, [&](const Scored& s) { return s.index >= heads_.size(); });
   put_lists(db, txn, user_id, top, store::ListSource::Model);

@@ -70,6 +70,7 @@ class RealtimeRanker {
   std::optional<std::uint32_t> generation_;
   model::ModelParams params_;
   model::RowMatrixXf items_;  // item factors, or EASE's B
+  std::vector<std::uint32_t> no_factors_;  // items_ rows without factors: never listed (ALS)
   Eigen::MatrixXf gram_;
   std::vector<std::string> heads_;
   std::vector<std::string> tails_;  // item metadata members, from item_meta_version_

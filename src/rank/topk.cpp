@@ -13,6 +13,7 @@
 #endif
 
 #include "model/blas_threads.hpp"
+#include "rank/factors.hpp"
 #include "util/parallel.hpp"
 
 namespace recsys::rank {
@@ -149,6 +150,7 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
         for (std::size_t i = 0; i < nb; ++i) {
           float* s = w.scores.data() + i * tn;
           mask(s, t0, tn, w.excluded[i]);
+          mask(s, t0, tn, options.no_targets);
           w.heaps[i].push_row(s, tn, static_cast<std::uint32_t>(t0));
         }
       }
@@ -164,17 +166,27 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
 }
 
 std::vector<Scored> top_k_single(std::span<const float> query, const model::RowMatrixXf& targets,
-                                 std::span<const std::uint32_t> exclude, std::size_t k) {
+                                 std::span<const std::uint32_t> exclude, std::size_t k,
+                                 std::span<const std::uint32_t> no_targets) {
   if (static_cast<Eigen::Index>(query.size()) != targets.cols()) {
     throw std::invalid_argument("factor vector and item factors have different widths");
   }
   Eigen::Map<const Eigen::VectorXf> q(query.data(), static_cast<Eigen::Index>(query.size()));
   Eigen::VectorXf scores = targets * q;
   mask(scores.data(), 0, static_cast<std::size_t>(scores.size()), exclude);
+  mask(scores.data(), 0, static_cast<std::size_t>(scores.size()), no_targets);
   TopK top(k);
   top.push_row(scores.data(), static_cast<std::size_t>(scores.size()), 0);
   std::vector<Scored> out;
   top.take_sorted(out);
+  return out;
+}
+
+std::vector<std::uint32_t> rows_without_factors(const model::RowMatrixXf& m) {
+  std::vector<std::uint32_t> out;
+  for (Eigen::Index r = 0; r < m.rows(); ++r) {
+    if (!has_factors(m.row(r))) out.push_back(static_cast<std::uint32_t>(r));
+  }
   return out;
 }
 

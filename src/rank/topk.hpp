@@ -67,6 +67,9 @@ struct BlockOptions {
   // thread-safe): false stops top_k_products, which then throws
   // ProductsStopped. recsys tune's scoring ends with its budget this way.
   std::function<bool()> keep_going;
+  // Targets never selected for any row, sorted: items without factors, whose
+  // score 0 put them above every item the model scores below 0.
+  std::span<const std::uint32_t> no_targets;
 };
 
 struct ProductsStopped {};
@@ -83,7 +86,10 @@ TopKLists top_k_products(const model::RowMatrixXf& queries, const model::RowMatr
 
 // One query vector against all targets (the real-time path: one user after fold-in).
 std::vector<Scored> top_k_single(std::span<const float> query, const model::RowMatrixXf& targets,
-                                 std::span<const std::uint32_t> exclude, std::size_t k);
+                                 std::span<const std::uint32_t> exclude, std::size_t k,
+                                 std::span<const std::uint32_t> no_targets = {});
+// The rows of `m` without any factor (all zero), in order.
+std::vector<std::uint32_t> rows_without_factors(const model::RowMatrixXf& m);
 
 // Rows scaled to unit length (zero rows stay zero), for cosine similarity.
 model::RowMatrixXf normalized_rows(const model::RowMatrixXf& m);

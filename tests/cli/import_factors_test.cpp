@@ -229,3 +229,39 @@ TEST_CASE("id maps with an original id that is not UTF-8 or maps to two indexes 
   REQUIRE(r.err.find(bad_ids.string() + ":1: id 'caf\\xe9' is not valid UTF-8") != std::string::npos);
   REQUIRE(!std::filesystem::exists(db));  // refused before the database is opened
 }
+
+TEST_CASE("items without factors are never listed, by precompute or after an event") {
+  // Factors for some items only: the others got zero rows, scored 0 for
+  // everyone, and were listed as "model" items above every item the model
+  // scores below 0, in index order; similar lists had them at cosine 0.
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto ratings = dir.write("r.csv", "user,item,rating\nu1,i1,5\nu1,i2,4\nu2,i2,3\nu2,i3,5\nu3,i4,1\nu3,i5,2\nu4,i1,3\n");
+  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
+  auto users = dir.write("users.csv", "u1,-1,-1\nu2,1,1\n");
+  auto items = dir.write("items.csv", "i3,1,0.5\ni4,0.5,1\n");
+  REQUIRE(run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir).status ==
+          0);
+  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  auto listed = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"--db", db};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_recsys(argv, dir);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    return r.out;
+  };
+  const auto u1 = listed({"recommend", "u1", "--json"});
+  INFO(u1);
+  CHECK_THAT(u1, Catch::Contains("\"i3\"") && Catch::Contains("\"i4\""));
+  CHECK_THAT(u1, !Catch::Contains("\"i5\"") && !Catch::Contains("\"source\":\"fallback\""));
+  const auto similar = listed({"similar", "i3", "--json"});
+  INFO(similar);
+  CHECK_THAT(similar, Catch::Contains("\"i4\""));
+  for (const char* none : {"\"i1\"", "\"i2\"", "\"i5\""}) CHECK_THAT(similar, !Catch::Contains(none));
+  // u3 rated i4 and i5: folded in, its list holds i3 only.
+  const auto u3 = listed({"recommend", "u3", "--json"});
+  INFO(u3);
+  CHECK_THAT(u3, Catch::Contains("\"i3\""));
+  for (const char* none : {"\"i1\"", "\"i2\""}) CHECK_THAT(u3, !Catch::Contains(none));
+}

@@ -112,7 +112,7 @@ TEST_CASE("blocked products give the brute-force top-k with exclusions, for any 
   ExcludeFn exclude = [&](std::size_t r) { return std::span<const std::uint32_t>(seen[r]); };
   std::vector<std::uint32_t> rows{0, 3, 5, 36, 20, 7};
   for (auto [qb, tile, threads] : {std::tuple{1, 32, 1}, std::tuple{4, 100, 2}, std::tuple{64, 4096, 2}}) {
-    BlockOptions o{10, static_cast<unsigned>(threads), static_cast<std::size_t>(qb), static_cast<std::size_t>(tile), {}};
+    BlockOptions o{10, static_cast<unsigned>(threads), static_cast<std::size_t>(qb), static_cast<std::size_t>(tile), {}, {}};
     auto lists = top_k_products(users, items, rows, exclude, o);
     REQUIRE(lists.counts.size() == rows.size());
     for (std::size_t p = 0; p < rows.size(); ++p) {
@@ -127,7 +127,7 @@ TEST_CASE("k larger than the catalogue returns every unexcluded target") {
   auto items = random_matrix(6, 5, 9);
   std::vector<std::uint32_t> ex{2, 4};
   auto lists = top_k_products(users, items, all_rows(4), [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
-                              BlockOptions{50, 2, 2, 32, {}});
+                              BlockOptions{50, 2, 2, 32, {}, {}});
   for (std::size_t r = 0; r < 4; ++r) {
     REQUIRE(lists.row(r).size() == 4);
     REQUIRE(indexes(lists.row(r)) == brute_force(users, static_cast<int>(r), items, ex, 50));
@@ -139,7 +139,7 @@ TEST_CASE("a single query ranks like the blocked products") {
   auto items = random_matrix(500, 16, 12);
   std::vector<std::uint32_t> ex{1, 10, 499};
   auto lists = top_k_products(users, items, all_rows(3), [&](std::size_t) { return std::span<const std::uint32_t>(ex); },
-                              BlockOptions{20, 1, 64, 128, {}});
+                              BlockOptions{20, 1, 64, 128, {}, {}});
   for (int r = 0; r < 3; ++r) {
     auto one = top_k_single(std::span<const float>(users.row(r).data(), 16), items, ex, 20);
     REQUIRE(indexes(one) == indexes(lists.row(static_cast<std::size_t>(r))));
@@ -188,16 +188,16 @@ TEST_CASE("keep_going stops the blocked products between blocks, and changes not
   auto users = random_matrix(200, 8, 21);
   auto items = random_matrix(300, 8, 22);
   const auto rows = all_rows(200);
-  const auto plain = top_k_products(users, items, rows, nullptr, BlockOptions{10, 2, 4, 64, {}});
+  const auto plain = top_k_products(users, items, rows, nullptr, BlockOptions{10, 2, 4, 64, {}, {}});
   std::atomic<int> asked{0};
-  BlockOptions always{10, 2, 4, 64, [&] { return ++asked, true; }};
+  BlockOptions always{10, 2, 4, 64, [&] { return ++asked, true; }, {}};
   const auto kept = top_k_products(users, items, rows, nullptr, always);
   CHECK(asked.load() == 50);  // 200 rows in blocks of 4
   CHECK(kept.entries.size() == plain.entries.size());
   for (std::size_t r = 0; r < 200; ++r) REQUIRE(indexes(kept.row(r)) == indexes(plain.row(r)));
   for (unsigned threads : {1u, 2u}) {
     std::atomic<int> left{7};
-    BlockOptions stopping{10, threads, 4, 64, [&] { return left.fetch_sub(1) > 0; }};
+    BlockOptions stopping{10, threads, 4, 64, [&] { return left.fetch_sub(1) > 0; }, {}};
     REQUIRE_THROWS_AS(top_k_products(users, items, rows, nullptr, stopping), ProductsStopped);
     CHECK(left.load() <= 0);
     CHECK(left.load() > -1 - static_cast<int>(threads));  // no block asked again after the first no, per worker
