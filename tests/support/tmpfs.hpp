@@ -3,6 +3,8 @@
 // the test says it skipped.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -25,6 +27,11 @@ class Tmpfs {
   Tmpfs& operator=(const Tmpfs&) = delete;
 
   bool mounted() const { return mounted_; }
+  // mounted(), and when not, the test's output says it skipped.
+  bool usable() const {
+    if (!mounted_) WARN("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    return mounted_;
+  }
   const std::filesystem::path& path() const { return path_; }
   // Fills what is left with a file named filler (removed by free_space).
   void fill() const { std::system(("dd if=/dev/zero of='" + (path_ / "filler").string() + "' bs=4k 2>/dev/null").c_str()); }
