@@ -265,3 +265,18 @@ TEST_CASE("items without factors are never listed, by precompute or after an eve
   CHECK_THAT(u3, Catch::Contains("\"i3\""));
   for (const char* none : {"\"i1\"", "\"i2\""}) CHECK_THAT(u3, !Catch::Contains(none));
 }
+
+TEST_CASE("spaces around an id in a factor CSV are not part of it, as in a ratings file") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto ratings = dir.write("r.csv", "user,item,rating\n1,10,5\n2,20,4\n");
+  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
+  auto users = dir.write("users.csv", "1 ,0.5,0.5\n 2,0.1,0.9\n");
+  auto items = dir.write("items.csv", "10,1,0\n 20 ,0,1\n");
+  auto imported = run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir);
+  INFO(imported.out << imported.err);
+  REQUIRE(imported.status == 0);
+  // Before: users "1 " and " 2" and items " 20 " were added beside 1, 2 and 20.
+  auto info = run_recsys({"--db", db, "info", "--json"}, dir);
+  CHECK_THAT(info.out, Catch::Contains("\"users\":2,") && Catch::Contains("\"items\":2,"));
+}
