@@ -486,3 +486,19 @@ TEST_CASE("tune on a full disk says nothing was stored, and its table does not s
   CHECK(info.status == 0);
   CHECK_THAT(info.out, !Catch::Contains("tuned training defaults"));
 }
+
+TEST_CASE("tune refuses a recall@k whose lists would hold every item a validated user has not rated") {
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings(60, 40, 1));
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", file.string()}, dir).status == 0);
+  // 40 items, every user rated some in the train part: recall@39 scored 1 for
+  // every setting (only k >= 40 was refused).
+  auto degenerate = run_recsys({"--db", db, "--threads", "2", "tune", "--metric", "recall@39", "--max-trials", "2"}, dir);
+  INFO(degenerate.out << degenerate.err);
+  CHECK(degenerate.status == 2);
+  CHECK_THAT(degenerate.err, Catch::Contains("the most items a validated user has not rated in the train part"));
+  auto fine = run_recsys({"--db", db, "--threads", "2", "tune", "--metric", "recall@5", "--max-trials", "2"}, dir);
+  INFO(fine.out << fine.err);
+  CHECK(fine.status == 0);
+}
