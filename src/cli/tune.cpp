@@ -211,22 +211,27 @@ void search_and_store(store::Database& db, const TuneOptions& o, tune::SearchOpt
       }
     }
   }
-  // recall@k with k at least the items any validated user has not rated in
-  // the train part: every list holds every such item, every trial scores 1.
-  // (Only k ≥ all the items was refused: recall@1595 on ML-100k's 1604 scored
-  // 1 everywhere, and the defaults were stored as the winner.)
+  // recall@k with k at least the items any validated user could be shown
+  // (the items with a train rating, less their own): every list holds every
+  // such item and every setting scores the same. (Only k ≥ all the items was
+  // refused.)
   if (search.metric.metric == tune::Metric::Recall) {
     std::vector<std::uint32_t> rated(data.train.n_users, 0);
-    for (auto u : data.train.users) ++rated[u];
+    std::vector<char> trained(data.train.n_items, 0);
+    for (std::size_t r = 0; r < data.train.size(); ++r) {
+      ++rated[data.train.users[r]];
+      trained[data.train.items[r]] = 1;
+    }
+    const auto rankable = static_cast<std::size_t>(std::count(trained.begin(), trained.end(), 1));
     std::uint32_t fewest = std::numeric_limits<std::uint32_t>::max();
     for (auto u : data.validation.users) fewest = std::min(fewest, u < rated.size() ? rated[u] : 0u);
     if (data.validation.size() == 0) fewest = 0;
-    const std::size_t unrated = data.train.n_items - std::min<std::size_t>(fewest, data.train.n_items);
+    const std::size_t unrated = rankable - std::min<std::size_t>(fewest, rankable);
     if (search.metric.k >= unrated)
-      throw UsageError(fmt::format("--metric {}: k must be smaller than {}, the most items a validated user has not "
-                                   "rated in the train part ({} items): every list would hold all of them and every "
-                                   "setting score 1",
-                                   search.metric.name, unrated, data.train.n_items));
+      throw UsageError(fmt::format("--metric {}: k must be smaller than {}, the most items with a train rating that a "
+                                   "validated user has not rated: every list would hold all of them and every "
+                                   "setting score the same",
+                                   search.metric.name, unrated));
   }
   std::FILE* progress = o.json ? stderr : stdout;  // --json: stdout carries the JSON only
   std::fprintf(progress,

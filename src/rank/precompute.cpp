@@ -278,6 +278,10 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
   ranked_block.no_targets = no_factors;
   Timer timer;
   out.user_lists = top_k_products(in.users, in.items, user_rows, seen_of, ranked_block);
+  // A user who rated every item with factors has no model list: refreshed
+  // below (fold-in, then the fallback without their items), never served an
+  // empty "model" list.
+  drop_empty_rows(user_rows, out.user_lists);
   report.rank_seconds = timer.seconds();
   report.rank_gflops = gflops(user_rows.size(), n_items, report.factors, report.rank_seconds);
 
@@ -292,6 +296,8 @@ Ranked rank_als(const Inputs& in, const BlockOptions& block, PrecomputeReport& r
   std::iota(self.begin(), self.end(), 0u);
   out.similar = top_k_products(
       unit, unit, item_rows, [&](std::size_t i) { return std::span<const std::uint32_t>(&self[i], 1); }, ranked_block);
+  // The only item with factors has no similar item: it gets the fallback, as bare items do.
+  drop_empty_rows(item_rows, out.similar);
   report.similar_seconds = timer.seconds();
   report.similar_gflops = gflops(item_rows.size(), n_items, report.factors, report.similar_seconds);
 

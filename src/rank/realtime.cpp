@@ -76,7 +76,7 @@ void RealtimeRanker::sync_model(const store::Database& db, const store::Txn& txn
     items_ = to_matrix(store::load_factors(db, txn, *serving, store::Side::Items));
     gram_ = model::item_gram(items_);
   }
-  no_factors_ = rows_without_factors(items_);
+  if (params_.family != model::Family::Ease) no_factors_ = rows_without_factors(items_);
   auto ids = store::load_id_strings(db, txn, store::IdKind::Item);
   heads_.resize(std::min<std::size_t>(ids.size(), static_cast<std::size_t>(items_.rows())));
   for (std::size_t i = 0; i < heads_.size(); ++i) heads_[i] = store::entry_head(ids[i]);
@@ -98,7 +98,8 @@ void RealtimeRanker::adopt_model(std::uint32_t generation, const model::ModelPar
   } else {
     gram_ = model::item_gram(items_);
   }
-  no_factors_ = rows_without_factors(items_);
+  no_factors_.clear();
+  if (params_.family != model::Family::Ease) no_factors_ = rows_without_factors(items_);
   heads_ = std::move(heads);
   heads_.resize(std::min<std::size_t>(heads_.size(), static_cast<std::size_t>(items_.rows())));
   k_ = k;
@@ -155,6 +156,8 @@ void RealtimeRanker::refresh_user(const store::Database& db, const store::Txn& t
                           item_buf_, std::max(k_, depth_), no_factors_);
   // An item without an id is never listed.
   std::erase_if(top, [&](const Scored& s) { return s.index >= heads_.size(); });
+  // Every item with factors is rated: no model list, as for EASE.
+  if (top.empty()) return put_fallback(db, txn, user_id);
   put_lists(db, txn, user_id, top, store::ListSource::Model);
 }
 

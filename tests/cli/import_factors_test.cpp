@@ -236,9 +236,10 @@ TEST_CASE("items without factors are never listed, by precompute or after an eve
   // scores below 0, in index order; similar lists had them at cosine 0.
   TempDir dir;
   auto db = (dir / "db").string();
-  auto ratings = dir.write("r.csv", "user,item,rating\nu1,i1,5\nu1,i2,4\nu2,i2,3\nu2,i3,5\nu3,i4,1\nu3,i5,2\nu4,i1,3\n");
+  auto ratings = dir.write("r.csv", "user,item,rating\nu1,i1,5\nu1,i2,4\nu2,i2,3\nu2,i3,5\nu3,i4,1\nu3,i5,2\nu4,i1,3\n"
+                                     "u5,i3,2\nu5,i4,2\n");
   REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
-  auto users = dir.write("users.csv", "u1,-1,-1\nu2,1,1\n");
+  auto users = dir.write("users.csv", "u1,-1,-1\nu2,1,1\nu5,1,1\n");
   auto items = dir.write("items.csv", "i3,1,0.5\ni4,0.5,1\n");
   REQUIRE(run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir).status ==
           0);
@@ -264,6 +265,35 @@ TEST_CASE("items without factors are never listed, by precompute or after an eve
   INFO(u3);
   CHECK_THAT(u3, Catch::Contains("\"i3\""));
   for (const char* none : {"\"i1\"", "\"i2\""}) CHECK_THAT(u3, !Catch::Contains(none));
+  // u5 rated both items with factors: no model list at all. It gets the
+  // fallback without its items, never an empty "model" list.
+  const auto u5 = listed({"recommend", "u5", "--json"});
+  INFO(u5);
+  CHECK_THAT(u5, Catch::Contains("\"source\":\"fallback\"") && !Catch::Contains("\"items\":[]"));
+  for (const char* none : {"\"i3\"", "\"i4\""}) CHECK_THAT(u5, !Catch::Contains(none));
+}
+
+TEST_CASE("the only item with factors gets the fallback as its similar items, not an empty model list") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto ratings = dir.write("r.csv", "user,item\nu1,i1\nu1,i2\nu2,i2\nu2,i3\n");
+  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
+  auto users = dir.write("users.csv", "u1,1,0\nu2,0,1\n");
+  auto items = dir.write("items.csv", "i3,1,1\n");
+  REQUIRE(run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir).status ==
+          0);
+  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  auto similar = run_recsys({"--db", db, "similar", "i3", "--json"}, dir);
+  INFO(similar.out << similar.err);
+  REQUIRE(similar.status == 0);
+  CHECK_THAT(similar.out, Catch::Contains("\"source\":\"fallback\"") && !Catch::Contains("\"items\":[]"));
+  // u2 rated i3, the only item with factors.
+  auto u2 = run_recsys({"--db", db, "recommend", "u2", "--json"}, dir);
+  INFO(u2.out);
+  CHECK_THAT(u2.out, Catch::Contains("\"source\":\"fallback\"") && !Catch::Contains("\"items\":[]"));
+  auto check = run_recsys({"--db", db, "check"}, dir);
+  INFO(check.out << check.err);
+  CHECK(check.status == 0);
 }
 
 TEST_CASE("spaces around an id in a factor CSV are not part of it, as in a ratings file") {

@@ -497,7 +497,7 @@ TEST_CASE("tune refuses a recall@k whose lists would hold every item a validated
   auto degenerate = run_recsys({"--db", db, "--threads", "2", "tune", "--metric", "recall@39", "--max-trials", "2"}, dir);
   INFO(degenerate.out << degenerate.err);
   CHECK(degenerate.status == 2);
-  CHECK_THAT(degenerate.err, Catch::Contains("the most items a validated user has not rated in the train part"));
+  CHECK_THAT(degenerate.err, Catch::Contains("the most items with a train rating that a validated user has not rated"));
   auto fine = run_recsys({"--db", db, "--threads", "2", "tune", "--metric", "recall@5", "--max-trials", "2"}, dir);
   INFO(fine.out << fine.err);
   CHECK(fine.status == 0);
