@@ -701,6 +701,12 @@ TEST_CASE("out of file descriptors, backup leaves no empty DEST and an unfinishe
   // Before: at some limits backup left DEST empty; import leaves a database
   // directory with only lock.mdb, or a data.mdb without tables, which the
   // next import completes.
+  if (std::getenv("RECSYS_SANITIZED")) {
+    // UBSan's vptr check probes memory through a pipe: without descriptors it
+    // reports a false "invalid vptr" and ends the process.
+    WARN("skipped: sanitizers need file descriptors of their own");
+    return;
+  }
   TempDir dir;
   auto db = (dir / "db").string();
   auto csv = dir.write("r.csv", "user,item\nu1,i1\nu2,i2\nu2,i1\n").string();
