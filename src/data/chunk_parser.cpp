@@ -12,12 +12,6 @@ namespace recsys::data {
 
 namespace {
 
-inline std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
-
 // Returns an empty string when the id is acceptable, else the reason.
 inline const char* check_id(std::string_view id) {
   if (id.empty()) return "empty";

@@ -14,6 +14,13 @@
 
 namespace recsys::data {
 
+// A field without the spaces around it: they are not part of an id or value.
+inline std::string_view trim_spaces(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
 // Limits (docs/data.md). A longer line is reported and skipped, never read whole.
 inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
 // Ratings above this are treated as a broken file (a counter or timestamp in

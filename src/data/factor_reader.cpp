@@ -118,10 +118,7 @@ void parse_csv_line(std::string_view line, const std::string& where, Collector& 
   if (comma == std::string_view::npos) throw std::runtime_error(where + ": expected id,f1,f2,...");
   // Spaces around the id are not part of it, as in a ratings file: "1 ,0.5"
   // made a user "1 " beside the user "1" the ratings have.
-  std::string_view id_field = line.substr(0, comma);
-  while (!id_field.empty() && id_field.front() == ' ') id_field.remove_prefix(1);
-  while (!id_field.empty() && id_field.back() == ' ') id_field.remove_suffix(1);
-  std::string id(id_field);
+  std::string id(trim_spaces(line.substr(0, comma)));
   std::size_t pos = comma + 1;
   while (pos <= line.size()) {
     std::size_t end = line.find(',', pos);

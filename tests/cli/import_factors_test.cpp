@@ -21,6 +21,19 @@ void write_spark_output(const TempDir& dir) {
   dir.write("itemFactors/part-00001-abc.json",
             "{\"id\":20,\"features\":[0.1,0.9]}\n{\"id\":30,\"features\":[0.5,0.5]}\n");
 }
+
+// DIR/db holding `ratings` and a generation imported from the factor CSVs
+// `users` and `items`, precomputed.
+std::string precomputed_import(const TempDir& dir, const std::string& ratings, const std::string& users,
+                               const std::string& items) {
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", dir.write("r.csv", ratings).string()}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "import-factors", "--users", dir.write("users.csv", users).string(), "--items",
+                      dir.write("items.csv", items).string()},
+                     dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  return db;
+}
 }  // namespace
 
 TEST_CASE("Spark ALS factors are imported as a generation that precompute serves") {
@@ -235,15 +248,10 @@ TEST_CASE("items without factors are never listed, by precompute or after an eve
   // everyone, and were listed as "model" items above every item the model
   // scores below 0, in index order; similar lists had them at cosine 0.
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto ratings = dir.write("r.csv", "user,item,rating\nu1,i1,5\nu1,i2,4\nu2,i2,3\nu2,i3,5\nu3,i4,1\nu3,i5,2\nu4,i1,3\n"
-                                     "u5,i3,2\nu5,i4,2\n");
-  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
-  auto users = dir.write("users.csv", "u1,-1,-1\nu2,1,1\nu5,1,1\n");
-  auto items = dir.write("items.csv", "i3,1,0.5\ni4,0.5,1\n");
-  REQUIRE(run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir).status ==
-          0);
-  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  const auto db = precomputed_import(dir,
+                                     "user,item,rating\nu1,i1,5\nu1,i2,4\nu2,i2,3\nu2,i3,5\nu3,i4,1\nu3,i5,2\nu4,i1,3\n"
+                                     "u5,i3,2\nu5,i4,2\n",
+                                     "u1,-1,-1\nu2,1,1\nu5,1,1\n", "i3,1,0.5\ni4,0.5,1\n");
   auto listed = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv{"--db", db};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -275,14 +283,8 @@ TEST_CASE("items without factors are never listed, by precompute or after an eve
 
 TEST_CASE("the only item with factors gets the fallback as its similar items, not an empty model list") {
   TempDir dir;
-  auto db = (dir / "db").string();
-  auto ratings = dir.write("r.csv", "user,item\nu1,i1\nu1,i2\nu2,i2\nu2,i3\n");
-  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
-  auto users = dir.write("users.csv", "u1,1,0\nu2,0,1\n");
-  auto items = dir.write("items.csv", "i3,1,1\n");
-  REQUIRE(run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string()}, dir).status ==
-          0);
-  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  const auto db =
+      precomputed_import(dir, "user,item\nu1,i1\nu1,i2\nu2,i2\nu2,i3\n", "u1,1,0\nu2,0,1\n", "i3,1,1\n");
   auto similar = run_recsys({"--db", db, "similar", "i3", "--json"}, dir);
   INFO(similar.out << similar.err);
   REQUIRE(similar.status == 0);
