@@ -241,7 +241,8 @@ int main(int argc, char** argv) try {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "recsys: %s\nRun with --help for usage.\n", printable(e.what()).c_str());
+    std::fprintf(stderr, "recsys: %s%s\nRun with --help for usage.\n", printable(e.what()).c_str(),
+                 printable(cli::config_file_note(e.what(), sources)).c_str());
     return 2;
   }
   log::init(global.log_level);

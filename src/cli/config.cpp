@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -185,6 +186,10 @@ class CheckedConfig : public CLI::ConfigTOML {
         throw CLI::ConfigError(fmt::format("{}: '{}' cannot name another config file", sources_.file, item.name));
       }
       if (op->count() > 0) continue;  // given on the command line, which wins
+      // ... also over a file's option that the command line's one excludes
+      // (`append = true` in the file, `--replace` given).
+      const auto excludes = op->get_excludes();
+      if (std::any_of(excludes.begin(), excludes.end(), [](const CLI::Option* o) { return o->count() > 0; })) continue;
       if (env_set(*op)) continue;     // the environment beats the file
       sources_.from_file.insert(op);
       kept.push_back(std::move(item));
@@ -289,6 +294,22 @@ void print_config(CLI::App& app, const ConfigSources& sources) {
 }
 
 }  // namespace
+
+std::string config_file_note(std::string_view message, const ConfigSources& sources) {
+  for (const CLI::Option* op : sources.from_file) {
+    const std::string name = op->get_name();
+    if (message.size() <= name.size() || message.substr(0, name.size()) != name) continue;
+    if (message[name.size()] != ':' && message[name.size()] != ' ') continue;
+    // The same name given on the command line (another subcommand's option
+    // of that name may come from the file) leaves the source open.
+    for (const auto& token : sources.argv) {
+      if (token == "--") break;
+      if (token == name || token.rfind(name + "=", 0) == 0) return {};
+    }
+    return fmt::format(" (set in the config file {})", sources.file);
+  }
+  return {};
+}
 
 void install_config_reader(CLI::App& app, ConfigSources& sources) {
   app.config_formatter(std::make_shared<CheckedConfig>(app, sources));

@@ -10,6 +10,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/options.hpp"
@@ -27,6 +28,11 @@ enum class Origin { Default, File, Env, Cli };
 
 // Installs the checking TOML/INI reader on `app` (call before parsing).
 void install_config_reader(CLI::App& app, ConfigSources& sources);
+
+// " (set in the config file F)" when `message`, an error about an option
+// ("--name: ..." or "--name excludes ..."), is about an option whose value
+// came from the config file and not from the command line; else empty.
+std::string config_file_note(std::string_view message, const ConfigSources& sources);
 
 // Where the value of `option` came from after parsing.
 Origin origin_of(const CLI::Option& option, const ConfigSources& sources);

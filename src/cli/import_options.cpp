@@ -21,8 +21,13 @@ void add_import_options(CLI::App& sub, data::ImportOptions& o) {
                  "(implicit: plays, clicks; duplicates and events add up) or auto (ratings when every file has one)")
       ->check(CLI::IsMember({"auto", "ratings", "counts"}))
       ->capture_default_str();
-  sub.add_flag("--append", o.append, "Add to the stored ratings (required when ratings are stored, or --replace)");
-  sub.add_flag("--replace", o.replace, "Replace the stored ratings (required when ratings are stored, or --append)");
+  auto* append =
+      sub.add_flag("--append", o.append, "Add to the stored ratings (required when ratings are stored, or --replace)");
+  auto* replace =
+      sub.add_flag("--replace", o.replace, "Replace the stored ratings (required when ratings are stored, or --append)");
+  // Declared to CLI11 so that one of them on the command line drops the other
+  // from a config file (cli/config.cpp) instead of refusing both.
+  append->excludes(replace);
   sub.add_flag("--strict", o.strict, "Abort at the first malformed row (nothing is written)");
   sub.add_option("--max-bad-fraction", o.max_bad_fraction,
                  "Abort (nothing is written) when a file has a larger share of malformed rows: the wrong file")

@@ -165,7 +165,10 @@ std::optional<std::string> split_cells(std::string_view line, char separator, st
         cell += line[k++];
       }
       if (!closed) return fmt::format("the quoted field at column {} is not closed", open + 1);
-      while (k < line.size() && line[k] != ',') ++k;
+      // Only spaces may follow the closing quote, as in a ratings file: `"a"b`
+      // lost the b (what else was meant is not known).
+      while (k < line.size() && line[k] == ' ') ++k;
+      if (k < line.size() && line[k] != ',') return fmt::format("unexpected text after a closing quote at column {}", k + 1);
     } else {
       auto comma = line.find(',', k);
       cell = trim(line.substr(k, comma - k));

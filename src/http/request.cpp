@@ -168,6 +168,7 @@ ParseRefusal RequestParser::refusal(const beast::error_code& ec) const {
     case Why::TwoAuthorizations:
       return {400, "bad_request", "more than one Authorization header: which one counts is ambiguous"};
     case Why::TwoHosts: return {400, "bad_request", "more than one Host header (RFC 9112 3.2)"};
+    case Why::TwoOrigins: return {400, "bad_request", "more than one Origin header (RFC 6454 7.3)"};
     case Why::None: break;
   }
   if (ec == beast::http::error::header_limit) return {431, "headers_too_large", "the request header is too large"};
@@ -197,6 +198,7 @@ void RequestParser::on_field_impl(beast::http::field name, beast::string_view, b
     ++hosts_;
     request_.host.assign(value.data(), value.size());
   } else if (name == beast::http::field::origin) {
+    ++origins_;
     request_.origin.assign(value.data(), value.size());
   } else if (name == beast::http::field::if_none_match) {
     // Several fields are one list (RFC 9110 5.3).
@@ -231,6 +233,13 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
   // requests and old health checks omit it, and no route depends on it.
   if (hosts_ > 1) {
     why_ = Why::TwoHosts;
+    ec = beast::http::error::bad_field;
+    return;
+  }
+  // RFC 6454 7.3: a user agent sends at most one Origin. Two are not a
+  // browser's; refused rather than letting one of them decide the check.
+  if (origins_ > 1) {
+    why_ = Why::TwoOrigins;
     ec = beast::http::error::bad_field;
     return;
   }

@@ -103,7 +103,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   // Whether a chunk-size line starts with a size over what is left of the
   // body limit (Beast's 413 when it reads the line).
   bool chunk_size_over_limit(std::string_view line) const;
-  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations, TwoHosts };
+  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations, TwoHosts, TwoOrigins };
 
   Request& request_;
   const Limits& limits_;
@@ -113,6 +113,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   bool only_chunked_ = true;       // ... and each was exactly "chunked"
   int authorizations_ = 0;         // Authorization fields seen
   int hosts_ = 0;                  // Host fields seen
+  int origins_ = 0;                // Origin fields seen
   std::uint64_t body_received_ = 0;
   std::uint64_t consumed_ = 0;    // bytes of this request feed() consumed
   std::uint64_t lf_checked_ = 0;  // bytes of this request checked for a bare LF

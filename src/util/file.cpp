@@ -1,5 +1,6 @@
 #include "util/file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -78,15 +79,31 @@ void OutputFile::write(std::string_view bytes) {
 }
 
 void OutputFile::commit() {
-  // Buffered: a full disk may only show at the flush or the close.
-  const bool flushed = std::fflush(file_) == 0;
+  // Buffered: a full disk may only show at the flush or the close. A file
+  // to be renamed is synced first: renamed unsynced, a power loss could
+  // leave TARGET empty or cut short (XFS, ext4 with noauto_da_alloc), where
+  // the rule is the previous content or the new one.
+  const bool flushed = std::fflush(file_) == 0 && (tmp_.empty() || ::fsync(::fileno(file_)) == 0);
   int err = errno;
   const bool closed = std::fclose(file_) == 0;
   if (flushed && !closed) err = errno;
   file_ = nullptr;
   if (!flushed || !closed) throw cannot_write(path_, err != 0 ? err : EIO);
-  if (!tmp_.empty() && std::rename(tmp_.c_str(), target_.c_str()) != 0) throw cannot_write(path_, errno);
+  if (tmp_.empty()) {
+    committed_ = true;
+    return;
+  }
+  if (std::rename(tmp_.c_str(), target_.c_str()) != 0) throw cannot_write(path_, errno);
   committed_ = true;
+  // The new name reaches the disk too. Best effort: some file systems refuse
+  // to sync a directory (EINVAL on FUSE and network mounts), and the file is
+  // whole and in place by now.
+  const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
 }
 
 void write_file(const std::string& path, std::string_view text) {

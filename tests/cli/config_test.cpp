@@ -107,6 +107,62 @@ TEST_CASE("the database is chosen by command line, then RECSYS_DB, then the conf
   REQUIRE_THAT(plain.out, Contains("db = \"recsys.db\"") && Contains("# default"));
 }
 
+TEST_CASE("a value from a config file that the option refuses is reported with the file's name") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = dir.write("r.csv", kRatings);
+  for (const auto& text : {std::string("threads = \"abc\"\n"), std::string("[train]\nfactors = -3\n"),
+                           std::string("[train]\nfactors = [3, 4]\n")}) {
+    INFO(text);
+    auto file = dir.write("typed.toml", text);
+    auto r = run_recsys({"--config", file.string(), "--db", db, "train", csv.string()}, dir);
+    REQUIRE(r.status == 2);
+    REQUIRE_THAT(r.err, Contains("(set in the config file " + file.string() + ")"));
+    REQUIRE_FALSE(std::filesystem::exists(db));
+  }
+  // The same refusal for a value typed on the command line names no file.
+  auto file = dir.write("fine.toml", "[train]\nfactors = 8\n");
+  auto r = run_recsys({"--config", file.string(), "--db", db, "train", "--factors", "-3", csv.string()}, dir);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.err, Contains("--factors") && !Contains("config file"));
+}
+
+TEST_CASE("--append or --replace on the command line wins over the other one in a config file") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import", dir.write("r.csv", kRatings).string()}, dir).status == 0);
+  auto more = dir.write("more.csv", "user,item,rating\nu4,i1,5\n").string();
+  auto count = [&] {
+    auto info = run_recsys({"--db", db, "info"}, dir);
+    REQUIRE(info.status == 0);
+    auto at = info.out.find("  ratings ");
+    REQUIRE(at != std::string::npos);
+    return std::stoi(info.out.substr(at + 10));
+  };
+  // append = true in the file, --replace given: the stored ratings are replaced.
+  auto appending = dir.write("append.toml", "[import]\nappend = true\n").string();
+  auto r = run_recsys({"--config", appending, "--db", db, "import", "--replace", more}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Contains("ratings stored  1 "));
+  // replace = true in the file, --append given: added to them.
+  auto replacing = dir.write("replace.toml", "[import]\nreplace = true\n").string();
+  r = run_recsys({"--config", replacing, "--db", db, "import", "--append", dir.write("r.csv", kRatings).string()}, dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE_THAT(r.out, Contains("ratings stored  6 "));
+  // Both in the file: refused, naming the file; nothing changes.
+  auto both = dir.write("both.toml", "[import]\nappend = true\nreplace = true\n").string();
+  r = run_recsys({"--config", both, "--db", db, "import", more}, dir);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.err, Contains("--append") && Contains("--replace") && Contains("config file " + both));
+  // Both on the command line: refused as before.
+  r = run_recsys({"--db", db, "import", "--append", "--replace", more}, dir);
+  REQUIRE(r.status == 2);
+  REQUIRE_THAT(r.err, Contains("--append") && Contains("--replace"));
+  REQUIRE(count() == 6);
+}
+
 TEST_CASE("config --print shows global and subcommand settings with their sources, as TOML") {
   TempDir dir;
   auto config = dir.write("recsys.toml", "log-level = \"warn\"\n[serve]\nport = 9090\n");

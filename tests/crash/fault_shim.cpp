@@ -9,7 +9,12 @@
 //             whichever thread allocates next);
 //   write_full pwrite, pwrite64 and writev write nothing (return 0), as on a
 //             full disk (LMDB reports the short write as EIO) until SIGUSR2
-//             disarms the fault again (space freed); regular files only.
+//             disarms the fault again (space freed); regular files only;
+//   fsync_eio fsync (not fdatasync, which LMDB's commits use) fails with EIO
+//             on regular files: a report or a backup copy that cannot reach
+//             the disk.
+// RECSYS_FAULT_ARMED=1 arms the fault from the start, for commands that do
+// not run long enough to be signalled.
 // The real functions are found with dlsym(RTLD_NEXT): under ASan they are the
 // sanitizer's, so memory allocated here is freed by the matching delete.
 // Both pwrite and pwrite64 are defined below: no header redirection.
@@ -28,7 +33,7 @@
 namespace {
 
 volatile sig_atomic_t armed = 0;  // set by the SIGUSR1 handler only
-enum class Fault { None, SyncEio, New, WriteFull };
+enum class Fault { None, SyncEio, New, WriteFull, FsyncEio };
 Fault fault = Fault::None;          // set once, before main
 thread_local bool wrote_since_sync = false;
 
@@ -41,6 +46,9 @@ __attribute__((constructor)) void install() {
   if (std::strcmp(f, "sync_eio") == 0) fault = Fault::SyncEio;
   if (std::strcmp(f, "new") == 0) fault = Fault::New;
   if (std::strcmp(f, "write_full") == 0) fault = Fault::WriteFull;
+  if (std::strcmp(f, "fsync_eio") == 0) fault = Fault::FsyncEio;
+  const char* from_start = std::getenv("RECSYS_FAULT_ARMED");
+  if (from_start && std::strcmp(from_start, "1") == 0) armed = 1;
   struct sigaction sa {};
   sa.sa_handler = arm;
   sigemptyset(&sa.sa_mask);
@@ -54,12 +62,13 @@ Fn next(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
 
-// Only regular files fill up: the log and sockets keep working.
-bool disk_full(int fd) {
-  if (!armed || fault != Fault::WriteFull) return false;
+bool regular_file(int fd) {
   struct stat st {};
   return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 }
+
+// Only regular files fill up: the log and sockets keep working.
+bool disk_full(int fd) { return armed && fault == Fault::WriteFull && regular_file(fd); }
 
 }  // namespace
 
@@ -91,6 +100,15 @@ int fdatasync(int fd) {
   bool periodic = !wrote_since_sync;
   wrote_since_sync = false;
   if (armed && fault == Fault::SyncEio && periodic) {
+    errno = EIO;
+    return -1;
+  }
+  return real(fd);
+}
+
+int fsync(int fd) {
+  static auto real = next<int (*)(int)>("fsync");
+  if (armed && fault == Fault::FsyncEio && regular_file(fd)) {
     errno = EIO;
     return -1;
   }

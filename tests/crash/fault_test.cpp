@@ -9,7 +9,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <thread>
 
 #include "../http/client.hpp"
@@ -29,25 +32,32 @@ const char* shim_path() {
   return shim && *shim ? shim : nullptr;
 }
 
-// Starts `recsys serve` with the shim preloaded and RECSYS_FAULT=fault; the
-// variables reach only the child. A sanitized recsys would refuse a preloaded
-// library before its runtime without verify_asan_link_order=0.
-std::unique_ptr<Server> start_with_fault(const TempDir& dir, const std::string& db, const char* fault) {
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  const std::string options = asan ? asan : "";
-  ScopedEnv preload("LD_PRELOAD", shim_path());
-  ScopedEnv which("RECSYS_FAULT", fault);
-  // Restored by hand: ScopedEnv unsets, and the sanitized run sets ASAN_OPTIONS itself.
-  ::setenv("ASAN_OPTIONS", (options + (options.empty() ? "" : ":") + "verify_asan_link_order=0").c_str(), 1);
-  std::unique_ptr<Server> server;
-  try {
-    server = std::make_unique<Server>(dir, db);
-  } catch (...) {
-    asan ? ::setenv("ASAN_OPTIONS", options.c_str(), 1) : ::unsetenv("ASAN_OPTIONS");
-    throw;
+// The shim preloaded with RECSYS_FAULT=fault for the children started while
+// it lives. A sanitized recsys would refuse a preloaded library before its
+// runtime without verify_asan_link_order=0.
+class PreloadedFault {
+ public:
+  explicit PreloadedFault(const char* fault)
+      : preload_("LD_PRELOAD", shim_path()), which_("RECSYS_FAULT", fault), had_asan_(std::getenv("ASAN_OPTIONS")) {
+    asan_ = had_asan_ ? std::getenv("ASAN_OPTIONS") : "";
+    ::setenv("ASAN_OPTIONS", (asan_ + (asan_.empty() ? "" : ":") + "verify_asan_link_order=0").c_str(), 1);
   }
-  asan ? ::setenv("ASAN_OPTIONS", options.c_str(), 1) : ::unsetenv("ASAN_OPTIONS");
-  return server;
+  // Restored by hand: ScopedEnv unsets, and the sanitized run sets ASAN_OPTIONS itself.
+  ~PreloadedFault() { had_asan_ ? ::setenv("ASAN_OPTIONS", asan_.c_str(), 1) : ::unsetenv("ASAN_OPTIONS"); }
+  PreloadedFault(const PreloadedFault&) = delete;
+  PreloadedFault& operator=(const PreloadedFault&) = delete;
+
+ private:
+  ScopedEnv preload_, which_;
+  bool had_asan_;
+  std::string asan_;
+};
+
+// Starts `recsys serve` with the shim preloaded and RECSYS_FAULT=fault; the
+// variables reach only the child.
+std::unique_ptr<Server> start_with_fault(const TempDir& dir, const std::string& db, const char* fault) {
+  PreloadedFault preloaded(fault);
+  return std::make_unique<Server>(dir, db);
 }
 
 // The first (user, item) pair of the pipeline's ratings file.
@@ -248,4 +258,45 @@ TEST_CASE("an unexpected error escaping a server thread is logged and the server
   INFO(exited->err);
   REQUIRE(exited->status == 1);
   REQUIRE_THAT(exited->err, Catch::Contains("thread stopped by an unexpected error: std::bad_alloc; exiting"));
+}
+
+// A report written beside its target and renamed over it must be on the disk
+// before the rename: unsynced, a power loss could leave an empty file under
+// the name, where the rule is the previous content or the new one.
+TEST_CASE("an output file that cannot be synced is an error and the previous file stays") {
+  if (!shim_path()) {
+    WARN("RECSYS_FAULT_SHIM is not set: run through meson test");
+    return;
+  }
+  TempDir dir;
+  const auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", (dir / "r.csv").string()},
+                     dir)
+              .status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", (dir / "r.csv").string()}, dir).status == 0);
+  auto generated = dir.write("out.csv", "previous\n");
+  auto metrics = dir.write("metrics.json", "previous\n");
+  RunResult gen, train;
+  {
+    PreloadedFault preloaded("fsync_eio");
+    ScopedEnv from_start("RECSYS_FAULT_ARMED", "1");
+    gen = run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", generated.string()}, dir);
+    train = run_recsys({"--db", db, "train", "--factors", "4", "--iterations", "2", "--metrics-json", metrics.string()},
+                       dir);
+  }
+  for (const auto* r : {&gen, &train}) {
+    INFO(r->err);
+    REQUIRE(r->status == 1);
+    REQUIRE_THAT(r->err, Catch::Contains("cannot write") && Catch::Contains("Input/output error"));
+  }
+  for (const auto& file : {generated, metrics}) {
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(text == "previous\n");
+    REQUIRE_FALSE(std::filesystem::exists(file.string() + ".tmp"));
+  }
+  // Without the fault both are written.
+  REQUIRE(run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", generated.string()}, dir)
+              .status == 0);
+  REQUIRE(std::filesystem::file_size(generated) > 100);
 }

@@ -124,27 +124,32 @@ TEST_CASE("bad item rows are reported as file:line: reason and skipped; --strict
       "3,Too,many,fields\n"
       "1,Again (1995),Comedy\n"
       "4,Bad \xFF byte,Drama\n"
-      "5,Fine (1996),Comedy\n";
+      "5,Fine (1996),Comedy\n"
+      "6,\"Quoted\" tail (1997),Drama\n"
+      "7, \"Spaced, quoted (1998)\" ,Drama\n";
   ItemReadOptions o;
   o.max_bad_fraction = 0.9;
   auto r = parse(text, o);
-  REQUIRE(r.rows_read == 6);
-  REQUIRE(r.skipped == 4);
-  REQUIRE(r.items.size() == 2);
+  REQUIRE(r.rows_read == 8);
+  REQUIRE(r.skipped == 5);
+  REQUIRE(r.items.size() == 3);
   REQUIRE(r.errors == std::vector<std::string>{
                           "f:3: the quoted field at column 3 is not closed",
                           "f:4: expected 3 fields (movieId,title,genres), found 4",
                           "f:5: item '1' repeats line 2",
                           "f:6: not valid UTF-8 (a Latin-1 file? use --encoding latin-1)",
+                          "f:8: unexpected text after a closing quote at column 12",
                       });
   REQUIRE(json_of(r, "1") == R"j({"title":"Good (1995)","genres":["Drama"]})j");  // the first row of an id stays
+  // Spaces around a quoted field are not text after it.
+  REQUIRE(json_of(r, "7") == R"j({"title":"Spaced, quoted (1998)","genres":["Drama"]})j");
   // Too many bad rows for the default --max-bad-fraction: the wrong file.
-  REQUIRE_THROWS_WITH(parse(text), Catch::Contains("4 of 6 rows (66.7%) are bad") && Catch::Contains("nothing stored"));
+  REQUIRE_THROWS_WITH(parse(text), Catch::Contains("5 of 8 rows (62.5%) are bad") && Catch::Contains("nothing stored"));
   o.strict = true;
   REQUIRE_THROWS_WITH(parse(text, o), Catch::Contains("f:3: the quoted field") && Catch::Contains("--strict"));
   o.strict = false;
   o.encoding = Encoding::Latin1;
-  REQUIRE(parse(text, o).skipped == 3);  // read as Latin-1, byte FF is ÿ
+  REQUIRE(parse(text, o).skipped == 4);  // read as Latin-1, byte FF is ÿ
 }
 
 TEST_CASE("generic CSV rows with another field count than the header are bad rows, not shifted fields") {

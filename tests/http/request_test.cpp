@@ -148,7 +148,7 @@ TEST_CASE("Expect: 100-continue with a wrong token or another site's Origin gets
 // browser POST events here: a form, or fetch() with a text/plain body, needs
 // no CORS preflight. Browsers send Origin with every POST; curl and services
 // send none, and the dashboard sends its own origin.
-TEST_CASE("events posted from a web page of another site, or with two Host fields, are refused; the server's own pages and other clients are not") {
+TEST_CASE("events posted from a web page of another site, or with two Host or Origin fields, are refused; the server's own pages and other clients are not") {
   test::ServedDb f(10, 12, 3, 5);
   test::Server server(f.dir, f.db, {"--allow-host", "recs.example.com"});  // a proxy's name, passed on
   const std::string body = R"({"user":"u-origin","item":"i2","value":1})";
@@ -172,6 +172,14 @@ TEST_CASE("events posted from a web page of another site, or with two Host field
   auto two = post("Host: evil.example\r\nHost: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n");
   REQUIRE(two.status == 400);
   REQUIRE(two.body.find("more than one Host") != std::string::npos);
+  // Two Origin fields: either could decide the check, so neither does.
+  for (const char* origins : {"Host: 127.0.0.1:8080\r\nOrigin: http://evil.example\r\nOrigin: http://127.0.0.1:8080\r\n",
+                              "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\nOrigin: http://evil.example\r\n"}) {
+    INFO(origins);
+    auto r = post(origins);
+    REQUIRE(r.status == 400);
+    REQUIRE(r.body.find("more than one Origin") != std::string::npos);
+  }
   Connection check(server.port());
   REQUIRE(check.get("/v1/users/u-origin/history").body.find("i2") == std::string::npos);
   for (const char* taken : {"Host: 127.0.0.1:8080\r\n", "Host: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\n",
