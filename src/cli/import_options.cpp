@@ -36,7 +36,8 @@ void add_import_options(CLI::App& sub, data::ImportOptions& o) {
 }
 
 void discard_if_created(store::Database&& db) noexcept {
-  if (!db.created()) return;
+  if (!db.created_data()) return;
+  const bool made_directory = db.created();
   std::filesystem::path path = db.path();
   try {
     {
@@ -47,8 +48,14 @@ void discard_if_created(store::Database&& db) noexcept {
         return;
       }
     }  // closed before its files go
+    // ... or have it open, importing into it (a concurrent first import
+    // failed with "cannot open .../data.mdb" when its database was removed).
+    if (store::in_use_by_another_process(path)) return;
     std::error_code ec;
     std::filesystem::remove(path / "data.mdb", ec);
+    // A directory that existed keeps LMDB's lock file: a process that opened
+    // it meanwhile keeps the one lock table every later process will use.
+    if (!made_directory) return;
     std::filesystem::remove(path / "lock.mdb", ec);
     std::filesystem::remove(path, ec);  // only when nothing else is in it
   } catch (const std::exception&) {

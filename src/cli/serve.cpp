@@ -73,6 +73,11 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
   s.threads = resolve_threads(options.threads != 0 ? options.threads : global.threads);
   if (!options.token_file.empty()) {
     s.token = read_token(options.token_file);
+  } else if (const char* file = std::getenv("RECSYS_TOKEN_FILE"); file && *file == '\0') {
+    // CLI11 reads an empty variable as unset; here that would be open writes
+    // because a file name went missing (an unset variable in a unit file).
+    throw std::runtime_error(
+        "RECSYS_TOKEN_FILE is set but empty: name the token file, or unset it to accept events without a token");
   } else if (const char* env = std::getenv("RECSYS_TOKEN")) {
     // Set but blank is a secret that went missing (an empty variable in a unit
     // file or a failed substitution), not a request for open writes: refused
@@ -117,7 +122,15 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
       ->check(kNonNegative);
   sub->add_option("--token-file", options->token_file,
                   "File whose first line is the bearer token POST /v1/events requires (or env RECSYS_TOKEN)")
-      ->envname("RECSYS_TOKEN_FILE");
+      ->envname("RECSYS_TOKEN_FILE")
+      // Empty is a name that went missing, not a request for open writes.
+      ->check(CLI::Validator(
+          [](std::string& path) {
+            return path.empty() ? std::string("the token file name is empty: name the file, or leave the option out "
+                                              "to accept events without a token")
+                                : std::string();
+          },
+          "FILE"));
   sub->add_option("--max-connections", options->server.max_connections, "Open connections at most")
       ->check(kPositive)
       ->capture_default_str();

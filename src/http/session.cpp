@@ -141,6 +141,7 @@ Session::Clock::time_point Session::read_deadline() {
   auto now = Clock::now();
   if (overflow_) return overflow_end_;
   if (!parser_) {
+    if (blank_seen_) return idle_since_ + t.idle;
     return in_begin_ == in_end_ ? now + t.idle : now + t.read;
   }
   if (!parser_->is_header_done()) return request_start_ + t.read;
@@ -176,8 +177,11 @@ bool Session::parse_one() {
   if (!parser_) {
     // RFC 9112 2.2: empty lines before a request line are ignored (some
     // clients send a CRLF after a POST body; it was refused as a bad method).
+    const std::size_t before = in_begin_;
     while (in_end_ - in_begin_ >= 2 && in_[in_begin_] == '\r' && in_[in_begin_ + 1] == '\n') in_begin_ += 2;
-    if (in_begin_ == in_end_ || (in_end_ - in_begin_ == 1 && in_[in_begin_] == '\r')) return false;  // more to come
+    const bool half = in_end_ - in_begin_ == 1 && in_[in_begin_] == '\r';
+    if (in_begin_ != before || half) blank_seen_ = true;
+    if (in_begin_ == in_end_ || half) return false;  // more to come
   }
   if (!parser_) {
     parser_.emplace(request_, worker_.shared().limits, worker_.shared().token);
@@ -287,6 +291,8 @@ void Session::finish_response(unsigned status, bool head) {
   parser_.reset();
   continued_ = false;
   body_start_.reset();
+  idle_since_ = Clock::now();
+  blank_seen_ = false;
   shrink(request_.body);
   shrink(response_.body);
 }

@@ -255,6 +255,7 @@ CheckReport check_environment(const fs::path& given) {
     throw std::runtime_error("'" + path.string() + "' is a directory without a recsys database (data.mdb)");
   }
   refuse_unmappable(path, false);
+  refuse_second_lock(path);
   if (!check_lmdb(path, report)) return report;
   // Pass 2 opens the environment again: the first one is closed by now, as
   // LMDB requires (one MDB_env per file and process).

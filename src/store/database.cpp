@@ -141,6 +141,55 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
   }
 }
 
+namespace {
+
+// Whether another process has the environment whose lock file is `lock`
+// open: every process that opens it holds an fcntl lock on the lock file's
+// first byte for as long as the environment is open (LMDB's
+// mdb_env_excl_lock), and F_GETLK reports only other processes' locks.
+bool held_by_another_process(const fs::path& lock) {
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 1;
+  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  // The close drops every fcntl lock this process holds on the file: never
+  // called while this process has that environment open.
+  ::close(fd);
+  return held;
+}
+
+}  // namespace
+
+// One data file, one lock table: a second name for the file would get a lock
+// of its own, and a writer on each built on a stale snapshot of the other's
+// commits (measured: an import reported and lost). Symbolic links are resolved
+// (resolve_db_path); these are the two other ways to a second name.
+void refuse_second_lock(const fs::path& path) {
+  std::error_code ec;
+  const bool subdir = fs::is_directory(path, ec);
+  const fs::path data_file = subdir ? path / "data.mdb" : path;
+  struct stat st {};
+  if (::stat(data_file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    throw std::runtime_error(fmt::format(
+        "the database file {} has {} names (hard links): opened by each, it would get a lock file per name, and "
+        "writers could lose each other's commits; keep one name (remove the other links) or make a copy (cp)",
+        data_file.string(), st.st_nlink));
+  }
+  // DIR/data.mdb opened as a single-file database (lock DIR/data.mdb-lock) by
+  // a process now, while DIR is opened as a directory (lock DIR/lock.mdb).
+  if (subdir && held_by_another_process(path / "data.mdb-lock")) {
+    throw std::runtime_error("'" + (path / "data.mdb").string() +
+                             "' is open in another process as a single-file database (its lock is data.mdb-lock): "
+                             "opened as the directory it would get a second lock, and writers could lose each "
+                             "other's commits; open it as that process does (--db " +
+                             (path / "data.mdb").string() + ")");
+  }
+}
+
 void refuse_file_inside_database(const fs::path& path) {
   const auto name = path.filename();
   if (name != "data.mdb" && name != "lock.mdb") return;
@@ -185,6 +234,12 @@ fs::path resolve_db_path(const fs::path& given) {
   const fs::path existing = fs::exists(given, ec) ? given : util::follow_links(given);
   fs::path resolved = fs::weakly_canonical(existing, ec);
   return ec ? given : resolved;
+}
+
+bool in_use_by_another_process(const fs::path& db_path) {
+  const fs::path path = resolve_db_path(db_path);
+  std::error_code ec;
+  return held_by_another_process(lock_file(path, fs::is_directory(path, ec)));
 }
 
 fs::path default_db_path() {
@@ -238,6 +293,11 @@ Database Database::open(const OpenOptions& options) {
     db.data_file_ = path;
   }
   refuse_unmappable(path, options.mode == OpenMode::Create);
+  refuse_second_lock(path);
+  // An existing directory without a data file (made empty by hand) is a
+  // creation too: a failed first import removes the data file it made.
+  if (subdir && !db.created_ && !fs::exists(db.data_file_, ec)) db.created_data_ = true;
+  if (db.created_) db.created_data_ = true;
 
   Env::Options env_options;
   env_options.flags = flags;

@@ -86,8 +86,10 @@ class Database {
   const Tables& tables() const { return tables_; }
   const std::filesystem::path& path() const { return path_; }
   bool read_only() const { return read_only_; }
-  // Whether open() created the environment (OpenMode::Create on a missing path).
+  // Whether open() created the database directory (OpenMode::Create on a missing path).
   bool created() const { return created_; }
+  // Whether open() created the data file (a new directory, or an existing one without data.mdb).
+  bool created_data() const { return created_data_; }
 
   // A read-only snapshot, holding the map lock shared while it is live.
   // Handles MDB_MAP_RESIZED (another process grew the map) by adopting the
@@ -178,6 +180,7 @@ class Database {
   std::filesystem::path data_file_;
   bool read_only_ = true;
   bool created_ = false;
+  bool created_data_ = false;
   std::uint32_t upgraded_from_ = 0;  // the schema version this open upgraded (0: none)
 };
 
@@ -194,6 +197,13 @@ Env open_env(const std::filesystem::path& path, Env::Options options, OpenMode m
 // opened by, so two spellings would give one database two lock tables.
 std::filesystem::path resolve_db_path(const std::filesystem::path& path);
 
+// Whether another process has the database at `path` open now: it holds
+// LMDB's fcntl lock on the lock file for as long as it does. A snapshot (it
+// may be opened right after). Call it only when this process has no
+// environment open on `path`: the probe's close would drop this process's
+// own fcntl locks on the lock file.
+bool in_use_by_another_process(const std::filesystem::path& path);
+
 // Path from --db / RECSYS_DB, default ./recsys.db.
 std::filesystem::path default_db_path();
 
@@ -207,5 +217,11 @@ void refuse_file_inside_database(const std::filesystem::path& path);
 // directory nor a regular file (/dev/null, a FIFO), or a data file of 0 bytes
 // unless the command creates databases (`creating`: it starts one there).
 void refuse_unmappable(const std::filesystem::path& path, bool creating);
+
+// Throws when the database at `path` (resolved) could get a second lock table:
+// its data file has more than one name (hard links), or `path` is a directory
+// whose data.mdb another process has open as a single-file database (holding
+// data.mdb-lock). Each lock table's writers would lose the other's commits.
+void refuse_second_lock(const std::filesystem::path& path);
 
 }  // namespace recsys::store

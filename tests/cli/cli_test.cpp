@@ -2,6 +2,10 @@
 // messages, and the hot backup. Runs the real binary.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -228,6 +232,114 @@ TEST_CASE("a database reached through a symbolic link is the same database, with
   CHECK(via.status == 1);
   CHECK_THAT(via.err, Catch::Contains("is a file of the database directory"));
   CHECK_FALSE(std::filesystem::exists(dir / "later.db" / "data.mdb-lock"));
+}
+
+namespace {
+
+// Opens the FIFO at `path` for writing once a reader has it open (a command
+// that has reached its input file), within 30 s; -1 otherwise.
+int open_fifo_writer(const std::filesystem::path& path) {
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30); std::chrono::steady_clock::now() < end;) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFL, 0);
+      return fd;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+void feed_and_close(int fd, const std::string& text) {
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+}
+
+}  // namespace
+
+// Two first imports into one new path: the one that created the database
+// failed and removed it while the other had it open, and the other then failed
+// with "cannot open .../data.mdb to lock it". The inputs are FIFOs, so each
+// import holds the database open, waiting for its rows, until the test writes them.
+TEST_CASE("a failed first import keeps the database another import has open") {
+  TempDir dir;
+  const auto db = (dir / "race.db").string();
+  for (const char* fifo : {"bad.csv", "good.csv"}) REQUIRE(::mkfifo((dir / fifo).c_str(), 0600) == 0);
+  Process creator({recsys_bin(), "--db", db, "import", (dir / "bad.csv").string()}, dir.path());
+  const int bad = open_fifo_writer(dir / "bad.csv");  // the creator has made the database and reads its rows
+  REQUIRE(bad >= 0);
+  Process other({recsys_bin(), "--db", db, "import", (dir / "good.csv").string()}, dir.path());
+  const int good = open_fifo_writer(dir / "good.csv");  // the other has opened it too
+  REQUIRE(good >= 0);
+  feed_and_close(bad, "user,item,rating\nu1,i1,not-a-number\n");
+  auto failed = creator.wait();
+  REQUIRE(failed.status == 1);
+  REQUIRE_THAT(failed.err, Catch::Contains("no valid rating rows"));
+  feed_and_close(good, "user,item,rating\nu1,i1,5\nu2,i1,4\n");
+  auto taken = other.wait();
+  INFO(taken.err);
+  REQUIRE(taken.status == 0);
+  auto info = run_recsys({"--db", db, "info"}, dir);
+  REQUIRE(info.status == 0);
+  REQUIRE_THAT(info.out, Catch::Contains("users with ratings   2"));
+  REQUIRE(run_recsys({"--db", db, "check"}, dir).status == 0);
+}
+
+TEST_CASE("a failed first import into an existing empty directory removes the data file it made, not the directory") {
+  TempDir dir;
+  const auto db = dir / "empty.db";
+  std::filesystem::create_directory(db);
+  auto r = run_recsys({"--db", db.string(), "import", dir.write("bad.csv", "user,item,rating\nu1,i1,x\n").string()}, dir);
+  REQUIRE(r.status == 1);
+  CHECK(std::filesystem::is_directory(db));
+  CHECK_FALSE(std::filesystem::exists(db / "data.mdb"));
+  auto info = run_recsys({"--db", db.string(), "info"}, dir);
+  CHECK(info.status == 1);
+  CHECK_THAT(info.err, Catch::Contains("without a recsys database"));
+  // The next import starts as the first.
+  REQUIRE(run_recsys({"--db", db.string(), "import", dir.write("r.csv", "u1,i1,5\n").string()}, dir).status == 0);
+}
+
+// Each name of a data file gets a lock table of its own: an import through a
+// hard link beside a server on the other name was reported and lost, and
+// `check` passed. So was an import into DIR beside a server on DIR/data.mdb
+// opened as a single-file database (lock data.mdb-lock).
+TEST_CASE("a data file with a second name or a second lock table is refused at open") {
+  TempDir dir;
+  const auto csv = dir.write("r.csv", "u1,i1,5\nu1,i2,3\nu2,i1,4\n");
+  const auto db = dir / "main.db";
+  REQUIRE(run_recsys({"--db", db.string(), "import", csv.string()}, dir).status == 0);
+  std::filesystem::create_hard_link(db / "data.mdb", dir / "other.mdb");
+  for (const auto& path : {db, dir / "other.mdb"}) {
+    for (const char* command : {"info", "check"}) {
+      auto r = run_recsys({"--db", path.string(), command}, dir);
+      INFO(path << " " << command << ": " << r.err);
+      CHECK(r.status == 1);
+      CHECK_THAT(r.err, Catch::Contains("has 2 names (hard links)"));
+    }
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "other.mdb-lock"));
+  std::filesystem::remove(dir / "other.mdb");
+  REQUIRE(run_recsys({"--db", db.string(), "check"}, dir).status == 0);
+
+  // DIR/data.mdb as a single-file database (accepted where its lock is
+  // data.mdb-lock and no lock.mdb is beside it), held open by an import.
+  const auto single = dir / "single";
+  std::filesystem::create_directory(single);
+  std::filesystem::copy_file(db / "data.mdb", single / "data.mdb");
+  { std::ofstream touch(single / "data.mdb-lock"); }
+  REQUIRE(::mkfifo((dir / "more.csv").c_str(), 0600) == 0);
+  Process holder({recsys_bin(), "--db", (single / "data.mdb").string(), "import", "--append",
+                  (dir / "more.csv").string()}, dir.path());
+  const int more = open_fifo_writer(dir / "more.csv");
+  REQUIRE(more >= 0);
+  auto refused = run_recsys({"--db", single.string(), "import", "--append", csv.string()}, dir);
+  INFO(refused.err);
+  CHECK(refused.status == 1);
+  CHECK_THAT(refused.err, Catch::Contains("is open in another process as a single-file database"));
+  CHECK_FALSE(std::filesystem::exists(single / "lock.mdb"));
+  feed_and_close(more, "u3,i1,5\n");
+  REQUIRE(holder.wait().status == 0);
 }
 
 // --map-size 4096 made a new database fail to create its tables and leave a

@@ -163,7 +163,7 @@ TEST_CASE("RECSYS_TOKEN_FILE protects events like --token-file") {
   REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer env-token\r\n").status == 200);
 }
 
-TEST_CASE("an empty, unreadable or unsendable token file, or an empty RECSYS_TOKEN, refuses to start") {
+TEST_CASE("an empty, unreadable or unsendable token file, an empty file name, or an empty RECSYS_TOKEN, refuses to start") {
   Fixture f;
   auto empty = f.dir.write("empty-token", " \n");
   {
@@ -178,6 +178,16 @@ TEST_CASE("an empty, unreadable or unsendable token file, or an empty RECSYS_TOK
     REQUIRE(r.status == 1);
     REQUIRE_THAT(r.err, Catch::Contains("RECSYS_TOKEN is set but empty"));
   }
+  // An empty file name, in the variable or as the option, is a name that went missing.
+  {
+    ScopedEnv env("RECSYS_TOKEN_FILE", "");
+    auto r = serve_expecting_failure(f, 0);
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Catch::Contains("RECSYS_TOKEN_FILE is set but empty"));
+  }
+  auto unnamed = serve_expecting_failure(f, 0, {"--token-file", ""});
+  REQUIRE(unnamed.status == 2);
+  REQUIRE_THAT(unnamed.err, Catch::Contains("the token file name is empty"));
   auto missing = serve_expecting_failure(f, 0, {"--token-file", (f.dir / "no-such-token").string()});
   REQUIRE(missing.status == 1);
   REQUIRE_THAT(missing.err, Catch::Contains("cannot read the token file") && Catch::Contains("no-such-token"));

@@ -53,6 +53,30 @@ TEST_CASE("a header sent one byte every 0.5 s is cut within twice --read-timeout
   REQUIRE(Connection(server.port()).get("/healthz").status == 200);
 }
 
+// Empty lines before a request line are allowed (RFC 9112 2.2), and each one
+// restarted the idle time-out: a client sending CRLF once a second held its
+// connection past both time-outs, before a first request and after one. They
+// now count as idle time.
+TEST_CASE("empty lines trickled before a request do not hold a connection past --idle-timeout") {
+  Fixture f;
+  test::Server server(f.dir, f.db, {"--read-timeout", "2", "--idle-timeout", "3"});
+  for (bool after_a_request : {false, true}) {
+    INFO("after a request: " << after_a_request);
+    Connection c(server.port());
+    if (after_a_request) REQUIRE(c.get("/healthz").status == 200);
+    std::string blank;
+    for (int i = 0; i < 30; ++i) blank += "\r\n";
+    double seconds = trickle_until_closed(c, blank);
+    CAPTURE(seconds);
+    REQUIRE(seconds >= 1.5);
+    REQUIRE(seconds <= 4.5);
+  }
+  // A request after empty lines is answered as before.
+  Connection c(server.port());
+  c.send("\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  REQUIRE(c.read_response().status == 200);
+}
+
 TEST_CASE("a body below the minimum rate is cut; one above it may take longer than --read-timeout") {
   Fixture f;
   test::Server server(f.dir, f.db, {"--read-timeout", "2", "--min-body-rate", "1000"});
