@@ -7,6 +7,8 @@
 
 #include "cli/options.hpp"
 #include "data/generate.hpp"
+#include "util/error.hpp"
+#include "util/fault_guard.hpp"
 #include "util/file.hpp"
 #include "util/parallel.hpp"
 
@@ -24,6 +26,9 @@ void run_generate(const GlobalOptions& global, GenerateCommand cmd) {
   cmd.options.threads = resolve_threads(global.threads);
   cmd.options.values = cmd.values == "counts" ? data::GeneratedValues::Counts : data::GeneratedValues::Stars;
   data::check_generate_options(cmd.options);
+  // Nothing of a database to undo: the default interrupt line would say there is.
+  static const char stopped[] = "\nrecsys: interrupted: generate stopped\n";
+  interrupt_line.store(stopped);
   if (cmd.output.empty() || cmd.output == "-") {
     data::generate_ratings(cmd.options, [](std::string_view block) {
       if (std::fwrite(block.data(), 1, block.size(), stdout) != block.size())
@@ -35,9 +40,19 @@ void run_generate(const GlobalOptions& global, GenerateCommand cmd) {
   }
   // A file is written beside its target and renamed when whole; a device or a
   // pipe in place, and a symbolic link's target, not the link (util/file.hpp).
+  // Ctrl-C or SIGTERM midway removes the partial file (OUT.tmp), as a
+  // stopped backup removes its partial copy; the signal's exit status stays.
+  util::FaultGuard guard("recsys: error: generate stopped by a fault; its partial file was removed\n",
+                         "\nrecsys: interrupted: generate stopped; its partial file was removed\n");
+  // Armed before the file exists (a signal is handled after the open returns).
+  if (const std::string partial = util::output_temporary(cmd.output); !partial.empty()) {
+    guard.removes(partial, {});
+    guard.arm_file();
+  }
   util::OutputFile out(cmd.output);
   data::generate_ratings(cmd.options, [&](std::string_view block) { out.write(block); });
   out.commit();
+  guard.arm_file(false);
 }
 
 }  // namespace

@@ -155,6 +155,13 @@ bool ChunkParser::split(std::string_view line, std::uint64_t line_no) {
       } else {
         const char* comma = static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(end - p)));
         const char* fe = comma ? comma : end;
+        // RFC 4180: a field holding a quote is quoted whole. A bare one is most
+        // often the rest of a quoted field that spanned lines, whose
+        // continuation was imported as a rating ("Would watch again, 5 stars",4).
+        if (std::memchr(p, '"', static_cast<std::size_t>(fe - p))) {
+          fail(line_no, "a quote inside an unquoted field (quote the whole field and double its quotes)");
+          return false;
+        }
         field = trim_spaces(std::string_view(p, static_cast<std::size_t>(fe - p)));
         next = comma ? comma + 1 : nullptr;
       }

@@ -514,7 +514,8 @@ bool Database::out_of_space() const {
 }
 
 std::string Database::space_note(int code) const {
-  if (code != EIO && code != ENOSPC) return {};
+  // EFBIG: a write past the process's file-size limit (SIGXFSZ is ignored).
+  if (code != EIO && code != ENOSPC && code != EFBIG) return {};
   const fs::path dir = data_file_.has_parent_path() ? data_file_.parent_path() : fs::path(".");
   if (auto limit = file_size_limit_reached(data_file_)) {
     std::error_code ec;
@@ -522,6 +523,10 @@ std::string Database::space_note(int code) const {
     return fmt::format(" (the data file has {:.1f} MiB and the process's file-size limit is {:.1f} MiB: raise ulimit -f "
                        "or LimitFSIZE=; nothing of this transaction was stored)",
                        size / 1048576.0, *limit / 1048576.0);
+  }
+  if (code == EFBIG) {
+    return " (a write past the largest file this process or its file system allows: see ulimit -f or LimitFSIZE=; "
+           "nothing of this transaction was stored)";
   }
   auto space = free_space(data_file_);
   if (!space) return {};

@@ -54,14 +54,23 @@ std::filesystem::path output_target(const std::filesystem::path& path) {
   return ec ? path : target;
 }
 
+std::string output_temporary(const std::string& path) {
+  namespace fs = std::filesystem;
+  const std::string target = output_target(path).string();
+  std::error_code ec;
+  const auto status = fs::status(target, ec);
+  // A device or a pipe is written in place; a regular file is replaced whole
+  // or not at all: a failed write (a full disk) leaves the previous content.
+  if (!names_a_stream(path) && (ec || !fs::exists(status) || fs::is_regular_file(status))) return target + ".tmp";
+  return {};
+}
+
 OutputFile::OutputFile(const std::string& path) : path_(path), target_(output_target(path).string()) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto status = fs::status(target_, ec);
   if (!ec && fs::is_directory(status)) throw cannot_write(path_, EISDIR);
-  // A device or a pipe is written in place; a regular file is replaced whole
-  // or not at all: a failed write (a full disk) leaves the previous content.
-  if (!names_a_stream(path) && (ec || !fs::exists(status) || fs::is_regular_file(status))) tmp_ = target_ + ".tmp";
+  tmp_ = output_temporary(path);
   // In place: appended, never truncated. /dev/stdout reopened with "wb" cut
   // the file it was redirected to (`>> log` lost the log, and what the
   // command had already printed was lost too).

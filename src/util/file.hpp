@@ -43,6 +43,11 @@ class OutputFile {
   bool committed_ = false;
 };
 
+// The file an OutputFile for `path` writes until its commit renames it over
+// the target (TARGET.tmp), or empty when it writes in place; known before the
+// OutputFile creates it, for a guard that removes it on a signal.
+std::string output_temporary(const std::string& path);
+
 // Writes `text` to `path` through an OutputFile.
 void write_file(const std::string& path, std::string_view text);
 

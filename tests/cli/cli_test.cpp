@@ -615,6 +615,32 @@ TEST_CASE("a backup stopped by SIGINT or SIGTERM removes its partial copy and ke
   CHECK(run_recsys({"--db", mine.string(), "check"}, dir).status == 0);
 }
 
+// generate -o stopped midway left OUT.tmp (60 MB in a measured run) and said
+// that a database stayed consistent, though generate has none.
+TEST_CASE("generate stopped by SIGINT or SIGTERM removes its partial file and keeps the signal's exit status") {
+  TempDir dir;
+  for (int sig : {SIGINT, SIGTERM}) {
+    const auto out = dir / ("gen-" + std::to_string(sig) + ".csv");
+    const auto partial = std::filesystem::path(out.string() + ".tmp");
+    Process p({recsys_bin(), "generate", "--users", "200000", "--items", "20000", "--ratings", "20000000", "-o",
+               out.string()},
+              dir.path());
+    std::error_code ec;
+    for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+         std::chrono::steady_clock::now() < end && !std::filesystem::exists(partial, ec);) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(std::filesystem::exists(partial));
+    auto r = p.signal_and_wait(sig);
+    INFO(r.err);
+    CHECK(r.status == 128 + sig);
+    CHECK_THAT(r.err, Catch::Contains("recsys: interrupted: generate stopped; its partial file was removed") &&
+                          !Catch::Contains("database"));
+    CHECK_FALSE(std::filesystem::exists(partial));
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+}
+
 // kill -9 (or a power loss) during a backup left DEST/data.mdb.partial, and
 // every later backup to DEST refused it until someone removed it by hand: a
 // nightly backup stayed broken. A backup now holds a lock on DEST while it
@@ -712,6 +738,17 @@ TEST_CASE("a file-size limit fails a write with a message instead of killing the
   CHECK(backup.status == 1);
   CHECK_THAT(backup.err, Catch::Contains("File too large"));
   CHECK_FALSE(std::filesystem::exists(dest));
+  // A commit past the limit says which limit, like the server's log line.
+  auto more = (dir / "more.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "900", "--items", "300", "--ratings", "30000", "--seed", "4", "-o", more},
+                     dir).status == 0);
+  const auto size = std::filesystem::file_size(dir / "db" / "data.mdb");
+  auto appended = run_limited(dir, "--fsize=" + std::to_string(size), {"--db", db, "import", "--append", more});
+  INFO(appended.err);
+  CHECK(appended.status == 1);
+  CHECK_THAT(appended.err, Catch::Contains("File too large") && Catch::Contains("file-size limit"));
+  CHECK(std::filesystem::file_size(dir / "db" / "data.mdb") == size);
+  CHECK(run_recsys({"--db", db, "check"}, dir).status == 0);
   auto out = dir / "big.csv";
   auto generated = limited({"generate", "--users", "500", "--items", "300", "--ratings", "20000", "-o", out.string()});
   INFO(generated.err);

@@ -38,8 +38,9 @@ TEST_CASE("each malformed row gets its own reason and line number; the good rows
       "\"open,i1,3,1\n"               // 14
       + long_id + ",i1,3,1\n"         // 15
       "u1,i1,,1\n"                    // 16
-      "\n"                            // 17: blank lines are not rows
-      "good2,i2,5,200\n";             // 18
+      "Would watch again, 5 stars\",4,1\n"  // 17: the rest of a quoted field that spanned lines
+      "\n"                            // 18: blank lines are not rows
+      "good2,i2,5,200\n";             // 19
   text[text.find("u1#x") + 2] = '\0';
   auto rep = import_text(db, dir, "bad.csv", text);
   auto path = (dir / "bad.csv").string();
@@ -58,9 +59,10 @@ TEST_CASE("each malformed row gets its own reason and line number; the good rows
   CHECK(has_error(rep, at(14, "unterminated quoted field (a quoted field cannot span lines)")));
   CHECK(has_error(rep, at(15, "user id is longer than 510 bytes")));
   CHECK(has_error(rep, at(16, "empty rating")));
-  REQUIRE(rep.skipped == 14);
-  REQUIRE(rep.errors.size() == 14);
-  REQUIRE(rep.rows_read == 16);
+  CHECK(has_error(rep, at(17, "a quote inside an unquoted field (quote the whole field and double its quotes)")));
+  REQUIRE(rep.skipped == 15);
+  REQUIRE(rep.errors.size() == 15);
+  REQUIRE(rep.rows_read == 17);
   REQUIRE(rep.imported == 2);
   auto d = dump(db);
   REQUIRE(d.users == std::vector<std::string>{"good1", "good2"});
