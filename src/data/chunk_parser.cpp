@@ -4,7 +4,10 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "store/ids.hpp"
 
@@ -104,6 +107,15 @@ std::uint64_t ChunkParser::parse(std::string_view text) {
     p = nl ? nl + 1 : end;
   }
   return line_no;
+}
+
+void refuse_cr_line_ends(std::string_view head, const std::string& name) {
+  if (const auto cr = head.find('\r'); cr != std::string_view::npos && cr + 1 < head.size() &&
+                                        head.find('\n') == std::string_view::npos) {
+    throw std::runtime_error(name +
+                             ": its lines end in a carriage return alone (classic Mac OS line ends), which no "
+                             "format here reads; convert them first: tr '\\r' '\\n' < FILE > FIXED");
+  }
 }
 
 // Splits into fields_[0..needed_); false (with an error) when the line is malformed.
@@ -218,22 +230,26 @@ void ChunkParser::parse_line(std::string_view line, std::uint64_t line_no) {
     std::string_view digits = r.front() == '+' ? r.substr(1) : r;
     double v = 0;
     auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-    if (digits.empty() || ptr != digits.data() + digits.size() ||
+    // One sign at most: "+-1" is not a number (it read as negative).
+    if (digits.empty() || ptr != digits.data() + digits.size() || (r.front() == '+' && digits.front() == '-') ||
         (ec != std::errc() && ec != std::errc::result_out_of_range)) {
       return fail(line_no, fmt::format("rating {} is not a number", describe_field(r)));
     }
-    if (ec == std::errc::result_out_of_range) v = std::signbit(v) ? -HUGE_VAL : HUGE_VAL;
+    // Out of range: strtod says which way (1e400 overflows, 1e-400 is 0).
+    if (ec == std::errc::result_out_of_range) v = std::strtod(std::string(digits).c_str(), nullptr);
     if (!std::isfinite(v)) return fail(line_no, fmt::format("rating {} is not a finite number", describe_field(r)));
     if (v < 0) return fail(line_no, fmt::format("rating {} is negative", describe_field(r)));
     if (v > kMaxRating) return fail(line_no, fmt::format("rating {} is larger than {:g}", describe_field(r), kMaxRating));
-    value = static_cast<float>(v);
+    value = v == 0 ? 0.0f : static_cast<float>(v);  // -0 is 0 ("lowest rating -0" in info)
   }
   std::int64_t ts = 0;
   if (layout_.timestamp != kNoColumn) {
     std::string_view t = fields_[static_cast<std::size_t>(layout_.timestamp)];
     if (!t.empty()) {
-      auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), ts);
-      if (ec != std::errc() || ptr != t.data() + t.size()) {
+      // Any sign, as for ratings ("+100"; from_chars takes only a minus).
+      std::string_view digits = t.front() == '+' && t.size() > 1 && t[1] != '-' ? t.substr(1) : t;
+      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ts);
+      if (ec != std::errc() || ptr != digits.data() + digits.size()) {
         return fail(line_no, fmt::format("timestamp {} is not an integer (seconds since 1970)", describe_field(t)));
       }
     }

@@ -21,6 +21,11 @@ inline std::string_view trim_spaces(std::string_view s) {
   return s;
 }
 
+// Throws when the text's lines end in a carriage return alone (classic Mac
+// OS): read as one line, a ratings file was "only a header" and an items file
+// had "no valid item rows". `head` is the file's first block, `name` its name.
+void refuse_cr_line_ends(std::string_view head, const std::string& name);
+
 // Limits (docs/data.md). A longer line is reported and skipped, never read whole.
 inline constexpr std::size_t kMaxLineBytes = std::size_t{1} << 20;
 // Ratings above this are treated as a broken file (a counter or timestamp in

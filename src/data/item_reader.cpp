@@ -227,6 +227,7 @@ std::optional<std::string> Parser::too_large(const Row& row) const {
 
 ItemReadResult Parser::run(std::string_view text) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  refuse_cr_line_ends(text.substr(0, std::size_t{1} << 20), name_);
   std::string converted;
   out_.encoding = options_.encoding == Encoding::Auto ? Encoding::Utf8 : options_.encoding;
   std::vector<std::pair<std::uint64_t, std::string_view>> lines;

@@ -137,14 +137,7 @@ void FileReader::run() {
     if (first) {
       first = false;
       if (data.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
-      // Lines ended by CR alone (classic Mac OS) read as one line: the file
-      // was reported as "only a header".
-      if (const auto cr = data.find('\r', start);
-          cr != std::string_view::npos && cr + 1 < data.size() && data.find('\n', start) == std::string_view::npos) {
-        throw std::runtime_error(source_->name() +
-                                 ": its lines end in a carriage return alone (classic Mac OS line ends), which no "
-                                 "format here reads; convert them first: tr '\\r' '\\n' < FILE > FIXED");
-      }
+      refuse_cr_line_ends(data.substr(start), source_->name());
       layout_ = detect_layout(data.substr(start), options_.format, options_.columns, source_->name());
       if (!layout_.has_rating()) {
         if (options_.require_values) {

@@ -188,9 +188,19 @@ void RequestParser::on_request_impl(beast::http::verb method, beast::string_view
   request_.target.assign(target.data(), target.size());
 }
 
-void RequestParser::on_field_impl(beast::http::field name, beast::string_view, beast::string_view value,
-                                  beast::error_code&) {
-  if (is_header_done()) return;  // trailers never change how the request is read or authorised
+void RequestParser::on_field_impl(beast::http::field name, beast::string_view name_text, beast::string_view value,
+                                  beast::error_code& ec) {
+  if (is_header_done()) {
+    // Trailers never change how the request is read or authorised. Their
+    // limit: feed() bounds what waits unparsed; whole trailers that came in
+    // one read are counted here (20 KB of them passed a 16 KiB limit).
+    trailer_bytes_ += name_text.size() + 2 + value.size() + 2;
+    if (trailer_bytes_ > limits_.max_header) {
+      why_ = Why::TrailersTooLarge;
+      ec = beast::http::error::header_limit;
+    }
+    return;
+  }
   if (name == beast::http::field::authorization) {
     ++authorizations_;
     request_.authorization.assign(value.data(), value.size());
@@ -258,7 +268,16 @@ std::size_t RequestParser::on_body_impl(beast::string_view body, beast::error_co
   return body.size();
 }
 
-void RequestParser::on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) {}
+void RequestParser::on_chunk_header_impl(std::uint64_t size, beast::string_view extensions, beast::error_code& ec) {
+  // A whole chunk-size line that came in one read: feed() sees only one left
+  // waiting (an 8 KB line passed the 4 KiB limit when sent at once).
+  std::size_t digits = 1;
+  for (std::uint64_t rest = size >> 4; rest != 0; rest >>= 4) ++digits;
+  if (digits + extensions.size() > limits_.max_chunk_line) {
+    why_ = Why::ChunkLineTooLong;
+    ec = beast::http::error::bad_chunk;
+  }
+}
 
 std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) {
   body_received_ += body.size();

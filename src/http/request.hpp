@@ -114,6 +114,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   int authorizations_ = 0;         // Authorization fields seen
   int hosts_ = 0;                  // Host fields seen
   int origins_ = 0;                // Origin fields seen
+  std::uint64_t trailer_bytes_ = 0;  // trailer field lines parsed
   std::uint64_t body_received_ = 0;
   std::uint64_t consumed_ = 0;    // bytes of this request feed() consumed
   std::uint64_t lf_checked_ = 0;  // bytes of this request checked for a bare LF

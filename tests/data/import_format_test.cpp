@@ -2,9 +2,12 @@
 // CRLF, BOM, RFC 4180 quotes, optional rating and timestamp, --columns,
 // --format, gzip and zstd.
 #include <catch2/catch.hpp>
+
 #include <zlib.h>
 #include <zstd.h>
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "data/format.hpp"
 #include "gzip.hpp"
@@ -33,6 +36,27 @@ TEST_CASE("CSV with a header: ids numbered in order of first appearance, explici
   REQUIRE(d.stats.count == 3);
   REQUIRE(d.stats.min_value == 3.0f);
   REQUIRE(d.stats.max_value == 5.0f);
+}
+
+TEST_CASE("signs and the edges of the number range read as written") {
+  TempDir dir;
+  auto db = open_db(dir);
+  auto rep = import_text(db, dir, "r.csv",
+                         "user,item,rating,timestamp\n"
+                         "a,i1,+4,+100\n"      // a sign on either
+                         "b,i1,-0,-5\n"        // -0 is 0, not "-0"
+                         "c,i1,1e-400,0\n"     // below the smallest double: 0, not "not a finite number"
+                         "d,i1,+-1,0\n"        // two signs: not a number (was "negative")
+                         "e,i1,3,+-7\n"        // the same for a timestamp
+                         "f,i1,1e400,0\n");    // above the largest: not finite
+  auto path = (dir / "r.csv").string();
+  REQUIRE(rep.errors == std::vector<std::string>{path + ":5: rating '+-1' is not a number",
+                                                 path + ":6: timestamp '+-7' is not an integer (seconds since 1970)",
+                                                 path + ":7: rating '1e400' is not a finite number"});
+  auto d = dump(db);
+  REQUIRE(d.ratings == std::vector<Row>{r("a", "i1", 4, 100), r("b", "i1", 0, -5), r("c", "i1", 0, 0)});
+  REQUIRE_FALSE(std::signbit(std::get<2>(d.ratings[1])));
+  REQUIRE_FALSE(std::signbit(d.stats.min_value));
 }
 
 TEST_CASE("CSV without a header and with string ids") {

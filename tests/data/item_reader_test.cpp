@@ -152,6 +152,16 @@ TEST_CASE("bad item rows are reported as file:line: reason and skipped; --strict
   REQUIRE(parse(text, o).skipped == 4);  // read as Latin-1, byte FF is ÿ
 }
 
+// Read as one line, a movies.csv with classic Mac OS line ends was "no valid
+// item rows (only a header)"; a ratings file says what is wrong and how to fix it.
+TEST_CASE("an items file whose lines end in a carriage return alone is refused with the fix") {
+  REQUIRE_THROWS_WITH(parse("movieId,title,genres\r1,Alpha (1995),Drama\r2,Beta (1996),Comedy\r"),
+                      Catch::Contains("f: its lines end in a carriage return alone") &&
+                          Catch::Contains("tr '\\r' '\\n'"));
+  // CRLF is fine.
+  REQUIRE(parse("movieId,title,genres\r\n1,Alpha (1995),Drama\r\n").items.size() == 1);
+}
+
 TEST_CASE("generic CSV rows with another field count than the header are bad rows, not shifted fields") {
   // Before, an unquoted comma in a title moved the genre into `year` and a
   // short row lost its fields, both without a word.

@@ -91,6 +91,28 @@ TEST_CASE("a chunk-size line or trailer that never ends is refused, not buffered
   REQUIRE(Connection(server.port()).get("/healthz").status == 200);
 }
 
+// The limits held only for bytes that arrived in pieces: sent in one write, a
+// whole 8 KB chunk-size line and 18 KB of trailers were taken (200).
+TEST_CASE("a whole chunk-size line or trailer block over its limit is refused however the bytes arrive") {
+  Fixture f;
+  test::Server server(f.dir, f.db);
+  const std::string head = "POST /v1/events HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+  auto answer = [&](const std::string& chunked) {
+    Connection c(server.port());
+    c.try_send(head + chunked);
+    return c.read_response().status;
+  };
+  // A line of 4096 bytes (digit, ';', extension) is at the limit; one more is over.
+  const std::string at_limit = "2;" + std::string(4094, 'a');
+  REQUIRE(answer(at_limit + "\r\n[]\r\n0\r\n\r\n") == 200);
+  REQUIRE(answer(at_limit + "a\r\n[]\r\n0\r\n\r\n") == 400);
+  REQUIRE(answer("2;" + std::string(8000, 'a') + "\r\n[]\r\n0\r\n\r\n") == 400);
+  REQUIRE(answer("2\r\n[]\r\n0\r\nX-T: " + std::string(18000, 't') + "\r\n\r\n") == 431);
+  std::string trailers;
+  for (int i = 0; i < 1000; ++i) trailers += "X-T" + std::to_string(i) + ": v\r\n";  // 9.9 KB: within 16 KiB
+  REQUIRE(answer("2\r\n[]\r\n0\r\n" + trailers + "\r\n") == 200);
+}
+
 TEST_CASE("malformed requests get a 4xx or a close, never a crash") {
   Fixture f;
   test::Server server(f.dir, f.db);
