@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "http/url.hpp"
+
 namespace recsys::http {
 
 void configure_parser(beast::http::basic_parser<true>& parser, const Limits& limits) {
@@ -253,6 +255,10 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
     ec = beast::http::error::bad_field;
     return;
   }
+  // RFC 9112 3.2.2: with an absolute-form target the server uses its
+  // authority and ignores Host: the loopback name check and the Origin
+  // comparison then see the name the request was sent to.
+  if (auto authority = target_authority(request_.target)) request_.host.assign(authority->data(), authority->size());
   request_.keep_alive = keep_alive();
   request_.authorized = bearer_authorized(request_.authorization, token_);
 }

@@ -21,19 +21,36 @@ int hex_value(char c) {
 }
 }  // namespace
 
-Target split_target(std::string_view target) {
-  Target t;
-  // Absolute-form ("http://host:8080/v1/..."), which RFC 9112 3.2.2 says a
-  // server must accept: the path and query after the authority.
+namespace {
+// The length of an absolute-form target's scheme and "://" (0: origin-form).
+std::size_t scheme_length(std::string_view target) {
   for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
     if (target.size() >= scheme.size() &&
         std::equal(scheme.begin(), scheme.end(), target.begin(),
                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
-      auto end = target.find_first_of("/?", scheme.size());
-      target = end == std::string_view::npos ? std::string_view("/") : target.substr(end);
-      if (target.front() == '?') return Target{"/", target.substr(1)};
-      break;
+      return scheme.size();
     }
+  }
+  return 0;
+}
+}  // namespace
+
+std::optional<std::string_view> target_authority(std::string_view target) {
+  const std::size_t scheme = scheme_length(target);
+  if (scheme == 0) return std::nullopt;
+  std::string_view authority = target.substr(scheme, target.find_first_of("/?#", scheme) - scheme);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return authority;
+}
+
+Target split_target(std::string_view target) {
+  Target t;
+  // Absolute-form ("http://host:8080/v1/..."), which RFC 9112 3.2.2 says a
+  // server must accept: the path and query after the authority.
+  if (const std::size_t scheme = scheme_length(target); scheme > 0) {
+    auto end = target.find_first_of("/?", scheme);
+    target = end == std::string_view::npos ? std::string_view("/") : target.substr(end);
+    if (target.front() == '?') return Target{"/", target.substr(1)};
   }
   auto q = target.find('?');
   t.path = target.substr(0, q);

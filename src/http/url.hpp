@@ -17,6 +17,10 @@ struct Target {
 // The target in origin-form ("/path?query") or absolute-form ("http://host/path?query").
 Target split_target(std::string_view target);
 
+// The authority (host[:port], without user info) of an absolute-form target
+// ("http://host:8080/v1/..."); nothing for an origin-form one ("/v1/...").
+std::optional<std::string_view> target_authority(std::string_view target);
+
 // Decodes %XX escapes into `out` (replacing its content); in query strings '+'
 // is a space too. Returns false on a malformed escape ("%4", "%zz").
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space);

@@ -251,7 +251,10 @@ TEST_CASE("request-line and header rules: absolute-form, long request lines, Aut
   auto r = send("GET http://127.0.0.1/v1/users/u1/recommendations?k=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   REQUIRE(r.status == 200);
   REQUIRE(r.body.find(R"("user":"u1")") != std::string::npos);
-  REQUIRE(send("GET HTTP://x:1/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").status == 200);
+  REQUIRE(send("GET HTTP://localhost:1/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").status == 200);
+  // Its authority, not Host, names the server (RFC 9112 3.2.2): the loopback name check uses it.
+  REQUIRE(send("GET http://evil.example/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").status == 421);
+  REQUIRE(send("GET http://user@localhost:8080/healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n").status == 200);
   // A request line past the header limit is a too-long target (414), as one
   // past the target limit is; a large header after a short line stays 431.
   r = send("GET /v1/users/u1/recommendations?exclude=" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: localhost\r\n\r\n");

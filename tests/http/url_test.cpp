@@ -18,6 +18,15 @@ TEST_CASE("targets split into path and query") {
   REQUIRE(query_param("flag&k=", "flag") == std::optional<std::string_view>(""));
 }
 
+TEST_CASE("an absolute-form target's authority, without user info; none for origin-form") {
+  REQUIRE(target_authority("http://host:8080/v1/x?k=1") == std::optional<std::string_view>("host:8080"));
+  REQUIRE(target_authority("HTTPS://a@b@[::1]:1?q") == std::optional<std::string_view>("[::1]:1"));
+  REQUIRE(target_authority("http://only") == std::optional<std::string_view>("only"));
+  REQUIRE(split_target("http://host:8080/v1/x?k=1").path == "/v1/x");
+  REQUIRE_FALSE(target_authority("/v1/users/http://x"));
+  REQUIRE_FALSE(target_authority("*"));
+}
+
 TEST_CASE("percent-decoding handles '/', spaces and UTF-8 and refuses malformed escapes") {
   std::string out;
   REQUIRE(percent_decode("a%2Fb%20c", out, false));
