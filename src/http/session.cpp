@@ -72,7 +72,9 @@ void Session::start(AddressSlot slot, bool overflow) {
 }
 
 std::optional<Session::Clock::time_point> Session::idle_since() const {
-  if (state_ == State::Lingering && !overflow_) return deadline_ - kLingerTime;  // answered: the first to make room
+  // Answered, over the cap or not: the first to make room (an answered
+  // /healthz over the cap, lingering, kept newcomers at 503 for 3 s).
+  if (state_ == State::Lingering) return deadline_ - kLingerTime;
   if (state_ != State::Reading || request_started() || overflow_) return std::nullopt;
   return deadline_ - worker_.timeouts().idle;
 }
@@ -141,7 +143,7 @@ Session::Clock::time_point Session::read_deadline() {
   auto now = Clock::now();
   if (overflow_) return overflow_end_;
   if (!parser_) {
-    if (blank_seen_) return idle_since_ + t.idle;
+    if (blank_seen_) return quiet_since_ + t.idle;
     return in_begin_ == in_end_ ? now + t.idle : now + t.read;
   }
   if (!parser_->is_header_done()) return request_start_ + t.read;
@@ -291,7 +293,7 @@ void Session::finish_response(unsigned status, bool head) {
   parser_.reset();
   continued_ = false;
   body_start_.reset();
-  idle_since_ = Clock::now();
+  quiet_since_ = Clock::now();
   blank_seen_ = false;
   shrink(request_.body);
   shrink(response_.body);

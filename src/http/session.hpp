@@ -72,8 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Idle since: the connection's start or the last response. Empty lines
   // before a request line (RFC 9112 2.2) do not restart --idle-timeout: CRLFs
   // trickled once a second held a connection past both time-outs.
-  Clock::time_point idle_since_ = Clock::now();
-  bool blank_seen_ = false;  // empty lines skipped since idle_since_
+  Clock::time_point quiet_since_ = Clock::now();
+  bool blank_seen_ = false;  // empty lines skipped since quiet_since_
   std::string peer_;                 // client address, for the access log only
   std::optional<Clock::time_point> body_start_;
   bool close_after_write_ = false;
