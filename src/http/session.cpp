@@ -5,6 +5,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -72,9 +73,7 @@ void Session::start(AddressSlot slot, bool overflow) {
 }
 
 std::optional<Session::Clock::time_point> Session::idle_since() const {
-  // Answered, over the cap or not: the first to make room (an answered
-  // /healthz over the cap, lingering, kept newcomers at 503 for 3 s).
-  if (state_ == State::Lingering) return deadline_ - kLingerTime;
+  if (state_ == State::Lingering && !overflow_) return deadline_ - kLingerTime;  // answered: the first to make room
   if (state_ != State::Reading || request_started() || overflow_) return std::nullopt;
   return deadline_ - worker_.timeouts().idle;
 }
@@ -143,7 +142,11 @@ Session::Clock::time_point Session::read_deadline() {
   auto now = Clock::now();
   if (overflow_) return overflow_end_;
   if (!parser_) {
-    if (blank_seen_) return quiet_since_ + t.idle;
+    if (blank_seen_) {
+      // A lone CR waiting for its LF is a request line begun: no later than --read-timeout.
+      const auto idle_end = quiet_since_ + t.idle;
+      return in_begin_ == in_end_ ? idle_end : std::min(idle_end, now + t.read);
+    }
     return in_begin_ == in_end_ ? now + t.idle : now + t.read;
   }
   if (!parser_->is_header_done()) return request_start_ + t.read;

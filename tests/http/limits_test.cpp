@@ -60,20 +60,14 @@ TEST_CASE("at the connection cap the oldest idle connection makes room, then /he
   b.send(kPartial);
   c.send(kPartial);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // until the server has read them
-  {
-    Connection d(server.port());
-    auto refused = d.get("/v1/users/u1/recommendations");
-    REQUIRE(refused.status == 503);
-    REQUIRE_THAT(refused.body, Catch::Contains("too_many_connections"));
-    REQUIRE(d.closed_by_peer());
-  }  // closed here: lingering, it would make room for the next one (test below)
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  {
-    Connection e(server.port());
-    REQUIRE(e.get("/healthz").status == 200);
-    REQUIRE(e.closed_by_peer());
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Connection d(server.port());
+  auto refused = d.get("/v1/users/u1/recommendations");
+  REQUIRE(refused.status == 503);
+  REQUIRE_THAT(refused.body, Catch::Contains("too_many_connections"));
+  REQUIRE(d.closed_by_peer());
+  Connection e(server.port());
+  REQUIRE(e.get("/healthz").status == 200);
+  REQUIRE(e.closed_by_peer());
   // The health reserve is bounded too: past it, a 503 without reading.
   std::vector<std::unique_ptr<Connection>> held;
   for (int i = 0; i < 16; ++i) {
@@ -108,28 +102,6 @@ TEST_CASE("silent connections over the cap free the health reserve within second
   REQUIRE(health.get("/healthz").status == 200);
   a.send("\r\n");
   REQUIRE(a.read_response().status == 200);  // the busy ones were never cut
-}
-
-// Answered over the cap, a /healthz connection lingers (reading what the
-// client still sends) for up to 2 s before it closes. Such connections were
-// never evicted, so once the busy ones had gone a new client got 503 for
-// about 3 s although no request was being served.
-TEST_CASE("answered connections over the cap make room for a newcomer at once") {
-  Fixture f;
-  test::Server server(f.dir, f.db, {"--max-connections", "2", "--max-connections-per-ip", "0", "--threads", "1"});
-  auto busy_a = std::make_unique<Connection>(server.port());
-  auto busy_b = std::make_unique<Connection>(server.port());
-  busy_a->send(kPartial);
-  busy_b->send(kPartial);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  Connection health_a(server.port()), health_b(server.port());
-  REQUIRE(health_a.get("/healthz").status == 200);  // from the reserve; they linger, kept open by the client
-  REQUIRE(health_b.get("/healthz").status == 200);
-  busy_a.reset();
-  busy_b.reset();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // until the server has seen them go
-  Connection newcomer(server.port());
-  REQUIRE(newcomer.get("/readyz").status == 200);
 }
 
 TEST_CASE("1,200 slow connections from one address leave normal clients 0 errors") {

@@ -71,6 +71,15 @@ TEST_CASE("empty lines trickled before a request do not hold a connection past -
     REQUIRE(seconds >= 1.5);
     REQUIRE(seconds <= 4.5);
   }
+  // A lone CR, a request line begun, has --read-timeout like any begun request (not --idle-timeout).
+  {
+    test::Server slow(f.dir, f.db, {"--read-timeout", "1", "--idle-timeout", "8"});
+    Connection cr(slow.port());
+    REQUIRE(cr.try_send("\r"));
+    const auto start = Clock::now();
+    REQUIRE(cr.closed_by_peer(std::chrono::milliseconds(6000)));
+    REQUIRE(std::chrono::duration<double>(Clock::now() - start).count() <= 3.5);
+  }
   // A request after empty lines is answered as before.
   Connection c(server.port());
   c.send("\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
