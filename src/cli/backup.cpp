@@ -20,6 +20,7 @@
 #include "cli/options.hpp"
 #include "store/database.hpp"
 #include "util/fault_guard.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 #include "util/timer.hpp"
 
@@ -175,14 +176,9 @@ void write_copy(store::Database& db, int fd, bool compact, const fs::path& file)
 // flush a directory (EINVAL on some FUSE and network mounts): the copy is whole
 // and renamed by then, so that is said, not treated as a failed backup.
 void sync_directory(const fs::path& dir) {
-  const fs::path name = dir.empty() ? fs::path(".") : dir;
-  int fd = ::open(name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int rc = fd < 0 ? -1 : ::fsync(fd);
-  const int error = errno;
-  if (fd >= 0) ::close(fd);
-  if (fd < 0 || rc != 0)
+  if (const int error = util::sync_directory(dir); error != 0)
     log::warn("could not flush the directory {} ({}): the backup is written, but a power loss now may lose its name",
-              name.string(), std::strerror(error));
+              (dir.empty() ? fs::path(".") : dir).string(), std::strerror(error));
 }
 
 // The whole copy becomes DEST/data.mdb in one step, and the names reach the disk.

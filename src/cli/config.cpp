@@ -302,10 +302,7 @@ std::string config_file_note(std::string_view message, const ConfigSources& sour
     if (message[name.size()] != ':' && message[name.size()] != ' ') continue;
     // The same name given on the command line (another subcommand's option
     // of that name may come from the file) leaves the source open.
-    for (const auto& token : sources.argv) {
-      if (token == "--") break;
-      if (token == name || token.rfind(name + "=", 0) == 0) return {};
-    }
+    if (given_on_command_line(*op, sources.argv)) return {};
     return fmt::format(" (set in the config file {})", sources.file);
   }
   return {};

@@ -294,10 +294,9 @@ Database Database::open(const OpenOptions& options) {
   }
   refuse_unmappable(path, options.mode == OpenMode::Create);
   refuse_second_lock(path);
-  // An existing directory without a data file (made empty by hand) is a
-  // creation too: a failed first import removes the data file it made.
-  if (subdir && !db.created_ && !fs::exists(db.data_file_, ec)) db.created_data_ = true;
-  if (db.created_) db.created_data_ = true;
+  // A new directory, or an existing one without a data file (made empty by
+  // hand): a failed first import removes the data file it made.
+  db.created_data_ = subdir && !fs::exists(db.data_file_, ec);
 
   Env::Options env_options;
   env_options.flags = flags;

@@ -104,15 +104,17 @@ void OutputFile::commit() {
   }
   if (std::rename(tmp_.c_str(), target_.c_str()) != 0) throw cannot_write(path_, errno);
   committed_ = true;
-  // The new name reaches the disk too. Best effort: some file systems refuse
-  // to sync a directory (EINVAL on FUSE and network mounts), and the file is
-  // whole and in place by now.
-  const std::filesystem::path dir = std::filesystem::path(target_).parent_path();
+  // The new name reaches the disk too. Best effort: the file is whole and in
+  // place by now.
+  sync_directory(std::filesystem::path(target_).parent_path());
+}
+
+int sync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  const int rc = fd < 0 ? -1 : ::fsync(fd);
+  const int error = rc == 0 ? 0 : errno;
+  if (fd >= 0) ::close(fd);
+  return error;
 }
 
 void write_file(const std::string& path, std::string_view text) {

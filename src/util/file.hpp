@@ -48,6 +48,11 @@ class OutputFile {
 // OutputFile creates it, for a guard that removes it on a signal.
 std::string output_temporary(const std::string& path);
 
+// Flushes the directory `dir` (empty: ".") so that names made or renamed in
+// it reach the disk; 0, or the errno of the failure (some file systems refuse:
+// EINVAL on FUSE and network mounts).
+int sync_directory(const std::filesystem::path& dir);
+
 // Writes `text` to `path` through an OutputFile.
 void write_file(const std::string& path, std::string_view text);
 
