@@ -171,6 +171,7 @@ ParseRefusal RequestParser::refusal(const beast::error_code& ec) const {
       return {400, "bad_request", "more than one Authorization header: which one counts is ambiguous"};
     case Why::TwoHosts: return {400, "bad_request", "more than one Host header (RFC 9112 3.2)"};
     case Why::TwoOrigins: return {400, "bad_request", "more than one Origin header (RFC 6454 7.3)"};
+    case Why::NoTargetHost: return {400, "bad_request", "an absolute-form target without a host (RFC 9110 4.2.1)"};
     case Why::None: break;
   }
   if (ec == beast::http::error::header_limit) return {431, "headers_too_large", "the request header is too large"};
@@ -258,7 +259,16 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
   // RFC 9112 3.2.2: with an absolute-form target the server uses its
   // authority and ignores Host: the loopback name check and the Origin
   // comparison then see the name the request was sent to.
-  if (auto authority = target_authority(request_.target)) request_.host.assign(authority->data(), authority->size());
+  // "http:///" names no host: RFC 9110 4.2.1 says to reject it, and an empty
+  // host would pass the name check as a request without Host does.
+  if (auto authority = target_authority(request_.target)) {
+    if (authority->empty()) {
+      why_ = Why::NoTargetHost;
+      ec = beast::http::error::bad_target;
+      return;
+    }
+    request_.host.assign(authority->data(), authority->size());
+  }
   request_.keep_alive = keep_alive();
   request_.authorized = bearer_authorized(request_.authorization, token_);
 }

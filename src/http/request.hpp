@@ -103,7 +103,7 @@ class RequestParser : public beast::http::basic_parser<true> {
   // Whether a chunk-size line starts with a size over what is left of the
   // body limit (Beast's 413 when it reads the line).
   bool chunk_size_over_limit(std::string_view line) const;
-  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations, TwoHosts, TwoOrigins };
+  enum class Why { None, TargetTooLong, TransferCoding, ChunkLineTooLong, TrailersTooLarge, TwoAuthorizations, TwoHosts, TwoOrigins, NoTargetHost };
 
   Request& request_;
   const Limits& limits_;

@@ -33,7 +33,11 @@ struct SharedState {
   std::vector<std::string> allowed_hosts;
   Limits limits;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> connections{0};  // every open client connection (the metric)
+  // Those that count against --max-connections: all but the health reserve's
+  // (Admission::Overflow). Counting the reserve too kept newcomers at 503 for
+  // seconds after a flood, while answered reserve connections lingered.
+  std::atomic<std::uint64_t> capped_connections{0};
   AddressTable addresses;  // connections per client address (its own lock)
   std::vector<const WorkerMetrics*> metrics;  // one per worker
   // The events writer, for its state in /readyz and /metrics (atomics; it

@@ -55,6 +55,7 @@ Session::Session(asio::ip::tcp::socket socket, Worker& worker)
 
 Session::~Session() {
   if (overflow_) worker_.overflow_ended();
+  if (capped_) worker_.shared().capped_connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.remove(this);
   worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -67,6 +68,8 @@ void Session::start(AddressSlot slot, bool overflow) {
   }
   slot_ = std::move(slot);
   overflow_ = overflow;
+  capped_ = !overflow;
+  if (capped_) worker_.shared().capped_connections.fetch_add(1, std::memory_order_relaxed);
   overflow_end_ = Clock::now() + std::min<Clock::duration>(kOverflowRequestTime, worker_.timeouts().read);
   worker_.add(this);
   do_read();

@@ -80,6 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool continued_ = false;  // "100 Continue" sent for the current request
   bool stopping_ = false;
   bool overflow_ = false;
+  bool capped_ = false;  // counted in SharedState::capped_connections (started, not overflow)
   Clock::time_point overflow_end_;  // an overflow session's whole request is due by then
   AddressSlot slot_;
 

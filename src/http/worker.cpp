@@ -106,7 +106,8 @@ Worker::Admission Worker::admit(tcp::socket& socket, AddressSlot& slot) {
   if (ec) return Admission::Refuse;
   slot = shared_.addresses.acquire(peer.address());
   if (!slot) return Admission::Refuse;
-  if (shared_.connections.load(std::memory_order_relaxed) < max_connections_ || evict_idle()) return Admission::Serve;
+  if (shared_.capped_connections.load(std::memory_order_relaxed) < max_connections_ || evict_idle())
+    return Admission::Serve;
   return overflow_ < kOverflowReserve ? Admission::Overflow : Admission::Refuse;
 }
 

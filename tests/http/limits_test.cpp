@@ -104,6 +104,40 @@ TEST_CASE("silent connections over the cap free the health reserve within second
   REQUIRE(a.read_response().status == 200);  // the busy ones were never cut
 }
 
+// Connections answered from the health reserve linger up to 2 s after their
+// 503 (Session::linger). Counted against the cap, they kept every newcomer at
+// 503 for that long after the connections under the cap had closed.
+TEST_CASE("once the connections under the cap close, a newcomer is served while reserve connections linger") {
+  Fixture f;
+  test::Server server(f.dir, f.db, {"--max-connections", "2", "--max-connections-per-ip", "0", "--threads", "1"});
+  auto a = std::make_unique<Connection>(server.port());
+  auto b = std::make_unique<Connection>(server.port());
+  a->send(kPartial);
+  b->send(kPartial);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::vector<std::unique_ptr<Connection>> reserve;
+  for (int i = 0; i < 16; ++i) {
+    reserve.push_back(std::make_unique<Connection>(server.port()));
+    REQUIRE(reserve.back()->get("/v1/users/u1/recommendations").status == 503);
+  }
+  a.reset();
+  b.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // until the server has seen them close
+  Connection c(server.port());
+  REQUIRE(c.get("/v1/users/u1/recommendations").status == 200);
+  // The reserve still answers /healthz once the cap is reached again.
+  Connection d(server.port());
+  REQUIRE(d.get("/v1/users/u2/recommendations").status == 200);
+  c.send(kPartial);
+  d.send(kPartial);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  reserve.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Connection e(server.port());
+  REQUIRE(e.get("/healthz").status == 200);
+  REQUIRE(e.closed_by_peer());
+}
+
 TEST_CASE("1,200 slow connections from one address leave normal clients 0 errors") {
   Fixture f;
   test::Server server(f.dir, f.db, {"--max-connections", "1000", "--max-connections-per-ip", "100"});

@@ -255,6 +255,13 @@ TEST_CASE("request-line and header rules: absolute-form, long request lines, Aut
   // Its authority, not Host, names the server (RFC 9112 3.2.2): the loopback name check uses it.
   REQUIRE(send("GET http://evil.example/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").status == 421);
   REQUIRE(send("GET http://user@localhost:8080/healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n").status == 200);
+  // An absolute-form target that names no host is invalid (RFC 9110 4.2.1),
+  // not a request without Host that the name check lets through.
+  for (const char* empty : {"http:///healthz", "http://user@/healthz", "http://?x=1"}) {
+    r = send(std::string("GET ") + empty + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    REQUIRE(r.status == 400);
+    REQUIRE_THAT(r.body, Catch::Contains("without a host"));
+  }
   // A request line past the header limit is a too-long target (414), as one
   // past the target limit is; a large header after a short line stays 431.
   r = send("GET /v1/users/u1/recommendations?exclude=" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
