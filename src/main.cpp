@@ -241,14 +241,14 @@ int main(int argc, char** argv) try {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "recsys: %s%s\nRun with --help for usage.\n", printable(e.what()).c_str(),
+    std::fprintf(stderr, "%srecsys: %s%s\nRun with --help for usage.\n", log::error_prefix().data(), printable(e.what()).c_str(),
                  printable(cli::config_file_note(e.what(), sources)).c_str());
     return 2;
   }
   log::init(global.log_level);
   handle_signals();
   if (!run) {
-    std::fprintf(stderr, "recsys: no command given\nRun with --help for usage.\n");
+    std::fprintf(stderr, "%srecsys: no command given\nRun with --help for usage.\n", log::error_prefix().data());
     return 2;
   }
   run();
@@ -258,13 +258,15 @@ int main(int argc, char** argv) try {
     throw std::runtime_error("cannot write the output to stdout (a full disk or a closed pipe?)");
   return 0;
 } catch (const recsys::UsageError& e) {
-  std::fprintf(stderr, "recsys: %s\n", printable(e.what()).c_str());
+  std::fprintf(stderr, "%srecsys: %s\n", recsys::log::error_prefix().data(), printable(e.what()).c_str());
   return 2;
 } catch (const std::bad_alloc&) {
-  std::fprintf(stderr, "recsys: error: out of memory (see the memory notes of the command in docs/; ulimit -v or a "
-                       "cgroup limit may be lower than the data needs)\n");
+  std::fprintf(stderr,
+               "%srecsys: error: out of memory (see the memory notes of the command in docs/; ulimit -v or a "
+               "cgroup limit may be lower than the data needs)\n",
+               recsys::log::error_prefix().data());
   return 1;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "recsys: error: %s\n", printable(e.what()).c_str());
+  std::fprintf(stderr, "%srecsys: error: %s\n", recsys::log::error_prefix().data(), printable(e.what()).c_str());
   return 1;
 }

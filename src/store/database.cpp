@@ -1,6 +1,8 @@
 #include "store/database.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -42,10 +44,29 @@ fs::path lock_file(const fs::path& path, bool subdir) {
   return subdir ? path / "lock.mdb" : fs::path(path.string() + "-lock");
 }
 
+// "owned by root:root, mode 0750, and this process runs as nobody": what an
+// operator needs after restoring files as root for a service user.
+std::string ownership_note(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) return {};
+  auto user = [](uid_t uid) {
+    const passwd* pw = ::getpwuid(uid);
+    return pw ? std::string(pw->pw_name) : std::to_string(uid);
+  };
+  auto group = [](gid_t gid) {
+    const struct group* gr = ::getgrgid(gid);
+    return gr ? std::string(gr->gr_name) : std::to_string(gid);
+  };
+  return fmt::format(" ({} is owned by {}:{}, mode {:04o}, and recsys runs as {}; files restored or copied as "
+                     "another user must be given to the user that runs recsys: chown -R)",
+                     file.string(), user(st.st_uid), group(st.st_gid), st.st_mode & 07777, user(::geteuid()));
+}
+
 [[noreturn]] void throw_permission(const fs::path& path, const fs::path& data_file, bool subdir, OpenMode mode) {
   const std::string p = path.string();
   if (::access(data_file.c_str(), R_OK) != 0) {
-    throw PermissionError("cannot open database '" + p + "': permission denied reading " + data_file.string());
+    throw PermissionError("cannot open database '" + p + "': permission denied reading " + data_file.string() +
+                          ownership_note(data_file));
   }
   const fs::path lock = lock_file(path, subdir);
   if (mode != OpenMode::ReadOnly) {
@@ -283,6 +304,12 @@ Database Database::open(const OpenOptions& options) {
     status = fs::status(path);
   }
   const bool subdir = fs::is_directory(status);
+  // A directory this user may not enter: said with its owner, instead of
+  // "filesystem error: status: Permission denied" from the checks below.
+  if (subdir && ::access(path.c_str(), X_OK) != 0 && errno == EACCES) {
+    throw PermissionError("cannot open database '" + options.path.string() + "': permission denied entering " +
+                          path.string() + ownership_note(path));
+  }
   if (subdir) {
     db.data_file_ = path / "data.mdb";
     if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {

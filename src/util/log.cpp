@@ -1,5 +1,6 @@
 #include "util/log.hpp"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,10 +8,28 @@
 #include <cstdio>
 
 #include <cstdlib>
+#include <ctime>
+#include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace recsys::log {
+
+namespace {
+// sd-daemon(3)'s "<N>" line prefix: the journal stores each line with that
+// syslog priority (without one, every line is info and `journalctl -p warning`
+// shows not even a failed commit). spdlog levels trace..critical.
+class JournalPriority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr std::string_view kPrefix[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>"};
+    const auto level = static_cast<std::size_t>(msg.level);
+    if (level < std::size(kPrefix)) dest.append(kPrefix[level].data(), kPrefix[level].data() + kPrefix[level].size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JournalPriority>(); }
+};
+}  // namespace
 
 bool stderr_is_journal() {
   // systemd sets JOURNAL_STREAM=DEVICE:INODE for the stream it connects to the
@@ -37,12 +56,20 @@ void init(std::string_view level) {
   if (isatty(STDERR_FILENO)) {
     spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
   } else if (stderr_is_journal()) {
-    spdlog::set_pattern("%l %v");  // the journal stamps every line itself
+    // The journal stamps every line itself; the prefix gives its priority.
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JournalPriority>('*').set_pattern("%*%l %v");
+    spdlog::set_formatter(std::move(formatter));
   } else {
     // A file or a pipe (nohup, a container's log): months later, the date matters.
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   }
   spdlog::flush_on(spdlog::level::warn);
+}
+
+std::string_view error_prefix() {
+  static const bool journal = stderr_is_journal();
+  return journal ? "<3>" : "";
 }
 
 void exit_on_thread_error(std::string_view thread, std::string_view what) {

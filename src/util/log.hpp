@@ -16,7 +16,13 @@ namespace recsys::log {
 void init(std::string_view level);
 
 // Whether stderr is the stream systemd connected to the journal (JOURNAL_STREAM).
+// There each log line starts with its syslog priority ("<4>" for a warning,
+// sd-daemon(3)), which the journal stores and strips.
 bool stderr_is_journal();
+
+// "<3>" (error priority) when stderr is the journal, else empty: for the
+// "recsys: error: ..." line a failed command prints outside the logger.
+std::string_view error_prefix();
 
 // For an exception that escaped a long-running thread (a server worker, the
 // events writer): logs it and ends the process with exit code 1 instead of

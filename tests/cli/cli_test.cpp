@@ -685,7 +685,7 @@ TEST_CASE("a backup killed with SIGKILL leaves a partial copy the next backup re
   CHECK_FALSE(users(db).empty());
 }
 
-TEST_CASE("log lines carry the date and time in a file, and leave it to the journal when stderr is the journal") {
+TEST_CASE("log lines carry the date and time in a file, and their priority and no time when stderr is the journal") {
   // Before, a server started with `serve 2> log` (nohup, a container) wrote
   // lines without any time, so a log file of months could not be read.
   TempDir dir;
@@ -708,9 +708,24 @@ TEST_CASE("log lines carry the date and time in a file, and leave it to the jour
   INFO(file);
   // 2026-11-27T11:56:43.711+00:00 info training implicit ALS: ...
   REQUIRE(std::regex_search(file, std::regex(R"(^20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} info training)")));
+  // In the journal each line starts with its syslog priority (sd-daemon(3)):
+  // without it every line was stored as info, and `journalctl -p warning`
+  // showed not even a command's fatal error.
   auto journal = log_of("same");
   INFO(journal);
-  REQUIRE(journal.rfind("info training", 0) == 0);
+  REQUIRE(journal.rfind("<6>info training", 0) == 0);
+  auto failed_path = (dir / "failed.log").string();
+  const std::string failing = "exec 2>\"$1\"; JOURNAL_STREAM=$(stat -c %d:%i \"$1\"); export JOURNAL_STREAM; exec " +
+                              recsys_bin() + " --db " + (dir / "none").string() + " info";
+  REQUIRE(Process({"sh", "-c", failing, "sh", failed_path}, dir.path()).wait().status == 1);
+  std::ifstream failed(failed_path);
+  std::string error_line;
+  std::getline(failed, error_line);
+  INFO(error_line);
+  REQUIRE(error_line.rfind("<3>recsys: error: ", 0) == 0);
+  // Elsewhere no prefix: the same failure on a pipe.
+  auto plain = run_recsys({"--db", (dir / "none").string(), "info"}, dir);
+  REQUIRE(plain.err.rfind("recsys: error: ", 0) == 0);
 }
 
 // recsys ARGS under a resource limit, given as prlimit takes it ("--nofile=8").

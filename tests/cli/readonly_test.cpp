@@ -130,6 +130,31 @@ TEST_CASE("info, recommend and check read a database nobody may write, without i
   REQUIRE_THAT(write.err, Contains("permission denied") && Contains("for writing"));
 }
 
+// A backup restored as root for a service user: serve said "filesystem error:
+// status: Permission denied [.../data.mdb]", naming neither the owner nor the fix.
+TEST_CASE("a database whose files another user owns is refused with the owner, the user and the chown to make") {
+  if (::geteuid() != 0) {
+    WARN("skipped: needs root to own files that the test's other user may not read");
+    return;
+  }
+  ReadableDb d;
+  fs::permissions(d.db, fs::perms(0750));  // a directory as backup makes it, owned by root
+  for (const auto& command : {std::vector<std::string>{"--db", d.db, "info"}, {"--db", d.db, "serve", "--port", "0"}}) {
+    auto r = run_unprivileged(command, d.dir);
+    INFO(command[2] << ": " << r.err);
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Contains("permission denied entering " + d.db) && Contains("owned by root:root, mode 0750") &&
+                            Contains("recsys runs as nobody") && Contains("chown -R"));
+    REQUIRE_THAT(r.err, !Contains("filesystem error"));
+  }
+  fs::permissions(d.db, fs::perms(0755));
+  fs::permissions(d.dir / "db" / "data.mdb", fs::perms(0640));
+  auto r = run_unprivileged({"--db", d.db, "info"}, d.dir);
+  INFO(r.err);
+  REQUIRE(r.status == 1);
+  REQUIRE_THAT(r.err, Contains("permission denied reading") && Contains("owned by root:root, mode 0640"));
+}
+
 TEST_CASE("serve on a read-only replica answers reads and refuses events with 503") {
   ReadableDb d;
   d.make_replica();
