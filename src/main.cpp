@@ -105,11 +105,12 @@ void on_sigbus(int) {
   ::_exit(1);
 }
 
-// Ctrl-C or SIGTERM in a command without its own handling (import, train,
+// Ctrl-C, SIGTERM or SIGHUP (a closed terminal or ssh session) in a command
+// without its own handling (import, train,
 // precompute…) ended it by the default action without a word. LMDB has
 // nothing to undo (an unfinished write transaction is simply never
 // committed), so the line says that, and the signal is raised again with its
-// default action: the exit status stays 130 / 143 for scripts. serve and tune
+// default action: the exit status stays 130 / 143 / 129 for scripts. serve and tune
 // install their own handlers when they start and finish their work instead.
 void on_interrupt(int sig) {
   static const char message[] =
@@ -134,7 +135,7 @@ void handle_signals() {
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGBUS, &action, nullptr);
   action.sa_handler = on_interrupt;
-  for (int sig : {SIGINT, SIGTERM}) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction previous {};
     // A signal the caller ignores (nohup, a background job of a script) stays ignored.
     if (::sigaction(sig, nullptr, &previous) == 0 && previous.sa_handler == SIG_IGN) continue;

@@ -153,6 +153,11 @@ class InterruptWatch {
     sigaction(SIGPIPE, &ignore, &previous_pipe_);
   }
   ~InterruptWatch() {
+    // While SIGPIPE is still ignored, on every way out: what stdout buffered
+    // for a pipe is written here, and a reader that went away sets its error,
+    // which main reports (exit 1). Flushed later, the leaderboard raised
+    // SIGPIPE and killed tune with 141, without a word.
+    std::fflush(stdout);
     for (std::size_t j = 0; j < kStopSignals.size(); ++j) sigaction(kStopSignals[j], &previous_[j], nullptr);
     sigaction(SIGPIPE, &previous_pipe_, nullptr);
   }

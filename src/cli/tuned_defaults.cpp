@@ -111,14 +111,16 @@ std::string apply_tuned_defaults(const TunedDefaults& t, const DataSize& now, Mo
                        o.family);
   if (s.family == tune::Family::Ease) {
     // An option only ALS has asks for ALS (a tuned EASE would ignore it);
-    // --user-norm 0 and --nonnegative=false change nothing.
+    // --user-norm 0 and --nonnegative=false change nothing. With --model ease
+    // given too, the ALS option is the one ignored (train warns), not the
+    // tuned λ (it was dropped for the built-in one without a word).
     const std::pair<const char*, bool> als_only[] = {{"factors", true},
                                                      {"iterations", true},
                                                      {"solver", true},
                                                      {"user-norm", o.user_norm != 0},
                                                      {"nonnegative", o.nonnegative}};
     for (const auto& [name, effective] : als_only)
-      if (given(name) && effective)
+      if (given(name) && effective && !given("model"))
         return fmt::format("tuned defaults from {} (ease) not used: --{} given, an ALS setting", tuned_date(t), name);
     o.family = "ease";
     used.push_back("model ease");

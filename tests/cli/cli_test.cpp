@@ -493,17 +493,18 @@ TEST_CASE("under an address-space limit commands end, with a clear message when 
   }
 }
 
-// import, train and precompute ended on Ctrl-C or SIGTERM by the default
+// import, train and precompute ended on Ctrl-C, SIGTERM or SIGHUP by the default
 // action without a word; LMDB drops the unfinished transaction, so the line
 // says nothing was half-stored, and the exit status stays the signal's.
-TEST_CASE("SIGTERM or SIGINT during train says what happened and keeps the signal's exit status") {
+TEST_CASE("SIGTERM, SIGINT or SIGHUP during train says what happened and keeps the signal's exit status") {
   TempDir dir;
   auto db = (dir / "db").string();
   auto csv = (dir / "r.csv").string();
   REQUIRE(run_recsys({"generate", "--users", "3000", "--items", "1000", "--ratings", "100000", "--seed", "2", "-o", csv},
                      dir).status == 0);
   REQUIRE(run_recsys({"--db", db, "import", csv}, dir).status == 0);
-  for (int sig : {SIGTERM, SIGINT}) {
+  // SIGHUP (the ssh session went away) ended it without a word, exit 129.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
     Process p({recsys_bin(), "--db", db, "train", "--iterations", "5000", "--split", "none"}, dir.path());
     for (int i = 0; i < 3000 && p.current_stderr().find("iterations") == std::string::npos; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

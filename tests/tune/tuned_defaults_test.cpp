@@ -187,6 +187,14 @@ TEST_CASE("a tuned EASE makes train fit EASE with the tuned lambda unless --mode
     CHECK(first_line(r.out).find("(ease) not used: " + als_only[0] + " given, an ALS setting") != std::string::npos);
     CHECK(r.err.find("training implicit ALS") != std::string::npos);
   }
+  // With --model ease given, an ALS option is ignored (with a warning) and the
+  // tuned λ still used: before, the built-in λ was fitted in its place.
+  auto ease_factors = run_recsys({"--db", db, "train", "--no-refit", "--no-loss", "--model", "ease", "--factors", "16"}, dir);
+  INFO(ease_factors.out << ease_factors.err);
+  REQUIRE(ease_factors.status == 0);
+  CHECK(first_line(ease_factors.out).find("regularization " + lambda) != std::string::npos);
+  CHECK(ease_factors.err.find("ALS setting") != std::string::npos);
+  CHECK(ease_factors.err.find("training EASE") != std::string::npos);
   // EASE's own input options are kept and said so.
   auto weighted = run_recsys({"--db", db, "train", "--no-refit", "--confidence", "log"}, dir);
   REQUIRE(weighted.status == 0);
@@ -266,11 +274,16 @@ TEST_CASE("tune whose output reader went away still stores its result, and lost 
   // the search with nothing stored.
   auto shell = [&](const std::string& command) { return Process({"/bin/sh", "-c", command}, dir.path()).wait(); };
   std::string recsys = std::string(1, '\'').append(recsys_bin()).append("' --db '").append(db).append("' ");
-  auto r = shell(recsys + "tune --max-trials 6 --budget 5m | head -1");
+  auto r = shell("{ " + recsys + "tune --max-trials 6 --budget 5m; echo \"tune exit $?\" >&2; } | head -1");
   REQUIRE(r.status == 0);
   CHECK(r.out.find("tuning ndcg@10") == 0);
   auto info = run_recsys({"--db", db, "info"}, dir);
   CHECK(info.out.find("tuned training defaults") != std::string::npos);
+  // tune itself says so and exits 1. Before, the signal was restored before
+  // the buffered leaderboard was flushed, and SIGPIPE killed it (exit 141).
+  INFO(r.err);
+  CHECK(r.err.find("cannot write the output") != std::string::npos);
+  CHECK(r.err.find("tune exit 1") != std::string::npos);
   // Output that cannot be written is an error, not exit 0 (info > /dev/full).
   if (std::filesystem::exists("/dev/full")) {
     auto full = shell(recsys + "info > /dev/full");
