@@ -235,6 +235,10 @@ int main(int argc, char** argv) try {
 
   try {
     app.parse(argc, argv);
+    // CLI11 reads `--config ''` as no file: the settings meant would be
+    // silently left out (an unset variable in a unit file), as with --db ''.
+    if (const CLI::Option* config = app.get_config_ptr(); config->count() > 0 && config->as<std::string>().empty())
+      throw CLI::ValidationError("--config", "an empty file name (leave the option out to read none)");
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -242,8 +246,11 @@ int main(int argc, char** argv) try {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "%srecsys: %s%s\nRun with --help for usage.\n", log::error_prefix().data(), printable(e.what()).c_str(),
-                 printable(cli::config_file_note(e.what(), sources)).c_str());
+    std::string message = cli::parse_error_message(e.what(), sources);
+    if (message == "A subcommand is required" && !app.remaining().empty())
+      message = "unknown command '" + app.remaining().front() + "'";
+    std::fprintf(stderr, "%srecsys: %s\nRun with --help for usage.\n", log::error_prefix().data(),
+                 printable(message).c_str());
     return 2;
   }
   log::init(global.log_level);

@@ -4,9 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -85,10 +91,13 @@ std::string normalise_config(std::istream& in, const std::string& file) {
 // repeated on consecutive lines into one (then fails with "At Most 1
 // required", naming no file), keeps the first of two far apart, and merges
 // repeated tables: refused here with the line, on the text normalise_config
-// wrote (comments gone, line numbers kept).
-void refuse_repeats(const std::string& text, const std::string& file) {
+// wrote (comments gone, line numbers kept). Returns the line of each key
+// (section, key) and section header (section, ""), for the messages about
+// what CLI11 reads without lines.
+using KeyLines = std::map<std::pair<std::string, std::string>, int>;
+KeyLines refuse_repeats(const std::string& text, const std::string& file) {
   std::set<std::string> sections;
-  std::set<std::pair<std::string, std::string>> keys;
+  KeyLines keys;
   std::string section;
   int depth = 0;  // open '[' of a multi-line array value
   std::istringstream in(text);
@@ -125,18 +134,20 @@ void refuse_repeats(const std::string& text, const std::string& file) {
         throw CLI::ConfigError(fmt::format("{}:{}: section [{}] appears twice (write its settings in one place)", file,
                                            number, section));
       }
+      keys.emplace(std::pair(section, std::string()), number);  // the section's own line: key ""
       continue;
     }
     const auto eq = rest.find('=');
     if (eq == std::string_view::npos) continue;  // CLI11 reports what it cannot read
     std::string_view key = rest.substr(0, eq);
     key = key.substr(0, key.find_last_not_of(" \t") + 1);
-    if (!keys.emplace(section, std::string(key)).second) {
+    if (!keys.emplace(std::pair(section, std::string(key)), number).second) {
       throw CLI::ConfigError(fmt::format("{}:{}: '{}'{} is set twice", file, number, key,
                                          section.empty() ? "" : " in [" + section + "]"));
     }
     depth = std::max(0, brackets(rest.substr(eq + 1)));
   }
+  return keys;
 }
 
 CLI::App* find_subcommand(CLI::App& scope, const std::string& name) {
@@ -160,16 +171,21 @@ class CheckedConfig : public CLI::ConfigTOML {
       throw CLI::ConfigError(fmt::format("{}: over 1 MiB: not a configuration file", sources_.file));
     std::istringstream bounded(raw);
     const std::string text = normalise_config(bounded, sources_.file);
-    refuse_repeats(text, sources_.file);
+    const KeyLines lines = refuse_repeats(text, sources_.file);
     std::istringstream normalised(text);
     std::vector<CLI::ConfigItem> kept;
     for (auto& item : CLI::ConfigTOML::from_config(normalised)) {
+      const std::string section = CLI::detail::join(item.parents, ".");
+      const auto line = lines.find(std::pair(section, item.name));
+      const std::string at = sources_.file + (line == lines.end() ? "" : ":" + std::to_string(line->second));
       CLI::App* scope = &app_;
       for (const auto& parent : item.parents) {
         scope = find_subcommand(*scope, parent);
         if (!scope) {
-          throw CLI::ConfigError(fmt::format("{}: unknown section [{}] (sections are subcommands: [train], [serve], ...)",
-                                             sources_.file, parent));
+          const auto header = lines.find(std::pair(section, std::string()));
+          throw CLI::ConfigError(fmt::format("{}{}: unknown section [{}] (sections are subcommands: [train], [serve], ...)",
+                                             sources_.file, header == lines.end() ? "" : ":" + std::to_string(header->second),
+                                             section));
         }
       }
       if (item.name == "++" || item.name == "--") {  // section start and end markers
@@ -179,11 +195,11 @@ class CheckedConfig : public CLI::ConfigTOML {
       CLI::Option* op = find_option(*scope, item.name);
       const std::string where = item.parents.empty() ? "" : " in [" + CLI::detail::join(item.parents, ".") + "]";
       if (!op) {
-        throw CLI::ConfigError(fmt::format("{}: unknown setting '{}'{} (see recsys {}--help)", sources_.file,
-                                           item.name, where, scope == &app_ ? "" : scope->get_name() + " "));
+        throw CLI::ConfigError(fmt::format("{}: unknown setting '{}'{} (see recsys {}--help)", at, item.name, where,
+                                           scope == &app_ ? "" : scope->get_name() + " "));
       }
       if (op == app_.get_config_ptr()) {
-        throw CLI::ConfigError(fmt::format("{}: '{}' cannot name another config file", sources_.file, item.name));
+        throw CLI::ConfigError(fmt::format("{}: '{}' cannot name another config file", at, item.name));
       }
       if (op->count() > 0) continue;  // given on the command line, which wins
       // ... also over a file's option that the command line's one excludes
@@ -296,16 +312,54 @@ void print_config(CLI::App& app, const ConfigSources& sources) {
 }  // namespace
 
 std::string config_file_note(std::string_view message, const ConfigSources& sources) {
+  // The option's name as a word of the message: "--port: ...", "--append
+  // excludes ...", CLI11's "Could not convert: --port = 99999".
+  auto names = [&](const std::string& name) {
+    for (auto at = message.find(name); at != std::string_view::npos; at = message.find(name, at + 1)) {
+      const bool starts = at == 0 || message[at - 1] == ' ';
+      const std::size_t end = at + name.size();
+      if (starts && end < message.size() && (message[end] == ':' || message[end] == ' ')) return true;
+    }
+    return false;
+  };
   for (const CLI::Option* op : sources.from_file) {
     const std::string name = op->get_name();
-    if (message.size() <= name.size() || message.substr(0, name.size()) != name) continue;
-    if (message[name.size()] != ':' && message[name.size()] != ' ') continue;
+    if (!names(name)) continue;
     // The same name given on the command line (another subcommand's option
     // of that name may come from the file) leaves the source open.
     if (given_on_command_line(*op, sources.argv)) return {};
     return fmt::format(" (set in the config file {})", sources.file);
   }
   return {};
+}
+
+std::string parse_error_message(const std::string& message, const ConfigSources& sources) {
+  // CLI11 says "F was not readable (missing?)" for a directory and for a file
+  // it may not read as well: say which.
+  constexpr std::string_view kUnreadable = " was not readable (missing?)";
+  if (message.size() > kUnreadable.size() && message.ends_with(kUnreadable)) {
+    const std::string file = message.substr(0, message.size() - kUnreadable.size());
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 || (!S_ISDIR(st.st_mode) && ::access(file.c_str(), R_OK) != 0))
+      return fmt::format("--config {}: cannot read it: {}", file, std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return fmt::format("--config {}: a directory, not a configuration file", file);
+    return message;
+  }
+  std::string said = message;
+  // CLI11's words for an option given twice ("--threads: At Most 1 required
+  // but received 2") and a value it cannot convert ("Could not convert:
+  // --port = 99999"), said plainly.
+  constexpr std::string_view kTwice = ": At Most 1 required but received ";
+  constexpr std::string_view kConvert = "Could not convert: ";
+  if (const auto at = said.find(kTwice); at != std::string::npos) {
+    said = fmt::format("{}: given {} times; give it once (a global option counts before and after the command)",
+                       said.substr(0, at), said.substr(at + kTwice.size()));
+  } else if (said.starts_with(kConvert)) {
+    if (const auto eq = said.find(" = ", kConvert.size()); eq != std::string::npos)
+      said = fmt::format("{}: {} is not a valid value", said.substr(kConvert.size(), eq - kConvert.size()),
+                         said.substr(eq + 3));
+  }
+  return said + config_file_note(said, sources);
 }
 
 void install_config_reader(CLI::App& app, ConfigSources& sources) {

@@ -34,6 +34,11 @@ void install_config_reader(CLI::App& app, ConfigSources& sources);
 // came from the config file and not from the command line; else empty.
 std::string config_file_note(std::string_view message, const ConfigSources& sources);
 
+// The message for a command-line or config-file parse error: a config file
+// that cannot be read says why (missing, a directory, permission), and an
+// error about a value from the file names the file (config_file_note).
+std::string parse_error_message(const std::string& message, const ConfigSources& sources);
+
 // Where the value of `option` came from after parsing.
 Origin origin_of(const CLI::Option& option, const ConfigSources& sources);
 

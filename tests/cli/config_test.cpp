@@ -55,9 +55,12 @@ TEST_CASE("unknown, repeated and nested keys in a config file are refused with t
   struct Case {
     std::string text, expected;
   };
-  for (const auto& c : std::vector<Case>{{"factorz = 8\n", "unknown setting 'factorz'"},
-                                         {"[train]\nfactorz = 8\n", "unknown setting 'factorz' in [train]"},
+  // With the line of the key (the example file promises it), and a nested
+  // section by its whole name (was "[x]" for [serve.x]).
+  for (const auto& c : std::vector<Case>{{"factorz = 8\n", "bad.toml:1: unknown setting 'factorz'"},
+                                         {"[train]\n\nfactorz = 8\n", "bad.toml:3: unknown setting 'factorz' in [train]"},
                                          {"[trian]\nfactors = 8\n", "unknown section [trian]"},
+                                         {"db = \"x\"\n[serve.x]\nport = 1\n", "bad.toml:2: unknown section [serve.x]"},
                                          {"db = \"a\"\ndb = \"b\"\n", "'db' is set twice"},
                                          {"[train]\nfactors = 8\nfactors = 9\n", "'factors' in [train] is set twice"},
                                          {"[train]\nfactors = 8\n[import]\nquiet = true\n[train]\niterations = 1\n",
@@ -111,13 +114,15 @@ TEST_CASE("a value from a config file that the option refuses is reported with t
   TempDir dir;
   auto db = (dir / "db").string();
   auto csv = dir.write("r.csv", kRatings);
+  // CLI11's "Could not convert: --port = 99999" named no file and read oddly.
   for (const auto& text : {std::string("threads = \"abc\"\n"), std::string("[train]\nfactors = -3\n"),
-                           std::string("[train]\nfactors = [3, 4]\n")}) {
+                           std::string("[train]\nfactors = [3, 4]\n"), std::string("[train]\nno-loss = \"yes please\"\n")}) {
     INFO(text);
     auto file = dir.write("typed.toml", text);
     auto r = run_recsys({"--config", file.string(), "--db", db, "train", csv.string()}, dir);
+    INFO(r.err);
     REQUIRE(r.status == 2);
-    REQUIRE_THAT(r.err, Contains("(set in the config file " + file.string() + ")"));
+    REQUIRE_THAT(r.err, Contains("(set in the config file " + file.string() + ")") && !Contains("Could not convert"));
     REQUIRE_FALSE(std::filesystem::exists(db));
   }
   // The same refusal for a value typed on the command line names no file.
@@ -252,4 +257,35 @@ TEST_CASE("an unclosed string in a config file and an empty database path are re
     REQUIRE(r.status == 2);
     REQUIRE_THAT(r.err, Contains("/dev/zero: over 1 MiB: not a configuration file"));
   }
+}
+
+TEST_CASE("a config file that cannot be read says why, and an empty --config or a repeated option is a usage error") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  auto csv = dir.write("r.csv", kRatings);
+  std::filesystem::create_directory(dir / "conf.d");
+  // CLI11 said "was not readable (missing?)" for each, the directory included.
+  struct Case {
+    std::string file, expected;
+  };
+  for (const auto& c : std::vector<Case>{{(dir / "conf.d").string(), "a directory, not a configuration file"},
+                                         {(dir / "none.toml").string(), "cannot read it: No such file or directory"}}) {
+    auto r = run_recsys({"--config", c.file, "--db", db, "train", csv.string()}, dir);
+    INFO(r.err);
+    REQUIRE(r.status == 2);
+    REQUIRE_THAT(r.err, Contains("--config " + c.file + ": " + c.expected) && !Contains("missing?"));
+  }
+  // `--config ''` (an unset variable in a unit file) read no file and went on
+  // without the settings meant.
+  auto empty = run_recsys({"--config", "", "--db", db, "train", csv.string()}, dir);
+  REQUIRE(empty.status == 2);
+  REQUIRE_THAT(empty.err, Contains("--config: an empty file name"));
+  // A global option given before and after the command: CLI11's "At Most 1 required but received 2".
+  auto twice = run_recsys({"--threads", "1", "--db", db, "info", "--threads", "2"}, dir);
+  REQUIRE(twice.status == 2);
+  REQUIRE_THAT(twice.err, Contains("--threads: given 2 times; give it once"));
+  auto unknown = run_recsys({"--db", db, "bogus"}, dir);
+  REQUIRE(unknown.status == 2);
+  REQUIRE_THAT(unknown.err, Contains("unknown command 'bogus'"));
+  REQUIRE_FALSE(std::filesystem::exists(db));
 }
