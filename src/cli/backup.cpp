@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 
 #include "cli/options.hpp"
 #include "store/database.hpp"
+#include "util/error.hpp"
 #include "util/fault_guard.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
@@ -159,6 +161,23 @@ int create_copy_file(const fs::path& dest, bool& created_dir, DestLock& lock, ut
 void write_copy(store::Database& db, int fd, bool compact, const fs::path& file) {
   try {
     db.env().copy_to_fd(fd, compact);
+  } catch (const store::LmdbError& e) {
+    ::close(fd);
+    // A full destination said like every other full disk: where, how much is
+    // free and how much the copy needs (was "mdb_env_copyfd2: No space left
+    // on device" alone).
+    struct statvfs st {};
+    std::error_code ec;
+    const auto data_size = fs::file_size(db.data_file(), ec);
+    if ((e.code() == ENOSPC || e.code() == EDQUOT) && ::statvfs(file.parent_path().c_str(), &st) == 0 && !ec) {
+      throw std::runtime_error(fmt::format(
+          "cannot write the backup to {}: {} ({:.1f} MiB free on its file system; the database's data file has "
+          "{:.1f} MiB, which a copy needs at most{}); the partial copy was removed",
+          file.parent_path().string(), std::strerror(e.code()),
+          static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) / 1048576.0,
+          static_cast<double>(data_size) / 1048576.0, compact ? ", less the free pages compacting leaves out" : ""));
+    }
+    throw;
   } catch (...) {
     ::close(fd);
     throw;
@@ -208,6 +227,7 @@ void refuse_dest_inside(const fs::path& db_dir, const fs::path& dest) {
 }
 
 void run_backup(const GlobalOptions& global, const BackupOptions& options) {
+  if (options.dest.empty()) throw UsageError("backup: DEST is an empty path (name the directory to write the copy to)");
   auto db = open_database(global, store::OpenMode::ReadOnly);
   fs::path dest = fs::path(options.dest).lexically_normal();
   if (!dest.has_filename()) dest = dest.parent_path();  // "copy.db/" names copy.db
@@ -220,8 +240,8 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
                         "disk error); run recsys check on it\n",
                         db.path().string())
           : fmt::format("recsys: error: backup stopped: LMDB met a damaged page of '{}' while compacting (the "
-                        "copy walks every tree); run recsys check on it, and copy it page by page with recsys "
-                        "backup --no-compact\n",
+                        "copy walks every tree); run recsys check on it and restore a backup; recsys backup "
+                        "--no-compact copies it page by page, damage included\n",
                         db.path().string());
   const std::string interrupt_message = "\nrecsys: interrupted: backup stopped; its partial copy was removed\n";
   // From before the copy's file and directory exist until the copy is whole, a

@@ -23,7 +23,7 @@ void run_check(const GlobalOptions& global) {
     // (which store/check.cpp prints as a finding first): one line, exit 1.
     util::FaultGuard guard(fmt::format(
         "recsys: error: check: LMDB stopped at a damaged page of '{}' and the check cannot go past it; restore a "
-        "backup, or copy what is readable with recsys backup --no-compact\n",
+        "backup (recsys backup --no-compact keeps a copy of the damaged file, damage included, for inspection)\n",
         path.string()));
     r = store::check_environment(path);
   }

@@ -171,7 +171,7 @@ std::optional<InfoSection> tuned_section(const store::Database& db, const store:
   s.string("family", "model", tune::to_string(t.settings.family));
   s.fields.push_back({"settings", "settings", tune::settings_json(t.settings), tune::describe(t.settings)});
   s.string("metric", "metric", t.metric);
-  s.number("value", "on validation", t.value);
+  s.number("value", "on validation", t.value, fmt::format("{:.4f}", t.value));  // as train and tune print it; JSON keeps all digits
   return s;
 }
 

@@ -1,4 +1,4 @@
-// recsys similar ITEM: the cached most similar items (cosine on item factors).
+// recsys similar ITEM: the cached most similar items (cosine on ALS item factors, EASE: its row of B).
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -39,7 +39,7 @@ void run_similar(const GlobalOptions& global, const SimilarOptions& options) {
 
 void setup_similar(CLI::App& app, const GlobalOptions& global, Runner& run) {
   auto options = std::make_shared<SimilarOptions>();
-  auto* sub = app.add_subcommand("similar", "Print the items most similar to an item (cosine on item factors)");
+  auto* sub = app.add_subcommand("similar", "Print the items most similar to an item (cosine on ALS item factors; EASE: the largest weights of its row of B)");
   sub->add_option("item", options->item, "External item id")->required();
   sub->add_option("--k", options->k, "Number of items (up to the precomputed k)")->capture_default_str();
   sub->add_flag("--json", options->json, "Print the JSON body the server sends");

@@ -107,6 +107,10 @@ void run_train(const GlobalOptions& global, const TrainOptions& options, bool& f
   model::ModelParams params = resolve_model_options(options.model);
   SplitOptions split_options = options.split;
   check_split_options(split_options);
+  // Said, not refused (a config file may name the file for every train): no
+  // file, rather than one claiming metrics (it was left out without a word).
+  if (split_options.kind == data::SplitKind::None && !options.metrics_json.empty())
+    log::warn("--metrics-json {} is not written: --split none evaluates nothing", options.metrics_json);
   const unsigned threads = resolve_threads(global.threads);
   // Fail before any work (and before the database changes) when a report cannot be written.
   if (!options.report.empty()) util::check_writable(options.report, "the report");

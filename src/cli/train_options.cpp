@@ -63,6 +63,19 @@ void add_split_options(CLI::App& sub, SplitOptions& o) {
 
 namespace {
 
+// Options given that the chosen model does not have: said, not refused (a
+// config file may hold them beside a one-off choice), once per process (train
+// resolves again after applying tuned defaults).
+void warn_ignored(const ModelOptions& o, std::initializer_list<const char*> names, std::string_view setting,
+                  std::string_view why, bool& said) {
+  std::vector<std::string> ignored;
+  for (const char* name : names)
+    if (o.given.count(name)) ignored.push_back(std::string("--") + name);
+  if (!ignored.empty() && !std::exchange(said, true))
+    log::warn("{} {} {}{}: {}", fmt::join(ignored, ", "), ignored.size() == 1 ? "is an" : "are", setting,
+              ignored.size() == 1 ? "" : "s", why);
+}
+
 // EASE: λ and the input weighting only (binary unless --confidence is given).
 model::ModelParams resolve_ease_options(const ModelOptions& o) {
   model::ModelParams p;
@@ -77,16 +90,10 @@ model::ModelParams resolve_ease_options(const ModelOptions& o) {
   p.seed = o.seed;  // the split's
   if (o.user_norm != 0)
     throw UsageError("--user-norm is an implicit ALS setting; --model ease weighs every user's row alike");
-  // Said, not refused: a config file may hold ALS settings beside a one-off
-  // --model ease. Once per process: train resolves again after tuned defaults.
   static bool said = false;
-  std::vector<std::string> ignored;
-  for (const char* name : {"factors", "iterations", "solver", "nonnegative"})
-    if (o.given.count(name)) ignored.push_back(std::string("--") + name);
-  if (!ignored.empty() && !std::exchange(said, true))
-    log::warn("{} {} ALS setting{}: --model ease has none (its settings are --regularization, and --confidence and "
-              "--alpha for its input)",
-              fmt::join(ignored, ", "), ignored.size() == 1 ? "is an" : "are", ignored.size() == 1 ? "" : "s");
+  warn_ignored(o, {"factors", "iterations", "solver", "nonnegative"}, "ALS setting",
+               "--model ease has none (its settings are --regularization, and --confidence and --alpha for its input)",
+               said);
   if (!std::isnan(o.regularization) && !(o.regularization > 0 && std::isfinite(o.regularization)))
     throw UsageError(fmt::format("--regularization must be > 0 for EASE (got {})", o.regularization));
   if (!std::isnan(o.alpha) && !(o.alpha >= 0 && std::isfinite(o.alpha)))
@@ -123,6 +130,11 @@ model::ModelParams resolve_model_options(const ModelOptions& o) {
   if (p.feedback != model::Feedback::Implicit && o.user_norm != 0)
     throw UsageError("--user-norm applies to implicit feedback; explicit ALS scales λ by each row's count instead");
   p.user_norm = static_cast<float>(o.user_norm);
+  if (p.feedback == model::Feedback::Explicit) {
+    static bool said = false;
+    warn_ignored(o, {"confidence", "alpha", "solver"}, "implicit-feedback setting",
+                 "--feedback explicit has none (it fits the ratings themselves, each row solved exactly)", said);
+  }
   p = model::resolve_params(p);
   // An explicit 0 is a choice, not "use the default".
   if (o.regularization == 0) p.regularization = 0;

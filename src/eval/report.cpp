@@ -114,7 +114,7 @@ std::string format_report(const EvalReport& r) {
   out += '\n';
   if (r.model.users == 0)
     out += "nothing to rank: no test rating to score (too few ratings per user for this split, or every test "
-           "rating left out, as said above)\n";
+           "rating left out)\n";
   return out;
 }
 

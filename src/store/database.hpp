@@ -85,6 +85,8 @@ class Database {
   Env& env() { return *env_; }
   const Tables& tables() const { return tables_; }
   const std::filesystem::path& path() const { return path_; }
+  // The LMDB data file: DIR/data.mdb, or the path of a single-file database.
+  const std::filesystem::path& data_file() const { return data_file_; }
   bool read_only() const { return read_only_; }
   // Whether open() created the database directory (OpenMode::Create on a missing path).
   bool created() const { return created_; }

@@ -151,6 +151,10 @@ TEST_CASE("backup writes a consistent copy that opens as a database") {
   REQUIRE(copied.out.find("\"users\":3") != std::string::npos);
   REQUIRE(copied.out.find("\"items\":3") != std::string::npos);
 
+  // An empty DEST is a usage error (was exit 1, "cannot create the backup directory ''").
+  auto empty = run_recsys({"--db", db, "backup", ""}, dir);
+  CHECK(empty.status == 2);
+  CHECK(empty.err.find("DEST is an empty path") != std::string::npos);
   // A second backup to the same place is refused and leaves the first intact.
   auto again = run_recsys({"--db", db, "backup", copy}, dir);
   REQUIRE(again.status == 1);
@@ -776,6 +780,26 @@ TEST_CASE("a file-size limit fails a write with a message instead of killing the
   // Without the limit both work.
   CHECK(run_recsys({"--db", db, "backup", dest.string()}, dir).status == 0);
   CHECK(run_recsys({"--db", dest.string(), "check"}, dir).status == 0);
+}
+
+// Said "mdb_env_copyfd2: No space left on device" alone: neither where nor how much.
+TEST_CASE("a backup to a file system without room says where, how much is free and needed, and leaves nothing") {
+  TempDir dir;
+  Tmpfs disk(dir / "disk", "1m");
+  if (!disk.usable()) return;
+  auto db = (dir / "db").string();
+  auto csv = (dir / "r.csv").string();
+  REQUIRE(run_recsys({"generate", "--users", "2000", "--items", "500", "--ratings", "60000", "--seed", "5", "-o", csv},
+                     dir).status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", csv}, dir).status == 0);
+  const auto copy = disk.path() / "copy";
+  auto r = run_recsys({"--db", db, "backup", copy.string()}, dir);
+  INFO(r.err);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("cannot write the backup to " + copy.string() + ": No space left on device (") &&
+                        Catch::Contains("MiB free on its file system; the database's data file has") &&
+                        Catch::Contains("the partial copy was removed"));
+  CHECK_FALSE(std::filesystem::exists(copy));
 }
 
 TEST_CASE("on a full disk a database's lock file is an error at open, and a creation that failed is named and completed later") {

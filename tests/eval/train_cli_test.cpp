@@ -173,11 +173,14 @@ TEST_CASE("a metrics or report file that cannot be written is an error, not an e
                       "--metrics-json", (dir / "link.json").string()}, dir).status == 0);
   CHECK(std::filesystem::is_symlink(dir / "link.json"));
   CHECK(std::filesystem::file_size(dir / "linked.json") > 0);
-  // The check creates nothing: without a split there are no metrics, and no empty file either.
+  // The check creates nothing: without a split there are no metrics, and no
+  // empty file either; a warning says so (before, nothing did).
   r = run_recsys({"--db", db, "train", "--split", "none", "--iterations", "1", "--metrics-json",
                   (dir / "none.json").string()}, dir);
   CHECK(r.status == 0);
   CHECK(!std::filesystem::exists(dir / "none.json"));
+  CHECK_THAT(r.err, Catch::Contains("--metrics-json " + (dir / "none.json").string() +
+                                    " is not written: --split none evaluates nothing"));
   REQUIRE(run_recsys({"--db", db, "train", "--iterations", "2"}, dir).status == 0);
   if (std::filesystem::exists("/dev/full")) {
     auto e = run_recsys({"--db", db, "evaluate", "--metrics-json", "/dev/full"}, dir);
@@ -218,6 +221,14 @@ TEST_CASE("ALS settings given with --model ease are named as having no effect") 
   INFO(r.err);
   CHECK(r.status == 0);
   CHECK(r.err.find("--factors, --solver are ALS settings: --model ease has none") != std::string::npos);
+  // Likewise the implicit-feedback settings with --feedback explicit (silently ignored before).
+  auto explicit_run = run_recsys({"--db", db, "train", "--feedback", "explicit", "--confidence", "binary", "--alpha", "7",
+                                  "--split", "none"},
+                                 dir);
+  INFO(explicit_run.err);
+  CHECK(explicit_run.status == 0);
+  CHECK(explicit_run.err.find("--confidence, --alpha are implicit-feedback settings: --feedback explicit has none") !=
+        std::string::npos);
 }
 
 TEST_CASE("train gives finite factors when every rating is equal") {
