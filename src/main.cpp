@@ -96,7 +96,10 @@ std::string printable(std::string_view message) {
 // LMDB's map of a data file cut short (a truncated copy; `recsys check` names
 // it) or an input file truncated while it is read. On x86-64 nothing else in
 // this program raises it. Said in one line instead of "Bus error" and a core.
+const char* sigbus_prefix = "";  // log::error_prefix(), set before the handler is installed
+
 void on_sigbus(int) {
+  [[maybe_unused]] ssize_t prefixed = ::write(STDERR_FILENO, sigbus_prefix, std::strlen(sigbus_prefix));
   static const char message[] =
       "recsys: error: a memory-mapped file could not be read: a page past its end (a database file cut short, "
       "e.g. a truncated copy, or an input file truncated while it was read) or a disk error; run recsys check on "
@@ -131,6 +134,7 @@ void handle_signals() {
   // server answers 503 and recovers once the limit is raised).
   ::signal(SIGXFSZ, SIG_IGN);
   struct sigaction action {};
+  sigbus_prefix = recsys::log::error_prefix().data();
   action.sa_handler = on_sigbus;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGBUS, &action, nullptr);
@@ -247,7 +251,7 @@ int main(int argc, char** argv) try {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string message = cli::parse_error_message(e.what(), sources);
-    if (message == "A subcommand is required" && !app.remaining().empty())
+    if (message == "A subcommand is required" && !app.remaining().empty() && app.remaining().front().rfind('-', 0) != 0)
       message = "unknown command '" + app.remaining().front() + "'";
     std::fprintf(stderr, "%srecsys: %s\nRun with --help for usage.\n", log::error_prefix().data(),
                  printable(message).c_str());

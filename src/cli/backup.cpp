@@ -162,19 +162,23 @@ void write_copy(store::Database& db, int fd, bool compact, const fs::path& file)
   try {
     db.env().copy_to_fd(fd, compact);
   } catch (const store::LmdbError& e) {
+    struct stat partial {};
+    if (::fstat(fd, &partial) != 0) partial.st_size = 0;
     ::close(fd);
     // A full destination said like every other full disk: where, how much is
-    // free and how much the copy needs (was "mdb_env_copyfd2: No space left
-    // on device" alone).
+    // free once the partial copy is removed (it fills the disk now), and how
+    // much the copy needs (was "mdb_env_copyfd2: No space left on device"
+    // alone). Under a quota (EDQUOT) the file system's figure is not the limit.
     struct statvfs st {};
     std::error_code ec;
     const auto data_size = fs::file_size(db.data_file(), ec);
     if ((e.code() == ENOSPC || e.code() == EDQUOT) && ::statvfs(file.parent_path().c_str(), &st) == 0 && !ec) {
       throw std::runtime_error(fmt::format(
-          "cannot write the backup to {}: {} ({:.1f} MiB free on its file system; the database's data file has "
-          "{:.1f} MiB, which a copy needs at most{}); the partial copy was removed",
+          "cannot write the backup to {}: {} ({:.1f} MiB free on its file system without the partial copy; the "
+          "database's data file has {:.1f} MiB, which a copy needs at most{}); the partial copy was removed",
           file.parent_path().string(), std::strerror(e.code()),
-          static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) / 1048576.0,
+          (static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize) + static_cast<double>(partial.st_size)) /
+              1048576.0,
           static_cast<double>(data_size) / 1048576.0, compact ? ", less the free pages compacting leaves out" : ""));
     }
     throw;

@@ -352,8 +352,8 @@ std::string parse_error_message(const std::string& message, const ConfigSources&
   constexpr std::string_view kTwice = ": At Most 1 required but received ";
   constexpr std::string_view kConvert = "Could not convert: ";
   if (const auto at = said.find(kTwice); at != std::string::npos) {
-    said = fmt::format("{}: given {} times; give it once (a global option counts before and after the command)",
-                       said.substr(0, at), said.substr(at + kTwice.size()));
+    // (Also "factors = [3, 4]" in a file: one setting, two values.)
+    said = fmt::format("{}: takes one value and was given {}", said.substr(0, at), said.substr(at + kTwice.size()));
   } else if (said.starts_with(kConvert)) {
     if (const auto eq = said.find(" = ", kConvert.size()); eq != std::string::npos)
       said = fmt::format("{}: {} is not a valid value", said.substr(kConvert.size(), eq - kConvert.size()),

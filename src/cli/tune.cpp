@@ -128,12 +128,35 @@ extern "C" void on_stop_signal(int) {
     if (handled[j]) sigaction(kStopSignals[j], &fallback, nullptr);
 }
 
+// Ignores SIGPIPE for its lifetime, from before tune's first line: output
+// written to a pipe whose reader left (`tune | head -1`, `tune | true`) must
+// not end the search unstored; main reports the lost output at the end.
+class PipeIgnored {
+ public:
+  PipeIgnored() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &previous_);
+  }
+  ~PipeIgnored() {
+    // While SIGPIPE is still ignored, on every way out: what stdout buffered
+    // for a pipe is written here, and a reader that went away sets its error,
+    // which main reports (exit 1). Flushed later, the leaderboard raised
+    // SIGPIPE and killed tune with 141, without a word.
+    std::fflush(stdout);
+    sigaction(SIGPIPE, &previous_, nullptr);
+  }
+  PipeIgnored(const PipeIgnored&) = delete;
+  PipeIgnored& operator=(const PipeIgnored&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
 // Installs the handler for the stop signals for its lifetime, then puts the
 // previous ones back. A signal the process was started ignoring (SIGINT of a
 // background job of a shell script, SIGHUP under nohup) stays ignored.
-// SIGPIPE is ignored meanwhile: progress written to a pipe whose reader left
-// (`tune | head -1`) must not end the search unstored; main reports the lost
-// output at the end.
 class InterruptWatch {
  public:
   InterruptWatch() {
@@ -147,26 +170,15 @@ class InterruptWatch {
     }
     for (std::size_t j = 0; j < kStopSignals.size(); ++j)
       if (handled[j]) sigaction(kStopSignals[j], &action, nullptr);
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGPIPE, &ignore, &previous_pipe_);
   }
   ~InterruptWatch() {
-    // While SIGPIPE is still ignored, on every way out: what stdout buffered
-    // for a pipe is written here, and a reader that went away sets its error,
-    // which main reports (exit 1). Flushed later, the leaderboard raised
-    // SIGPIPE and killed tune with 141, without a word.
-    std::fflush(stdout);
     for (std::size_t j = 0; j < kStopSignals.size(); ++j) sigaction(kStopSignals[j], &previous_[j], nullptr);
-    sigaction(SIGPIPE, &previous_pipe_, nullptr);
   }
   InterruptWatch(const InterruptWatch&) = delete;
   InterruptWatch& operator=(const InterruptWatch&) = delete;
 
  private:
   std::array<struct sigaction, kStopSignals.size()> previous_ {};
-  struct sigaction previous_pipe_ {};
 };
 
 void reset_defaults(const GlobalOptions& global) {
@@ -263,8 +275,7 @@ void search_and_store(store::Database& db, const TuneOptions& o, tune::SearchOpt
     std::fprintf(progress, "%s\n", note.c_str());
     std::fflush(progress);
   };
-  // Until the end: the leaderboard is written before the store, into a pipe
-  // that may be gone.
+  // Until the end: a signal during the search stops it and the best so far is stored.
   InterruptWatch watch;
   tune::SearchResult result = tune::search(data, search);
   TuneRun run{search.metric.name, budget, o.seed, threads, o.models, o.prefer};
@@ -312,6 +323,7 @@ void run_tune(const GlobalOptions& global, const TuneOptions& o) {
     throw UsageError(fmt::format("--test-fraction must be between 0 and 1, exclusive (got {})", o.test_fraction));
   const unsigned threads = resolve_threads(global.threads);
 
+  PipeIgnored pipe_ignored;  // before the first line tune writes
   auto db = open_database(global, o.files.empty() ? store::OpenMode::ReadWrite : store::OpenMode::Create);
   if (!o.files.empty()) {
     data::ImportOptions import = o.import;

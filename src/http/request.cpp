@@ -262,7 +262,7 @@ void RequestParser::on_header_impl(beast::error_code& ec) {
   // "http:///" names no host: RFC 9110 4.2.1 says to reject it, and an empty
   // host would pass the name check as a request without Host does.
   if (auto authority = target_authority(request_.target)) {
-    if (authority->empty()) {
+    if (authority->empty() || authority->front() == ':') {  // "http://:8080/" names a port only
       why_ = Why::NoTargetHost;
       ec = beast::http::error::bad_target;
       return;

@@ -45,7 +45,8 @@ fs::path lock_file(const fs::path& path, bool subdir) {
 }
 
 // "owned by root:root, mode 0750, and this process runs as nobody": what an
-// operator needs after restoring files as root for a service user.
+// operator needs after restoring files as root for a service user. A file of
+// this user's own lacks a mode bit, or a security module refuses it.
 std::string ownership_note(const fs::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) return {};
@@ -57,6 +58,11 @@ std::string ownership_note(const fs::path& file) {
     const struct group* gr = ::getgrgid(gid);
     return gr ? std::string(gr->gr_name) : std::to_string(gid);
   };
+  if (st.st_uid == ::geteuid()) {
+    return fmt::format(" ({} is owned by {}, the user recsys runs as, with mode {:04o}: give the owner the permission "
+                       "(chmod u+rwX), or look for a denial by AppArmor or SELinux)",
+                       file.string(), user(st.st_uid), st.st_mode & 07777);
+  }
   return fmt::format(" ({} is owned by {}:{}, mode {:04o}, and recsys runs as {}; files restored or copied as "
                      "another user must be given to the user that runs recsys: chown -R)",
                      file.string(), user(st.st_uid), group(st.st_gid), st.st_mode & 07777, user(::geteuid()));
@@ -306,7 +312,11 @@ Database Database::open(const OpenOptions& options) {
   const bool subdir = fs::is_directory(status);
   // A directory this user may not enter: said with its owner, instead of
   // "filesystem error: status: Permission denied" from the checks below.
-  if (subdir && ::access(path.c_str(), X_OK) != 0 && errno == EACCES) {
+  // (Asked of stat itself: access() uses the real uid and ignores
+  // capabilities, so it refused a backup agent given CAP_DAC_READ_SEARCH.)
+  std::error_code entering;
+  if (subdir) static_cast<void>(fs::status(path / "data.mdb", entering));
+  if (entering == std::errc::permission_denied) {
     throw PermissionError("cannot open database '" + options.path.string() + "': permission denied entering " +
                           path.string() + ownership_note(path));
   }

@@ -7,6 +7,9 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <string>
+
+#include "util/log.hpp"
 
 namespace recsys::util {
 
@@ -65,7 +68,8 @@ void on_interrupt(int sig) {
 FaultGuard::FaultGuard(std::string_view message, std::string_view interrupt_message) {
   file_armed.store(false);
   dir_armed.store(false);
-  copy(message_text, sizeof message_text, message);
+  // The journal's error priority when stderr is the journal (log.hpp).
+  copy(message_text, sizeof message_text, std::string(log::error_prefix()).append(message));
   message_length = std::strlen(message_text);
   copy(interrupt_text, sizeof interrupt_text, interrupt_message);
   interrupt_length = std::strlen(interrupt_text);

@@ -283,7 +283,10 @@ TEST_CASE("a config file that cannot be read says why, and an empty --config or 
   // A global option given before and after the command: CLI11's "At Most 1 required but received 2".
   auto twice = run_recsys({"--threads", "1", "--db", db, "info", "--threads", "2"}, dir);
   REQUIRE(twice.status == 2);
-  REQUIRE_THAT(twice.err, Contains("--threads: given 2 times; give it once"));
+  REQUIRE_THAT(twice.err, Contains("--threads: takes one value and was given 2"));
+  auto no_command = run_recsys({"--bogus"}, dir);
+  REQUIRE(no_command.status == 2);
+  REQUIRE_THAT(no_command.err, !Contains("unknown command"));
   auto unknown = run_recsys({"--db", db, "bogus"}, dir);
   REQUIRE(unknown.status == 2);
   REQUIRE_THAT(unknown.err, Contains("unknown command 'bogus'"));

@@ -147,12 +147,30 @@ TEST_CASE("a database whose files another user owns is refused with the owner, t
                             Contains("recsys runs as nobody") && Contains("chown -R"));
     REQUIRE_THAT(r.err, !Contains("filesystem error"));
   }
+  // A user the permission checks let in by capability (a backup agent with
+  // CAP_DAC_READ_SEARCH) opens it: the check asks stat, not access(), which
+  // uses the real uid without capabilities and refused it.
+  auto capable = Process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          "--inh-caps=+dac_read_search,+dac_override", "--ambient-caps=+dac_read_search,+dac_override",
+                          "--", recsys_bin(), "--db", d.db, "info"},
+                         d.dir.path())
+                     .wait();
+  INFO(capable.err);
+  REQUIRE(capable.status == 0);
   fs::permissions(d.db, fs::perms(0755));
   fs::permissions(d.dir / "db" / "data.mdb", fs::perms(0640));
   auto r = run_unprivileged({"--db", d.db, "info"}, d.dir);
   INFO(r.err);
   REQUIRE(r.status == 1);
   REQUIRE_THAT(r.err, Contains("permission denied reading") && Contains("owned by root:root, mode 0640"));
+  // A file of the user's own lacks a mode bit: chown would not help.
+  REQUIRE(::chown((d.dir / "db" / "data.mdb").c_str(), 65534, 65534) == 0);
+  fs::permissions(d.dir / "db" / "data.mdb", fs::perms(0200));
+  auto own = run_unprivileged({"--db", d.db, "info"}, d.dir);
+  INFO(own.err);
+  REQUIRE(own.status == 1);
+  REQUIRE_THAT(own.err, Contains("owned by nobody, the user recsys runs as, with mode 0200") && Contains("chmod") &&
+                            !Contains("chown"));
 }
 
 TEST_CASE("serve on a read-only replica answers reads and refuses events with 503") {

@@ -125,7 +125,8 @@ TEST_CASE("once the connections under the cap close, a newcomer is served while 
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // until the server has seen them close
   Connection c(server.port());
   REQUIRE(c.get("/v1/users/u1/recommendations").status == 200);
-  // The reserve still answers /healthz once the cap is reached again.
+  // A second newcomer fills the cap again; once the lingering reserve
+  // connections are gone, the reserve answers /healthz over it (e).
   Connection d(server.port());
   REQUIRE(d.get("/v1/users/u2/recommendations").status == 200);
   c.send(kPartial);

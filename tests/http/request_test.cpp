@@ -257,7 +257,7 @@ TEST_CASE("request-line and header rules: absolute-form, long request lines, Aut
   REQUIRE(send("GET http://user@localhost:8080/healthz HTTP/1.1\r\nHost: evil.example\r\n\r\n").status == 200);
   // An absolute-form target that names no host is invalid (RFC 9110 4.2.1),
   // not a request without Host that the name check lets through.
-  for (const char* empty : {"http:///healthz", "http://user@/healthz", "http://?x=1"}) {
+  for (const char* empty : {"http:///healthz", "http://user@/healthz", "http://?x=1", "http://:8080/healthz"}) {
     r = send(std::string("GET ") + empty + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
     REQUIRE(r.status == 400);
     REQUIRE_THAT(r.body, Catch::Contains("without a host"));

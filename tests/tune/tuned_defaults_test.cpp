@@ -284,6 +284,13 @@ TEST_CASE("tune whose output reader went away still stores its result, and lost 
   INFO(r.err);
   CHECK(r.err.find("cannot write the output") != std::string::npos);
   CHECK(r.err.find("tune exit 1") != std::string::npos);
+  // A reader gone before the first line (`tune | true`): killed by SIGPIPE
+  // at that line before (exit 141), with nothing stored.
+  REQUIRE(run_recsys({"--db", db, "tune", "--reset"}, dir).status == 0);
+  auto early = shell("{ sleep 0.5; " + recsys + "tune --max-trials 6 --budget 5m; echo \"tune exit $?\" >&2; } | true");
+  INFO(early.err);
+  CHECK(early.err.find("tune exit 1") != std::string::npos);
+  CHECK(run_recsys({"--db", db, "info"}, dir).out.find("tuned training defaults") != std::string::npos);
   // Output that cannot be written is an error, not exit 0 (info > /dev/full).
   if (std::filesystem::exists("/dev/full")) {
     auto full = shell(recsys + "info > /dev/full");
