@@ -134,7 +134,7 @@ void handle_signals() {
   // server answers 503 and recovers once the limit is raised).
   ::signal(SIGXFSZ, SIG_IGN);
   struct sigaction action {};
-  sigbus_prefix = recsys::log::error_prefix().data();
+  sigbus_prefix = recsys::log::error_prefix();
   action.sa_handler = on_sigbus;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGBUS, &action, nullptr);
@@ -253,14 +253,14 @@ int main(int argc, char** argv) try {
     std::string message = cli::parse_error_message(e.what(), sources);
     if (message == "A subcommand is required" && !app.remaining().empty() && app.remaining().front().rfind('-', 0) != 0)
       message = "unknown command '" + app.remaining().front() + "'";
-    std::fprintf(stderr, "%srecsys: %s\nRun with --help for usage.\n", log::error_prefix().data(),
+    std::fprintf(stderr, "%srecsys: %s\nRun with --help for usage.\n", log::error_prefix(),
                  printable(message).c_str());
     return 2;
   }
   log::init(global.log_level);
   handle_signals();
   if (!run) {
-    std::fprintf(stderr, "%srecsys: no command given\nRun with --help for usage.\n", log::error_prefix().data());
+    std::fprintf(stderr, "%srecsys: no command given\nRun with --help for usage.\n", log::error_prefix());
     return 2;
   }
   run();
@@ -270,15 +270,15 @@ int main(int argc, char** argv) try {
     throw std::runtime_error("cannot write the output to stdout (a full disk or a closed pipe?)");
   return 0;
 } catch (const recsys::UsageError& e) {
-  std::fprintf(stderr, "%srecsys: %s\n", recsys::log::error_prefix().data(), printable(e.what()).c_str());
+  std::fprintf(stderr, "%srecsys: %s\n", recsys::log::error_prefix(), printable(e.what()).c_str());
   return 2;
 } catch (const std::bad_alloc&) {
   std::fprintf(stderr,
                "%srecsys: error: out of memory (see the memory notes of the command in docs/; ulimit -v or a "
                "cgroup limit may be lower than the data needs)\n",
-               recsys::log::error_prefix().data());
+               recsys::log::error_prefix());
   return 1;
 } catch (const std::exception& e) {
-  std::fprintf(stderr, "%srecsys: error: %s\n", recsys::log::error_prefix().data(), printable(e.what()).c_str());
+  std::fprintf(stderr, "%srecsys: error: %s\n", recsys::log::error_prefix(), printable(e.what()).c_str());
   return 1;
 }

@@ -193,7 +193,7 @@ class CheckedConfig : public CLI::ConfigTOML {
         continue;
       }
       CLI::Option* op = find_option(*scope, item.name);
-      const std::string where = item.parents.empty() ? "" : " in [" + CLI::detail::join(item.parents, ".") + "]";
+      const std::string where = section.empty() ? "" : " in [" + section + "]";
       if (!op) {
         throw CLI::ConfigError(fmt::format("{}: unknown setting '{}'{} (see recsys {}--help)", at, item.name, where,
                                            scope == &app_ ? "" : scope->get_name() + " "));

@@ -310,19 +310,21 @@ Database Database::open(const OpenOptions& options) {
     status = fs::status(path);
   }
   const bool subdir = fs::is_directory(status);
-  // A directory this user may not enter: said with its owner, instead of
-  // "filesystem error: status: Permission denied" from the checks below.
-  // (Asked of stat itself: access() uses the real uid and ignores
-  // capabilities, so it refused a backup agent given CAP_DAC_READ_SEARCH.)
-  std::error_code entering;
-  if (subdir) static_cast<void>(fs::status(path / "data.mdb", entering));
-  if (entering == std::errc::permission_denied) {
-    throw PermissionError("cannot open database '" + options.path.string() + "': permission denied entering " +
-                          path.string() + ownership_note(path));
-  }
+  bool has_data = true;  // a directory's data.mdb exists
   if (subdir) {
     db.data_file_ = path / "data.mdb";
-    if (options.mode != OpenMode::Create && !fs::exists(db.data_file_)) {
+    std::error_code entering;
+    has_data = fs::exists(db.data_file_, entering);
+    // A directory this user may not enter: said with its owner, instead of
+    // "filesystem error: status: Permission denied". (Asked of stat itself:
+    // access() uses the real uid and ignores capabilities, so it refused a
+    // backup agent given CAP_DAC_READ_SEARCH.)
+    if (entering == std::errc::permission_denied) {
+      throw PermissionError("cannot open database '" + options.path.string() + "': permission denied entering " +
+                            path.string() + ownership_note(path));
+    }
+    if (entering) throw fs::filesystem_error("status", db.data_file_, entering);
+    if (options.mode != OpenMode::Create && !has_data) {
       throw std::runtime_error("'" + options.path.string() + "' is a directory without a recsys database (data.mdb)");
     }
   } else {
@@ -333,7 +335,7 @@ Database Database::open(const OpenOptions& options) {
   refuse_second_lock(path);
   // A new directory, or an existing one without a data file (made empty by
   // hand): a failed first import removes the data file it made.
-  db.created_data_ = subdir && !fs::exists(db.data_file_, ec);
+  db.created_data_ = !has_data;
 
   Env::Options env_options;
   env_options.flags = flags;

@@ -67,7 +67,7 @@ void init(std::string_view level) {
   spdlog::flush_on(spdlog::level::warn);
 }
 
-std::string_view error_prefix() {
+const char* error_prefix() {
   static const bool journal = stderr_is_journal();
   return journal ? "<3>" : "";
 }

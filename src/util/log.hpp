@@ -22,7 +22,7 @@ bool stderr_is_journal();
 
 // "<3>" (error priority) when stderr is the journal, else empty: for the
 // "recsys: error: ..." line a failed command prints outside the logger.
-std::string_view error_prefix();
+const char* error_prefix();
 
 // For an exception that escaped a long-running thread (a server worker, the
 // events writer): logs it and ends the process with exit code 1 instead of
