@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 namespace recsys::data {
@@ -181,6 +182,28 @@ class ZstdSource : public ByteSource {
   bool frame_done_ = true;
 };
 
+// The compression of a file recsys does not read, by its magic bytes, or for
+// Hadoop's codecs without magic (Spark's "snappy", "lz4") by its name; empty
+// when it is none of them. Read as text, such a file gave a screen of malformed
+// rows or "not a number" messages quoting binary bytes.
+std::string unsupported_compression(std::string_view magic, const std::string& path) {
+  auto starts = [&](std::string_view m) { return magic.substr(0, m.size()) == m; };
+  auto second = magic.size() >= 2 ? static_cast<unsigned char>(magic[1]) : 0;
+  if (starts("BZh") && magic.size() >= 4 && magic[3] >= '1' && magic[3] <= '9') return "bzip2";
+  if (starts(std::string_view("\xFD" "7zXZ\0", 6))) return "xz";
+  if (starts(std::string_view("\x04\x22\x4D\x18", 4))) return "lz4";
+  if (starts(std::string_view("PK\x03\x04", 4))) return "zip";
+  // zlib (Spark's "deflate"): 0x78 and a check byte; only those that are not
+  // text (0x78 0x5E is "x^").
+  if (starts("\x78") && (second == 0x01 || second == 0x9c || second == 0xda)) return "zlib (deflate)";
+  for (std::string_view ext : {".snappy", ".lz4", ".bz2", ".xz", ".deflate", ".zip", ".br", ".lzo"}) {
+    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
+      return std::string(ext.substr(1)) + " (by its name)";
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::unique_ptr<ByteSource> open_source(const std::string& path) {
@@ -203,17 +226,21 @@ std::unique_ptr<ByteSource> open_source(const std::string& path) {
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     in = std::make_unique<FdReader>(fd, true, name);
   }
-  std::string_view magic = in->peek(4);
+  std::string_view magic = in->peek(6);
   std::unique_ptr<ByteSource> source;
   if (magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
       static_cast<unsigned char>(magic[1]) == 0x8b) {
     source = std::make_unique<GzipSource>(std::move(in));
-  } else if (magic.size() >= 4 && (magic == std::string_view("\x28\xb5\x2f\xfd", 4) ||
+  } else if (magic.size() >= 4 && (magic.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4) ||
                                     // A skippable frame (RFC 8878 3.1.2: 0x184D2A50-5F, little-endian)
                                     // may come first, as pzstd writes.
                                     ((static_cast<unsigned char>(magic[0]) & 0xf0) == 0x50 &&
-                                     magic.substr(1) == std::string_view("\x2a\x4d\x18", 3)))) {
+                                     magic.substr(1, 3) == std::string_view("\x2a\x4d\x18", 3)))) {
     source = std::make_unique<ZstdSource>(std::move(in));
+  } else if (auto kind = unsupported_compression(magic, path); !kind.empty()) {
+    throw std::runtime_error("cannot read " + name + ": it is compressed with " + kind +
+                             "; recsys reads gzip (.gz) and Zstandard (.zst) files: decompress it or "
+                             "compress it with gzip or zstd");
   } else {
     source = std::make_unique<PlainSource>(std::move(in));
   }

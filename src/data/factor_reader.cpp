@@ -7,13 +7,16 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
+#include "data/item_fields.hpp"
 
 namespace fs = std::filesystem;
 
@@ -84,55 +87,93 @@ class Collector {
   std::unordered_set<std::string> seen_;
 };
 
-void parse_json_line(simdjson::ondemand::parser& parser, std::string_view line, const std::string& where,
+// One JSON line {"id":…,"features":[…]}: the whole line is one object (a
+// second object after it was dropped without a word), "id" and "features"
+// appear once each, other keys are ignored. A number id is an integer: 196 and
+// 196.0 are the user "196" of the ratings, as Spark's Long ids are.
+void parse_json_line(simdjson::dom::parser& parser, std::string_view line, const std::string& where,
                      Collector& collector) {
-  simdjson::padded_string padded(line);
-  std::vector<float> features;
-  std::string id;
-  try {
-    auto doc = parser.iterate(padded);
-    auto obj = doc.get_object();
-    auto id_value = obj["id"];
-    switch (id_value.type()) {
-      case simdjson::ondemand::json_type::number: {
-        std::string_view raw = simdjson::to_json_string(id_value);
-        id.assign(raw);
-        break;
-      }
-      case simdjson::ondemand::json_type::string:
-        id.assign(std::string_view(id_value.get_string()));
-        break;
-      default:
-        throw std::runtime_error(where + ": \"id\" must be a number or a string");
-    }
-    for (auto v : obj["features"].get_array()) features.push_back(static_cast<float>(double(v)));
-  } catch (const simdjson::simdjson_error& e) {
-    throw std::runtime_error(where + ": not a factor row {\"id\":…,\"features\":[…]} (" + e.what() + ")");
+  auto fail = [&](std::string_view why) {
+    throw std::runtime_error(where + ": not a factor row {\"id\":…,\"features\":[…]} (" + std::string(why) + ")");
+  };
+  simdjson::dom::element doc;
+  if (auto error = parser.parse(line.data(), line.size()).get(doc)) {
+    if (error == simdjson::NUMBER_ERROR) fail("a number that cannot be read; write ids beyond 64 bits as strings");
+    if (error == simdjson::TAPE_ERROR) fail("text after the object, or a malformed object; one object per line");
+    fail(simdjson::error_message(error));
   }
+  simdjson::dom::object obj;
+  if (doc.get(obj)) fail("not an object");
+  std::string id;
+  std::vector<float> features;
+  bool have_id = false, have_features = false;
+  for (auto field : obj) {
+    if (field.key == "id") {
+      if (have_id) fail("\"id\" appears twice");
+      have_id = true;
+      std::int64_t i = 0;
+      std::uint64_t u = 0;
+      double d = 0;
+      std::string_view s;
+      if (!field.value.get(s)) {
+        id.assign(s);
+      } else if (!field.value.get(i)) {
+        id = std::to_string(i);
+      } else if (!field.value.get(u)) {
+        id = std::to_string(u);
+      } else if (!field.value.get(d) && d == std::floor(d) && std::fabs(d) < 0x1p53) {
+        id = std::to_string(static_cast<std::int64_t>(d));
+      } else {
+        throw std::runtime_error(where + ": \"id\" must be a string or a whole number");
+      }
+    } else if (field.key == "features") {
+      if (have_features) fail("\"features\" appears twice");
+      have_features = true;
+      simdjson::dom::array values;
+      if (field.value.get(values)) fail("\"features\" is not an array");
+      for (auto v : values) {
+        double d = 0;
+        if (v.get(d)) fail("a feature is not a number");
+        features.push_back(static_cast<float>(d));
+      }
+    }
+  }
+  if (!have_id) fail("no \"id\"");
+  if (!have_features) fail("no \"features\"");
   collector.add(where, std::move(id), features);
 }
 
+// CSV as in a ratings file (RFC 4180): a quoted id may hold commas and
+// doubled quotes, and spaces around a field are not part of it ("1 ,0.5" made
+// a user "1 " beside the user "1" the ratings have).
 void parse_csv_line(std::string_view line, const std::string& where, Collector& collector) {
+  std::vector<std::string> cells;
+  if (auto problem = items::split_cells(line, ',', cells)) throw std::runtime_error(where + ": " + *problem);
+  if (cells.size() < 2) throw std::runtime_error(where + ": expected id,f1,f2,...");
   std::vector<float> features;
-  std::size_t comma = line.find(',');
-  if (comma == std::string_view::npos) throw std::runtime_error(where + ": expected id,f1,f2,...");
-  // Spaces around the id are not part of it, as in a ratings file: "1 ,0.5"
-  // made a user "1 " beside the user "1" the ratings have.
-  std::string id(trim_spaces(line.substr(0, comma)));
-  std::size_t pos = comma + 1;
-  while (pos <= line.size()) {
-    std::size_t end = line.find(',', pos);
-    if (end == std::string_view::npos) end = line.size();
-    std::string_view field = line.substr(pos, end - pos);
+  for (std::size_t k = 1; k < cells.size(); ++k) {
+    const std::string& field = cells[k];
     float f = 0;
     auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), f);
-    if (ec != std::errc() || ptr != field.data() + field.size()) {
-      throw std::runtime_error(where + ": feature '" + std::string(field) + "' is not a number");
+    if (field.empty() || ec != std::errc() || ptr != field.data() + field.size()) {
+      throw std::runtime_error(where + ": feature " + describe_field(field) + " is not a number");
     }
     features.push_back(f);
-    pos = end + 1;
   }
-  collector.add(where, std::move(id), features);
+  collector.add(where, std::move(cells[0]), features);
+}
+
+// An index as Spark writes it: "3", or "3.0" from a double-typed column (a
+// StringIndexer's output). Anything else is not an index.
+std::optional<std::uint64_t> whole_number(std::string_view text) {
+  if (auto dot = text.find('.'); dot != std::string_view::npos && dot > 0 &&
+                                 text.find_first_not_of('0', dot + 1) == std::string_view::npos) {
+    text = text.substr(0, dot);
+  }
+  std::uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -140,7 +181,7 @@ void parse_csv_line(std::string_view line, const std::string& where, Collector& 
 ExternalFactors read_factor_files(const std::string& path, const FactorLimits& limits) {
   ExternalFactors out;
   Collector collector(out, limits);
-  simdjson::ondemand::parser parser;
+  simdjson::dom::parser parser;
   for (const auto& file : part_files(path)) {
     std::string text = read_all(file);
     std::string_view rest = text;
@@ -169,44 +210,59 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
   std::unordered_map<std::string, std::string> original;  // index as text -> original id
   // original id -> its line and index: one id mapped to two indexes would give
   // two factor rows for one stored id, and one of them would be lost.
-  std::unordered_map<std::string, std::pair<std::size_t, std::uint64_t>> first_seen;
-  std::string text = read_all(map_path);
-  std::string_view rest = text;
-  for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
-    std::size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    std::size_t sep = line.find_last_of(",\t");
-    std::string where = map_path + ":" + std::to_string(line_no);
-    if (sep == std::string_view::npos || sep == 0) throw std::runtime_error(where + ": expected original_id,index");
-    std::string_view index = line.substr(sep + 1);
-    std::uint64_t value = 0;
-    auto [ptr, ec] = std::from_chars(index.data(), index.data() + index.size(), value);
-    if (ec != std::errc() || ptr != index.data() + index.size()) {
-      // A header row ("original_id,index") names its columns; a first row
-      // whose index has digits ("-1", "0.0") is a bad row, not a header (it
-      // was skipped, and the error blamed the factor file's index 0).
-      if (line_no == 1 && index.find_first_of("0123456789") == std::string_view::npos) continue;
-      throw std::runtime_error(where + ": index '" + std::string(index) + "' is not a whole number");
-    }
-    std::string id(line.substr(0, sep));
-    if (auto problem = id_problem(id, "original id"); !problem.empty()) throw std::runtime_error(where + ": " + problem);
-    if (!original.emplace(std::to_string(value), id).second) {
-      throw std::runtime_error(where + ": index " + std::string(index) + " appears twice");
-    }
-    if (auto [it, added] = first_seen.try_emplace(id, line_no, value); !added) {
-      throw std::runtime_error(fmt::format("{}: original id {} appears twice (line {} maps it to index {})", where,
-                                           describe_field(id), it->second.first, it->second.second));
+  std::unordered_map<std::string, std::tuple<std::string, std::size_t, std::uint64_t>> first_seen;
+  // A directory is Spark's CSV output: part files, each with its own header
+  // when written with one.
+  std::vector<std::string> cells;
+  for (const auto& file : part_files(map_path)) {
+    std::string text = read_all(file);
+    std::string_view rest = text;
+    if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
+    // Tab-separated when the first line has a tab, else CSV: an id may hold
+    // the other separator (a quoted "x,y" in a CSV, a bare comma in a TSV).
+    char separator = rest.substr(0, rest.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
+    for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
+      std::size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty()) continue;
+      std::string where = file + ":" + std::to_string(line_no);
+      if (auto problem = items::split_cells(line, separator, cells)) throw std::runtime_error(where + ": " + *problem);
+      if (cells.size() != 2 || cells[0].empty()) {
+        throw std::runtime_error(fmt::format("{}: expected original_id{}index, found {} field{}", where,
+                                             separator == '\t' ? "<tab>" : ",", cells.size(),
+                                             cells.size() == 1 ? "" : "s"));
+      }
+      const std::string& index = cells[1];
+      auto value = whole_number(index);
+      if (!value) {
+        // A header row ("original_id,index") names its columns; a first row
+        // whose index has digits ("-1", "0.5") is a bad row, not a header (it
+        // was skipped, and the error blamed the factor file's index 0).
+        if (line_no == 1 && index.find_first_of("0123456789") == std::string::npos) continue;
+        throw std::runtime_error(where + ": index " + describe_field(index) + " is not a whole number");
+      }
+      std::string& id = cells[0];
+      if (auto problem = id_problem(id, "original id"); !problem.empty()) {
+        throw std::runtime_error(where + ": " + problem);
+      }
+      if (!original.emplace(std::to_string(*value), id).second) {
+        throw std::runtime_error(where + ": index " + std::to_string(*value) + " appears twice");
+      }
+      if (auto [it, added] = first_seen.try_emplace(id, file, line_no, *value); !added) {
+        const auto& [first_file, first_line, first_index] = it->second;
+        throw std::runtime_error(fmt::format("{}: original id {} appears twice ({}line {} maps it to index {})", where,
+                                             describe_field(id), first_file == file ? "" : first_file + ", ",
+                                             first_line, first_index));
+      }
     }
   }
   std::unordered_map<std::string_view, std::string> mapped;  // original id -> factor file id
   for (auto& id : factors.ids) {
     // Spark writes integer ids; a double-typed index column gives "3.0".
-    std::string key = id;
-    if (key.size() > 2 && key.compare(key.size() - 2, 2, ".0") == 0) key.resize(key.size() - 2);
-    auto it = original.find(key);
+    auto index = whole_number(id);
+    auto it = index ? original.find(std::to_string(*index)) : original.end();
     if (it == original.end()) throw std::runtime_error(map_path + ": no original id for index " + id);
     // "5" and "5.0" are the same index: two factor rows for one original id.
     if (auto [other, added] = mapped.try_emplace(it->second, id); !added) {

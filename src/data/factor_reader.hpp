@@ -1,7 +1,8 @@
 // Reading factor matrices written by another engine, as Spark MLlib's ALS
 // writes them: `model.userFactors.write.json(path)` gives JSON lines
 // {"id":196,"features":[0.1,...]} in part files of a directory; CSV rows
-// `id,f1,f2,...` (optional header) are accepted too. Files may be .gz or .zst.
+// `id,f1,f2,...` (optional header; quoted as a ratings CSV) are accepted too.
+// Files may be .gz or .zst.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +31,10 @@ struct FactorLimits {
 // cannot be stored (empty, too long, not UTF-8), duplicate ids, or no rows.
 ExternalFactors read_factor_files(const std::string& path, const FactorLimits& limits);
 
-// Replaces each id by the original id it stands for, from a map file of lines
-// `original_id,index` (comma or tab, optional header) such as a Spark
-// StringIndexer's labels written out with their indexes. Throws when an id has
+// Replaces each id by the original id it stands for, from a map file (or a
+// directory of part files) of lines `original_id,index` (CSV, or tab-separated
+// when the first line has a tab; optional header; an index may be "3.0") such
+// as a Spark StringIndexer's labels written out with their indexes. Throws when an id has
 // no entry, or with file:line when the file is malformed: an index or an
 // original id given twice, or an original id that cannot be stored.
 void map_factor_ids(ExternalFactors& factors, const std::string& map_path);

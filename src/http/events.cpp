@@ -58,7 +58,7 @@ std::string read_value(simdjson::dom::element e, const EventRules& rules, float&
   if (v.get(d) != simdjson::SUCCESS) return "has a \"value\" that is not a number";
   if (!std::isfinite(d)) return "has a \"value\" that is not a finite number";
   if (d < 0) return fmt::format("has a negative \"value\" ({:g})", d);
-  if (d > store::kMaxRatingValue) return fmt::format("has a \"value\" larger than {:g} ({:g})", store::kMaxRatingValue, d);
+  if (d > store::kMaxRatingValue) return fmt::format("has a \"value\" larger than {:g} ({})", store::kMaxRatingValue, d);
   if (rules.scale_known && (d < rules.min_value || d > rules.max_value)) {
     return fmt::format("has a \"value\" of {}, outside the rating scale of the stored ratings ({:g} to {:g})", d,
                        rules.min_value, rules.max_value);

@@ -19,7 +19,8 @@ void configure_parser(beast::http::basic_parser<true>& parser, const Limits& lim
 bool bearer_authorized(std::string_view auth, std::string_view token) {
   if (token.empty()) return true;
   if (auth.size() < 7 || !beast::iequals(beast::string_view(auth.data(), 7), "bearer ")) return false;
-  std::string_view given = auth.substr(7);
+  // RFC 9110 11.4: credentials = auth-scheme [ 1*SP token68 ]: one space or more.
+  std::string_view given = auth.substr(std::min(auth.size(), auth.find_first_not_of(' ', 7)));
   if (given.size() != token.size()) return false;
   unsigned char diff = 0;
   for (std::size_t i = 0; i < given.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);

@@ -85,9 +85,10 @@ TEST_CASE("an id map turns Spark's indexes back into the original ids") {
   auto alice = run_recsys({"--db", db, "recommend", "alice", "--json"}, dir);
   REQUIRE(alice.out.find(R"({"item":"movie-a")") != std::string::npos);
   REQUIRE(alice.out.find(R"("source":"model")") != std::string::npos);
-  // A first row whose index is not a whole number is a bad row, not a header
-  // (it was skipped, and the error blamed index 1 of the factor files).
-  for (const char* index : {"-1", "1.0", "0.5"}) {
+  // A first row whose index is not a whole number ("1.0" is one: Spark's
+  // double column) is a bad row, not a header (it was skipped, and the error
+  // blamed index 1 of the factor files).
+  for (const char* index : {"-1", "1.5", "0.5", "1e3"}) {
     auto bad_map = dir.write("bad-map.csv", std::string("alice,") + index + "\nbob,2\n");
     auto r = run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
                          (dir / "itemFactors").string(), "--user-map", bad_map.string()},
@@ -113,6 +114,12 @@ TEST_CASE("malformed factor files are refused and store nothing") {
                         Case{"{\"id\":1,\"features\":[1.0,2.0]}\n{\"id\":1,\"features\":[1.0,2.0]}\n", "twice"},
                         Case{"{\"id\":1,\"features\":[1.0,\"x\"]}\n", "bad.json:1"},
                         Case{"1,0.5,zz\n", "'zz' is not a number"},
+                        // A second object on the line was dropped, a repeated key read once.
+                        Case{"{\"id\":1,\"features\":[1,2]} {\"id\":2,\"features\":[3,4]}\n", "bad.json:1: not a factor row"},
+                        Case{"{\"id\":1,\"features\":[1,2],\"features\":[5,6]}\n", "\"features\" appears twice"},
+                        Case{"{\"id\":1,\"id\":2,\"features\":[1,2]}\n", "\"id\" appears twice"},
+                        Case{"{\"id\":1.5,\"features\":[1,2]}\n", "must be a string or a whole number"},
+                        Case{"\"a,1,2\n", "bad.json:1: the quoted field at column 1 is not closed"},
                         Case{"", "no factor rows"}}) {
     INFO(c.content);
     auto bad = dir.write("bad.json", c.content);
@@ -228,10 +235,18 @@ TEST_CASE("id maps with an original id that is not UTF-8 or maps to two indexes 
   REQUIRE(r.err.find(twice.string() + ":2: original id 'item-5' appears twice (line 1 maps it to index 10)") !=
           std::string::npos);
 
-  // Ids 10 and 10.0 are one index, so one original id.
+  // Ids 10 and 10.0 are one index, so one original id. In JSON they are one
+  // number, so one id twice; in a CSV two texts that map to one index.
   dir.write("itemFactors/part-00002-abc.json", "{\"id\":10.0,\"features\":[0.2,0.2]}\n");
   auto fine = dir.write("fine.csv", "movie-a,10\nmovie-b,20\nmovie-c,30\n");
   r = import(fine);
+  REQUIRE(r.status == 1);
+  REQUIRE(r.err.find("part-00002-abc.json:1: id '10' appears twice") != std::string::npos);
+  std::filesystem::remove(dir / "itemFactors/part-00002-abc.json");
+  auto csv_items = dir.write("items10.csv", "10,0.9,0.1\n20,0.1,0.9\n10.0,0.2,0.2\n");
+  r = run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                  csv_items.string(), "--item-map", fine.string()},
+                 dir);
   REQUIRE(r.status == 1);
   REQUIRE(r.err.find("factor rows 10 and 10.0 both map to original id 'movie-a'") != std::string::npos);
 
@@ -311,4 +326,39 @@ TEST_CASE("spaces around an id in a factor CSV are not part of it, as in a ratin
   // Before: users "1 " and " 2" and items " 20 " were added beside 1, 2 and 20.
   auto info = run_recsys({"--db", db, "info", "--json"}, dir);
   CHECK_THAT(info.out, Catch::Contains("\"users\":2,") && Catch::Contains("\"items\":2,"));
+}
+
+TEST_CASE("ids in factor CSVs and id maps are read as CSV, as the ratings are: quotes, commas, 3.0 indexes, Spark directories") {
+  TempDir dir;
+  auto db = (dir / "db").string();
+  // Spark's CSV writer quotes an id holding a comma; a StringIndexer's index
+  // column is a double, written 0.0; a JSON number id 2.0 is the user "2".
+  auto ratings = dir.write("r.csv", "user,item\n\"x,y\",10\nspaced,20\n2,10\n");
+  REQUIRE(run_recsys({"--db", db, "import", ratings.string()}, dir).status == 0);
+  auto users = dir.write("users.csv", "0,1,0\n1,0,1\n");
+  std::filesystem::create_directories(dir / "user_map");
+  dir.write("user_map/part-00000-abc.csv", "label,index\n\"x,y\",0.0\n");
+  dir.write("user_map/part-00001-abc.csv", "label,index\n spaced ,1\n");
+  dir.write("user_map/_SUCCESS", "");
+  auto items = dir.write("items.csv", "\"10\",0.9,0.1\n 20 ,0.1,0.9\n");
+  auto r = run_recsys({"--db", db, "import-factors", "--users", users.string(), "--items", items.string(), "--user-map",
+                       (dir / "user_map").string()},
+                      dir);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  // Before: users "\"x,y\"" and " spaced " and the item "\"10\"" were added beside
+  // the stored ones, which kept no factors; the map file's "0.0" was refused.
+  auto info = run_recsys({"--db", db, "info", "--json"}, dir);
+  CHECK_THAT(info.out, Catch::Contains("\"users\":3,") && Catch::Contains("\"items\":2,"));
+  REQUIRE(run_recsys({"--db", db, "precompute"}, dir).status == 0);
+  auto xy = run_recsys({"--db", db, "recommend", "x,y", "--json"}, dir);
+  CHECK_THAT(xy.out, Catch::Contains("\"source\":\"model\",\"items\":[{\"item\":\"20\""));
+
+  auto json_users = dir.write("users.json", "{\"id\":2.0,\"features\":[0,1]}\n");
+  auto db2 = (dir / "db2").string();
+  REQUIRE(run_recsys({"--db", db2, "import", ratings.string()}, dir).status == 0);
+  r = run_recsys({"--db", db2, "import-factors", "--users", json_users.string(), "--items", items.string()}, dir);
+  REQUIRE(r.status == 0);
+  info = run_recsys({"--db", db2, "info", "--json"}, dir);
+  CHECK_THAT(info.out, Catch::Contains("\"users\":3,"));  // before: a user "2.0" beside "2"
 }

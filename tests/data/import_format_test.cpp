@@ -273,6 +273,34 @@ TEST_CASE("gzip: concatenated members are one file, zero padding after a member 
   REQUIRE_THROWS_WITH(import_bytes(a.substr(0, a.size() - 3)), Catch::Contains("truncated gzip data"));
 }
 
+TEST_CASE("files compressed in a way recsys does not read are refused by name, before any row is read") {
+  TempDir dir;
+  // Magic bytes of bzip2, xz, an LZ4 frame, zip and zlib (Spark's "deflate"),
+  // and Hadoop's snappy, which has none (told by the name). Read as text they
+  // gave a screen of malformed rows quoting binary bytes.
+  struct Case {
+    std::string name, bytes, kind;
+  };
+  for (const Case& c : {Case{"r.csv.bz2", "BZh91AY&SY\x01\x02", "bzip2"},
+                        Case{"r.csv.xz", std::string("\xFD" "7zXZ\0\0\x04", 8), "xz"},
+                        Case{"r.csv.lz4", std::string("\x04\x22\x4D\x18\x64\x40", 6), "lz4"},
+                        Case{"r.zip", std::string("PK\x03\x04\x14\0", 6), "zip"},
+                        Case{"part-00000.deflate", std::string("\x78\x9c\x2b\x2d\xd1", 5), "zlib (deflate)"},
+                        Case{"part-00000.csv.snappy", "u1,i1,5\n", "snappy (by its name)"}}) {
+    INFO(c.name);
+    TempDir d;
+    auto db = open_db(d);
+    REQUIRE_THROWS_WITH(data::import_files(db, {dir.write(c.name, c.bytes).string()}, quiet_options()),
+                        Catch::Contains("it is compressed with " + c.kind + "; recsys reads gzip (.gz) and Zstandard"));
+    REQUIRE(dump(db).ratings.empty());
+  }
+  // Text that starts like a zlib header is text: "x^" is 0x78 0x5E.
+  TempDir d;
+  auto db = open_db(d);
+  data::import_files(db, {dir.write("x.csv", "x^1,i1,5\n").string()}, quiet_options());
+  REQUIRE(dump(db).ratings == std::vector<Row>{r("x^1", "i1", 5)});
+}
+
 TEST_CASE("several files in one import share the id maps") {
   TempDir dir;
   auto db = open_db(dir);

@@ -70,6 +70,8 @@ TEST_CASE("explicit ratings outside the stored scale are refused with 422 and st
                           Case{"1e30", "the event has a \"value\" larger than 1e+09 (1e+30)"},
                           Case{"-1e30", "the event has a negative \"value\" (-1e+30)"},
                           Case{"3e38", "the event has a \"value\" larger than 1e+09 (3e+38)"},
+                          // Said as given: "larger than 1e+09 (1e+09)" before.
+                          Case{"1000000001", "the event has a \"value\" larger than 1e+09 (1000000001)"},
                           Case{"0", "the event has a \"value\" of 0, outside the rating scale of the stored ratings "
                                     "(1 to 5)"},
                           Case{"99", "the event has a \"value\" of 99, outside the rating scale of the stored "

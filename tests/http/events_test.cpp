@@ -84,6 +84,11 @@ TEST_CASE("with a token file, events need the bearer token") {
   REQUIRE(r.headers["www-authenticate"] == "Bearer");
   REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer wrong-token\r\n").status == 401);
   REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer s3cret-token\r\n").status == 200);
+  // RFC 9110 11.4: one space or more after the scheme, which is case-insensitive.
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer   s3cret-token\r\n").status == 200);
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: BEARER s3cret-token\r\n").status == 200);
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearer   \r\n").status == 401);
+  REQUIRE(c.request("POST", "/v1/events", event, "Authorization: Bearers3cret-token\r\n").status == 401);
   REQUIRE(c.get("/v1/users/u1/recommendations").status == 200);  // reads stay open
 }
 

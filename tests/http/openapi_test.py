@@ -286,6 +286,8 @@ def main():
             check("POST", "/v1/events", 200, json.dumps({"user": u, "item": i, "value": 4}), auth, port)
             check("POST", "/v1/events", 200, json.dumps([{"user": "new", "item": i, "value": 5}, {"user": "new", "item": "fresh", "value": 3}]),
                   auth, port)
+            # An empty batch is answered, and its answer is a documented Accepted.
+            check("POST", "/v1/events", 200, "[]", auth, port)
             check("POST", "/v1/events", 401, json.dumps({"user": u, "item": i}), {"Content-Type": "application/json"}, port)
             check("POST", "/v1/events", 400, "{not json", auth, port)
             check("POST", "/v1/events", 403, json.dumps({"user": u, "item": i, "value": 4}),

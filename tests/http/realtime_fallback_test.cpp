@@ -136,7 +136,7 @@ TEST_CASE("an item the model has no similar items for gets the fallback without 
   expect_without_self("/v1/items/extra/similar?k=3");
 }
 
-TEST_CASE("fold-in of a Spark model scales the regularisation by the user's number of ratings") {
+TEST_CASE("fold-in of a Spark model scales the regularisation by the user's number of ratings; a value 0 adds nothing") {
   test::TempDir dir;
   std::filesystem::create_directories(dir / "users");
   std::filesystem::create_directories(dir / "items");
@@ -155,12 +155,14 @@ TEST_CASE("fold-in of a Spark model scales the regularisation by the user's numb
     Connection c(server.port());
     REQUIRE(c.get("/v1/model").body.find("\"weighted_lambda\":true") != std::string::npos);
     auto post = c.request("POST", "/v1/events",
-                          R"([{"user":"n1","item":"10","value":3},{"user":"n1","item":"30","value":1}])");
+                          R"([{"user":"n1","item":"10","value":3},{"user":"n1","item":"30","value":1},)"
+                          R"({"user":"n1","item":"20","value":0}])");
     REQUIRE(post.status == 200);
     server.stop();
   }
   // Spark's implicit solve (ALS.computeFactors): (YᵀY + Σ c_j y_j y_jᵀ + λ·n I) x
-  // = Σ (1 + c_j) y_j with c_j = α·r_j and n = 2 positive ratings.
+  // = Σ (1 + c_j) y_j with c_j = α·r_j and n = 2 positive ratings. Item 20's
+  // value 0 is a preference 0 with c = 0: it adds nothing (it added y_20 to b).
   Eigen::MatrixXd y(3, 2);
   y << 0.9, 0.1, 0.1, 0.9, 0.5, 0.5;
   Eigen::MatrixXd a = y.transpose() * y;
