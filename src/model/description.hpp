@@ -14,8 +14,10 @@ namespace recsys::model {
 // without the ALS-only members (feedback, solver, factors, iterations, cg_steps,
 // nonnegative, weighted_lambda, user_norm, mean_user_ratings, loss), without
 // alpha under binary input and epsilon unless the input is log; every other
-// member in stored order. Anything else (ALS, older descriptions, text that is
-// not a JSON object) is returned unchanged.
+// member in stored order. A model import-factors stored (iterations 0 and
+// weighted_lambda) is shown without solver, cg_steps and seed, which it never
+// used. Anything else (ALS, older descriptions, text that is not a JSON
+// object) is returned unchanged.
 std::string public_description(std::string_view description);
 
 }  // namespace recsys::model

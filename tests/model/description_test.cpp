@@ -40,3 +40,23 @@ TEST_CASE("ALS, older and malformed descriptions are shown exactly as stored") {
     CHECK(public_description(text) == text);
   }
 }
+
+TEST_CASE("a model import-factors stored is shown without the solver, its steps and the seed it never used") {
+  recsys::model::ModelParams p;
+  p.factors = 10;
+  p.iterations = 0;
+  p.weighted_lambda = true;
+  std::string stored = recsys::model::params_to_json(p);
+  std::string shown = public_description(stored);
+  CHECK(shown.find("\"solver\"") == std::string::npos);
+  CHECK(shown.find("\"cg_steps\"") == std::string::npos);
+  CHECK(shown.find("\"seed\"") == std::string::npos);
+  CHECK(shown.find("\"factors\":10,\"iterations\":0,") != std::string::npos);
+  CHECK(shown.find("\"nonnegative\":false") != std::string::npos);  // fold-in uses it
+  // Trained by recsys (iterations) or without Spark's weighted λ: as stored.
+  p.iterations = 15;
+  CHECK(public_description(recsys::model::params_to_json(p)) == recsys::model::params_to_json(p));
+  p.iterations = 0;
+  p.weighted_lambda = false;
+  CHECK(public_description(recsys::model::params_to_json(p)) == recsys::model::params_to_json(p));
+}
