@@ -17,17 +17,24 @@ std::vector<Scored> most_popular(std::span<const std::uint32_t> rating_counts, s
 
 std::vector<Scored> fallback_ranking(std::span<const std::uint32_t> rating_counts,
                                      const model::RowMatrixXf& item_factors) {
-  std::vector<Scored> out;
+  std::vector<Scored> out, unrated;
   for (std::size_t i = 0; i < rating_counts.size(); ++i) {
     if (rating_counts[i] > 0) out.push_back({static_cast<std::uint32_t>(i), static_cast<float>(rating_counts[i])});
   }
-  if (out.empty()) {
-    for (Eigen::Index i = 0; i < item_factors.rows(); ++i) {
-      float norm = item_factors.row(i).norm();
-      if (norm > 0.0f && std::isfinite(norm)) out.push_back({static_cast<std::uint32_t>(i), norm});
-    }
+  for (Eigen::Index i = 0; i < item_factors.rows(); ++i) {
+    auto index = static_cast<std::size_t>(i);
+    if (index < rating_counts.size() && rating_counts[index] > 0) continue;
+    float norm = item_factors.row(i).norm();
+    if (norm > 0.0f && std::isfinite(norm)) unrated.push_back({static_cast<std::uint32_t>(i), norm});
   }
   std::sort(out.begin(), out.end(), ranks_before);
+  std::sort(unrated.begin(), unrated.end(), ranks_before);
+  if (out.empty()) return unrated;
+  // After the rated items, those nobody rated that have factors (a model
+  // imported with import-factors and a few ratings since), in the model's
+  // order, with score 0 ratings: before, the first events after an import
+  // cut the fallback to the few items they named.
+  for (auto s : unrated) out.push_back({s.index, 0.0f});
   return out;
 }
 

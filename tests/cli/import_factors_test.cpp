@@ -161,6 +161,27 @@ TEST_CASE("Spark users without stored ratings get model lists, and the fallback 
                           "\n");
 }
 
+TEST_CASE("after the first ratings of an imported model, the fallback still lists every item with factors") {
+  TempDir dir;
+  write_spark_output(dir);
+  auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"--db", db, "import-factors", "--users", (dir / "userFactors").string(), "--items",
+                      (dir / "itemFactors").string()},
+                     dir)
+              .status == 0);
+  // One rating arrives (an event or an import) for item 30, the shortest row.
+  REQUIRE(run_recsys({"--db", db, "import", "--append", dir.write("r.csv", "user,item\n7,30\n").string()}, dir)
+              .status == 0);
+  REQUIRE(run_recsys({"--db", db, "precompute", "--k", "3"}, dir).status == 0);
+  // Rated items first (score = ratings), then the others by factor length,
+  // score 0. Before: item 30 alone, the fallback cut to the items rated so far.
+  auto stranger = run_recsys({"--db", db, "recommend", "stranger", "--json"}, dir);
+  REQUIRE(stranger.status == 0);
+  CHECK(stranger.out == R"({"user":"stranger","model":1,"source":"fallback","items":[{"item":"30","score":1},)"
+                        R"({"item":"10","score":0},{"item":"20","score":0}]})"
+                        "\n");
+}
+
 namespace {
 // A CSV factor file of ids 1..rows, each row `width` copies of `value`.
 std::string factor_rows(int rows, int width, const std::string& value) {
