@@ -63,7 +63,8 @@ for f in $factors_list; do
 done
 
 # Relative nDCG per data set (÷ the grid's best on it), worst case and mean.
-awk -v sets="$sets" 'BEGIN { n = split(sets, name, " ") }
+# Fields are tab-separated: a failed run's empty column keeps its place.
+awk -F'\t' -v sets="$sets" 'BEGIN { n = split(sets, name, " ") }
   { rows[NR] = $0; for (j = 1; j <= n; ++j) { v[NR, j] = $(4 + j); if (v[NR, j] > best[j]) best[j] = v[NR, j] } }
   END {
     printf "%-8s %-7s %-6s %-5s", "factors", "lambda", "alpha", "unorm"
