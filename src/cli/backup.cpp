@@ -204,10 +204,41 @@ void sync_directory(const fs::path& dir) {
               (dir.empty() ? fs::path(".") : dir).string(), std::strerror(error));
 }
 
+// Thrown when DEST/data.mdb appeared while the copy was written: another
+// process made a database there, which stays as it is.
+struct DestTaken : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Renames `from` to `to` unless `to` exists, in one step: the DEST lock keeps
+// out other backups only, and a plain rename replaced a database that an
+// import or a server had created in DEST meanwhile (its commits, acknowledged,
+// were lost with the unlinked file). RENAME_NOREPLACE where the file system
+// has it, else a hard link (which fails on an existing name) and an unlink;
+// where neither exists, a check and a rename.
+void rename_no_replace(const fs::path& from, const fs::path& to) {
+  auto taken = [&] {
+    throw DestTaken(fmt::format("{} appeared while the backup was written: another process created a database in "
+                                "{}, which was left as it is; the copy was removed: choose a new path",
+                                to.string(), to.parent_path().string()));
+  };
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
+  if (errno == EEXIST) taken();
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) throw_errno("cannot rename the backup file", from);
+  if (::link(from.c_str(), to.c_str()) == 0) {
+    if (::unlink(from.c_str()) != 0) throw_errno("cannot remove the backup's temporary name", from);
+    return;
+  }
+  if (errno == EEXIST) taken();
+  if (errno != EPERM && errno != ENOTSUP && errno != EMLINK) throw_errno("cannot rename the backup file", from);
+  std::error_code ec;
+  if (fs::exists(to, ec)) taken();
+  if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("cannot rename the backup file", from);
+}
+
 // The whole copy becomes DEST/data.mdb in one step, and the names reach the disk.
 void publish_copy(const fs::path& dest, bool created_dir, util::FaultGuard& guard) {
-  if (::rename((dest / kPartialName).c_str(), (dest / "data.mdb").c_str()) != 0)
-    throw_errno("cannot rename the backup file", dest / kPartialName);
+  rename_no_replace(dest / kPartialName, dest / "data.mdb");
   guard.arm_dir(false);
   guard.arm_file(false);
   sync_directory(dest);
@@ -262,14 +293,12 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
     publish_copy(dest, created_dir, *guard);
     guard.reset();
   } catch (...) {
-    // Never leave a half-written copy behind.
+    // Never leave a half-written copy behind. Nothing else is removed: a
+    // data.mdb there is another process's (publish_copy never fails after its
+    // rename), and a directory this backup created goes only if it is empty.
     std::error_code ec;
-    if (created_dir) {
-      fs::remove_all(dest, ec);
-    } else {
-      fs::remove(dest / kPartialName, ec);
-      fs::remove(dest / "data.mdb", ec);
-    }
+    fs::remove(dest / kPartialName, ec);
+    if (created_dir) fs::remove(dest, ec);
     throw;
   }
   std::error_code ec;

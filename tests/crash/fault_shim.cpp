@@ -12,7 +12,10 @@
 //             disarms the fault again (space freed); regular files only;
 //   fsync_eio fsync (not fdatasync, which LMDB's commits use) fails with EIO
 //             on regular files: a report or a backup copy that cannot reach
-//             the disk.
+//             the disk;
+//   backup_race the fsync of a backup's whole copy (DEST/data.mdb.partial)
+//             first creates DEST/data.mdb holding "another database\n", as
+//             another process creating a database in DEST would.
 // RECSYS_FAULT_ARMED=1 arms the fault from the start, for commands that do
 // not run long enough to be signalled.
 // The real functions are found with dlsym(RTLD_NEXT): under ASan they are the
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -33,7 +37,7 @@
 namespace {
 
 volatile sig_atomic_t armed = 0;  // set by the SIGUSR1 handler only
-enum class Fault { None, SyncEio, New, WriteFull, FsyncEio };
+enum class Fault { None, SyncEio, New, WriteFull, FsyncEio, BackupRace };
 Fault fault = Fault::None;          // set once, before main
 thread_local bool wrote_since_sync = false;
 
@@ -47,6 +51,7 @@ __attribute__((constructor)) void install() {
   if (std::strcmp(f, "new") == 0) fault = Fault::New;
   if (std::strcmp(f, "write_full") == 0) fault = Fault::WriteFull;
   if (std::strcmp(f, "fsync_eio") == 0) fault = Fault::FsyncEio;
+  if (std::strcmp(f, "backup_race") == 0) fault = Fault::BackupRace;
   const char* from_start = std::getenv("RECSYS_FAULT_ARMED");
   if (from_start && std::strcmp(from_start, "1") == 0) armed = 1;
   struct sigaction sa {};
@@ -108,6 +113,20 @@ int fdatasync(int fd) {
 
 int fsync(int fd) {
   static auto real = next<int (*)(int)>("fsync");
+  if (armed && fault == Fault::BackupRace) {
+    char link[64], path[4096];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = ::readlink(link, path, sizeof path - 1);
+    constexpr char kPartial[] = "/data.mdb.partial";
+    constexpr std::size_t kLen = sizeof kPartial - 1;
+    if (n > static_cast<ssize_t>(kLen) && std::memcmp(path + n - kLen, kPartial, kLen) == 0) {
+      std::memcpy(path + n - kLen, "/data.mdb", sizeof "/data.mdb");
+      if (FILE* other = std::fopen(path, "wx")) {
+        std::fputs("another database\n", other);
+        std::fclose(other);
+      }
+    }
+  }
   if (armed && fault == Fault::FsyncEio && regular_file(fd)) {
     errno = EIO;
     return -1;

@@ -300,3 +300,37 @@ TEST_CASE("an output file that cannot be synced is an error and the previous fil
               .status == 0);
   REQUIRE(std::filesystem::file_size(generated) > 100);
 }
+
+TEST_CASE("a database created in a backup's DEST while the copy is written is kept, and the backup refused") {
+  if (!shim_path()) {
+    WARN("RECSYS_FAULT_SHIM is not set: run through meson test");
+    return;
+  }
+  TempDir dir;
+  const auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", (dir / "r.csv").string()},
+                     dir)
+              .status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", (dir / "r.csv").string()}, dir).status == 0);
+  // DEST/data.mdb appears between the copy's last write and its rename, as
+  // when an import or a server creates a database in the (empty) DEST.
+  for (bool dest_exists : {true, false}) {
+    INFO("DEST existed before: " << dest_exists);
+    const auto dest = dir / (dest_exists ? "empty" : "new");
+    if (dest_exists) std::filesystem::create_directory(dest);
+    RunResult r;
+    {
+      PreloadedFault preloaded("backup_race");
+      ScopedEnv from_start("RECSYS_FAULT_ARMED", "1");
+      r = run_recsys({"--db", db, "backup", dest.string()}, dir);
+    }
+    INFO(r.err);
+    // Before: the rename replaced it (exit 0), and what had been committed there was lost.
+    REQUIRE(r.status == 1);
+    REQUIRE_THAT(r.err, Catch::Contains((dest / "data.mdb").string() + " appeared while the backup was written"));
+    std::ifstream in(dest / "data.mdb");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(text == "another database\n");
+    REQUIRE_FALSE(std::filesystem::exists(dest / "data.mdb.partial"));
+  }
+}
