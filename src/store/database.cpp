@@ -31,8 +31,8 @@ constexpr std::string_view kSchemaKey = "schema_version";
 constexpr int kMaxResizeRetries = 8;
 
 // Nobody may write the file (no w bit at all): no writer can exist, so readers
-// need no lock table. Root ignores the bits; an operator who makes a replica
-// read-only this way does not write it as root either.
+// need no lock table. Root ignores the bits, so recsys refuses to write such a
+// file whoever runs it (open_env).
 bool read_only_for_everyone(const fs::path& file) {
   std::error_code ec;
   auto perms = fs::status(file, ec).permissions();
@@ -126,6 +126,25 @@ void reserve_lock_file(const fs::path& lock, const Env::Options& options) {
   // used: a reader slot on a page without one would still fail.
   log::warn("{}: reading may fail until space is freed", why);
 }
+// Whether another process has the environment whose lock file is `lock`
+// open: every process that opens it holds an fcntl lock on the lock file's
+// first byte for as long as the environment is open (LMDB's
+// mdb_env_excl_lock), and F_GETLK reports only other processes' locks.
+bool held_by_another_process(const fs::path& lock) {
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 1;
+  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  // The close drops every fcntl lock this process holds on the file: never
+  // called while this process has that environment open.
+  ::close(fd);
+  return held;
+}
+
 }  // namespace
 
 Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
@@ -133,6 +152,35 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
   const fs::path data_file = subdir ? path / "data.mdb" : path;
   std::error_code ec;
   const bool had_lock = fs::exists(lock_file(path, subdir), ec);
+  // Readers who cannot write the lock file read a data file nobody may write
+  // without locks (below). Root may write it all the same; it must not, or
+  // such a reader sees pages rewritten under it (measured: check reported a
+  // sound database damaged beside a root server taking events).
+  if (!(options.flags & MDB_RDONLY) && fs::exists(data_file, ec) && read_only_for_everyone(data_file)) {
+    struct stat st {};
+    ::stat(data_file.c_str(), &st);
+    throw PermissionError(fmt::format(
+        "cannot open database '{}' for writing: its data file {} is read-only for everyone (mode {:04o}), which marks "
+        "a copy that nobody writes and that readers read without locks; chmod u+w {} to write to it (commands that "
+        "only read, such as info, recommend and serve, work as it is)",
+        path.string(), data_file.string(), st.st_mode & 07777, data_file.string()));
+  }
+  // On a read-only file system LMDB reads without a lock table. A read-only
+  // mount of a database that a process writes through another path (a bind
+  // mount) would then read pages being rewritten: refused while such a
+  // process has it open (it holds the lock file). This process holds no lock
+  // there, so the probe's close drops none of its own.
+  if ((options.flags & MDB_RDONLY) && !read_only_for_everyone(data_file)) {
+    struct statvfs fs_info {};
+    if (::statvfs(path.c_str(), &fs_info) == 0 && (fs_info.f_flag & ST_RDONLY) &&
+        held_by_another_process(lock_file(path, subdir))) {
+      throw std::runtime_error(fmt::format(
+          "cannot open database '{}': it is on a read-only file system, where LMDB reads without a lock table, and "
+          "another process has it open through a writable path (it holds {}), so it may be written while read; "
+          "read it through that path, or read a copy (recsys backup)",
+          path.string(), lock_file(path, subdir).string()));
+    }
+  }
   reserve_lock_file(lock_file(path, subdir), options);
   try {
     try {
@@ -167,29 +215,6 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
     throw;
   }
 }
-
-namespace {
-
-// Whether another process has the environment whose lock file is `lock`
-// open: every process that opens it holds an fcntl lock on the lock file's
-// first byte for as long as the environment is open (LMDB's
-// mdb_env_excl_lock), and F_GETLK reports only other processes' locks.
-bool held_by_another_process(const fs::path& lock) {
-  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct flock probe {};
-  probe.l_type = F_WRLCK;
-  probe.l_whence = SEEK_SET;
-  probe.l_start = 0;
-  probe.l_len = 1;
-  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
-  // The close drops every fcntl lock this process holds on the file: never
-  // called while this process has that environment open.
-  ::close(fd);
-  return held;
-}
-
-}  // namespace
 
 // One data file, one lock table: a second name for the file would get a lock
 // of its own, and a writer on each built on a stale snapshot of the other's
