@@ -219,6 +219,11 @@ struct ReadOnlyMount {
       mounted = false;
     }
   }
+  // Whether the test must be skipped, with a warning saying why.
+  bool skipped() const {
+    if (!mounted) WARN("skipped: cannot bind-mount read-only here (needs root and CAP_SYS_ADMIN)");
+    return !mounted;
+  }
   ~ReadOnlyMount() {
     if (mounted) std::system(("umount '" + target.string() + "'").c_str());
     std::error_code ec;
@@ -231,10 +236,7 @@ struct ReadOnlyMount {
 TEST_CASE("serve on a read-only file system answers reads and refuses events with 503") {
   ReadableDb d;
   ReadOnlyMount mount(d.dir / "db");
-  if (!mount.mounted) {
-    WARN("skipped: cannot bind-mount read-only here (needs root and CAP_SYS_ADMIN)");
-    return;
-  }
+  if (mount.skipped()) return;
   const std::string db = mount.target.string();
   // Before: "mdb_env_open: Read-only file system", and serve did not start.
   Process p({recsys_bin(), "--db", db, "serve", "--port", "0", "--threads", "1"}, d.dir.path());
@@ -263,10 +265,7 @@ TEST_CASE("serve on a read-only file system answers reads and refuses events wit
 TEST_CASE("a read-only mount of a database a process has open through its writable path is not read without locks") {
   ReadableDb d;
   ReadOnlyMount mount(d.dir / "db");
-  if (!mount.mounted) {
-    WARN("skipped: cannot bind-mount read-only here (needs root and CAP_SYS_ADMIN)");
-    return;
-  }
+  if (mount.skipped()) return;
   const std::string db = mount.target.string();
   Process server({recsys_bin(), "--db", d.db, "serve", "--port", "0", "--threads", "1"}, d.dir.path());
   for (int i = 0; i < 500 && !Contains("listening on").match(server.current_stderr()); ++i) {

@@ -263,17 +263,25 @@ TEST_CASE("an unexpected error escaping a server thread is logged and the server
 // A report written beside its target and renamed over it must be on the disk
 // before the rename: unsynced, a power loss could leave an empty file under
 // the name, where the rule is the previous content or the new one.
+namespace {
+// DIR/db holding 300 generated ratings (DIR/r.csv).
+std::string imported_db(const TempDir& dir) {
+  const auto db = (dir / "db").string();
+  REQUIRE(run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", (dir / "r.csv").string()},
+                     dir)
+              .status == 0);
+  REQUIRE(run_recsys({"--db", db, "import", (dir / "r.csv").string()}, dir).status == 0);
+  return db;
+}
+}  // namespace
+
 TEST_CASE("an output file that cannot be synced is an error and the previous file stays") {
   if (!shim_path()) {
     WARN("RECSYS_FAULT_SHIM is not set: run through meson test");
     return;
   }
   TempDir dir;
-  const auto db = (dir / "db").string();
-  REQUIRE(run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", (dir / "r.csv").string()},
-                     dir)
-              .status == 0);
-  REQUIRE(run_recsys({"--db", db, "import", (dir / "r.csv").string()}, dir).status == 0);
+  const auto db = imported_db(dir);
   auto generated = dir.write("out.csv", "previous\n");
   auto metrics = dir.write("metrics.json", "previous\n");
   RunResult gen, train;
@@ -307,11 +315,7 @@ TEST_CASE("a database created in a backup's DEST while the copy is written is ke
     return;
   }
   TempDir dir;
-  const auto db = (dir / "db").string();
-  REQUIRE(run_recsys({"generate", "--users", "30", "--items", "20", "--ratings", "300", "-o", (dir / "r.csv").string()},
-                     dir)
-              .status == 0);
-  REQUIRE(run_recsys({"--db", db, "import", (dir / "r.csv").string()}, dir).status == 0);
+  const auto db = imported_db(dir);
   // DEST/data.mdb appears between the copy's last write and its rename, as
   // when an import or a server creates a database in the (empty) DEST.
   for (bool dest_exists : {true, false}) {
