@@ -226,7 +226,13 @@ void rename_no_replace(const fs::path& from, const fs::path& to) {
   if (errno == EEXIST) taken();
   if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) throw_errno("cannot rename the backup file", from);
   if (::link(from.c_str(), to.c_str()) == 0) {
-    if (::unlink(from.c_str()) != 0) throw_errno("cannot remove the backup's temporary name", from);
+    // The copy is published: a failure now must not remove it. Its second
+    // name would make recsys refuse it (refuse_second_lock), so say so.
+    if (::unlink(from.c_str()) != 0) {
+      log::warn("the backup is written to {}, but its temporary name {} could not be removed ({}): remove it before "
+                "opening the copy",
+                to.string(), from.string(), std::strerror(errno));
+    }
     return;
   }
   if (errno == EEXIST) taken();

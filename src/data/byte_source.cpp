@@ -6,6 +6,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -182,23 +183,39 @@ class ZstdSource : public ByteSource {
   bool frame_done_ = true;
 };
 
+// A zlib stream (RFC 1950; Spark's and Hadoop's "deflate" codec): 0x78 and a
+// check byte. Only those that are not text (0x78 0x5E is "x^"). GzipSource
+// reads it: inflate detects zlib and gzip headers alike.
+bool zlib_magic(std::string_view magic) {
+  if (magic.size() < 2 || magic[0] != '\x78') return false;
+  const auto second = static_cast<unsigned char>(magic[1]);
+  return second == 0x01 || second == 0x9c || second == 0xda;
+}
+
 // The compression of a file recsys does not read, by its magic bytes, or for
-// Hadoop's codecs without magic (Spark's "snappy", "lz4") by its name; empty
-// when it is none of them. Read as text, such a file gave a screen of malformed
-// rows or "not a number" messages quoting binary bytes.
+// Hadoop's codecs without magic (Spark's "snappy", "lz4") by its name when its
+// first bytes are not text; empty when it is none of them. Read as text, such
+// a file gave a screen of malformed rows or "not a number" messages quoting
+// binary bytes.
 std::string unsupported_compression(std::string_view magic, const std::string& path) {
   auto starts = [&](std::string_view m) { return magic.substr(0, m.size()) == m; };
-  auto second = magic.size() >= 2 ? static_cast<unsigned char>(magic[1]) : 0;
-  if (starts("BZh") && magic.size() >= 4 && magic[3] >= '1' && magic[3] <= '9') return "bzip2";
+  // bzip2: "BZh", the block size, then a block's or the end's magic (a CSV
+  // whose first id is "BZh1" is text).
+  if (starts("BZh") && magic.size() >= 6 && magic[3] >= '1' && magic[3] <= '9' &&
+      (magic.substr(4, 2) == "\x31\x41" || magic.substr(4, 2) == "\x17\x72")) {
+    return "bzip2";
+  }
   if (starts(std::string_view("\xFD" "7zXZ\0", 6))) return "xz";
   if (starts(std::string_view("\x04\x22\x4D\x18", 4))) return "lz4";
   if (starts(std::string_view("PK\x03\x04", 4))) return "zip";
-  // zlib (Spark's "deflate"): 0x78 and a check byte; only those that are not
-  // text (0x78 0x5E is "x^").
-  if (starts("\x78") && (second == 0x01 || second == 0x9c || second == 0xda)) return "zlib (deflate)";
-  for (std::string_view ext : {".snappy", ".lz4", ".bz2", ".xz", ".deflate", ".zip", ".br", ".lzo"}) {
+  const bool binary = std::any_of(magic.begin(), magic.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 && u != '\t' && u != '\n' && u != '\r';
+  });
+  if (!binary) return {};
+  for (std::string_view ext : {".snappy", ".lz4", ".bz2", ".xz", ".zip", ".br", ".lzo"}) {
     if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
-      return std::string(ext.substr(1)) + " (by its name)";
+      return std::string(ext.substr(1)) + " (by its name; its first bytes are not text)";
     }
   }
   return {};
@@ -228,8 +245,9 @@ std::unique_ptr<ByteSource> open_source(const std::string& path) {
   }
   std::string_view magic = in->peek(6);
   std::unique_ptr<ByteSource> source;
-  if (magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
-      static_cast<unsigned char>(magic[1]) == 0x8b) {
+  if ((magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
+       static_cast<unsigned char>(magic[1]) == 0x8b) ||
+      zlib_magic(magic)) {
     source = std::make_unique<GzipSource>(std::move(in));
   } else if (magic.size() >= 4 && (magic.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4) ||
                                     // A skippable frame (RFC 8878 3.1.2: 0x184D2A50-5F, little-endian)
@@ -239,7 +257,7 @@ std::unique_ptr<ByteSource> open_source(const std::string& path) {
     source = std::make_unique<ZstdSource>(std::move(in));
   } else if (auto kind = unsupported_compression(magic, path); !kind.empty()) {
     throw std::runtime_error("cannot read " + name + ": it is compressed with " + kind +
-                             "; recsys reads gzip (.gz) and Zstandard (.zst) files: decompress it or "
+                             "; recsys reads gzip (.gz), zlib (.deflate) and Zstandard (.zst) files: decompress it or "
                              "compress it with gzip or zstd");
   } else {
     source = std::make_unique<PlainSource>(std::move(in));

@@ -98,7 +98,9 @@ void parse_json_line(simdjson::dom::parser& parser, std::string_view line, const
   };
   simdjson::dom::element doc;
   if (auto error = parser.parse(line.data(), line.size()).get(doc)) {
-    if (error == simdjson::NUMBER_ERROR) fail("a number that cannot be read; write ids beyond 64 bits as strings");
+    if (error == simdjson::NUMBER_ERROR) {
+      fail("a number beyond a 64-bit integer or a double's range; write such ids as strings");
+    }
     if (error == simdjson::TAPE_ERROR) fail("text after the object, or a malformed object; one object per line");
     fail(simdjson::error_message(error));
   }
@@ -121,10 +123,12 @@ void parse_json_line(simdjson::dom::parser& parser, std::string_view line, const
         id = std::to_string(i);
       } else if (!field.value.get(u)) {
         id = std::to_string(u);
-      } else if (!field.value.get(d) && d == std::floor(d) && std::fabs(d) < 0x1p53) {
+      } else if (!field.value.get(d) && d == std::floor(d) && std::fabs(d) <= 0x1p53) {
         id = std::to_string(static_cast<std::int64_t>(d));
       } else {
-        throw std::runtime_error(where + ": \"id\" must be a string or a whole number");
+        // Past 2^53 a double no longer tells neighbouring integers apart.
+        throw std::runtime_error(where + ": \"id\" must be a string or a whole number (written as a decimal "
+                                 "fraction or exponent: at most 2^53)");
       }
     } else if (field.key == "features") {
       if (have_features) fail("\"features\" appears twice");
@@ -193,7 +197,7 @@ ExternalFactors read_factor_files(const std::string& path, const FactorLimits& l
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
       std::string where = file + ":" + std::to_string(line_no);
-      if (line.front() == '{') {
+      if (line[line.find_first_not_of(" \t")] == '{') {
         parse_json_line(parser, line, where, collector);
       } else if (line_no == 1 && line.substr(0, 3) == "id,") {
         continue;  // CSV header
@@ -218,9 +222,10 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
     std::string text = read_all(file);
     std::string_view rest = text;
     if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
-    // Tab-separated when the first line has a tab, else CSV: an id may hold
-    // the other separator (a quoted "x,y" in a CSV, a bare comma in a TSV).
-    char separator = rest.substr(0, rest.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
+    // Tab-separated when the first line with text has a tab, else CSV: an id
+    // may hold the other separator (a quoted "x,y" in a CSV, a comma in a TSV).
+    std::string_view first = rest.substr(std::min(rest.size(), rest.find_first_not_of("\r\n")));
+    char separator = first.substr(0, first.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
     for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
       std::size_t nl = rest.find('\n');
       std::string_view line = rest.substr(0, nl);
@@ -228,8 +233,16 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.empty()) continue;
       std::string where = file + ":" + std::to_string(line_no);
-      if (auto problem = items::split_cells(line, separator, cells)) throw std::runtime_error(where + ": " + *problem);
-      if (cells.size() != 2 || cells[0].empty()) {
+      if (line.find('"') == std::string_view::npos) {
+        // Unquoted: the index follows the last separator, and the id may hold
+        // the separator ("New York, NY,5" from a writer that did not quote).
+        std::size_t sep = line.rfind(separator);
+        cells.assign({std::string(trim_spaces(line.substr(0, std::min(sep, line.size()))))});
+        if (sep != std::string_view::npos) cells.emplace_back(trim_spaces(line.substr(sep + 1)));
+      } else if (auto problem = items::split_cells(line, separator, cells)) {
+        throw std::runtime_error(where + ": " + *problem);
+      }
+      if (cells.size() != 2) {
         throw std::runtime_error(fmt::format("{}: expected original_id{}index, found {} field{}", where,
                                              separator == '\t' ? "<tab>" : ",", cells.size(),
                                              cells.size() == 1 ? "" : "s"));

@@ -69,6 +69,13 @@ std::string_view to_string(Solver s);
 // The name stored as "model" and shown by info and /v1/model: "ials",
 // "als-explicit" or "ease".
 std::string_view family_name(const ModelParams& p);
+
+// A model trained elsewhere and stored by import-factors: 0 iterations here,
+// and Spark's weighted λ (GET /v1/model shows it without the solver it never
+// used; its fallback ranks the items nobody rated here after the rated ones).
+inline bool imported_model(const ModelParams& p) {
+  return p.family != Family::Ease && p.iterations == 0 && p.weighted_lambda;
+}
 // Parse the names above; throw std::invalid_argument on anything else.
 Feedback feedback_from_string(std::string_view s);
 Confidence confidence_from_string(std::string_view s);

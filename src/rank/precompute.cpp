@@ -388,7 +388,7 @@ PrecomputeReport precompute(store::Database& db, const PrecomputeOptions& option
   for (std::size_t i = 0; i < heads.size(); ++i) heads[i] = store::entry_head(in.item_ids[i]);
   Encoded user_values = encode_lists(user_lists, options.k, heads, in.item_tails, in.generation, options.threads);
   Encoded similar_values = encode_lists(similar, options.k, heads, in.item_tails, in.generation, options.threads);
-  const std::vector<Scored> ranking = fallback_ranking(in.item_counts, in.items);
+  const std::vector<Scored> ranking = fallback_ranking(in.item_counts, in.items, model::imported_model(in.params));
   store::ListBuilder fallback_builder;
   for (const auto& s : first_unseen(ranking, {}, options.k)) fallback_builder.add(heads[s.index], s.score, in.item_tails[s.index]);
   std::string fallback(fallback_builder.finish(store::ListSource::Fallback, in.generation));

@@ -180,6 +180,19 @@ TEST_CASE("after the first ratings of an imported model, the fallback still list
   CHECK(stranger.out == R"({"user":"stranger","model":1,"source":"fallback","items":[{"item":"30","score":1},)"
                         R"({"item":"10","score":0},{"item":"20","score":0}]})"
                         "\n");
+
+  // A model recsys trained lists only rated items: the others are items whose
+  // ratings were replaced away since.
+  auto own = (dir / "own").string();
+  REQUIRE(run_recsys({"--db", own, "import", dir.write("all.csv", "user,item\n1,a\n2,a\n2,b\n3,c\n").string()}, dir)
+              .status == 0);
+  REQUIRE(run_recsys({"--db", own, "train", "--split", "none", "--factors", "2", "--iterations", "2"}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", own, "import", "--replace", dir.write("a.csv", "user,item\n1,a\n").string()}, dir)
+              .status == 0);
+  REQUIRE(run_recsys({"--db", own, "precompute"}, dir).status == 0);
+  auto only_a = run_recsys({"--db", own, "recommend", "stranger", "--json"}, dir);
+  CHECK_THAT(only_a.out, Catch::EndsWith(R"("source":"fallback","items":[{"item":"a","score":1}]})"
+                                         "\n"));
 }
 
 namespace {

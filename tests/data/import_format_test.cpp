@@ -275,9 +275,9 @@ TEST_CASE("gzip: concatenated members are one file, zero padding after a member 
 
 TEST_CASE("files compressed in a way recsys does not read are refused by name, before any row is read") {
   TempDir dir;
-  // Magic bytes of bzip2, xz, an LZ4 frame, zip and zlib (Spark's "deflate"),
-  // and Hadoop's snappy, which has none (told by the name). Read as text they
-  // gave a screen of malformed rows quoting binary bytes.
+  // Magic bytes of bzip2, xz, an LZ4 frame and zip, and Hadoop's snappy, which
+  // has none (told by the name, its first bytes not being text). Read as text
+  // they gave a screen of malformed rows quoting binary bytes.
   struct Case {
     std::string name, bytes, kind;
   };
@@ -285,20 +285,40 @@ TEST_CASE("files compressed in a way recsys does not read are refused by name, b
                         Case{"r.csv.xz", std::string("\xFD" "7zXZ\0\0\x04", 8), "xz"},
                         Case{"r.csv.lz4", std::string("\x04\x22\x4D\x18\x64\x40", 6), "lz4"},
                         Case{"r.zip", std::string("PK\x03\x04\x14\0", 6), "zip"},
-                        Case{"part-00000.deflate", std::string("\x78\x9c\x2b\x2d\xd1", 5), "zlib (deflate)"},
-                        Case{"part-00000.csv.snappy", "u1,i1,5\n", "snappy (by its name)"}}) {
+                        Case{"part-00000.csv.snappy", std::string("\0\0\0\x08\0\0\0\x0a", 8),
+                             "snappy (by its name; its first bytes are not text)"}}) {
     INFO(c.name);
     TempDir d;
     auto db = open_db(d);
     REQUIRE_THROWS_WITH(data::import_files(db, {dir.write(c.name, c.bytes).string()}, quiet_options()),
-                        Catch::Contains("it is compressed with " + c.kind + "; recsys reads gzip (.gz) and Zstandard"));
+                        Catch::Contains("it is compressed with " + c.kind + "; recsys reads gzip (.gz), zlib"));
     REQUIRE(dump(db).ratings.empty());
   }
-  // Text that starts like a zlib header is text: "x^" is 0x78 0x5E.
-  TempDir d;
-  auto db = open_db(d);
-  data::import_files(db, {dir.write("x.csv", "x^1,i1,5\n").string()}, quiet_options());
-  REQUIRE(dump(db).ratings == std::vector<Row>{r("x^1", "i1", 5)});
+  // Text is text, whatever it starts with or is named: "x^" is a zlib header's
+  // 0x78 0x5E, "BZh1" bzip2's first bytes without a block after them.
+  for (std::string name : {"x.csv", "b.csv", "t.snappy"}) {
+    INFO(name);
+    TempDir d;
+    auto db = open_db(d);
+    const std::string id = name == "x.csv" ? "x^1" : name == "b.csv" ? "BZh1" : "u1";
+    data::import_files(db, {dir.write(name, id + ",i1,5\n").string()}, quiet_options());
+    REQUIRE(dump(db).ratings == std::vector<Row>{r(id, "i1", 5)});
+  }
+}
+
+TEST_CASE("a zlib stream (Spark's deflate codec) imports like the plain file") {
+  TempDir dir;
+  const std::string text = "u1,i1,5\nu2,i1,3\n";
+  std::string packed(compressBound(static_cast<uLong>(text.size())), '\0');
+  uLongf size = static_cast<uLongf>(packed.size());
+  REQUIRE(compress2(reinterpret_cast<Bytef*>(packed.data()), &size, reinterpret_cast<const Bytef*>(text.data()),
+                    static_cast<uLong>(text.size()), Z_DEFAULT_COMPRESSION) == Z_OK);
+  packed.resize(size);
+  REQUIRE(static_cast<unsigned char>(packed[1]) == 0x9c);
+  auto db = open_db(dir);
+  // Before: refused, or read as text ("NUL byte in line").
+  data::import_files(db, {dir.write("part-00000.deflate", packed).string()}, quiet_options());
+  REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 5), r("u2", "i1", 3)});
 }
 
 TEST_CASE("several files in one import share the id maps") {

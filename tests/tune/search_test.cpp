@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 #include <map>
 #include <set>
@@ -169,11 +170,15 @@ TuneData small_data() {
 TEST_CASE("a plan cut between two batches reports the budget and the trials it skipped") {
   const TuneData data = small_data();
   SearchOptions o;
-  o.budget_seconds = 1.0;
-  const auto start = std::chrono::steady_clock::now();
   // The first trial ends well inside the budget; its report then outlasts it,
-  // so the budget ends between the defaults' batch and the next one.
-  o.on_trial = [&](const TrialResult&) { std::this_thread::sleep_until(start + std::chrono::milliseconds(1100)); };
+  // so the budget ends between the defaults' batch and the next one. That
+  // trial (300 users, 15 iterations) takes milliseconds in a release build;
+  // under the sanitizers on a loaded machine it once took more than 1 s.
+  const char* sanitized = std::getenv("RECSYS_SANITIZED");
+  o.budget_seconds = sanitized && *sanitized && std::string(sanitized) != "0" ? 10.0 : 1.0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto past_budget = std::chrono::milliseconds(static_cast<int>(o.budget_seconds * 1000) + 100);
+  o.on_trial = [&](const TrialResult&) { std::this_thread::sleep_until(start + past_budget); };
   auto r = search(data, o);
   CHECK(r.trials.size() == 1);
   CHECK(r.out_of_budget);
