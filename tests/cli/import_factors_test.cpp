@@ -395,4 +395,21 @@ TEST_CASE("ids in factor CSVs and id maps are read as CSV, as the ratings are: q
   REQUIRE(r.status == 0);
   info = run_recsys({"--db", db2, "info", "--json"}, dir);
   CHECK_THAT(info.out, Catch::Contains("\"users\":3,"));  // before: a user "2.0" beside "2"
+
+  // An unquoted line splits at its last separator, as maps were always read:
+  // "New York, NY,0" maps index 0 to "New York, NY". A tab-separated map is
+  // told by its first line with text, blank lines before it or not.
+  auto db3 = (dir / "db3").string();
+  REQUIRE(run_recsys({"--db", db3, "import", dir.write("ny.csv", "user,item\n\"New York, NY\",10\nb,20\n").string()},
+                     dir)
+              .status == 0);
+  auto ny_map = dir.write("ny_map.csv", "New York, NY,0\nb,1\n");
+  auto tab_map = dir.write("tab_map.tsv", "\n\nm10\t10\nm20\t20\n");
+  r = run_recsys({"--db", db3, "import-factors", "--users", users.string(), "--items", items.string(), "--user-map",
+                  ny_map.string(), "--item-map", tab_map.string()},
+                 dir);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  info = run_recsys({"--db", db3, "info", "--json"}, dir);
+  CHECK_THAT(info.out, Catch::Contains("\"users\":2,"));
 }
