@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "data/chunk_parser.hpp"  // is_valid_utf8
+
 namespace recsys::data {
 
 namespace {
@@ -84,7 +86,8 @@ constexpr std::size_t kInBlock = std::size_t{1} << 20;
 
 class GzipSource : public ByteSource {
  public:
-  explicit GzipSource(std::unique_ptr<FdReader> in) : in_(std::move(in)), inbuf_(kInBlock) {
+  // `format` names the data in messages: "gzip", or "zlib" for a zlib stream.
+  GzipSource(std::unique_ptr<FdReader> in, const char* format) : in_(std::move(in)), inbuf_(kInBlock), format_(format) {
     std::memset(&zs_, 0, sizeof zs_);
     // 15 + 32: a zlib or gzip header, detected automatically.
     if (inflateInit2(&zs_, 15 + 32) != Z_OK) throw std::runtime_error("zlib: cannot initialise inflate");
@@ -98,7 +101,7 @@ class GzipSource : public ByteSource {
       if (zs_.avail_in == 0) {
         std::size_t got = in_->read(inbuf_.data(), inbuf_.size());
         if (got == 0) {
-          if (!at_member_start_) throw std::runtime_error(name_ + ": truncated gzip data");
+          if (!at_member_start_) throw std::runtime_error(name_ + ": truncated " + format_ + " data");
           done_ = true;
           break;
         }
@@ -115,7 +118,7 @@ class GzipSource : public ByteSource {
           zero_padded_ = true;
         }
         if (zs_.avail_in == 0) continue;
-        if (zero_padded_) throw std::runtime_error(name_ + ": corrupt gzip data (bytes after the zero padding that ends it)");
+        if (zero_padded_) throw std::runtime_error(name_ + ": corrupt " + format_ + " data (bytes after the zero padding that ends it)");
       }
       at_member_start_ = false;
       int rc = inflate(&zs_, Z_NO_FLUSH);
@@ -125,7 +128,7 @@ class GzipSource : public ByteSource {
         at_member_start_ = true;
         ++members_;
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        throw std::runtime_error(name_ + ": corrupt gzip data (" + (zs_.msg ? zs_.msg : "inflate failed") + ")");
+        throw std::runtime_error(name_ + ": corrupt " + format_ + " data (" + (zs_.msg ? zs_.msg : "inflate failed") + ")");
       }
     }
     return static_cast<std::size_t>(reinterpret_cast<char*>(zs_.next_out) - buf);
@@ -135,6 +138,7 @@ class GzipSource : public ByteSource {
  private:
   std::unique_ptr<FdReader> in_;
   std::vector<char> inbuf_;
+  std::string format_;
   z_stream zs_;
   bool done_ = false;
   bool at_member_start_ = true;
@@ -183,13 +187,36 @@ class ZstdSource : public ByteSource {
   bool frame_done_ = true;
 };
 
-// A zlib stream (RFC 1950; Spark's and Hadoop's "deflate" codec): 0x78 and a
-// check byte. Only those that are not text (0x78 0x5E is "x^"). GzipSource
-// reads it: inflate detects zlib and gzip headers alike.
-bool zlib_magic(std::string_view magic) {
+bool ends_with(const std::string& path, std::string_view ext) {
+  return path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+}
+
+// A zlib stream (RFC 1950; Spark's and Hadoop's "deflate" codec): 0x78 (deflate,
+// 32 KiB window) and a check byte making the pair a multiple of 31. By the
+// bytes alone only the levels whose check byte is not text (0x78 0x5E, levels
+// 2-5, is "x^"); any level in a file named .deflate or .zz. GzipSource reads
+// it: inflate detects zlib and gzip headers alike.
+bool zlib_stream(std::string_view magic, const std::string& path) {
   if (magic.size() < 2 || magic[0] != '\x78') return false;
   const auto second = static_cast<unsigned char>(magic[1]);
-  return second == 0x01 || second == 0x9c || second == 0xda;
+  if (second == 0x01 || second == 0x9c || second == 0xda) return true;
+  return (0x7800 + second) % 31 == 0 && (ends_with(path, ".deflate") || ends_with(path, ".zz"));
+}
+
+// Whether the first bytes cannot be the start of a text file: a control byte
+// other than tab and line ends, or bytes that are not UTF-8 (a sequence cut by
+// the end of the peek is not held against them).
+bool binary_start(std::string_view magic) {
+  if (std::any_of(magic.begin(), magic.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 && u != '\t' && u != '\n' && u != '\r';
+      })) {
+    return true;
+  }
+  for (std::size_t cut = 0; cut <= 3 && cut <= magic.size(); ++cut) {
+    if (is_valid_utf8(magic.substr(0, magic.size() - cut))) return false;
+  }
+  return true;
 }
 
 // The compression of a file recsys does not read, by its magic bytes, or for
@@ -199,24 +226,18 @@ bool zlib_magic(std::string_view magic) {
 // binary bytes.
 std::string unsupported_compression(std::string_view magic, const std::string& path) {
   auto starts = [&](std::string_view m) { return magic.substr(0, m.size()) == m; };
-  // bzip2: "BZh", the block size, then a block's or the end's magic (a CSV
-  // whose first id is "BZh1" is text).
-  if (starts("BZh") && magic.size() >= 6 && magic[3] >= '1' && magic[3] <= '9' &&
-      (magic.substr(4, 2) == "\x31\x41" || magic.substr(4, 2) == "\x17\x72")) {
+  // bzip2: "BZh", the block size, then a block's magic (the digits of pi) or
+  // the end's (of sqrt(pi)): a CSV whose first id is "BZh1" is text.
+  if (starts("BZh") && magic.size() >= 10 && magic[3] >= '1' && magic[3] <= '9' &&
+      (magic.substr(4, 6) == "\x31\x41\x59\x26\x53\x59" || magic.substr(4, 6) == "\x17\x72\x45\x38\x50\x90")) {
     return "bzip2";
   }
   if (starts(std::string_view("\xFD" "7zXZ\0", 6))) return "xz";
   if (starts(std::string_view("\x04\x22\x4D\x18", 4))) return "lz4";
   if (starts(std::string_view("PK\x03\x04", 4))) return "zip";
-  const bool binary = std::any_of(magic.begin(), magic.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u < 0x20 && u != '\t' && u != '\n' && u != '\r';
-  });
-  if (!binary) return {};
+  if (!binary_start(magic)) return {};
   for (std::string_view ext : {".snappy", ".lz4", ".bz2", ".xz", ".zip", ".br", ".lzo"}) {
-    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
-      return std::string(ext.substr(1)) + " (by its name; its first bytes are not text)";
-    }
+    if (ends_with(path, ext)) return std::string(ext.substr(1)) + " (by its name; its first bytes are not text)";
   }
   return {};
 }
@@ -243,12 +264,13 @@ std::unique_ptr<ByteSource> open_source(const std::string& path) {
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     in = std::make_unique<FdReader>(fd, true, name);
   }
-  std::string_view magic = in->peek(6);
+  std::string_view magic = in->peek(10);
   std::unique_ptr<ByteSource> source;
-  if ((magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
-       static_cast<unsigned char>(magic[1]) == 0x8b) ||
-      zlib_magic(magic)) {
-    source = std::make_unique<GzipSource>(std::move(in));
+  if (magic.size() >= 2 && static_cast<unsigned char>(magic[0]) == 0x1f &&
+      static_cast<unsigned char>(magic[1]) == 0x8b) {
+    source = std::make_unique<GzipSource>(std::move(in), "gzip");
+  } else if (zlib_stream(magic, path)) {
+    source = std::make_unique<GzipSource>(std::move(in), "zlib");
   } else if (magic.size() >= 4 && (magic.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4) ||
                                     // A skippable frame (RFC 8878 3.1.2: 0x184D2A50-5F, little-endian)
                                     // may come first, as pzstd writes.

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
@@ -123,12 +124,13 @@ void parse_json_line(simdjson::dom::parser& parser, std::string_view line, const
         id = std::to_string(i);
       } else if (!field.value.get(u)) {
         id = std::to_string(u);
-      } else if (!field.value.get(d) && d == std::floor(d) && std::fabs(d) <= 0x1p53) {
+      } else if (!field.value.get(d) && d == std::floor(d) && std::fabs(d) < 0x1p53) {
         id = std::to_string(static_cast<std::int64_t>(d));
       } else {
-        // Past 2^53 a double no longer tells neighbouring integers apart.
+        // From 2^53 on a double no longer tells neighbouring integers apart:
+        // 9007199254740993.0 reads as ...992.
         throw std::runtime_error(where + ": \"id\" must be a string or a whole number (written as a decimal "
-                                 "fraction or exponent: at most 2^53)");
+                                 "fraction or exponent: below 2^53)");
       }
     } else if (field.key == "features") {
       if (have_features) fail("\"features\" appears twice");
@@ -226,21 +228,33 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
     // may hold the other separator (a quoted "x,y" in a CSV, a comma in a TSV).
     std::string_view first = rest.substr(std::min(rest.size(), rest.find_first_not_of("\r\n")));
     char separator = first.substr(0, first.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
+    bool first_line = true;  // the first line with text: a header, or the first row
     for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
       std::size_t nl = rest.find('\n');
       std::string_view line = rest.substr(0, nl);
       rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.empty()) continue;
+      const bool at_first = std::exchange(first_line, false);
       std::string where = file + ":" + std::to_string(line_no);
-      if (line.find('"') == std::string_view::npos) {
+      if (auto problem = items::split_cells(line, separator, cells)) throw std::runtime_error(where + ": " + *problem);
+      // A header ("original_id,index") names its columns; a first row whose
+      // index has digits ("-1", "0.5") is a bad row, not a header (it was
+      // skipped, and the error blamed the factor file's index 0). A header of
+      // other than two columns is refused: a third column (a count) would
+      // have been read as the index.
+      if (at_first && !whole_number(cells.back()) && cells.back().find_first_of("0123456789") == std::string::npos) {
+        if (cells.size() != 2) {
+          throw std::runtime_error(fmt::format("{}: the header names {} columns; a map has two: original_id{}index",
+                                               where, cells.size(), separator == '\t' ? "<tab>" : ","));
+        }
+        continue;
+      }
+      if (cells.size() > 2 && line.find('"') == std::string_view::npos) {
         // Unquoted: the index follows the last separator, and the id may hold
         // the separator ("New York, NY,5" from a writer that did not quote).
         std::size_t sep = line.rfind(separator);
-        cells.assign({std::string(trim_spaces(line.substr(0, std::min(sep, line.size()))))});
-        if (sep != std::string_view::npos) cells.emplace_back(trim_spaces(line.substr(sep + 1)));
-      } else if (auto problem = items::split_cells(line, separator, cells)) {
-        throw std::runtime_error(where + ": " + *problem);
+        cells.assign({std::string(trim_spaces(line.substr(0, sep))), std::string(trim_spaces(line.substr(sep + 1)))});
       }
       if (cells.size() != 2) {
         throw std::runtime_error(fmt::format("{}: expected original_id{}index, found {} field{}", where,
@@ -249,13 +263,7 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
       }
       const std::string& index = cells[1];
       auto value = whole_number(index);
-      if (!value) {
-        // A header row ("original_id,index") names its columns; a first row
-        // whose index has digits ("-1", "0.5") is a bad row, not a header (it
-        // was skipped, and the error blamed the factor file's index 0).
-        if (line_no == 1 && index.find_first_of("0123456789") == std::string::npos) continue;
-        throw std::runtime_error(where + ": index " + describe_field(index) + " is not a whole number");
-      }
+      if (!value) throw std::runtime_error(where + ": index " + describe_field(index) + " is not a whole number");
       std::string& id = cells[0];
       if (auto problem = id_problem(id, "original id"); !problem.empty()) {
         throw std::runtime_error(where + ": " + problem);

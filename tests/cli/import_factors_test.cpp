@@ -119,6 +119,8 @@ TEST_CASE("malformed factor files are refused and store nothing") {
                         Case{"{\"id\":1,\"features\":[1,2],\"features\":[5,6]}\n", "\"features\" appears twice"},
                         Case{"{\"id\":1,\"id\":2,\"features\":[1,2]}\n", "\"id\" appears twice"},
                         Case{"{\"id\":1.5,\"features\":[1,2]}\n", "must be a string or a whole number"},
+                        // 2^53 + 1 reads as 2^53: not an id a double can tell apart.
+                        Case{"{\"id\":9007199254740993.0,\"features\":[1,2]}\n", "below 2^53"},
                         Case{"\"a,1,2\n", "bad.json:1: the quoted field at column 1 is not closed"},
                         Case{"", "no factor rows"}}) {
     INFO(c.content);
@@ -412,4 +414,17 @@ TEST_CASE("ids in factor CSVs and id maps are read as CSV, as the ratings are: q
   REQUIRE(r.status == 0);
   info = run_recsys({"--db", db3, "info", "--json"}, dir);
   CHECK_THAT(info.out, Catch::Contains("\"users\":2,"));
+
+  // A header of three columns: the third (a count) was read as the index.
+  auto three = dir.write("three.csv", "orig,index,count\nNew York, NY,0,1\nb,1,0\n");
+  r = run_recsys({"--db", db3, "import-factors", "--users", users.string(), "--items", items.string(), "--user-map",
+                  three.string()},
+                 dir);
+  REQUIRE(r.status == 1);
+  CHECK_THAT(r.err, Catch::Contains("three.csv:1: the header names 3 columns; a map has two"));
+  // JSON lines after leading spaces are JSON.
+  auto spaced = dir.write("spaced.json", "  {\"id\":\"b\",\"features\":[0,1]}\n");
+  r = run_recsys({"--db", db3, "import-factors", "--users", spaced.string(), "--items", items.string()}, dir);
+  INFO(r.err);
+  CHECK(r.status == 0);
 }

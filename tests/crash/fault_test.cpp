@@ -260,9 +260,6 @@ TEST_CASE("an unexpected error escaping a server thread is logged and the server
   REQUIRE_THAT(exited->err, Catch::Contains("thread stopped by an unexpected error: std::bad_alloc; exiting"));
 }
 
-// A report written beside its target and renamed over it must be on the disk
-// before the rename: unsynced, a power loss could leave an empty file under
-// the name, where the rule is the previous content or the new one.
 namespace {
 // DIR/db holding 300 generated ratings (DIR/r.csv).
 std::string imported_db(const TempDir& dir) {
@@ -275,6 +272,9 @@ std::string imported_db(const TempDir& dir) {
 }
 }  // namespace
 
+// A report written beside its target and renamed over it must be on the disk
+// before the rename: unsynced, a power loss could leave an empty file under
+// the name, where the rule is the previous content or the new one.
 TEST_CASE("an output file that cannot be synced is an error and the previous file stays") {
   if (!shim_path()) {
     WARN("RECSYS_FAULT_SHIM is not set: run through meson test");

@@ -282,6 +282,7 @@ TEST_CASE("files compressed in a way recsys does not read are refused by name, b
     std::string name, bytes, kind;
   };
   for (const Case& c : {Case{"r.csv.bz2", "BZh91AY&SY\x01\x02", "bzip2"},
+                        Case{"r.br", "\xc3\xa9\xff\xfe\xa0\xa1", "br (by its name; its first bytes are not text)"},
                         Case{"r.csv.xz", std::string("\xFD" "7zXZ\0\0\x04", 8), "xz"},
                         Case{"r.csv.lz4", std::string("\x04\x22\x4D\x18\x64\x40", 6), "lz4"},
                         Case{"r.zip", std::string("PK\x03\x04\x14\0", 6), "zip"},
@@ -295,12 +296,16 @@ TEST_CASE("files compressed in a way recsys does not read are refused by name, b
     REQUIRE(dump(db).ratings.empty());
   }
   // Text is text, whatever it starts with or is named: "x^" is a zlib header's
-  // 0x78 0x5E, "BZh1" bzip2's first bytes without a block after them.
-  for (std::string name : {"x.csv", "b.csv", "t.snappy"}) {
+  // 0x78 0x5E, "BZh11A" bzip2's first bytes without a whole block magic after
+  // them, and UTF-8 text may be named .snappy.
+  for (std::string name : {"x.csv", "b.csv", "t.snappy", "zh.snappy"}) {
     INFO(name);
     TempDir d;
     auto db = open_db(d);
-    const std::string id = name == "x.csv" ? "x^1" : name == "b.csv" ? "BZh1" : "u1";
+    const std::string id = name == "x.csv"    ? "x^1"
+                           : name == "b.csv"  ? "BZh11A"
+                           : name == "t.snappy" ? "u1"
+                                                : "\xe4\xb8\xad\xe6\x96\x87";
     data::import_files(db, {dir.write(name, id + ",i1,5\n").string()}, quiet_options());
     REQUIRE(dump(db).ratings == std::vector<Row>{r(id, "i1", 5)});
   }
@@ -319,6 +324,23 @@ TEST_CASE("a zlib stream (Spark's deflate codec) imports like the plain file") {
   // Before: refused, or read as text ("NUL byte in line").
   data::import_files(db, {dir.write("part-00000.deflate", packed).string()}, quiet_options());
   REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 5), r("u2", "i1", 3)});
+  // Levels 2-5 start 0x78 0x5E ("x^", which could be text): told by the name.
+  std::string level3(compressBound(static_cast<uLong>(text.size())), '\0');
+  size = static_cast<uLongf>(level3.size());
+  REQUIRE(compress2(reinterpret_cast<Bytef*>(level3.data()), &size, reinterpret_cast<const Bytef*>(text.data()),
+                    static_cast<uLong>(text.size()), 3) == Z_OK);
+  level3.resize(size);
+  REQUIRE(level3.substr(0, 2) == "x^");
+  TempDir d3;
+  auto db3 = open_db(d3);
+  data::import_files(db3, {dir.write("part-00001.deflate", level3).string()}, quiet_options());
+  REQUIRE(dump(db3).ratings == std::vector<Row>{r("u1", "i1", 5), r("u2", "i1", 3)});
+  // Its errors name zlib, not gzip.
+  TempDir d4;
+  auto db4 = open_db(d4);
+  REQUIRE_THROWS_WITH(
+      data::import_files(db4, {dir.write("cut.deflate", packed.substr(0, packed.size() - 6)).string()}, quiet_options()),
+      Catch::Contains("cut.deflate: truncated zlib data"));
 }
 
 TEST_CASE("several files in one import share the id maps") {
