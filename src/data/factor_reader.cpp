@@ -228,14 +228,14 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
     // may hold the other separator (a quoted "x,y" in a CSV, a comma in a TSV).
     std::string_view first = rest.substr(std::min(rest.size(), rest.find_first_not_of("\r\n")));
     char separator = first.substr(0, first.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
-    bool first_line = true;  // the first line with text: a header, or the first row
+    bool before_text = true;  // until the first line with text: a header, or the first row
     for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
       std::size_t nl = rest.find('\n');
       std::string_view line = rest.substr(0, nl);
       rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.empty()) continue;
-      const bool at_first = std::exchange(first_line, false);
+      const bool at_first = std::exchange(before_text, false);
       std::string where = file + ":" + std::to_string(line_no);
       if (auto problem = items::split_cells(line, separator, cells)) throw std::runtime_error(where + ": " + *problem);
       // A header ("original_id,index") names its columns; a first row whose

@@ -126,6 +126,7 @@ void reserve_lock_file(const fs::path& lock, const Env::Options& options) {
   // used: a reader slot on a page without one would still fail.
   log::warn("{}: reading may fail until space is freed", why);
 }
+
 // Whether another process has the environment whose lock file is `lock`
 // open: every process that opens it holds an fcntl lock on the lock file's
 // first byte for as long as the environment is open (LMDB's
