@@ -187,10 +187,6 @@ class ZstdSource : public ByteSource {
   bool frame_done_ = true;
 };
 
-bool ends_with(const std::string& path, std::string_view ext) {
-  return path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
-}
-
 // A zlib stream (RFC 1950; Spark's and Hadoop's "deflate" codec): 0x78 (deflate,
 // 32 KiB window) and a check byte making the pair a multiple of 31. By the
 // bytes alone only the levels whose check byte is not text (0x78 0x5E, levels
@@ -200,7 +196,7 @@ bool zlib_stream(std::string_view magic, const std::string& path) {
   if (magic.size() < 2 || magic[0] != '\x78') return false;
   const auto second = static_cast<unsigned char>(magic[1]);
   if (second == 0x01 || second == 0x9c || second == 0xda) return true;
-  return (0x7800 + second) % 31 == 0 && (ends_with(path, ".deflate") || ends_with(path, ".zz"));
+  return (0x7800 + second) % 31 == 0 && (path.ends_with(".deflate") || path.ends_with(".zz"));
 }
 
 // Whether the first bytes cannot be the start of a text file: a control byte
@@ -237,7 +233,7 @@ std::string unsupported_compression(std::string_view magic, const std::string& p
   if (starts(std::string_view("PK\x03\x04", 4))) return "zip";
   if (!binary_start(magic)) return {};
   for (std::string_view ext : {".snappy", ".lz4", ".bz2", ".xz", ".zip", ".br", ".lzo"}) {
-    if (ends_with(path, ext)) return std::string(ext.substr(1)) + " (by its name; its first bytes are not text)";
+    if (path.ends_with(ext)) return std::string(ext.substr(1)) + " (by its name; its first bytes are not text)";
   }
   return {};
 }

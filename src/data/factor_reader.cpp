@@ -54,6 +54,20 @@ std::vector<std::string> part_files(const std::string& path) {
   return files;
 }
 
+// Calls f(line, line_no) for each line of a file's text (1-based numbers), a
+// leading UTF-8 byte order mark and each line's CR left out.
+template <typename F>
+void for_each_line(std::string_view text, F&& f) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  for (std::size_t line_no = 1; !text.empty(); ++line_no) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    f(line, line_no);
+  }
+}
+
 class Collector {
  public:
   Collector(ExternalFactors& out, const FactorLimits& limits) : out_(out), limits_(limits) {}
@@ -189,24 +203,17 @@ ExternalFactors read_factor_files(const std::string& path, const FactorLimits& l
   Collector collector(out, limits);
   simdjson::dom::parser parser;
   for (const auto& file : part_files(path)) {
-    std::string text = read_all(file);
-    std::string_view rest = text;
-    if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
-    for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
-      std::size_t nl = rest.find('\n');
-      std::string_view line = rest.substr(0, nl);
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    for_each_line(read_all(file), [&](std::string_view line, std::size_t line_no) {
+      const std::size_t start = line.find_first_not_of(" \t");
+      if (start == std::string_view::npos) return;
+      if (line_no == 1 && line.substr(0, 3) == "id,") return;  // CSV header
       std::string where = file + ":" + std::to_string(line_no);
-      if (line[line.find_first_not_of(" \t")] == '{') {
+      if (line[start] == '{') {
         parse_json_line(parser, line, where, collector);
-      } else if (line_no == 1 && line.substr(0, 3) == "id,") {
-        continue;  // CSV header
       } else {
         parse_csv_line(line, where, collector);
       }
-    }
+    });
   }
   if (out.ids.empty()) throw std::runtime_error("'" + path + "' holds no factor rows");
   return out;
@@ -221,20 +228,14 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
   // when written with one.
   std::vector<std::string> cells;
   for (const auto& file : part_files(map_path)) {
-    std::string text = read_all(file);
-    std::string_view rest = text;
-    if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);
+    const std::string text = read_all(file);
     // Tab-separated when the first line with text has a tab, else CSV: an id
     // may hold the other separator (a quoted "x,y" in a CSV, a comma in a TSV).
-    std::string_view first = rest.substr(std::min(rest.size(), rest.find_first_not_of("\r\n")));
+    std::string_view first = std::string_view(text).substr(std::min(text.size(), text.find_first_not_of("\r\n")));
     char separator = first.substr(0, first.find('\n')).find('\t') != std::string_view::npos ? '\t' : ',';
     bool before_text = true;  // until the first line with text: a header, or the first row
-    for (std::size_t line_no = 1; !rest.empty(); ++line_no) {
-      std::size_t nl = rest.find('\n');
-      std::string_view line = rest.substr(0, nl);
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) continue;
+    for_each_line(text, [&](std::string_view line, std::size_t line_no) {
+      if (line.empty()) return;
       const bool at_first = std::exchange(before_text, false);
       std::string where = file + ":" + std::to_string(line_no);
       if (auto problem = items::split_cells(line, separator, cells)) throw std::runtime_error(where + ": " + *problem);
@@ -243,12 +244,12 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
       // skipped, and the error blamed the factor file's index 0). A header of
       // other than two columns is refused: a third column (a count) would
       // have been read as the index.
-      if (at_first && !whole_number(cells.back()) && cells.back().find_first_of("0123456789") == std::string::npos) {
+      if (at_first && cells.back().find_first_of("0123456789") == std::string::npos) {
         if (cells.size() != 2) {
           throw std::runtime_error(fmt::format("{}: the header names {} columns; a map has two: original_id{}index",
                                                where, cells.size(), separator == '\t' ? "<tab>" : ","));
         }
-        continue;
+        return;
       }
       if (cells.size() > 2 && line.find('"') == std::string_view::npos) {
         // Unquoted: the index follows the last separator, and the id may hold
@@ -277,7 +278,7 @@ void map_factor_ids(ExternalFactors& factors, const std::string& map_path) {
                                              describe_field(id), first_file == file ? "" : first_file + ", ",
                                              first_line, first_index));
       }
-    }
+    });
   }
   std::unordered_map<std::string_view, std::string> mapped;  // original id -> factor file id
   for (auto& id : factors.ids) {

@@ -28,13 +28,14 @@ Eigen::VectorXf fold_in_user(const ModelParams& params, const RowMatrixXf& item_
   w.reserve(items.size());
   const std::size_t n = std::min(items.size(), values.size());
   std::size_t positive = 0;  // known items with a value > 0
+  // A model imported from Spark solves Spark's system: a value <= 0 is a
+  // preference 0 with confidence 1 + α·0, which adds nothing to A or b.
+  // Kept, it was a positive observation (p = 1), as recsys' own models train
+  // it, and a value-0 event moved a Spark user like a value-1 one.
+  const bool spark_preferences = params.weighted_lambda && params.feedback == Feedback::Implicit;
   for (std::size_t j = 0; j < n; ++j) {
     if (items[j] >= n_items) continue;
-    // A model imported from Spark solves Spark's system: a value <= 0 is a
-    // preference 0 with confidence 1 + α·0, which adds nothing to A or b.
-    // Kept, it was a positive observation (p = 1), as recsys' own models
-    // train it, and a value-0 event moved a Spark user like a value-1 one.
-    if (params.weighted_lambda && params.feedback == Feedback::Implicit && !(values[j] > 0.0f)) continue;
+    if (spark_preferences && !(values[j] > 0.0f)) continue;
     if (values[j] > 0.0f) ++positive;
     idx.push_back(items[j]);
     w.push_back(params.feedback == Feedback::Implicit
