@@ -228,8 +228,15 @@ void run_train(const GlobalOptions& global, const TrainOptions& options, bool& f
     factors = {};  // the split's fit is replaced: never hold two (EASE: items² floats each)
     if (ease) {
       factors = fit_ease_model(params, all, threads, "fit on all ratings");
+      summary.ratings = all.size();
     } else {
-      auto matrix = matrix_of(params, all);
+      // The last use of the loaded ratings: the matrix consumes them, so the
+      // fit does not hold both (12 bytes per rating; docs/training.md).
+      const std::size_t rating_count = all.size();
+      auto matrix = model::build_rating_matrix(params, all.n_users, all.n_items, std::move(all.users),
+                                               std::move(all.items), std::move(all.values));
+      all = {};
+      summary.ratings = rating_count;
       params.mean_user_ratings = matrix.mean_user_ratings;
       eval::TrainingCurve curve;  // without a split there is no validation: the loss only
       curve.k = split_options.k;
@@ -238,7 +245,6 @@ void run_train(const GlobalOptions& global, const TrainOptions& options, bool& f
                     split_options.kind == data::SplitKind::None ? &curve : nullptr);
       if (split_options.kind == data::SplitKind::None) summary.curve = eval::curve_json(curve);
     }
-    summary.ratings = all.size();
     summary.refit = split_options.kind != data::SplitKind::None;
   }
   summary.final_loss = loss;

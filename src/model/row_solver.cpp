@@ -1,5 +1,7 @@
 #include "model/row_solver.hpp"
 
+#include "model/fused_cg.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -87,6 +89,10 @@ void implicit_cg(const RowMatrixXf& y, const Eigen::MatrixXf& gram, std::span<co
   VecMap xv(x, f);
   if (n == 0) {  // no observations: the minimiser is 0
     xv.setZero();
+    return;
+  }
+  if (fused_cg_available(f)) {
+    fused_cg_row(y, gram, idx, w, x, steps, ws);
     return;
   }
   gather(y, idx, ws);
