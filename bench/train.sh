@@ -13,9 +13,10 @@
 # ALS fits from — a 4-byte index and a 4-byte value in each of the two CSRs it
 # holds, by user and by item (src/model/rating_matrix.hpp); the row offsets
 # (8 bytes per user and per item) are left out. The rest of the peak is
-# overhead: train also keeps the loaded rating table (u32 user, u32 item, f32
-# value: 12 bytes per rating once the unused i64 timestamps are dropped, 20
-# while loading), LMDB's pages read and the factors.
+# overhead: while the matrix is built, the loaded rating table (u32 user, u32
+# item, f32 value: 12 bytes per rating, 20 while loading with timestamps) it
+# consumes; the database's pages read, which stay mapped (file-backed RSS);
+# the factors.
 #
 #   bench/train.sh [BUILD_DIR | RECSYS_BINARY]
 #   env: USERS (140000), ITEMS (27000), RATINGS (20000000), ITERATIONS (5),

@@ -96,6 +96,14 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
       out += row(++rank, c.candidates[j], parts + mark);
     }
   }
+  if (!c.left_out.empty()) {
+    std::string list;
+    for (const auto& v : c.left_out) {
+      if (!list.empty()) list += "; ";
+      list += tune::describe(v);
+    }
+    out += fmt::format("confirmation variants left out (two parts of each would pass the budget): {}\n", list);
+  }
   out += '\n';
   if (c.decided) {
     // "chosen", not "stored": the table is printed before the store, which can still fail.
@@ -153,7 +161,12 @@ std::string leaderboard_json(const tune::SearchResult& s, const TuneRun& run, co
   } else {
     json::append_string(out, c.not_decided);
   }
-  out += ",\"candidates\":[";
+  out += ",\"left_out\":[";
+  for (std::size_t j = 0; j < c.left_out.size(); ++j) {
+    if (j > 0) out += ',';
+    out += tune::settings_json(c.left_out[j]);
+  }
+  out += "],\"candidates\":[";
   for (std::size_t j = 0; j < c.candidates.size(); ++j) {
     std::string parts = ",\"part_metrics\":[";
     for (std::size_t k = 0; k < c.part_metrics[j].size(); ++k) {

@@ -1,6 +1,7 @@
 #include "model/fused_cg.hpp"
 
 #include <cstring>
+#include <stdexcept>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -13,7 +14,9 @@ namespace recsys::model {
 
 bool fused_cg_available(Eigen::Index) { return false; }
 void fused_cg_row(const RowMatrixXf&, const Eigen::MatrixXf&, std::span<const std::uint32_t>, std::span<const float>,
-                  float*, unsigned, RowWorkspace&) {}
+                  float*, unsigned, RowWorkspace&) {
+  throw std::logic_error("fused_cg_row: this build has no AVX2/FMA kernels (check fused_cg_available first)");
+}
 
 #else
 
@@ -34,8 +37,11 @@ void gather(const RowMatrixXf& y, std::span<const std::uint32_t> idx, float* dst
   auto row = [&](Eigen::Index j) { return y.data() + static_cast<Eigen::Index>(idx[j]) * f; };
   for (Eigen::Index j = 0; j < n; ++j) {
     if (j + kAhead < n) {
+      // Every cache line of the row: rows need not start on a line (Eigen
+      // aligns the matrix to 32 bytes), so 256 bytes may span five.
       const char* ahead = reinterpret_cast<const char*>(row(j + kAhead));
       for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(ahead + b);
+      __builtin_prefetch(ahead + bytes - 1);
     }
     std::memcpy(dst + j * f, row(j), bytes);
   }

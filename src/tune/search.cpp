@@ -195,6 +195,30 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   // fit on data.train, and the costs grow with the ratings fitted.
   const double scale = (1.0 - kConfirmFraction) * static_cast<double>(data.train_part.size()) /
                        std::max<double>(1.0, static_cast<double>(data.train.size()));
+  // Two parts of every candidate beyond the budget: the costliest variants
+  // (factors × iterations) are left out, one at a time, until two parts of
+  // the rest fit. The search's chosen and best settings and the defaults
+  // stay: a confirmation of fewer variants still decides between them, where
+  // none left the tie rule's choice, which fits on more data disfavour
+  // (docs/training.md, "Tuned quality").
+  auto estimate = [&](const std::vector<Settings>& list) {
+    std::vector<Job> ials_jobs, ease_jobs;
+    for (const auto& s : list) {
+      Job job;
+      job.settings = s;
+      (s.family == Family::Ease ? ease_jobs : ials_jobs).push_back(std::move(job));
+    }
+    return scale * (runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs));
+  };
+  c.left_out = leave_out_costliest(
+      candidates, {out.trials[out.chosen].settings, out.trials[out.best].settings, default_ials()},
+      [&](const std::vector<Settings>& list) {
+        return runner.now() + static_cast<double>(kConfirmMinParts) * estimate(list) <= runner.trials_end();
+      });
+  if (candidates.size() < 2) {
+    c.not_decided = "the budget";
+    return;
+  }
   std::vector<TrialResult> first(candidates.size());
   std::vector<std::vector<double>> metrics(candidates.size());
   std::vector<double> seconds(candidates.size(), 0.0);
@@ -228,7 +252,10 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     }
     // Estimated on the search's data before carving (carving re-splits the
     // whole train part and cannot stop), scaled to the part's ratings.
-    const double part_seconds = scale * (runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs));
+    std::vector<Settings> alive_settings;
+    for (std::size_t j = 0; j < candidates.size(); ++j)
+      if (alive[j]) alive_settings.push_back(candidates[j]);
+    const double part_seconds = estimate(alive_settings);
     if (runner.now() + static_cast<double>(needed) * part_seconds > runner.trials_end()) {
       c.not_decided = "the budget";
       break;

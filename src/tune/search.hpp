@@ -86,6 +86,9 @@ struct Confirmation {
   bool decided = false;           // chosen is the stage's choice, and the result's
   std::size_t chosen = 0;         // index into candidates: the highest mean
   std::string not_decided;        // why it did not decide ("" when it did)
+  // Variants left out, costliest first, because two parts of every candidate
+  // would not fit in the budget (search.cpp confirm).
+  std::vector<Settings> left_out;
 };
 
 struct SearchResult {

@@ -129,6 +129,23 @@ std::vector<Settings> confirmation_variants(const Settings& s) {
   return out;
 }
 
+std::vector<Settings> leave_out_costliest(std::vector<Settings>& candidates, const std::vector<Settings>& kept,
+                                          const std::function<bool(const std::vector<Settings>&)>& fits) {
+  std::vector<Settings> removed;
+  auto cost = [](const Settings& s) { return std::uint64_t{s.factors} * s.iterations; };
+  while (!fits(candidates)) {
+    auto costliest = candidates.end();
+    for (auto it = candidates.begin(); it != candidates.end(); ++it) {
+      if (it->family != Family::Ials || std::find(kept.begin(), kept.end(), *it) != kept.end()) continue;
+      if (costliest == candidates.end() || cost(*it) > cost(*costliest)) costliest = it;
+    }
+    if (costliest == candidates.end()) break;
+    removed.push_back(*costliest);
+    candidates.erase(costliest);
+  }
+  return removed;
+}
+
 bool simpler(const Settings& a, const Settings& b) {
   static const std::uint32_t floor = default_ials().factors;
   auto key = [](const Settings& s) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,13 @@ std::vector<Settings> neighbours(const Settings& s, double step);
 // doubles capped at the search's ceilings, 512 and 60); EASE just itself.
 // Fits on more data than the search's trials favour all three (docs/training.md).
 std::vector<Settings> confirmation_variants(const Settings& s);
+
+// For a confirmation that does not fit the budget whole: removes from
+// `candidates` the costliest iALS settings (factors × iterations; the earlier
+// of equals first), one at a time, until `fits(candidates)` holds or only
+// settings in `kept` and EASE are left. Returns those removed, in order.
+std::vector<Settings> leave_out_costliest(std::vector<Settings>& candidates, const std::vector<Settings>& kept,
+                                          const std::function<bool(const std::vector<Settings>&)>& fits);
 
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,
 // closed form) before iALS, then fewer factors, fewer than the defaults' 64

@@ -26,9 +26,11 @@ void advise_huge_pages(void* data, std::size_t bytes) {
   const std::uintptr_t first = (begin + kHuge - 1) & ~(kHuge - 1);
   const std::uintptr_t last = (begin + bytes) & ~(kHuge - 1);
   if (data == nullptr || last <= first) return;
+#ifdef MADV_HUGEPAGE
   // The result is ignored on purpose: EINVAL where THP is not built in, and
   // nothing to do where it is off; the memory works the same either way.
   (void)madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE);
+#endif
 }
 
 }  // namespace recsys

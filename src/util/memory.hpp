@@ -18,8 +18,9 @@ std::size_t available_memory();
 // rows, such as the factors one ALS half-step gathers from: with 4 KiB pages
 // nearly every row read of a 36 MiB matrix misses the TLB. Call it before the
 // memory is first written: pages already there are collapsed only later by
-// khugepaged. A hint: where the kernel refuses (THP "never", no support) or
-// the range holds no whole huge page, nothing changes.
+// khugepaged (as for a block malloc reuses from its heap). A hint: where the
+// kernel refuses (THP "never", no support) or the range holds no whole huge
+// page, nothing changes.
 void advise_huge_pages(void* data, std::size_t bytes);
 
 }  // namespace recsys

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include "model/fused_cg.hpp"
@@ -108,4 +109,21 @@ TEST_CASE("the fused CG kernels converge to the exact solution and agree with im
   Eigen::VectorXf x_none = s.x0;
   fused_cg_row(s.y, s.gram, {}, {}, x_none.data(), 3, ws);
   CHECK(x_none.isZero(0.0f));
+}
+
+TEST_CASE("a direction without curvature ends the fused iteration where it is, never with NaN") {
+  if (!fused_cg_available(8)) {
+    WARN("this build has no AVX2/FMA kernels (march without AVX2): the Eigen path alone is used");
+    return;
+  }
+  // λ = 0, a zero Gram matrix and zero weights: A = 0, so pᵀAp = 0 on the
+  // first step while the residual Σ y_j is not 0. The step would divide by 0.
+  auto s = make_system(50, 8, 6, 9);
+  s.gram.setZero();
+  std::fill(s.w.begin(), s.w.end(), 0.0f);
+  Eigen::VectorXf x = s.x0;
+  RowWorkspace ws;
+  fused_cg_row(s.y, s.gram, s.idx, s.w, x.data(), 3, ws);
+  CHECK(x.allFinite());
+  CHECK(x == s.x0);
 }

@@ -305,6 +305,57 @@ TEST_CASE("the confirmation's candidates are the setting with twice its factors 
   CHECK(confirmation_variants(ease_settings(300)) == std::vector<Settings>{ease_settings(300)});
 }
 
+TEST_CASE("a confirmation beyond the budget leaves out its costliest variants, never the choice, the best or the defaults") {
+  // ml-latest-small's search (2026-11-29): the tie rule chose 88 factors and
+  // 60 iterations, the best had 264; two parts of all 13 candidates did not
+  // fit in what the budget had left, so none ran.
+  Settings chosen = default_ials(), best = default_ials();
+  chosen.factors = 88;
+  chosen.iterations = 60;
+  best.factors = 264;
+  best.iterations = 60;
+  std::vector<Settings> candidates;
+  for (const auto& base : {chosen, best})
+    for (const auto& v : confirmation_variants(base))
+      if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) candidates.push_back(v);
+  candidates.push_back(default_ials());
+  REQUIRE(candidates.size() == 13);
+  auto cost = [](const std::vector<Settings>& list) {
+    std::uint64_t sum = 0;
+    for (const auto& s : list) sum += std::uint64_t{s.factors} * s.iterations;
+    return sum;
+  };
+  const std::vector<Settings> kept{chosen, best, default_ials()};
+  // Room for all but two 512-factor variants (the best's doubled factors,
+  // capped at the search's 512, with each user norm): two of them go, the
+  // costliest first.
+  auto some = candidates;
+  const auto budget = cost(candidates) - 2 * 512 * 60;
+  auto removed = leave_out_costliest(some, kept, [&](const auto& list) { return cost(list) <= budget; });
+  REQUIRE(removed.size() == 2);
+  for (const auto& r : removed) CHECK(r.factors == 512);
+  CHECK(removed[0].user_norm == 0.0f);  // the earlier of equal costs first
+  CHECK(some.size() == 11);
+  CHECK(cost(some) <= budget);
+  // No room at all: only the three kept ones are left, in their order.
+  auto none = candidates;
+  removed = leave_out_costliest(none, kept, [](const auto&) { return false; });
+  CHECK(removed.size() == 10);
+  CHECK(none == std::vector<Settings>{chosen, best, default_ials()});
+  for (std::size_t j = 1; j < removed.size(); ++j) {
+    CHECK(std::uint64_t{removed[j].factors} * removed[j].iterations <=
+          std::uint64_t{removed[j - 1].factors} * removed[j - 1].iterations);
+  }
+  // Room for everything: nothing is left out.
+  auto all = candidates;
+  CHECK(leave_out_costliest(all, kept, [](const auto&) { return true; }).empty());
+  CHECK(all == candidates);
+  // EASE settings are never left out (one λ, closed form: only the choice or the best is EASE).
+  std::vector<Settings> with_ease{ease_settings(300), default_ials(), best};
+  CHECK(leave_out_costliest(with_ease, {}, [](const auto&) { return false; }).size() == 2);
+  CHECK(with_ease == std::vector<Settings>{ease_settings(300)});
+}
+
 TEST_CASE("confirmation parts come from the train part alone, a tenth held out, one seed per part") {
   const TuneData data = small_data();
   REQUIRE(data.train_part.size() == data.train.size() + data.validation.size());

@@ -157,6 +157,7 @@ TEST_CASE("tune prints a leaderboard JSON with every documented field") {
   CHECK(confirmation["decided"].get_bool().value() == false);
   CHECK(std::string(confirmation["not_decided"].get_string().value()) == "--max-trials");
   CHECK(confirmation["candidates"].get_array().value().size() == 0);
+  CHECK(confirmation["left_out"].get_array().value().size() == 0);  // the budget, not --max-trials, leaves out
   CHECK(simdjson::minify(doc["chosen"]) == simdjson::minify(doc["search_chosen"]));
   // Progress went to stderr (stdout is only the JSON): one line per trial.
   std::size_t lines = 0;
