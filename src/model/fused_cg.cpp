@@ -1,5 +1,7 @@
 #include "model/fused_cg.hpp"
 
+#include "model/cg_steps.hpp"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -119,25 +121,15 @@ void fused_cg_row(const RowMatrixXf& y, const Eigen::MatrixXf& gram, std::span<c
   gather(y, idx, ws.gathered.data());
   const float* rows = ws.gathered.data();
   const float* wp = w.data();
-  // The iteration of implicit_cg's Eigen path (row_solver.cpp), step for step.
+  // The residual as the Eigen path computes it (row_solver.cpp); the steps are shared (cg_steps.hpp).
   // residual r = b - A x = Yᵤᵀ((1 + w) - w ⊙ Yᵤx) - (YᵀY + λI) x
   ws.r.noalias() = -(gram * xv);
   fused_pass(rows, n, f, x, ws.r.data(), [wp](Eigen::Index j, float d) { return 1.0f + wp[j] - wp[j] * d; });
-  ws.p = ws.r;
-  float rs_old = ws.r.squaredNorm();
-  for (unsigned s = 0; s < steps && rs_old > 1e-20f; ++s) {
+  cg_steps(xv, steps, ws, [&](const Eigen::VectorXf& p, Eigen::VectorXf& ap) {
     // A p = (YᵀY + λI) p + Yᵤᵀ(w ⊙ Yᵤp)
-    ws.ap.noalias() = gram * ws.p;
-    fused_pass(rows, n, f, ws.p.data(), ws.ap.data(), [wp](Eigen::Index j, float d) { return wp[j] * d; });
-    float pap = ws.p.dot(ws.ap);
-    if (!(pap > 0.0f)) break;
-    float step = rs_old / pap;
-    xv.noalias() += step * ws.p;
-    ws.r.noalias() -= step * ws.ap;
-    float rs_new = ws.r.squaredNorm();
-    ws.p = ws.r + (rs_new / rs_old) * ws.p;
-    rs_old = rs_new;
-  }
+    ap.noalias() = gram * p;
+    fused_pass(rows, n, f, p.data(), ap.data(), [wp](Eigen::Index j, float d) { return wp[j] * d; });
+  });
 }
 
 #endif

@@ -1,5 +1,6 @@
 #include "model/row_solver.hpp"
 
+#include "model/cg_steps.hpp"
 #include "model/fused_cg.hpp"
 
 #include <algorithm>
@@ -104,23 +105,13 @@ void implicit_cg(const RowMatrixXf& y, const Eigen::MatrixXf& gram, std::span<co
   q = (1.0f + wv.array() - wv.array() * q.array()).matrix();
   ws.r.noalias() = yu.transpose() * q;
   ws.r.noalias() -= gram * xv;
-  ws.p = ws.r;
-  float rs_old = ws.r.squaredNorm();
-  for (unsigned s = 0; s < steps && rs_old > 1e-20f; ++s) {
+  cg_steps(xv, steps, ws, [&](const Eigen::VectorXf& p, Eigen::VectorXf& ap) {
     // A p = (YᵀY + λI) p + Yᵤᵀ(w ⊙ Yᵤp)
-    q.noalias() = yu * ws.p;
+    q.noalias() = yu * p;
     q.array() *= wv.array();
-    ws.ap.noalias() = gram * ws.p;
-    ws.ap.noalias() += yu.transpose() * q;
-    float pap = ws.p.dot(ws.ap);
-    if (!(pap > 0.0f)) break;
-    float step = rs_old / pap;
-    xv.noalias() += step * ws.p;
-    ws.r.noalias() -= step * ws.ap;
-    float rs_new = ws.r.squaredNorm();
-    ws.p = ws.r + (rs_new / rs_old) * ws.p;
-    rs_old = rs_new;
-  }
+    ap.noalias() = gram * p;
+    ap.noalias() += yu.transpose() * q;
+  });
 }
 
 void implicit_exact(const RowMatrixXf& y, const Eigen::MatrixXf& gram, std::span<const std::uint32_t> idx,
