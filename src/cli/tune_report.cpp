@@ -102,7 +102,7 @@ std::string leaderboard_table(const tune::SearchResult& s, const TuneRun& run) {
       if (!list.empty()) list += "; ";
       list += tune::describe(v);
     }
-    out += fmt::format("confirmation variants left out (two parts of each would pass the budget): {}\n", list);
+    out += fmt::format("confirmation variants left out (two parts of every candidate would pass the budget): {}\n", list);
   }
   out += '\n';
   if (c.decided) {

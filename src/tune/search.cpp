@@ -195,12 +195,6 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
   // fit on data.train, and the costs grow with the ratings fitted.
   const double scale = (1.0 - kConfirmFraction) * static_cast<double>(data.train_part.size()) /
                        std::max<double>(1.0, static_cast<double>(data.train.size()));
-  // Two parts of every candidate beyond the budget: the costliest variants
-  // (factors × iterations) are left out, one at a time, until two parts of
-  // the rest fit. The search's chosen and best settings and the defaults
-  // stay: a confirmation of fewer variants still decides between them, where
-  // none left the tie rule's choice, which fits on more data disfavour
-  // (docs/training.md, "Tuned quality").
   auto estimate = [&](const std::vector<Settings>& list) {
     std::vector<Job> ials_jobs, ease_jobs;
     for (const auto& s : list) {
@@ -210,15 +204,9 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     }
     return scale * (runner.batch_estimate(ials_jobs) + runner.batch_estimate(ease_jobs));
   };
-  c.left_out = leave_out_costliest(
-      candidates, {out.trials[out.chosen].settings, out.trials[out.best].settings, default_ials()},
-      [&](const std::vector<Settings>& list) {
-        return runner.now() + static_cast<double>(kConfirmMinParts) * estimate(list) <= runner.trials_end();
-      });
-  if (candidates.size() < 2) {
-    c.not_decided = "the budget";
-    return;
-  }
+  auto two_parts_fit = [&](const std::vector<Settings>& list) {
+    return runner.now() + static_cast<double>(kConfirmMinParts) * estimate(list) <= runner.trials_end();
+  };
   std::vector<TrialResult> first(candidates.size());
   std::vector<std::vector<double>> metrics(candidates.size());
   std::vector<double> seconds(candidates.size(), 0.0);
@@ -241,6 +229,27 @@ void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_i
     if (!runner.room_for(n * needed)) {
       c.not_decided = "--max-trials";
       break;
+    }
+    if (part == 0 && !two_parts_fit(candidates)) {
+      // Two parts of every candidate beyond the budget: the costliest
+      // variants (by their estimated time) are left out, one at a time, until
+      // two parts of the rest fit. The search's chosen and best settings and
+      // the defaults stay: a confirmation of fewer variants still decides
+      // between them, where none left the tie rule's choice, which fits on
+      // more data disfavour (docs/training.md, step 8). When even those do
+      // not fit, nothing is left out and the check below ends the stage.
+      auto fewer = candidates;
+      auto left_out = leave_out_costliest(
+          fewer, {out.trials[out.chosen].settings, out.trials[out.best].settings, default_ials()},
+          [&](const Settings& s) { return estimate({s}); }, two_parts_fit);
+      if (fewer.size() >= 2 && two_parts_fit(fewer)) {
+        candidates = std::move(fewer);
+        c.left_out = std::move(left_out);
+        first.resize(candidates.size());
+        metrics.resize(candidates.size());
+        seconds.resize(candidates.size());
+        alive.assign(candidates.size(), true);
+      }
     }
     std::vector<Job> ials_jobs, ease_jobs;
     for (std::size_t j = 0; j < candidates.size(); ++j) {

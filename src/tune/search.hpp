@@ -7,7 +7,8 @@
 // a confirmation of variants of the choice on fits of 90 % of the train part
 // (Confirmation below). Plan and results are
 // deterministic for a given seed and thread count; the budget and Ctrl-C only
-// cut the plan short (docs/training.md "Tuning").
+// cut the plan short, the budget also by leaving out the confirmation's
+// costliest variants (docs/training.md "Tuning").
 #pragma once
 
 #include <atomic>

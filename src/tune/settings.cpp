@@ -130,9 +130,9 @@ std::vector<Settings> confirmation_variants(const Settings& s) {
 }
 
 std::vector<Settings> leave_out_costliest(std::vector<Settings>& candidates, const std::vector<Settings>& kept,
+                                          const std::function<double(const Settings&)>& cost,
                                           const std::function<bool(const std::vector<Settings>&)>& fits) {
   std::vector<Settings> removed;
-  auto cost = [](const Settings& s) { return std::uint64_t{s.factors} * s.iterations; };
   while (!fits(candidates)) {
     auto costliest = candidates.end();
     for (auto it = candidates.begin(); it != candidates.end(); ++it) {

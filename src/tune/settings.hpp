@@ -58,10 +58,11 @@ std::vector<Settings> neighbours(const Settings& s, double step);
 std::vector<Settings> confirmation_variants(const Settings& s);
 
 // For a confirmation that does not fit the budget whole: removes from
-// `candidates` the costliest iALS settings (factors × iterations; the earlier
-// of equals first), one at a time, until `fits(candidates)` holds or only
-// settings in `kept` and EASE are left. Returns those removed, in order.
+// `candidates` the iALS settings of the highest `cost` (the earlier of equals
+// first), one at a time, until `fits(candidates)` holds or only settings in
+// `kept` and EASE are left. Returns those removed, in order.
 std::vector<Settings> leave_out_costliest(std::vector<Settings>& candidates, const std::vector<Settings>& kept,
+                                          const std::function<double(const Settings&)>& cost,
                                           const std::function<bool(const std::vector<Settings>&)>& fits);
 
 // "Simpler" for the tie rule (docs/training.md "Tuning"): EASE (one setting,

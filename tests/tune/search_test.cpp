@@ -320,9 +320,11 @@ TEST_CASE("a confirmation beyond the budget leaves out its costliest variants, n
       if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) candidates.push_back(v);
   candidates.push_back(default_ials());
   REQUIRE(candidates.size() == 13);
-  auto cost = [](const std::vector<Settings>& list) {
-    std::uint64_t sum = 0;
-    for (const auto& s : list) sum += std::uint64_t{s.factors} * s.iterations;
+  // A cost model: factors × iterations (tune passes its time estimates).
+  auto one = [](const Settings& s) { return double(s.factors) * s.iterations; };
+  auto cost = [&](const std::vector<Settings>& list) {
+    double sum = 0;
+    for (const auto& s : list) sum += one(s);
     return sum;
   };
   const std::vector<Settings> kept{chosen, best, default_ials()};
@@ -330,8 +332,8 @@ TEST_CASE("a confirmation beyond the budget leaves out its costliest variants, n
   // capped at the search's 512, with each user norm): two of them go, the
   // costliest first.
   auto some = candidates;
-  const auto budget = cost(candidates) - 2 * 512 * 60;
-  auto removed = leave_out_costliest(some, kept, [&](const auto& list) { return cost(list) <= budget; });
+  const double budget = cost(candidates) - 2 * 512 * 60;
+  auto removed = leave_out_costliest(some, kept, one, [&](const auto& list) { return cost(list) <= budget; });
   REQUIRE(removed.size() == 2);
   for (const auto& r : removed) CHECK(r.factors == 512);
   CHECK(removed[0].user_norm == 0.0f);  // the earlier of equal costs first
@@ -339,20 +341,19 @@ TEST_CASE("a confirmation beyond the budget leaves out its costliest variants, n
   CHECK(cost(some) <= budget);
   // No room at all: only the three kept ones are left, in their order.
   auto none = candidates;
-  removed = leave_out_costliest(none, kept, [](const auto&) { return false; });
+  removed = leave_out_costliest(none, kept, one, [](const auto&) { return false; });
   CHECK(removed.size() == 10);
   CHECK(none == std::vector<Settings>{chosen, best, default_ials()});
   for (std::size_t j = 1; j < removed.size(); ++j) {
-    CHECK(std::uint64_t{removed[j].factors} * removed[j].iterations <=
-          std::uint64_t{removed[j - 1].factors} * removed[j - 1].iterations);
+    CHECK(one(removed[j]) <= one(removed[j - 1]));
   }
   // Room for everything: nothing is left out.
   auto all = candidates;
-  CHECK(leave_out_costliest(all, kept, [](const auto&) { return true; }).empty());
+  CHECK(leave_out_costliest(all, kept, one, [](const auto&) { return true; }).empty());
   CHECK(all == candidates);
   // EASE settings are never left out (one λ, closed form: only the choice or the best is EASE).
   std::vector<Settings> with_ease{ease_settings(300), default_ials(), best};
-  CHECK(leave_out_costliest(with_ease, {}, [](const auto&) { return false; }).size() == 2);
+  CHECK(leave_out_costliest(with_ease, {}, one, [](const auto&) { return false; }).size() == 2);
   CHECK(with_ease == std::vector<Settings>{ease_settings(300)});
 }
 
