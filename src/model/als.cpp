@@ -78,9 +78,10 @@ void check_finite(const ModelParams& p, const RowMatrixXf& m, const char* side, 
 }
 
 // Sizes a factor matrix with huge pages where the kernel gives them: each
-// half-step reads the other side's rows at random (row_solver.cpp), and with
+// half-step reads the other side's rows at random (fused_cg.cpp), and with
 // 4 KiB pages the 140k × 64 user factors (36 MiB) miss the TLB on nearly
-// every row. Measured on the 20 M-rating benchmark: about 15 % per iteration.
+// every row (a standalone copy of the same rows: 44 → 30 ns per row;
+// docs/training.md "Speed").
 void allocate_factors(RowMatrixXf& m, Eigen::Index rows, Eigen::Index cols) {
   m.resize(rows, cols);
   advise_huge_pages(m.data(), static_cast<std::size_t>(m.size()) * sizeof(float));

@@ -1,7 +1,5 @@
 #include "model/fused_cg.hpp"
 
-#include "model/cg_steps.hpp"
-
 #include <cstring>
 #include <stdexcept>
 
@@ -9,6 +7,8 @@
 #include <immintrin.h>
 #define RECSYS_FUSED_CG 1
 #endif
+
+#include "model/cg_steps.hpp"
 
 namespace recsys::model {
 

@@ -1,11 +1,11 @@
 #include "model/row_solver.hpp"
 
-#include "model/cg_steps.hpp"
-#include "model/fused_cg.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "model/cg_steps.hpp"
+#include "model/fused_cg.hpp"
 
 namespace recsys::model {
 

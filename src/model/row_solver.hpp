@@ -22,6 +22,8 @@ struct RowWorkspace {
 // where w_j = c_j - 1 for the observed columns `idx` and `gram` = YᵀY + λI.
 // Conjugate gradient (Takács, Pilászy & Tikk 2011): `steps` CG iterations warm
 // started from the current x, without ever forming the factors × factors system.
+// With AVX2 and a factor count that is a multiple of 8, the passes over the
+// row's Y rows run in fused_cg.cpp's kernels; otherwise in Eigen.
 void implicit_cg(const RowMatrixXf& y, const Eigen::MatrixXf& gram, std::span<const std::uint32_t> idx,
                  std::span<const float> w, float* x, unsigned steps, RowWorkspace& ws);
 
