@@ -189,7 +189,8 @@ class Server {
     throw std::runtime_error("the server did not start: " + process_->current_stderr());
   }
   ~Server() {
-    if (process_) process_->signal_and_wait(SIGTERM);
+    // Not when a test already waited for the exit (pid -1: waitpid would take any child).
+    if (process_ && process_->pid() > 0) process_->signal_and_wait(SIGTERM);
   }
   int port() const { return port_; }
   Process& process() { return *process_; }
