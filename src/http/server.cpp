@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 
 #include <memory>
@@ -13,6 +12,7 @@
 
 #include "config.h"
 #include "http/event_writer.hpp"
+#include "http/stop_signals.hpp"
 #include "store/models.hpp"
 #include "util/log.hpp"
 
@@ -125,12 +125,11 @@ void serve(store::Database& db, const ServerOptions& options) {
   // unless the process was started ignoring it (nohup). A log reader that
   // went away (`serve 2>&1 | head`) must not end the server: SIGPIPE is ignored
   // (sockets are written with MSG_NOSIGNAL anyway).
-  asio::signal_set signals(workers[0]->io(), SIGINT, SIGTERM);
-  struct sigaction hup {};
-  if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN) signals.add(SIGHUP);
+  // The handler outlives this function (stop_signals.hpp): a second signal
+  // while the database closes is absorbed, not the end of the process.
+  StopSignals signals(workers[0]->io());
   ::signal(SIGPIPE, SIG_IGN);
-  signals.async_wait([&](const boost::system::error_code& error, int signal) {
-    if (error) return;
+  signals.async_wait([&](int signal) {
     log::info("received {}: finishing in-flight requests",
               signal == SIGINT ? "SIGINT" : signal == SIGHUP ? "SIGHUP" : "SIGTERM");
     notify("STOPPING=1");
