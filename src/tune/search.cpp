@@ -92,6 +92,24 @@ double metric_of(const std::vector<TrialResult>& results, const Settings& s) {
   return -1.0;
 }
 
+// Distinct indexes among `ids` (users or items with ratings).
+std::size_t count_present(const std::vector<std::uint32_t>& ids) {
+  std::vector<bool> seen;
+  std::size_t n = 0;
+  for (auto id : ids) {
+    if (id >= seen.size()) seen.resize(static_cast<std::size_t>(id) + 1);
+    if (!seen[id]) {
+      seen[id] = true;
+      ++n;
+    }
+  }
+  return n;
+}
+
+std::uint32_t factor_ceiling_of(const data::RatingTable& t) {
+  return factor_ceiling(count_present(t.users), count_present(t.items));
+}
+
 std::size_t best_of(const std::vector<TrialResult>& results) {
   std::size_t best = 0;
   for (std::size_t j = 1; j < results.size(); ++j)
@@ -102,14 +120,14 @@ std::size_t best_of(const std::vector<TrialResult>& results) {
 // Local search around the best: moves of ×/÷ 2, then √2, then 2^¼; each step
 // size is repeated while it improves the best (at most kMovesPerStep times).
 template <typename RunSettings>
-void refine(Runner& runner, RunSettings&& run_settings) {
+void refine(Runner& runner, RunSettings&& run_settings, std::uint32_t max_factors) {
   for (double step : {2.0, std::sqrt(2.0), std::pow(2.0, 0.25)}) {
     for (int move = 0; move < kMovesPerStep && runner.more_trials(); ++move) {
       const auto& results = runner.results();
       if (results.empty()) return;
       const double before = results[best_of(results)].metric;
       std::vector<Settings> next;
-      for (const auto& n : neighbours(results[best_of(results)].settings, step))
+      for (const auto& n : neighbours(results[best_of(results)].settings, step, max_factors))
         if (!tried(runner, n)) next.push_back(n);
       if (next.empty()) break;
       run_settings(next, fmt::format("refine x{:.3g}", step));
@@ -172,14 +190,14 @@ void ease_search(Runner& runner, RunSettings&& run_settings) {
 // part in turn, while the budget, --max-trials and Ctrl-C allow a whole part
 // (and, until two are done, the parts still needed to decide). A candidate
 // that fails is dropped (its trial is reported as failed).
-void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_ials) {
+void confirm(Runner& runner, const TuneData& data, SearchResult& out, bool has_ials, std::uint32_t max_factors) {
   auto& c = out.confirmation;
   std::vector<Settings> candidates;
   auto add = [&](const Settings& s) {
     if (std::find(candidates.begin(), candidates.end(), s) == candidates.end()) candidates.push_back(s);
   };
-  for (const auto& s : confirmation_variants(out.trials[out.chosen].settings)) add(s);
-  for (const auto& s : confirmation_variants(out.trials[out.best].settings)) add(s);
+  for (const auto& s : confirmation_variants(out.trials[out.chosen].settings, max_factors)) add(s);
+  for (const auto& s : confirmation_variants(out.trials[out.best].settings, max_factors)) add(s);
   if (has_ials) add(default_ials());
   if (candidates.size() < 2) {
     c.not_decided = "a single candidate";
@@ -389,6 +407,11 @@ std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best, dou
 
 SearchResult search(const TuneData& data, const SearchOptions& o) {
   Runner runner(data, o);
+  const std::uint32_t max_factors = factor_ceiling_of(data.train_part);
+  if (max_factors < kSearchMaxFactors && o.on_note)
+    o.on_note(fmt::format("iALS factors capped at {}: the train part has {} users and {} items with ratings, and "
+                          "factors beyond the smaller count add no capacity",
+                          max_factors, count_present(data.train_part.users), count_present(data.train_part.items)));
   // The confirmation's share: the search's trials end earlier by it, and it
   // gets the rest (with what the search did not use).
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
@@ -420,7 +443,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
         const auto n = static_cast<std::size_t>(std::ceil(kBrackets / double(s + 1) * std::pow(double(kEta), s)));
         SplitMix rng(o.seed, static_cast<std::uint64_t>(round * kBrackets + b));
         std::vector<Settings> configs;
-        for (std::size_t c = 0; c < n; ++c) configs.push_back(sample_ials(rng));
+        for (std::size_t c = 0; c < n; ++c) configs.push_back(sample_ials(rng, max_factors));
         run_bracket(runner, b, std::move(configs));
       }
     }
@@ -432,7 +455,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
                               data.train.n_items, trial_memory(ease_settings(1), data) / 1048576.0));
       }
     }
-    refine(runner, run_settings);
+    refine(runner, run_settings, max_factors);
   }
   auto best_ials = [&] {
     const auto& results = runner.results();
@@ -479,7 +502,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   out.confirmation.fraction = kConfirmFraction;
   if (out.trials[out.best].metric > 0) {
     runner.set_trials_end(end);
-    confirm(runner, data, out, has(Family::Ials));
+    confirm(runner, data, out, has(Family::Ials), max_factors);
   } else {
     out.confirmation.not_decided = "every trial scored 0";
   }

@@ -19,7 +19,6 @@ namespace {
 
 // Factor counts tried: powers of two and the steps between them.
 constexpr std::array<std::uint32_t, 8> kFactorChoices = {16, 32, 48, 64, 96, 128, 192, 256};
-constexpr std::uint32_t kMaxFactors = 512;
 constexpr std::uint32_t kMaxIterations = 60;  // refinement's ceiling
 
 double log_uniform(SplitMix& rng, double low, double high) {
@@ -60,10 +59,17 @@ Settings default_ials() {
   return s;
 }
 
-Settings sample_ials(SplitMix& rng) {
+std::uint32_t factor_ceiling(std::size_t users, std::size_t items) {
+  const std::size_t smaller = std::min(users, items);
+  return static_cast<std::uint32_t>(std::clamp<std::size_t>((smaller + 7) / 8 * 8, 8, kSearchMaxFactors));
+}
+
+Settings sample_ials(SplitMix& rng, std::uint32_t max_factors) {
   Settings s;
   s.family = Family::Ials;
-  s.factors = kFactorChoices[rng.below(kFactorChoices.size())];
+  // Drawn from the whole list, then capped: the same draws (and so the same
+  // plan) as without a ceiling wherever the ceiling does not bind.
+  s.factors = std::min(kFactorChoices[rng.below(kFactorChoices.size())], max_factors);
   s.confidence = std::array{model::Confidence::Log, model::Confidence::Linear, model::Confidence::Binary}[rng.below(3)];
   s.regularization = round3(log_uniform(rng, 5.0, 500.0));
   s.alpha = round3(log_uniform(rng, 1.0, 50.0));
@@ -84,7 +90,7 @@ Settings ease_settings(float lambda) {
 
 Settings sample_ease(SplitMix& rng) { return ease_settings(round3(log_uniform(rng, 10.0, 10000.0))); }
 
-std::vector<Settings> neighbours(const Settings& s, double step) {
+std::vector<Settings> neighbours(const Settings& s, double step, std::uint32_t max_factors) {
   std::vector<Settings> out;
   auto add = [&](Settings n) {
     if (n != s && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
@@ -103,7 +109,7 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
   for (double m : {step, 1.0 / step}) {
     Settings n = s;
     auto f = static_cast<std::uint32_t>(std::lround(s.factors * m / 8.0) * 8);  // multiples of 8: SIMD-friendly
-    n.factors = std::clamp<std::uint32_t>(f, 8, kMaxFactors);
+    n.factors = std::clamp<std::uint32_t>(f, 8, std::max<std::uint32_t>(8, max_factors));
     add(n);
   }
   for (double m : {step, 1.0 / step}) {
@@ -114,10 +120,10 @@ std::vector<Settings> neighbours(const Settings& s, double step) {
   return out;
 }
 
-std::vector<Settings> confirmation_variants(const Settings& s) {
+std::vector<Settings> confirmation_variants(const Settings& s, std::uint32_t max_factors) {
   if (s.family == Family::Ease) return {s};
   std::vector<Settings> out;
-  for (std::uint32_t f : {s.factors, std::min(2 * s.factors, kMaxFactors)})
+  for (std::uint32_t f : {s.factors, std::max(s.factors, std::min(2 * s.factors, max_factors))})
     for (std::uint32_t it : {s.iterations, std::min(2 * s.iterations, kMaxIterations)})
       for (float beta : {s.user_norm, 0.25f, 0.5f}) {
         Settings n = s;
@@ -226,7 +232,7 @@ Settings settings_from_json(std::string_view text) {
     s.confidence = model::Confidence::Binary;
     return s;
   }
-  number("factors", 1, kMaxFactors, s.factors);
+  number("factors", 1, kSearchMaxFactors, s.factors);
   number("iterations", 1, kMaxIterations, s.iterations);
   number("alpha", 1e-6, 1e9, s.alpha);
   number("user_norm", 0, 2, s.user_norm);

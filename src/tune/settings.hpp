@@ -38,24 +38,39 @@ struct Settings {
 // tuned result is never worse than the defaults on the validation part.
 Settings default_ials();
 
-// One random iALS candidate (log-uniform λ and α, factors from a fixed list,
-// user norm 0: the search tries it last, around the best).
-Settings sample_ials(SplitMix& rng);
+// The most factors the search tries (and a stored setting may have).
+inline constexpr std::uint32_t kSearchMaxFactors = 512;
+
+// The most factors worth a trial on data with `users` users and `items`
+// items that have ratings: the smaller count rounded up to a multiple of 8,
+// at most kSearchMaxFactors. Each side's factor rows solve systems
+// whose right-hand sides lie in the span of the other side's rows, so the
+// scores' rank is at most the smaller count: factors beyond it add no
+// capacity, only time (f² per CG step; 512 factors on 48 items was most of a
+// small tune). Binds only on small data: ML-100k's is 512 (943 users).
+std::uint32_t factor_ceiling(std::size_t users, std::size_t items);
+
+// One random iALS candidate (log-uniform λ and α, factors from a fixed list
+// and at most `max_factors`, user norm 0: the search tries it last, around
+// the best).
+Settings sample_ials(SplitMix& rng, std::uint32_t max_factors);
 // EASE on binary input with this λ (its only setting).
 Settings ease_settings(float lambda);
 // One random EASE λ (log-uniform).
 Settings sample_ease(SplitMix& rng);
 
-// Refinement moves: λ, α, factors and iterations each times and divided by
-// `step`, one at a time; the confidence kind and the user norm are kept.
-std::vector<Settings> neighbours(const Settings& s, double step);
+// Refinement moves: λ, α, factors (at most `max_factors`) and iterations
+// each times and divided by `step`, one at a time; the confidence kind and
+// the user norm are kept.
+std::vector<Settings> neighbours(const Settings& s, double step, std::uint32_t max_factors);
 
 // The candidates the search's last stage (search.cpp, confirmation) makes of
 // a chosen setting: iALS with its factors and twice them, its iterations and
 // twice them, and its user norm, 0.25 and 0.5 (at most 12, `s` first; the
-// doubles capped at the search's ceilings, 512 and 60); EASE just itself.
-// Fits on more data than the search's trials favour all three (docs/training.md).
-std::vector<Settings> confirmation_variants(const Settings& s);
+// doubles capped at the search's ceilings, `max_factors` and 60, and never
+// below the choice's own); EASE just itself. Fits on more data than the
+// search's trials favour all three (docs/training.md).
+std::vector<Settings> confirmation_variants(const Settings& s, std::uint32_t max_factors);
 
 // For a confirmation that does not fit the budget whole: removes from
 // `candidates` the iALS settings of the highest `cost` (the earlier of equals

@@ -95,7 +95,7 @@ TEST_CASE("EASE is simpler than iALS and fewer factors (down to the defaults' 64
 TEST_CASE("tuned settings read back from their JSON and bad documents are refused") {
   SplitMix rng(11);
   for (int n = 0; n < 20; ++n) {
-    Settings s = sample_ials(rng);
+    Settings s = sample_ials(rng, kSearchMaxFactors);
     s.iterations = 8;
     CHECK(settings_from_json(settings_json(s)) == s);
   }
@@ -120,7 +120,7 @@ TEST_CASE("refinement moves change one setting at a time by the step") {
   REQUIRE(s.user_norm == 0);
   s.user_norm = 0.25f;
   for (double step : {2.0, std::sqrt(2.0)}) {
-    auto moves = neighbours(s, step);
+    auto moves = neighbours(s, step, kSearchMaxFactors);
     CHECK(moves.size() == 8);  // λ, α, factors, iterations: × and ÷
     for (const auto& m : moves) {
       int changed = (m.regularization != s.regularization) + (m.alpha != s.alpha) + (m.factors != s.factors) +
@@ -130,6 +130,37 @@ TEST_CASE("refinement moves change one setting at a time by the step") {
       CHECK(m.user_norm == s.user_norm);  // moved only by the last search step
     }
   }
+}
+
+TEST_CASE("the factor ceiling is the smaller of the users and items rounded up to 8, and every move respects it") {
+  CHECK(factor_ceiling(943, 1682) == kSearchMaxFactors);  // ML-100k: unbounded as before
+  CHECK(factor_ceiling(610, 9724) == kSearchMaxFactors);  // ml-latest-small
+  CHECK(factor_ceiling(80, 48) == 48);
+  CHECK(factor_ceiling(1000, 41) == 48);
+  CHECK(factor_ceiling(3, 100) == 8);
+  CHECK(factor_ceiling(0, 0) == 8);
+  // Draws are those of the whole list, capped: the same plan where the cap does not bind.
+  SplitMix a(5), b(5);
+  for (int n = 0; n < 200; ++n) {
+    const Settings unbounded = sample_ials(a, kSearchMaxFactors);
+    const Settings capped = sample_ials(b, 48);
+    CHECK(capped.factors == std::min<std::uint32_t>(unbounded.factors, 48));
+    CHECK(capped.regularization == unbounded.regularization);
+  }
+  Settings s = default_ials();
+  s.factors = 32;
+  for (const auto& m : neighbours(s, 2.0, 48)) CHECK(m.factors <= 48);
+  // Above the ceiling (the defaults' 64 on 48 items) the up move goes no higher.
+  s.factors = 64;
+  for (const auto& m : neighbours(s, 2.0, 48)) CHECK(m.factors <= 64);
+  std::set<std::uint32_t> factors;
+  s.factors = 32;
+  for (const auto& v : confirmation_variants(s, 48)) factors.insert(v.factors);
+  CHECK(factors == std::set<std::uint32_t>{32, 48});
+  factors.clear();
+  s.factors = 64;
+  for (const auto& v : confirmation_variants(s, 48)) factors.insert(v.factors);
+  CHECK(factors == std::set<std::uint32_t>{64});  // never fewer than the choice's own
 }
 
 TEST_CASE("the metric option takes ndcg at k or recall at k or map") {
@@ -276,7 +307,7 @@ TEST_CASE("the confirmation's candidates are the setting with twice its factors 
   Settings s = default_ials();
   s.iterations = 13;
   s.user_norm = 0.25f;
-  auto v = confirmation_variants(s);
+  auto v = confirmation_variants(s, kSearchMaxFactors);
   REQUIRE(v.size() == 8);  // 2 factors × 2 iterations × user norm {0.25, 0.5}
   CHECK(v[0] == s);
   std::set<std::uint32_t> factors, iterations;
@@ -296,13 +327,13 @@ TEST_CASE("the confirmation's candidates are the setting with twice its factors 
   s.factors = 512;
   s.iterations = 40;
   s.user_norm = 0;
-  v = confirmation_variants(s);
+  v = confirmation_variants(s, kSearchMaxFactors);
   CHECK(v.size() == 6);
   for (const auto& n : v) {
     CHECK(n.factors == 512);
     CHECK((n.iterations == 40 || n.iterations == 60));
   }
-  CHECK(confirmation_variants(ease_settings(300)) == std::vector<Settings>{ease_settings(300)});
+  CHECK(confirmation_variants(ease_settings(300), kSearchMaxFactors) == std::vector<Settings>{ease_settings(300)});
 }
 
 TEST_CASE("a confirmation beyond the budget leaves out its costliest variants, never the choice, the best or the defaults") {
@@ -316,7 +347,7 @@ TEST_CASE("a confirmation beyond the budget leaves out its costliest variants, n
   best.iterations = 60;
   std::vector<Settings> candidates;
   for (const auto& base : {chosen, best})
-    for (const auto& v : confirmation_variants(base))
+    for (const auto& v : confirmation_variants(base, kSearchMaxFactors))
       if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) candidates.push_back(v);
   candidates.push_back(default_ials());
   REQUIRE(candidates.size() == 13);

@@ -406,6 +406,38 @@ TEST_CASE("an EASE trial estimated beyond the budget is said, not silently left 
   CHECK(only.err.find("no trial finished within the budget") != std::string::npos);
 }
 
+TEST_CASE("tune tries no more factors than the smaller of the users and items, and says so") {
+  // Before, 80 users and 48 items got trials of up to 512 factors: no more
+  // capacity than 48 (settings.hpp factor_ceiling), at up to 100 times the
+  // time per CG step.
+  TempDir dir;
+  auto file = dir.write("r.tsv", grouped_ratings(80, 48, 4));
+  auto db = (dir / "db").string();
+  auto r = tune(dir, db, {file.string(), "--budget", "10m"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.err.find("iALS factors capped at 48: the train part has 80 users and 48 items with ratings") !=
+        std::string::npos);
+  simdjson::dom::parser parser;
+  auto doc = parse(parser, r.out);
+  std::size_t at_ceiling = 0;
+  simdjson::dom::array trials = doc["trials"].get_array().value();
+  for (auto t : trials) {
+    if (std::string(t["stage"].get_string().value()) == "defaults") continue;  // the reference, as built in
+    if (std::string(t["settings"]["family"].get_string().value()) != "ials") continue;
+    const std::uint64_t f = t["settings"]["factors"].get_uint64().value();
+    CHECK(f <= 48);
+    at_ceiling += f == 48;
+  }
+  CHECK(at_ceiling > 0);
+  simdjson::dom::array candidates = doc["confirmation"]["candidates"].get_array().value();
+  for (auto t : candidates) {
+    if (std::string(t["settings"]["family"].get_string().value()) != "ials") continue;
+    const std::uint64_t f = t["settings"]["factors"].get_uint64().value();
+    CHECK((f <= 48 || f == 64));  // 64: the built-in defaults
+  }
+}
+
 TEST_CASE("poisoning the test part changes nothing in tune while poisoning the train part does") {
   TempDir dir;
   const std::string original = grouped_ratings(80, 48, 4);
