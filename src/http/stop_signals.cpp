@@ -12,6 +12,9 @@
 #include <string>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+
+#include "util/log.hpp"
 
 namespace recsys::http {
 
@@ -72,7 +75,16 @@ StopSignals::StopSignals(boost::asio::io_context& io) : pipe_(io) {
 void StopSignals::async_wait(std::function<void(int)> on_stop) {
   pipe_.async_read_some(boost::asio::buffer(&received_, 1),
                         [this, on_stop = std::move(on_stop)](const boost::system::error_code& ec, std::size_t n) {
-                          if (!ec && n == 1) on_stop(received_);
+                          if (ec == boost::asio::error::operation_aborted) return;  // closed: serve is ending
+                          // A pipe that cannot be read any more would absorb
+                          // every later signal: stop now rather than never.
+                          if (ec || n != 1) {
+                            log::error("the signal pipe failed ({}): stopping as for SIGTERM",
+                                       ec ? ec.message() : std::string("end of file"));
+                            on_stop(SIGTERM);
+                            return;
+                          }
+                          on_stop(received_);
                         });
 }
 

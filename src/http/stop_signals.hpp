@@ -32,8 +32,9 @@ class StopSignals {
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
 
-  // Calls on_stop(signal number) on io's thread for the first signal after
-  // this call; until then it is pending work that keeps io running.
+  // Calls on_stop(signal number) on io's thread for the first signal since
+  // construction (SIGTERM's number if the pipe fails); until then it is
+  // pending work that keeps io running.
   void async_wait(std::function<void(int)> on_stop);
 
  private:

@@ -407,14 +407,14 @@ std::size_t choose(const std::vector<TrialResult>& trials, std::size_t best, dou
 
 SearchResult search(const TuneData& data, const SearchOptions& o) {
   Runner runner(data, o);
-  const std::uint32_t max_factors = factor_ceiling_of(data.train_part);
-  if (max_factors < kSearchMaxFactors && o.on_note)
-    o.on_note(fmt::format("iALS factors capped at {}: the train part has {} users and {} items with ratings, and "
-                          "factors beyond the smaller count add no capacity",
-                          max_factors, count_present(data.train_part.users), count_present(data.train_part.items)));
   // The confirmation's share: the search's trials end earlier by it, and it
   // gets the rest (with what the search did not use).
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
+  const std::uint32_t max_factors = factor_ceiling_of(data.train_part);
+  if (max_factors < kSearchMaxFactors && has(Family::Ials) && o.on_note)
+    o.on_note(fmt::format("iALS factors capped at {}: the train part has {} users and {} items with ratings, and "
+                          "factors beyond the smaller count add no capacity",
+                          max_factors, count_present(data.train_part.users), count_present(data.train_part.items)));
   const double end = runner.trials_end();
   // Not for EASE alone (no variants), a chrono split (one part) or
   // --max-trials (the plan decides, and a search cut by the budget still

@@ -43,11 +43,13 @@ inline constexpr std::uint32_t kSearchMaxFactors = 512;
 
 // The most factors worth a trial on data with `users` users and `items`
 // items that have ratings: the smaller count rounded up to a multiple of 8,
-// at most kSearchMaxFactors. Each side's factor rows solve systems
-// whose right-hand sides lie in the span of the other side's rows, so the
-// scores' rank is at most the smaller count: factors beyond it add no
-// capacity, only time (f² per CG step; 512 factors on 48 items was most of a
-// small tune). Binds only on small data: ML-100k's is 512 (943 users).
+// at most kSearchMaxFactors. The scores X·Yᵀ have rank at most the smaller
+// count whatever the factors, and with iALS's penalty λ(‖X‖² + ‖Y‖²) the
+// objective's minimum is the same for every factor count from there on (the
+// least penalty for given scores is then 2λ times their nuclear norm: Srebro,
+// Rennie & Jaakkola, NIPS 2004): more factors add no capacity, only time (f² per CG
+// step; 512 factors on 48 items was most of a small tune). Binds only on
+// small data: ML-100k's ceiling is 512 (943 users).
 std::uint32_t factor_ceiling(std::size_t users, std::size_t items);
 
 // One random iALS candidate (log-uniform λ and α, factors from a fixed list

@@ -168,8 +168,9 @@ TEST_CASE("SIGTERM repeated until serve exits still ends it with exit 0, after t
     REQUIRE(stored.status == 200);
     auto& process = server.process();
     std::optional<test::RunResult> result;
-    for (int sent = 0; !result; ++sent) {
-      REQUIRE(sent < 1'000'000);  // about 100 s
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!result) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
       process.signal(SIGTERM);
       std::this_thread::sleep_for(std::chrono::microseconds(100));
       result = process.wait_for(std::chrono::milliseconds(0));
@@ -193,8 +194,15 @@ TEST_CASE("serve started ignoring SIGHUP and SIGINT (nohup, a script's backgroun
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   REQUIRE(c.get("/healthz").status == 200);
   REQUIRE_FALSE(server.process().wait_for(std::chrono::milliseconds(0)));
-  auto result = server.process().signal_and_wait(SIGINT);
-  REQUIRE(result.status == 0);
-  REQUIRE_THAT(result.err, Catch::Contains("received SIGINT") && Catch::Contains("stopped"));
-  REQUIRE_THAT(result.err, !Catch::Contains("SIGHUP"));
+  // An ignored SIGINT fails here rather than hanging the test program.
+  server.process().signal(SIGINT);
+  auto result = server.process().wait_for(std::chrono::seconds(30));
+  if (!result && std::getenv("RECSYS_SANITIZED")) {  // ThreadSanitizer may lose a signal (process.hpp)
+    server.process().signal(SIGINT);
+    result = server.process().wait_for(std::chrono::seconds(30));
+  }
+  REQUIRE(result);
+  REQUIRE(result->status == 0);
+  REQUIRE_THAT(result->err, Catch::Contains("received SIGINT") && Catch::Contains("stopped"));
+  REQUIRE_THAT(result->err, !Catch::Contains("SIGHUP"));
 }
