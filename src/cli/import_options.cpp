@@ -10,7 +10,7 @@
 namespace recsys::cli {
 
 void add_import_options(CLI::App& sub, data::ImportOptions& o) {
-  sub.add_option("--format", o.format, "Input format: auto (detect per file), csv, tsv or dat (::)")
+  sub.add_option("--format", o.format, "Input format: auto (detect per file), csv (comma or semicolon, detected), tsv or dat (::)")
       ->check(CLI::IsMember({"auto", "csv", "tsv", "dat"}))
       ->capture_default_str();
   sub.add_option("--columns", o.columns,

@@ -1,5 +1,6 @@
 #include "data/chunk_parser.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -123,7 +124,8 @@ bool ChunkParser::split(std::string_view line, std::uint64_t line_no) {
   found_ = 0;
   const char* p = line.data();
   const char* end = p + line.size();
-  Format format = layout_.format;
+  const Format format = layout_.format;
+  const char separator = layout_.separator;
   for (;;) {
     std::string_view field;
     const char* next;  // start of the following field, or nullptr at the end
@@ -159,13 +161,13 @@ bool ChunkParser::split(std::string_view line, std::uint64_t line_no) {
         }
         const char* after = close + 1;
         while (after < end && *after == ' ') ++after;
-        if (after < end && *after != ',') {
+        if (after < end && *after != separator) {
           fail(line_no, "unexpected text after a closing quote");
           return false;
         }
         next = after < end ? after + 1 : nullptr;
       } else {
-        const char* comma = static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(end - p)));
+        const char* comma = static_cast<const char*>(std::memchr(p, separator, static_cast<std::size_t>(end - p)));
         const char* fe = comma ? comma : end;
         // RFC 4180: a field holding a quote is quoted whole. A bare one is most
         // often the rest of a quoted field that spanned lines, whose
@@ -227,7 +229,15 @@ void ChunkParser::parse_line(std::string_view line, std::uint64_t line_no) {
   if (layout_.rating != kNoColumn) {
     std::string_view r = fields_[static_cast<std::size_t>(layout_.rating)];
     if (r.empty()) return fail(line_no, "empty rating");
-    std::string_view digits = r.front() == '+' ? r.substr(1) : r;
+    // A ';' file's decimal comma ("2,5"); messages quote the field as written.
+    std::string decimal;
+    std::string_view number = r;
+    if (layout_.separator == ';' && r.find(',') != std::string_view::npos) {
+      decimal.assign(r);
+      std::replace(decimal.begin(), decimal.end(), ',', '.');
+      number = decimal;
+    }
+    std::string_view digits = number.front() == '+' ? number.substr(1) : number;
     double v = 0;
     auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
     // One sign at most: "+-1" is not a number (it read as negative).

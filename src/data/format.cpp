@@ -140,7 +140,7 @@ ColumnSpec parse_columns(std::string_view spec) {
 
 int Layout::needed_fields() const { return 1 + std::max({user, item, rating, timestamp}); }
 
-std::vector<std::string> split_fields(std::string_view line, Format format) {
+std::vector<std::string> split_fields(std::string_view line, Format format, char separator) {
   std::vector<std::string> out;
   if (format == Format::Dat || format == Format::Tsv) {
     std::string_view sep = format == Format::Dat ? "::" : "\t";
@@ -171,18 +171,40 @@ std::vector<std::string> split_fields(std::string_view line, Format format) {
         }
         field += line[k++];
       }
-      while (k < line.size() && line[k] != ',') ++k;
+      while (k < line.size() && line[k] != separator) ++k;
     } else {
-      auto comma = line.find(',', k);
-      field = trim(line.substr(k, comma - k));
-      k = comma == std::string_view::npos ? line.size() : comma;
+      auto sep = line.find(separator, k);
+      field = trim(line.substr(k, sep - k));
+      k = sep == std::string_view::npos ? line.size() : sep;
     }
     out.push_back(std::move(field));
     if (k >= line.size()) break;
-    ++k;  // the comma
+    ++k;  // the separator
   }
   return out;
 }
+
+namespace {
+
+// CSV's separator: ';' when it splits every sampled line into the same number
+// (at least 2) of fields, and more of them than ',' does or ',' splits the
+// lines unevenly; else ','. "1;31;2,5;1260759144" (decimal commas) is ';';
+// "1,31,2.5,1260759144,Action;Comedy" (a list in a column) stays ','.
+char detect_separator(const std::vector<std::string_view>& lines) {
+  auto even_fields = [&](char sep) -> std::size_t {
+    std::size_t n = 0;
+    for (auto line : lines) {
+      const std::size_t here = split_fields(line, Format::Csv, sep).size();
+      if (here < 2 || (n != 0 && here != n)) return 0;
+      n = here;
+    }
+    return n;
+  };
+  const std::size_t semicolon = even_fields(';');
+  return semicolon != 0 && semicolon > even_fields(',') ? ';' : ',';
+}
+
+}  // namespace
 
 Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& columns, const std::string& file) {
   Layout layout;
@@ -195,9 +217,17 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     };
     layout.format = all_have("::") ? Format::Dat : all_have("\t") ? Format::Tsv : Format::Csv;
   }
-  std::vector<std::string> first = lines.empty() ? std::vector<std::string>{} : split_fields(lines[0], layout.format);
+  if (layout.format == Format::Csv && !lines.empty()) layout.separator = detect_separator(lines);
+  const char separator = layout.separator;
+  std::vector<std::string> first =
+      lines.empty() ? std::vector<std::string>{} : split_fields(lines[0], layout.format, separator);
   std::vector<std::vector<std::string>> rest;
-  for (std::size_t k = 1; k < lines.size(); ++k) rest.push_back(split_fields(lines[k], layout.format));
+  for (std::size_t k = 1; k < lines.size(); ++k) rest.push_back(split_fields(lines[k], layout.format, separator));
+  // A number as the parser reads it: with ';', "2,5" is 2.5.
+  auto numeric = [&](std::string field) {
+    if (separator == ';') std::replace(field.begin(), field.end(), ',', '.');
+    return is_number(field);
+  };
 
   // Header: a recognised column name, or a column whose first value is not a
   // number while every later sampled value is (ids are opaque, so columns 0
@@ -209,9 +239,9 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
                   return is_known_name(f);
                 });
   for (std::size_t j = 0; !header && j < first.size(); ++j) {
-    if (is_number(first[j]) || rest.size() < (j < 2 ? 3u : 1u)) continue;
+    if (numeric(first[j]) || rest.size() < (j < 2 ? 3u : 1u)) continue;
     header = std::all_of(rest.begin(), rest.end(),
-                         [&](const std::vector<std::string>& r) { return j < r.size() && is_number(r[j]); });
+                         [&](const std::vector<std::string>& r) { return j < r.size() && numeric(r[j]); });
   }
   layout.header = header;
   std::vector<std::string> names = header ? first : std::vector<std::string>{};

@@ -30,6 +30,11 @@ inline constexpr int kNoColumn = -1;
 
 struct Layout {
   Format format = Format::Csv;
+  // CSV's field separator: ',' or ';' (detected from the sampled lines, also
+  // under --format csv: Excel in locales whose decimal mark is a comma, and
+  // Book-Crossing's BX-Book-Ratings.csv, write ';'). With ';' a rating may
+  // have a decimal comma ("2,5").
+  char separator = ',';
   bool header = false;
   int user = 0;
   int item = 1;
@@ -40,9 +45,10 @@ struct Layout {
   bool has_rating() const { return rating != kNoColumn; }
 };
 
-// Splits one line (no line end) into fields for `format`, unquoting RFC 4180
-// CSV fields; used for detection and header names, not in the hot path.
-std::vector<std::string> split_fields(std::string_view line, Format format);
+// Splits one line (no line end) into fields for `format` (`separator`: CSV's,
+// ',' or ';'), unquoting RFC 4180 CSV fields; used for detection and header
+// names, not in the hot path.
+std::vector<std::string> split_fields(std::string_view line, Format format, char separator);
 
 // Decides the layout from `head`, the first bytes of a file (BOM already
 // removed; may end mid-line). `file` names the file in error messages.

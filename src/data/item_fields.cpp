@@ -168,15 +168,16 @@ std::optional<std::string> split_cells(std::string_view line, char separator, st
       // Only spaces may follow the closing quote, as in a ratings file: `"a"b`
       // lost the b (what else was meant is not known).
       while (k < line.size() && line[k] == ' ') ++k;
-      if (k < line.size() && line[k] != ',') return fmt::format("unexpected text after a closing quote at column {}", k + 1);
+      if (k < line.size() && line[k] != separator)
+        return fmt::format("unexpected text after a closing quote at column {}", k + 1);
     } else {
-      auto comma = line.find(',', k);
-      cell = trim(line.substr(k, comma - k));
-      k = comma == std::string_view::npos ? line.size() : comma;
+      auto sep = line.find(separator, k);
+      cell = trim(line.substr(k, sep - k));
+      k = sep == std::string_view::npos ? line.size() : sep;
     }
     cells.push_back(std::move(cell));
     if (k >= line.size()) return std::nullopt;
-    ++k;  // the comma
+    ++k;  // the separator
   }
 }
 

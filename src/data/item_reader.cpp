@@ -84,9 +84,19 @@ ItemFormat detect_format(std::string_view first_line, const std::string& name) {
     return ItemFormat::Movies;
   }
   if (first_line.find('\t') != std::string_view::npos) return ItemFormat::Tsv;
-  if (first_line.find(',') != std::string_view::npos) return ItemFormat::Csv;
+  if (first_line.find_first_of(",;") != std::string_view::npos) return ItemFormat::Csv;
   throw UsageError(name + ": cannot tell the item file's format from its first line: give --format uitem, movies, "
                           "csv, tsv or jsonl");
+}
+
+// A CSV item file's separator: ';' when it splits the first line into more
+// fields than ',' does (Book-Crossing's BX-Books.csv, Excel where the decimal
+// mark is a comma), else ','.
+char csv_separator(std::string_view first_line) {
+  std::vector<std::string> by_comma, by_semicolon;
+  const bool comma_ok = !items::split_cells(first_line, ',', by_comma);
+  const bool semicolon_ok = !items::split_cells(first_line, ';', by_semicolon);
+  return semicolon_ok && by_semicolon.size() >= 2 && (!comma_ok || by_semicolon.size() > by_comma.size()) ? ';' : ',';
 }
 
 // Where a generic CSV/TSV row's id and fields are.
@@ -250,7 +260,9 @@ ItemReadResult Parser::run(std::string_view text) {
   std::size_t first_data = 0;
   GenericLayout layout;
   std::vector<std::string> cells;
-  const char sep = out_.format == ItemFormat::Tsv ? '\t' : ',';
+  const char sep = out_.format == ItemFormat::Tsv   ? '\t'
+                   : out_.format == ItemFormat::Csv ? csv_separator(lines[0].second)
+                                                    : ',';
   std::vector<std::string> available;
   if (out_.format == ItemFormat::UItem) available = {"title", "release_date", "video_release_date", "imdb_url", "genres"};
   if (out_.format == ItemFormat::Movies) {

@@ -112,6 +112,41 @@ TEST_CASE("RFC 4180 quoted fields may hold commas and doubled quotes") {
   REQUIRE(d.ratings == std::vector<Row>{r("Smith, J.", "say \"hi\"", 4), r("x", "plain", 3.5f)});
 }
 
+TEST_CASE("semicolon-separated CSV (Book-Crossing, Excel with a decimal comma) is detected, quotes and all") {
+  // Before, such a file was read as one field per line: "cannot tell the user
+  // and item columns from the header", though every name in it is known.
+  TempDir dir;
+  {
+    auto db = open_db(dir);
+    auto rep = import_text(db, dir, "BX-Book-Ratings.csv",
+                           "\"User-ID\";\"ISBN\";\"Book-Rating\"\n\"276725\";\"034545104X\";\"0\"\n"
+                           "\"276726\";\"0155061224\";\"5\"\n\"2;7\";\"a \"\"b\"\", c\";\"3\"\n");
+    REQUIRE(rep.skipped == 0);
+    REQUIRE(dump(db).ratings == std::vector<Row>{r("276725", "034545104X", 0), r("276726", "0155061224", 5),
+                                                 r("2;7", "a \"b\", c", 3)});
+  }
+  {
+    // A decimal comma in the ratings; detected under --format csv as well.
+    TempDir other;
+    auto db = open_db(other);
+    auto o = quiet_options();
+    o.format = "csv";
+    auto rep = import_text(db, other, "r.csv", "userId;movieId;rating;timestamp\n1;31;2,5;100\n1;1029;3,5;200\n2;10;4;300\n", o);
+    REQUIRE(rep.skipped == 0);
+    REQUIRE(dump(db).ratings ==
+            std::vector<Row>{r("1", "31", 2.5f, 100), r("1", "1029", 3.5f, 200), r("2", "10", 4, 300)});
+  }
+  {
+    // A comma file whose lines hold a semicolon (a list in an extra column)
+    // stays a comma file, and there a decimal comma is no number.
+    TempDir other;
+    auto db = open_db(other);
+    auto rep = import_text(db, other, "r.csv", "u1,i1,4,100,Action;Comedy\nu2,i2,3,200,Drama;War\nu3,i3,\"2,5\",300,Western;Film\n");
+    REQUIRE(rep.errors == std::vector<std::string>{(other / "r.csv").string() + ":3: rating '2,5' is not a number"});
+    REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 4, 100), r("u2", "i2", 3, 200)});
+  }
+}
+
 TEST_CASE("no rating column: implicit feedback, value 1 per row, repeats add up") {
   TempDir dir;
   auto db = open_db(dir);

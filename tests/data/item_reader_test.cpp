@@ -91,6 +91,21 @@ TEST_CASE("generic CSV and TSV: a header names the fields, --columns picks and r
   REQUIRE_THROWS_AS(parse("id,title\n1,x\n", o), UsageError);
 }
 
+TEST_CASE("semicolon-separated CSV items (Book-Crossing's BX-Books.csv) keep quoted commas and semicolons") {
+  // Before, the first line was split at commas: one field per row.
+  auto bx = parse("\"ISBN\";\"Book-Title\";\"Book-Author\";\"Year-Of-Publication\"\n"
+                  "\"0195153448\";\"Classical Mythology\";\"Mark P. O. Morford\";\"2002\"\n"
+                  "\"0002005018\";\"Clara Callan; a novel, in \"\"letters\"\"\";\"Richard Bruce Wright\";\"2001\"\n");
+  REQUIRE(bx.format == ItemFormat::Csv);
+  REQUIRE(bx.skipped == 0);
+  REQUIRE(bx.fields == std::vector<std::string>{"Book-Title", "Book-Author", "Year-Of-Publication"});
+  REQUIRE(json_of(bx, "0002005018") ==
+          R"j({"Book-Title":"Clara Callan; a novel, in \"letters\"","Book-Author":"Richard Bruce Wright","Year-Of-Publication":"2001"})j");
+  // A comma file whose first line holds a semicolon in one field stays a comma file.
+  auto comma = parse("id,title\nm1,\"A; B\"\n");
+  REQUIRE(json_of(comma, "m1") == R"j({"title":"A; B"})j");
+}
+
 TEST_CASE("JSON lines: strings, numbers and lists are kept with their types") {
   auto r = parse(R"j({"id":"a","title":"Alpha","year":1999,"genres":["Drama"],"note":null})j"
                  "\n"

@@ -22,6 +22,7 @@ using namespace recsys::data;
 
 void check_layout(const Layout& l, Format forced, std::string_view head) {
   FUZZ_CHECK(l.format == Format::Csv || l.format == Format::Tsv || l.format == Format::Dat);
+  FUZZ_CHECK(l.separator == ',' || (l.separator == ';' && l.format == Format::Csv));
   if (forced != Format::Auto) FUZZ_CHECK(l.format == forced);
   FUZZ_CHECK(l.user >= 0 && l.item >= 0 && l.user != l.item);
   FUZZ_CHECK(l.rating >= kNoColumn && l.timestamp >= kNoColumn);
@@ -51,9 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view head(reinterpret_cast<const char*>(data), size);
   for (Format f : {Format::Auto, Format::Csv, Format::Tsv, Format::Dat}) {
     detect(head, f, {});
-    for (const auto& field : split_fields(head.substr(0, head.find('\n')), f)) {
-      FUZZ_CHECK(field.size() <= head.size());
-    }
+    for (char separator : {',', ';'})
+      for (const auto& field : split_fields(head.substr(0, head.find('\n')), f, separator)) {
+        FUZZ_CHECK(field.size() <= head.size());
+      }
   }
   std::string_view first = head.substr(0, head.find('\n'));
   ColumnSpec columns;
