@@ -1,8 +1,8 @@
 #include "data/chunk_parser.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "store/ids.hpp"
+#include "util/iso_time.hpp"
 
 namespace recsys::data {
 
@@ -260,7 +261,14 @@ void ChunkParser::parse_line(std::string_view line, std::uint64_t line_no) {
       std::string_view digits = t.front() == '+' && t.size() > 1 && t[1] != '-' ? t.substr(1) : t;
       auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ts);
       if (ec != std::errc() || ptr != digits.data() + digits.size()) {
-        return fail(line_no, fmt::format("timestamp {} is not an integer (seconds since 1970)", describe_field(t)));
+        // A date as text (Netflix Prize's "2005-09-06", an export's "2005-09-06 14:03:00").
+        const auto date = util::parse_iso8601(t);
+        if (!date) {
+          return fail(line_no, fmt::format("timestamp {} is neither seconds since 1970 nor an ISO 8601 date "
+                                           "(2005-09-06, 2005-09-06T14:03:00Z)",
+                                           describe_field(t)));
+        }
+        ts = *date;
       }
     }
   }

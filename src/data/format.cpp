@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <stdexcept>
 
 #include "util/error.hpp"
@@ -186,25 +187,49 @@ std::vector<std::string> split_fields(std::string_view line, Format format, char
 
 namespace {
 
-// CSV's separator: ';' when it splits every sampled line into the same number
-// (at least 2) of fields, and more of them than ',' does or ',' splits the
-// lines unevenly; else ','. "1;31;2,5;1260759144" (decimal commas) is ';';
-// "1,31,2.5,1260759144,Action;Comedy" (a list in a column) stays ','.
-char detect_separator(const std::vector<std::string_view>& lines) {
-  auto even_fields = [&](char sep) -> std::size_t {
-    std::size_t n = 0;
-    for (auto line : lines) {
-      const std::size_t here = split_fields(line, Format::Csv, sep).size();
-      if (here < 2 || (n != 0 && here != n)) return 0;
-      n = here;
+// The fields of `line` split at `sep` under RFC 4180 quoting, or 0 when that
+// split is not clean CSV: a quote inside an unquoted field (`m1,"A; B"` split
+// at ';' gives `m1,"A`), a quote left open, or text after a closing quote.
+std::size_t clean_fields(std::string_view line, char sep) {
+  std::size_t n = 0;
+  std::size_t k = 0;
+  for (;;) {
+    while (k < line.size() && line[k] == ' ') ++k;
+    if (k < line.size() && line[k] == '"') {
+      for (++k;; ++k) {
+        if (k >= line.size()) return 0;
+        if (line[k] != '"') continue;
+        if (k + 1 < line.size() && line[k + 1] == '"') {
+          ++k;
+          continue;
+        }
+        ++k;
+        break;
+      }
+      while (k < line.size() && line[k] == ' ') ++k;
+      if (k < line.size() && line[k] != sep) return 0;
+    } else {
+      const auto end = line.find(sep, k);
+      if (line.substr(k, end - k).find('"') != std::string_view::npos) return 0;
+      k = end == std::string_view::npos ? line.size() : end;
     }
-    return n;
-  };
-  const std::size_t semicolon = even_fields(';');
-  return semicolon != 0 && semicolon > even_fields(',') ? ';' : ',';
+    ++n;
+    if (k >= line.size()) return n;
+    ++k;  // the separator
+  }
 }
 
 }  // namespace
+
+char detect_csv_separator(const std::vector<std::string_view>& lines) {
+  std::size_t comma = SIZE_MAX;
+  std::size_t semicolon = SIZE_MAX;
+  for (auto line : lines) {
+    comma = std::min(comma, clean_fields(line, ','));
+    semicolon = std::min(semicolon, clean_fields(line, ';'));
+  }
+  return !lines.empty() && semicolon >= 2 && semicolon > comma ? ';' : ',';
+}
 
 Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& columns, const std::string& file) {
   Layout layout;
@@ -217,7 +242,7 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     };
     layout.format = all_have("::") ? Format::Dat : all_have("\t") ? Format::Tsv : Format::Csv;
   }
-  if (layout.format == Format::Csv && !lines.empty()) layout.separator = detect_separator(lines);
+  if (layout.format == Format::Csv) layout.separator = detect_csv_separator(lines);
   const char separator = layout.separator;
   std::vector<std::string> first =
       lines.empty() ? std::vector<std::string>{} : split_fields(lines[0], layout.format, separator);

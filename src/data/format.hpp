@@ -30,8 +30,8 @@ inline constexpr int kNoColumn = -1;
 
 struct Layout {
   Format format = Format::Csv;
-  // CSV's field separator: ',' or ';' (detected from the sampled lines, also
-  // under --format csv: Excel in locales whose decimal mark is a comma, and
+  // CSV's field separator: ',' or ';' (detect_csv_separator, also under
+  // --format csv: Excel in locales whose decimal mark is a comma, and
   // Book-Crossing's BX-Book-Ratings.csv, write ';'). With ';' a rating may
   // have a decimal comma ("2,5").
   char separator = ',';
@@ -49,6 +49,16 @@ struct Layout {
 // ',' or ';'), unquoting RFC 4180 CSV fields; used for detection and header
 // names, not in the hot path.
 std::vector<std::string> split_fields(std::string_view line, Format format, char separator);
+
+// CSV's separator for these lines (a file's first, blank ones left out): ';'
+// when every line splits cleanly at it (quotes respected) into at least 2
+// fields and more than the fewest a comma split gives, else ','. So a header
+// or a row without a comma, or rows whose decimal commas give fewer fields
+// than the semicolons, make it ';'; ragged rows (an optional last column, a
+// header of another width) do not matter; a list like "Action;Comedy" in a
+// comma file's column does not make it ';' ("1,31,2.5,Action;Comedy": 4
+// against 2).
+char detect_csv_separator(const std::vector<std::string_view>& lines);
 
 // Decides the layout from `head`, the first bytes of a file (BOM already
 // removed; may end mid-line). `file` names the file in error messages.

@@ -11,6 +11,7 @@
 
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
+#include "data/format.hpp"
 #include "data/item_fields.hpp"
 #include "store/ids.hpp"
 #include "util/error.hpp"
@@ -89,20 +90,18 @@ ItemFormat detect_format(std::string_view first_line, const std::string& name) {
                           "csv, tsv or jsonl");
 }
 
-// A CSV item file's separator: ';' when it splits the first line into more
-// fields than ',' does (Book-Crossing's BX-Books.csv, Excel where the decimal
-// mark is a comma), else ','.
-char csv_separator(std::string_view first_line) {
-  std::vector<std::string> by_comma, by_semicolon;
-  const bool comma_ok = !items::split_cells(first_line, ',', by_comma);
-  const bool semicolon_ok = !items::split_cells(first_line, ';', by_semicolon);
-  return semicolon_ok && by_semicolon.size() >= 2 && (!comma_ok || by_semicolon.size() > by_comma.size()) ? ';' : ',';
+// A CSV item file's separator, from its first 20 lines as for ratings
+// (format.hpp detect_csv_separator; Book-Crossing's BX-Books.csv has ';').
+char csv_separator(const std::vector<std::pair<std::uint64_t, std::string_view>>& lines) {
+  std::vector<std::string_view> sample;
+  for (std::size_t k = 0; k < lines.size() && k < 20; ++k) sample.push_back(lines[k].second);
+  return detect_csv_separator(sample);
 }
 
 // Where a generic CSV/TSV row's id and fields are.
 struct GenericLayout {
   bool header = true;
-  std::size_t width = 0;  // the header's fields: every row has as many (an unquoted comma shifts the rest)
+  std::size_t width = 0;  // the header's fields: every row has as many (an unquoted separator shifts the rest)
   std::size_t id = 0;
   std::vector<std::pair<std::string, std::size_t>> fields;  // name, column
 };
@@ -261,7 +260,7 @@ ItemReadResult Parser::run(std::string_view text) {
   GenericLayout layout;
   std::vector<std::string> cells;
   const char sep = out_.format == ItemFormat::Tsv   ? '\t'
-                   : out_.format == ItemFormat::Csv ? csv_separator(lines[0].second)
+                   : out_.format == ItemFormat::Csv ? csv_separator(lines)
                                                     : ',';
   std::vector<std::string> available;
   if (out_.format == ItemFormat::UItem) available = {"title", "release_date", "video_release_date", "imdb_url", "genres"};

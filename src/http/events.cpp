@@ -8,6 +8,7 @@
 
 #include "store/ids.hpp"
 #include "store/models.hpp"
+#include "util/iso_time.hpp"
 
 namespace recsys::http {
 
@@ -77,12 +78,15 @@ std::string read_event(simdjson::dom::element e, const EventRules& rules, std::i
   if (e["timestamp"].get(v) == simdjson::SUCCESS) {
     std::int64_t t = 0;
     double d = 0;
+    std::string_view text;
     if (v.get(t) == simdjson::SUCCESS) {
       ev.timestamp = t;
     } else if (v.get(d) == simdjson::SUCCESS && std::isfinite(d) && std::fabs(d) < 9.2e18) {
       ev.timestamp = static_cast<std::int64_t>(d);
+    } else if (v.get(text) == simdjson::SUCCESS && util::parse_iso8601(text)) {
+      ev.timestamp = *util::parse_iso8601(text);  // JavaScript's toISOString(), as rating files may have
     } else {
-      return "has a \"timestamp\" that is not a number of seconds";
+      return "has a \"timestamp\" that is neither a number of seconds nor an ISO 8601 date string";
     }
   }
   return {};

@@ -53,7 +53,7 @@ TEST_CASE("each malformed row gets its own reason and line number; the good rows
   CHECK(has_error(rep, at(8, "rating '-inf' is not a finite number")));
   CHECK(has_error(rep, at(9, "rating '-1' is negative")));
   CHECK(has_error(rep, at(10, "rating '1e30' is larger than 1e+09")));
-  CHECK(has_error(rep, at(11, "timestamp 'yesterday' is not an integer (seconds since 1970)")));
+  CHECK(has_error(rep, at(11, "timestamp 'yesterday' is neither seconds since 1970 nor an ISO 8601 date (2005-09-06, 2005-09-06T14:03:00Z)")));
   CHECK(has_error(rep, at(12, "NUL byte in line (binary data?)")));
   CHECK(has_error(rep, at(13, "user id '\\xff\\xfe' is not valid UTF-8")));
   CHECK(has_error(rep, at(14, "unterminated quoted field (a quoted field cannot span lines)")));

@@ -13,6 +13,7 @@
 #include "gzip.hpp"
 #include "import_support.hpp"
 #include "util/error.hpp"
+#include "util/iso_time.hpp"
 
 using namespace recsys;
 using namespace recsys::test;
@@ -51,7 +52,7 @@ TEST_CASE("signs and the edges of the number range read as written") {
                          "f,i1,1e400,0\n");    // above the largest: not finite
   auto path = (dir / "r.csv").string();
   REQUIRE(rep.errors == std::vector<std::string>{path + ":5: rating '+-1' is not a number",
-                                                 path + ":6: timestamp '+-7' is not an integer (seconds since 1970)",
+                                                 path + ":6: timestamp '+-7' is neither seconds since 1970 nor an ISO 8601 date (2005-09-06, 2005-09-06T14:03:00Z)",
                                                  path + ":7: rating '1e400' is not a finite number"});
   auto d = dump(db);
   REQUIRE(d.ratings == std::vector<Row>{r("a", "i1", 4, 100), r("b", "i1", 0, -5), r("c", "i1", 0, 0)});
@@ -137,6 +138,23 @@ TEST_CASE("semicolon-separated CSV (Book-Crossing, Excel with a decimal comma) i
             std::vector<Row>{r("1", "31", 2.5f, 100), r("1", "1029", 3.5f, 200), r("2", "10", 4, 300)});
   }
   {
+    // Ragged rows: a header of another width, an optional last column. A rule
+    // that wanted the same field count on every line fell back to ',' here
+    // and stored "0;100;1" as a user of implicit data.
+    TempDir other;
+    auto db = open_db(other);
+    auto rep = import_text(db, other, "r.csv", "user;item;rating\n0;100;1,5\n1;101;2,5;7\n2;102;3,5;8;gut\n");
+    REQUIRE(rep.skipped == 0);
+    REQUIRE(dump(db).ratings == std::vector<Row>{r("0", "100", 1.5f), r("1", "101", 2.5f), r("2", "102", 3.5f)});
+  }
+  using data::detect_csv_separator;
+  CHECK(detect_csv_separator({"0;100;1,5", "1;101;2,5"}) == ';');  // no header, every rating with a decimal comma
+  CHECK(detect_csv_separator({"1,31,2.5,Action;Comedy", "1,32,4,Drama"}) == ',');
+  CHECK(detect_csv_separator({"m1,\"A; B; C; D\",x", "m2,plain,y"}) == ',');  // ';' would leave a quote unquoted
+  CHECK(detect_csv_separator({"\"a;b\",c,d", "e,f,g"}) == ',');
+  CHECK(detect_csv_separator({"a;b"}) == ';');
+  CHECK(detect_csv_separator({}) == ',');
+  {
     // A comma file whose lines hold a semicolon (a list in an extra column)
     // stays a comma file, and there a decimal comma is no number.
     TempDir other;
@@ -145,6 +163,40 @@ TEST_CASE("semicolon-separated CSV (Book-Crossing, Excel with a decimal comma) i
     REQUIRE(rep.errors == std::vector<std::string>{(other / "r.csv").string() + ":3: rating '2,5' is not a number"});
     REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 4, 100), r("u2", "i2", 3, 200)});
   }
+}
+
+TEST_CASE("timestamps may be ISO 8601 dates (Netflix Prize, database exports, JavaScript), checked field by field") {
+  using util::parse_iso8601;
+  CHECK(parse_iso8601("2005-09-06") == 1125964800);
+  CHECK(parse_iso8601("2005-09-06T14:03:00Z") == 1126015380);
+  CHECK(parse_iso8601("2005-09-06t14:03:00.123456z") == 1126015380);
+  CHECK(parse_iso8601("2005-09-06 14:03") == 1126015380);
+  CHECK(parse_iso8601("2005-09-06T16:03:00+02:00") == 1126015380);
+  CHECK(parse_iso8601("2005-09-06T09:33:00-0430") == 1126015380);
+  CHECK(parse_iso8601("2005-09-06T16:03+02") == 1126015380);
+  CHECK(parse_iso8601("1969-12-31T23:59:59Z") == -1);
+  CHECK(parse_iso8601("2000-02-29") == 951782400);
+  CHECK(parse_iso8601("1600-03-01") == -11670912000);
+  CHECK(parse_iso8601("9999-12-31T23:59:59Z") == 253402300799);
+  CHECK(parse_iso8601("2016-12-31T23:59:60Z") == 1483228800);  // a leap second
+  for (const char* bad : {"", "2005", "2005-09", "2005-9-06", "20050906", "2005-02-29", "1900-02-29", "2005-13-01",
+                          "2005-00-10", "2005-04-31", "2005-09-06T", "2005-09-06T14", "2005-09-06T24:00",
+                          "2005-09-06T14:60", "2005-09-06T14:03:61", "2005-09-06T14:03:00.", "2005-09-06Z",
+                          "2005-09-06T14:03:00+", "2005-09-06T14:03:00+02:", "2005-09-06T14:03:00+2400",
+                          "2005-09-06T14:03:00Zjunk", "2005-09-06  14:03", "yesterday", "-2005-09-06"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_iso8601(bad));
+  }
+  TempDir dir;
+  auto db = open_db(dir);
+  auto rep = import_text(db, dir, "r.csv",
+                         "user,item,rating,date\nu1,i1,4,2005-09-06\nu2,i1,3,2005-09-06T14:03:00Z\n"
+                         "u3,i1,2,2005-09-06 16:03:00+02:00\nu4,i1,1,2005-02-29\nu5,i1,5,1126015380\n");
+  REQUIRE(rep.errors == std::vector<std::string>{(dir / "r.csv").string() +
+                                                 ":5: timestamp '2005-02-29' is neither seconds since 1970 nor an "
+                                                 "ISO 8601 date (2005-09-06, 2005-09-06T14:03:00Z)"});
+  REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 4, 1125964800), r("u2", "i1", 3, 1126015380),
+                                               r("u3", "i1", 2, 1126015380), r("u5", "i1", 5, 1126015380)});
 }
 
 TEST_CASE("no rating column: implicit feedback, value 1 per row, repeats add up") {

@@ -101,9 +101,15 @@ TEST_CASE("semicolon-separated CSV items (Book-Crossing's BX-Books.csv) keep quo
   REQUIRE(bx.fields == std::vector<std::string>{"Book-Title", "Book-Author", "Year-Of-Publication"});
   REQUIRE(json_of(bx, "0002005018") ==
           R"j({"Book-Title":"Clara Callan; a novel, in \"letters\"","Book-Author":"Richard Bruce Wright","Year-Of-Publication":"2001"})j");
-  // A comma file whose first line holds a semicolon in one field stays a comma file.
-  auto comma = parse("id,title\nm1,\"A; B\"\n");
-  REQUIRE(json_of(comma, "m1") == R"j({"title":"A; B"})j");
+  // A comma file without a header whose first line has more semicolons than
+  // commas, inside quotes, stays a comma file (first-line-only detection split
+  // it at ';' and stored "m1,\"A" as an item).
+  ItemReadOptions o;
+  o.columns = "0,title=1,tag=2";
+  auto comma = parse("m1,\"A; B; C; D\",x\nm2,plain,y\n", o);
+  REQUIRE(comma.skipped == 0);
+  REQUIRE(json_of(comma, "m1") == R"j({"title":"A; B; C; D","tag":"x"})j");
+  REQUIRE(json_of(comma, "m2") == R"j({"title":"plain","tag":"y"})j");
 }
 
 TEST_CASE("JSON lines: strings, numbers and lists are kept with their types") {

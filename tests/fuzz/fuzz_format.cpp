@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "check.hpp"
 #include "data/chunk_parser.hpp"
@@ -57,6 +58,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(field.size() <= head.size());
       }
   }
+  // A semicolon is chosen only where it splits every line into 2 fields or more.
+  std::vector<std::string_view> lines;
+  for (std::string_view rest = head; !rest.empty() && lines.size() < 20;) {
+    std::string_view line = rest.substr(0, rest.find('\n'));
+    rest = line.size() < rest.size() ? rest.substr(line.size() + 1) : std::string_view{};
+    lines.push_back(line);
+  }
+  if (detect_csv_separator(lines) == ';')
+    for (auto line : lines) FUZZ_CHECK(split_fields(line, Format::Csv, ';').size() >= 2);
   std::string_view first = head.substr(0, head.find('\n'));
   ColumnSpec columns;
   try {

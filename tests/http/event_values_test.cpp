@@ -186,7 +186,7 @@ TEST_CASE("event error messages are English sentences naming the event and the f
                              "event 1 has a \"user\" that is neither a string nor an integer"},
                         Case{R"([{"user":"u1","item":"i1"},7])", "event 1 is not an object"},
                         Case{R"({"user":"u1","item":"i1","timestamp":"noon"})",
-                             "the event has a \"timestamp\" that is not a number of seconds"}}) {
+                             "the event has a \"timestamp\" that is neither a number of seconds nor an ISO 8601 date string"}}) {
     INFO(k.body);
     auto r = c.request("POST", "/v1/events", k.body);
     REQUIRE(r.status == 422);
@@ -202,6 +202,31 @@ TEST_CASE("event error messages are English sentences naming the event and the f
 // ratings: a play event of 1 then replaced a count of 120, and a count above
 // the largest stored one was refused as outside the scale. A `plays` header
 // (or `import --values counts`) now stores them as implicit feedback.
+TEST_CASE("an event's timestamp may be an ISO 8601 date string, stored as seconds since 1970") {
+  // JavaScript's toISOString() and RFC 3339 offsets; before, only numbers.
+  Rated f(store::Feedback::Implicit);
+  {
+    test::Server server(f.dir, f.db);
+    Connection c(server.port());
+    auto r = c.request("POST", "/v1/events",
+                       R"([{"user":"iso-a","item":"i1","timestamp":"2005-09-06T14:03:00.000Z"},)"
+                       R"({"user":"iso-b","item":"i1","timestamp":"2005-09-06T16:03:00+02:00"},)"
+                       R"({"user":"iso-c","item":"i1","timestamp":"2005-09-06"}])");
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto bad = c.request("POST", "/v1/events", R"({"user":"iso-d","item":"i1","timestamp":"2005-02-29"})");
+    REQUIRE(bad.status == 422);
+    server.stop();
+  }
+  for (const auto& [user, ts] : {std::pair<std::string, std::int64_t>{"iso-a", 1126015380},
+                                 {"iso-b", 1126015380}, {"iso-c", 1125964800}}) {
+    auto stored = ratings_of(f.db, user);
+    REQUIRE(stored.size() == 1);
+    CHECK(stored[0].timestamp == ts);
+  }
+  CHECK(ratings_of(f.db, "iso-d").empty());
+}
+
 TEST_CASE("play counts imported as counts: events add plays and no scale limits them") {
   test::TempDir dir;
   std::string csv = "user,item,plays\n";
