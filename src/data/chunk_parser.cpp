@@ -260,7 +260,11 @@ void ChunkParser::parse_line(std::string_view line, std::uint64_t line_no) {
       // Any sign, as for ratings ("+100"; from_chars takes only a minus).
       std::string_view digits = t.front() == '+' && t.size() > 1 && t[1] != '-' ? t.substr(1) : t;
       auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ts);
-      if (ec != std::errc() || ptr != digits.data() + digits.size()) {
+      // "1260759144.0": pandas writes an integer column with gaps as floats.
+      const bool whole = ec == std::errc() && ptr < digits.data() + digits.size() && *ptr == '.' &&
+                         ptr + 1 < digits.data() + digits.size() &&
+                         std::all_of(ptr + 1, digits.data() + digits.size(), [](char c) { return c == '0'; });
+      if (!whole && (ec != std::errc() || ptr != digits.data() + digits.size())) {
         // A date as text (Netflix Prize's "2005-09-06", an export's "2005-09-06 14:03:00").
         const auto date = util::parse_iso8601(t);
         if (!date) {

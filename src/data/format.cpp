@@ -225,10 +225,13 @@ char detect_csv_separator(const std::vector<std::string_view>& lines) {
   std::size_t comma = SIZE_MAX;
   std::size_t semicolon = SIZE_MAX;
   for (auto line : lines) {
-    comma = std::min(comma, clean_fields(line, ','));
-    semicolon = std::min(semicolon, clean_fields(line, ';'));
+    const std::size_t c = clean_fields(line, ',');
+    const std::size_t s = clean_fields(line, ';');
+    if (c == 0 && s == 0) continue;  // a bad row either way ("B "x" C"): it decides nothing
+    comma = std::min(comma, c);
+    semicolon = std::min(semicolon, s);
   }
-  return !lines.empty() && semicolon >= 2 && semicolon > comma ? ';' : ',';
+  return semicolon != SIZE_MAX && semicolon >= 2 && semicolon > comma ? ';' : ',';
 }
 
 Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& columns, const std::string& file) {

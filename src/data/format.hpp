@@ -57,7 +57,7 @@ std::vector<std::string> split_fields(std::string_view line, Format format, char
 // than the semicolons, make it ';'; ragged rows (an optional last column, a
 // header of another width) do not matter; a list like "Action;Comedy" in a
 // comma file's column does not make it ';' ("1,31,2.5,Action;Comedy": 4
-// against 2).
+// against 2). A line that is clean under neither is left out (a bad row).
 char detect_csv_separator(const std::vector<std::string_view>& lines);
 
 // Decides the layout from `head`, the first bytes of a file (BOM already

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 
@@ -68,6 +69,15 @@ std::string read_value(simdjson::dom::element e, const EventRules& rules, float&
   return {};
 }
 
+// A timestamp given as a string: whole seconds, or an ISO 8601 date.
+bool seconds_or_date(std::string_view text, std::int64_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) return true;
+  const auto date = util::parse_iso8601(text);
+  if (date) out = *date;
+  return date.has_value();
+}
+
 std::string read_event(simdjson::dom::element e, const EventRules& rules, std::int64_t now, rank::Event& ev) {
   if (!e.is_object()) return "is not an object";
   if (auto why = read_event_id(e, "user", ev.user); !why.empty()) return why;
@@ -83,8 +93,8 @@ std::string read_event(simdjson::dom::element e, const EventRules& rules, std::i
       ev.timestamp = t;
     } else if (v.get(d) == simdjson::SUCCESS && std::isfinite(d) && std::fabs(d) < 9.2e18) {
       ev.timestamp = static_cast<std::int64_t>(d);
-    } else if (v.get(text) == simdjson::SUCCESS && util::parse_iso8601(text)) {
-      ev.timestamp = *util::parse_iso8601(text);  // JavaScript's toISOString(), as rating files may have
+    } else if (v.get(text) == simdjson::SUCCESS && seconds_or_date(text, t)) {
+      ev.timestamp = t;  // "1700000000" or JavaScript's toISOString(), as a rating file may have them
     } else {
       return "has a \"timestamp\" that is neither a number of seconds nor an ISO 8601 date string";
     }

@@ -69,22 +69,29 @@ std::optional<std::int64_t> parse_iso8601(std::string_view s) {
     }
   }
   seconds += *hour * 3600 + *minute * 60 + second;
-  if (pos == s.size() || take(s, pos, 'Z') || take(s, pos, 'z')) return pos == s.size() ? std::optional(seconds) : std::nullopt;
-  const char sign = s[pos];
-  if (sign != '+' && sign != '-') return std::nullopt;
-  ++pos;
-  const auto off_hour = digits(s, pos, 2);
-  if (!off_hour || *off_hour > 23) return std::nullopt;
-  unsigned off_minute = 0;
-  if (pos < s.size()) {
-    take(s, pos, ':');
-    const auto m = digits(s, pos, 2);
-    if (!m || *m > 59) return std::nullopt;
-    off_minute = *m;
+  // The zone: none or Z (UTC), " UTC" (BigQuery's and Spark's CSV exports),
+  // or an offset; then perhaps a zone name in brackets (Java's
+  // ZonedDateTime: "+02:00[Europe/Paris]"), which the offset already fixes.
+  std::int64_t offset = 0;
+  if (take(s, pos, 'Z') || take(s, pos, 'z')) {
+  } else if (s.substr(pos) == " UTC") {
+    pos = s.size();
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const bool east = s[pos++] == '+';
+    const auto off_hour = digits(s, pos, 2);
+    if (!off_hour || *off_hour > 23) return std::nullopt;
+    unsigned off_minute = 0;
+    if (pos < s.size() && s[pos] != '[') {
+      take(s, pos, ':');
+      const auto m = digits(s, pos, 2);
+      if (!m || *m > 59) return std::nullopt;
+      off_minute = *m;
+    }
+    offset = (static_cast<std::int64_t>(*off_hour) * 3600 + off_minute * 60) * (east ? 1 : -1);
   }
+  if (pos < s.size() && s[pos] == '[' && s.back() == ']' && s.size() - pos > 2) pos = s.size();
   if (pos != s.size()) return std::nullopt;
-  const std::int64_t offset = static_cast<std::int64_t>(*off_hour) * 3600 + off_minute * 60;
-  return sign == '+' ? seconds - offset : seconds + offset;
+  return seconds - offset;
 }
 
 }  // namespace recsys::util

@@ -12,7 +12,8 @@ namespace recsys::util {
 
 // Seconds since 1970-01-01T00:00:00Z for YYYY-MM-DD, optionally followed by
 // 'T' (or 't', or one space) and hh:mm[:ss[.fraction]], then optionally 'Z'
-// (or 'z') or an offset ±hh[:mm] / ±hhmm; a time without an offset is UTC.
+// (or 'z'), " UTC", or an offset ±hh[:mm] / ±hhmm, and after that a zone name
+// in brackets ("[Europe/Paris]", ignored); a time without an offset is UTC.
 // Fields are checked (month 1-12, the month's days with leap years, hour
 // 0-23, minute 0-59, second 0-60); a fraction is dropped. Nothing for any
 // other text.

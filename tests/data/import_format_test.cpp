@@ -153,6 +153,8 @@ TEST_CASE("semicolon-separated CSV (Book-Crossing, Excel with a decimal comma) i
   CHECK(detect_csv_separator({"m1,\"A; B; C; D\",x", "m2,plain,y"}) == ',');  // ';' would leave a quote unquoted
   CHECK(detect_csv_separator({"\"a;b\",c,d", "e,f,g"}) == ',');
   CHECK(detect_csv_separator({"a;b"}) == ';');
+  // A row bad either way ("B "x" C") decides nothing: one such row made a Book-Crossing file ','.
+  CHECK(detect_csv_separator({"\"ISBN\";\"Title\"", "\"2\";\"B \"x\" C\"", "\"3\";\"D\""}) == ';');
   CHECK(detect_csv_separator({}) == ',');
   {
     // A comma file whose lines hold a semicolon (a list in an extra column)
@@ -179,11 +181,17 @@ TEST_CASE("timestamps may be ISO 8601 dates (Netflix Prize, database exports, Ja
   CHECK(parse_iso8601("1600-03-01") == -11670912000);
   CHECK(parse_iso8601("9999-12-31T23:59:59Z") == 253402300799);
   CHECK(parse_iso8601("2016-12-31T23:59:60Z") == 1483228800);  // a leap second
+  CHECK(parse_iso8601("2005-09-06 14:03:00 UTC") == 1126015380);  // BigQuery, Spark
+  CHECK(parse_iso8601("2005-09-06T16:03:00+02:00[Europe/Paris]") == 1126015380);  // Java's ZonedDateTime
+  CHECK(parse_iso8601("2005-09-06T14:03:00Z[UTC]") == 1126015380);
+  CHECK(parse_iso8601("2005-09-06T14:03:00-00:00") == 1126015380);
   for (const char* bad : {"", "2005", "2005-09", "2005-9-06", "20050906", "2005-02-29", "1900-02-29", "2005-13-01",
                           "2005-00-10", "2005-04-31", "2005-09-06T", "2005-09-06T14", "2005-09-06T24:00",
                           "2005-09-06T14:60", "2005-09-06T14:03:61", "2005-09-06T14:03:00.", "2005-09-06Z",
                           "2005-09-06T14:03:00+", "2005-09-06T14:03:00+02:", "2005-09-06T14:03:00+2400",
-                          "2005-09-06T14:03:00Zjunk", "2005-09-06  14:03", "yesterday", "-2005-09-06"}) {
+                          "2005-09-06T14:03:00Zjunk", "2005-09-06  14:03", "yesterday", "-2005-09-06",
+                          "2005-09-06T14:03:00[]", "2005-09-06T14:03:00+02:00[", "2005-09-06 14:03:00 CET",
+                          "2005-09-06 UTC"}) {
     INFO(bad);
     CHECK_FALSE(parse_iso8601(bad));
   }
@@ -191,12 +199,17 @@ TEST_CASE("timestamps may be ISO 8601 dates (Netflix Prize, database exports, Ja
   auto db = open_db(dir);
   auto rep = import_text(db, dir, "r.csv",
                          "user,item,rating,date\nu1,i1,4,2005-09-06\nu2,i1,3,2005-09-06T14:03:00Z\n"
-                         "u3,i1,2,2005-09-06 16:03:00+02:00\nu4,i1,1,2005-02-29\nu5,i1,5,1126015380\n");
-  REQUIRE(rep.errors == std::vector<std::string>{(dir / "r.csv").string() +
-                                                 ":5: timestamp '2005-02-29' is neither seconds since 1970 nor an "
-                                                 "ISO 8601 date (2005-09-06, 2005-09-06T14:03:00Z)"});
+                         "u3,i1,2,2005-09-06 16:03:00+02:00\nu4,i1,1,2005-02-29\nu5,i1,5,1126015380\n"
+                         "u6,i1,5,1126015380.00\nu7,i1,5,1126015380.5\n");  // pandas' floats: whole ones only
+  const auto path = (dir / "r.csv").string();
+  REQUIRE(rep.errors == std::vector<std::string>{
+                            path + ":5: timestamp '2005-02-29' is neither seconds since 1970 nor an ISO 8601 date "
+                                   "(2005-09-06, 2005-09-06T14:03:00Z)",
+                            path + ":8: timestamp '1126015380.5' is neither seconds since 1970 nor an ISO 8601 date "
+                                   "(2005-09-06, 2005-09-06T14:03:00Z)"});
   REQUIRE(dump(db).ratings == std::vector<Row>{r("u1", "i1", 4, 1125964800), r("u2", "i1", 3, 1126015380),
-                                               r("u3", "i1", 2, 1126015380), r("u5", "i1", 5, 1126015380)});
+                                               r("u3", "i1", 2, 1126015380), r("u5", "i1", 5, 1126015380),
+                                               r("u6", "i1", 5, 1126015380)});
 }
 
 TEST_CASE("no rating column: implicit feedback, value 1 per row, repeats add up") {

@@ -202,7 +202,7 @@ TEST_CASE("event error messages are English sentences naming the event and the f
 // ratings: a play event of 1 then replaced a count of 120, and a count above
 // the largest stored one was refused as outside the scale. A `plays` header
 // (or `import --values counts`) now stores them as implicit feedback.
-TEST_CASE("an event's timestamp may be an ISO 8601 date string, stored as seconds since 1970") {
+TEST_CASE("an event's timestamp may be an ISO 8601 date string or seconds as a string, stored as seconds since 1970") {
   // JavaScript's toISOString() and RFC 3339 offsets; before, only numbers.
   Rated f(store::Feedback::Implicit);
   {
@@ -211,7 +211,8 @@ TEST_CASE("an event's timestamp may be an ISO 8601 date string, stored as second
     auto r = c.request("POST", "/v1/events",
                        R"([{"user":"iso-a","item":"i1","timestamp":"2005-09-06T14:03:00.000Z"},)"
                        R"({"user":"iso-b","item":"i1","timestamp":"2005-09-06T16:03:00+02:00"},)"
-                       R"({"user":"iso-c","item":"i1","timestamp":"2005-09-06"}])");
+                       R"({"user":"iso-c","item":"i1","timestamp":"2005-09-06"},)"
+                       R"({"user":"iso-e","item":"i1","timestamp":"1126015380"}])");
     INFO(r.body);
     REQUIRE(r.status == 200);
     auto bad = c.request("POST", "/v1/events", R"({"user":"iso-d","item":"i1","timestamp":"2005-02-29"})");
@@ -219,7 +220,7 @@ TEST_CASE("an event's timestamp may be an ISO 8601 date string, stored as second
     server.stop();
   }
   for (const auto& [user, ts] : {std::pair<std::string, std::int64_t>{"iso-a", 1126015380},
-                                 {"iso-b", 1126015380}, {"iso-c", 1125964800}}) {
+                                 {"iso-b", 1126015380}, {"iso-c", 1125964800}, {"iso-e", 1126015380}}) {
     auto stored = ratings_of(f.db, user);
     REQUIRE(stored.size() == 1);
     CHECK(stored[0].timestamp == ts);
