@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "util/error.hpp"
+#include "util/iso_time.hpp"
 
 namespace recsys::data {
 
@@ -56,6 +57,16 @@ bool is_number(std::string_view s) {
   double v;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   return ec == std::errc() && p == s.data() + s.size();
+}
+
+// A timestamp field as the parser reads it: an integer (perhaps written with
+// zero decimals) or an ISO 8601 date (chunk_parser.cpp).
+bool is_timestamp(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc() && (p == s.data() + s.size() || *p == '.')) return true;
+  return util::parse_iso8601(s).has_value();
 }
 
 std::string_view trim(std::string_view s) {
@@ -302,8 +313,25 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     };
     if (user == kNoColumn && free_at(0)) user = 0;
     if (item == kNoColumn && free_at(1)) item = 1;
-    if (rating == kNoColumn && free_at(2)) rating = 2;
-    if (timestamp == kNoColumn && free_at(3)) timestamp = 3;
+    // A column the header names with a name of its own is the rating or the
+    // timestamp by its position only when a sampled value there is one, or
+    // none is written: a "tag" or "note" column made every row malformed.
+    auto fallback = [&](int j, auto&& is_value) {
+      if (!free_at(j)) return kNoColumn;
+      const auto col = static_cast<std::size_t>(j);
+      bool written = false;
+      bool fits = false;
+      for (const auto& r : rest) {
+        if (col >= r.size() || r[col].empty()) continue;
+        written = true;
+        fits = fits || is_value(r[col]);
+      }
+      if (names[col].empty() || !written || fits) return j;
+      layout.unread.push_back(names[col]);
+      return kNoColumn;
+    };
+    if (rating == kNoColumn) rating = fallback(2, numeric);
+    if (timestamp == kNoColumn) timestamp = fallback(3, [](const std::string& v) { return is_timestamp(v); });
     if (user == kNoColumn || item == kNoColumn) {
       throw UsageError(file + ": cannot tell the user and item columns from the header '" +
                        std::string(lines[0]) + "': name them with --columns");

@@ -12,6 +12,7 @@
 #include "data/byte_source.hpp"
 #include "data/chunk_parser.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 #include "util/parallel.hpp"
 #include "util/progress.hpp"
 
@@ -139,6 +140,11 @@ void FileReader::run() {
       if (data.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
       refuse_cr_line_ends(data.substr(start), source_->name());
       layout_ = detect_layout(data.substr(start), options_.format, options_.columns, source_->name());
+      for (const auto& name : layout_.unread) {
+        log::warn("{}: column '{}' is read as neither the rating nor the timestamp: none of its first values is one "
+                  "(--columns names the columns)",
+                  source_->name(), name);
+      }
       if (!layout_.has_rating()) {
         if (options_.require_values) {
           throw UsageError(fmt::format("--values ratings needs a value column in every file, and {} has none "

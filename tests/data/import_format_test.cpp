@@ -212,6 +212,34 @@ TEST_CASE("timestamps may be ISO 8601 dates (Netflix Prize, database exports, Ja
                                                r("u6", "i1", 5, 1126015380)});
 }
 
+TEST_CASE("a column the header names on its own is the rating or timestamp by position only if its values are") {
+  // Before, MovieLens tags.csv's "tag" and a "note" column were taken as the
+  // rating and the timestamp by their positions, and every row was malformed.
+  TempDir dir;
+  {
+    auto db = open_db(dir);
+    auto rep = import_text(db, dir, "tags.csv",
+                           "userId,movieId,tag,timestamp\n2,60756,funny,1445714994\n7,89774,Boxing story,1439472215\n");
+    REQUIRE(rep.skipped == 0);
+    REQUIRE(rep.feedback == store::Feedback::Implicit);
+    REQUIRE(dump(db).ratings == std::vector<Row>{r("2", "60756", 1, 1445714994), r("7", "89774", 1, 1439472215)});
+  }
+  auto layout = [](std::string_view head) { return data::detect_layout(head, data::Format::Auto, {}, "f"); };
+  auto noted = layout("user,item,rating,note\nu1,i1,5,a 5 inch screen\nu2,i2,4,\nu3,i3,3,ok\n");
+  CHECK(noted.rating == 2);
+  CHECK(noted.timestamp == data::kNoColumn);
+  CHECK(noted.unread == std::vector<std::string>{"note"});
+  // Values of the kind, some of them bad: still the column (its bad rows are reported).
+  auto when = layout("user,item,rating,when\nu1,i1,5,100\nu2,i2,4,yesterday\nu3,i3,3,2005-09-06\n");
+  CHECK(when.timestamp == 3);
+  CHECK(when.unread.empty());
+  auto stars = layout("user,item,grade\nu1,i1,x\nu2,i2,4\n");
+  CHECK(stars.rating == 2);
+  // Nothing written there yet, or no header: by position, as before.
+  CHECK(layout("user,item,rating,extra\nu1,i1,5,\n").timestamp == 3);
+  CHECK(layout("u1,i1,5,great\nu2,i2,4,fine\n").timestamp == 3);
+}
+
 TEST_CASE("no rating column: implicit feedback, value 1 per row, repeats add up") {
   TempDir dir;
   auto db = open_db(dir);
