@@ -28,6 +28,13 @@ constexpr std::array kRatingNames{"rating", "ratings", "score", "value", "stars"
 // Last.fm's listening count (user_artists.dat: userID artistID weight).
 constexpr std::array kCountNames{"count",  "counts", "plays",     "playcount", "listens", "listencount",
                                  "clicks", "views",  "purchases", "quantity", "weight"};
+// Columns of text that may sit where a rating or timestamp would by position
+// (MovieLens tags.csv: userId,movieId,tag,timestamp). Only these are passed
+// over, and only when no sampled value fits: an unknown name over values
+// that do not parse ("overall" = "4.5/5") stays the column, and its rows fail.
+constexpr std::array kTextNames{"tag",   "tags",  "comment", "comments", "review",      "reviews",  "text",
+                                "title", "genre", "genres",  "label",    "labels",      "summary",  "description",
+                                "category", "categories", "name"};
 constexpr std::array kTimestampNames{"timestamp", "time", "ts", "date", "datetime", "unixtime", "createdat",
                                      "unixreviewtime"};
 
@@ -313,12 +320,13 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     };
     if (user == kNoColumn && free_at(0)) user = 0;
     if (item == kNoColumn && free_at(1)) item = 1;
-    // A column the header names with a name of its own is the rating or the
-    // timestamp by its position only when a sampled value there is one, or
-    // none is written: a "tag" or "note" column made every row malformed.
-    auto fallback = [&](int j, auto&& is_value) {
+    // A text column (kTextNames) is not the rating or the timestamp by its
+    // position when no sampled value there is one: tags.csv's "tag" made
+    // every row malformed.
+    auto fallback = [&](int j, const char* role, auto&& is_value) {
       if (!free_at(j)) return kNoColumn;
       const auto col = static_cast<std::size_t>(j);
+      if (!is_one_of(names[col], kTextNames)) return j;
       bool written = false;
       bool fits = false;
       for (const auto& r : rest) {
@@ -326,12 +334,13 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
         written = true;
         fits = fits || is_value(r[col]);
       }
-      if (names[col].empty() || !written || fits) return j;
-      layout.unread.push_back(names[col]);
+      if (!written || fits) return j;
+      layout.unread.push_back({names[col], role});
       return kNoColumn;
     };
-    if (rating == kNoColumn) rating = fallback(2, numeric);
-    if (timestamp == kNoColumn) timestamp = fallback(3, [](const std::string& v) { return is_timestamp(v); });
+    if (rating == kNoColumn) rating = fallback(2, "rating", numeric);
+    if (timestamp == kNoColumn)
+      timestamp = fallback(3, "timestamp", [](const std::string& v) { return is_timestamp(v); });
     if (user == kNoColumn || item == kNoColumn) {
       throw UsageError(file + ": cannot tell the user and item columns from the header '" +
                        std::string(lines[0]) + "': name them with --columns");

@@ -41,10 +41,15 @@ struct Layout {
   int rating = kNoColumn;
   int timestamp = kNoColumn;
   std::string counts_name;  // the header's name of the value column when it names a count ("plays"), else ""
-  // Header names at the rating or timestamp position, not known names, that
-  // are not read because no sampled value there is one (MovieLens tags.csv's
-  // "tag"; a "note" column): the file imports without that column.
-  std::vector<std::string> unread;
+  // Text columns (a header name like "tag" or "comment") at the rating or
+  // timestamp position that are not read as that because no sampled value
+  // there is one (MovieLens tags.csv): the file imports without them.
+  struct Unread {
+    std::string name;
+    const char* role;  // "rating" or "timestamp"
+    bool operator==(const Unread&) const = default;
+  };
+  std::vector<Unread> unread;
   int needed_fields() const;  // 1 + the largest column used
   bool has_rating() const { return rating != kNoColumn; }
 };

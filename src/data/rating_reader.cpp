@@ -140,10 +140,10 @@ void FileReader::run() {
       if (data.starts_with("\xEF\xBB\xBF")) start = 3;  // UTF-8 byte order mark
       refuse_cr_line_ends(data.substr(start), source_->name());
       layout_ = detect_layout(data.substr(start), options_.format, options_.columns, source_->name());
-      for (const auto& name : layout_.unread) {
-        log::warn("{}: column '{}' is read as neither the rating nor the timestamp: none of its first values is one "
-                  "(--columns names the columns)",
-                  source_->name(), name);
+      for (const auto& u : layout_.unread) {
+        log::warn("{}: the text column '{}' is not read as the {}: none of its first values is one (--columns "
+                  "names the columns to read)",
+                  source_->name(), u.name, u.role);
       }
       if (!layout_.has_rating()) {
         if (options_.require_values) {

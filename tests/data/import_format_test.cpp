@@ -212,9 +212,9 @@ TEST_CASE("timestamps may be ISO 8601 dates (Netflix Prize, database exports, Ja
                                                r("u6", "i1", 5, 1126015380)});
 }
 
-TEST_CASE("a column the header names on its own is the rating or timestamp by position only if its values are") {
-  // Before, MovieLens tags.csv's "tag" and a "note" column were taken as the
-  // rating and the timestamp by their positions, and every row was malformed.
+TEST_CASE("a text column (tag, comment) at the rating or timestamp position is not read as that when no value fits") {
+  // Before, MovieLens tags.csv's "tag" and a "comment" column were taken as
+  // the rating and the timestamp by their positions, and every row was malformed.
   TempDir dir;
   {
     auto db = open_db(dir);
@@ -225,18 +225,20 @@ TEST_CASE("a column the header names on its own is the rating or timestamp by po
     REQUIRE(dump(db).ratings == std::vector<Row>{r("2", "60756", 1, 1445714994), r("7", "89774", 1, 1439472215)});
   }
   auto layout = [](std::string_view head) { return data::detect_layout(head, data::Format::Auto, {}, "f"); };
-  auto noted = layout("user,item,rating,note\nu1,i1,5,a 5 inch screen\nu2,i2,4,\nu3,i3,3,ok\n");
+  auto noted = layout("user,item,rating,Comment\nu1,i1,5,a 5 inch screen\nu2,i2,4,\nu3,i3,3,ok\n");
   CHECK(noted.rating == 2);
   CHECK(noted.timestamp == data::kNoColumn);
-  CHECK(noted.unread == std::vector<std::string>{"note"});
-  // Values of the kind, some of them bad: still the column (its bad rows are reported).
-  auto when = layout("user,item,rating,when\nu1,i1,5,100\nu2,i2,4,yesterday\nu3,i3,3,2005-09-06\n");
-  CHECK(when.timestamp == 3);
-  CHECK(when.unread.empty());
-  auto stars = layout("user,item,grade\nu1,i1,x\nu2,i2,4\n");
-  CHECK(stars.rating == 2);
+  CHECK(noted.unread == std::vector<data::Layout::Unread>{{"Comment", "timestamp"}});
+  // A text column whose values are numbers is read by position as before.
+  CHECK(layout("user,item,tag\nu1,i1,4\nu2,i2,x\n").rating == 2);
+  // Any other name stays the column by position, its rows failing loudly, so
+  // explicit data never turns implicit silently ("overall" = "4.5/5"; a French "note").
+  auto overall = layout("user,item,overall,note\nu1,i1,4.5/5,bien\nu2,i2,3/5,bof\n");
+  CHECK(overall.rating == 2);
+  CHECK(overall.timestamp == 3);
+  CHECK(overall.unread.empty());
   // Nothing written there yet, or no header: by position, as before.
-  CHECK(layout("user,item,rating,extra\nu1,i1,5,\n").timestamp == 3);
+  CHECK(layout("user,item,rating,comment\nu1,i1,5,\n").timestamp == 3);
   CHECK(layout("u1,i1,5,great\nu2,i2,4,fine\n").timestamp == 3);
 }
 
