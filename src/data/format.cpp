@@ -323,7 +323,7 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     // A text column (kTextNames) is not the rating or the timestamp by its
     // position when no sampled value there is one: tags.csv's "tag" made
     // every row malformed.
-    auto fallback = [&](int j, const char* role, auto&& is_value) {
+    auto fallback = [&](int j, std::string_view role, auto&& is_value) {
       if (!free_at(j)) return kNoColumn;
       const auto col = static_cast<std::size_t>(j);
       if (!is_one_of(names[col], kTextNames)) return j;

@@ -46,7 +46,7 @@ struct Layout {
   // there is one (MovieLens tags.csv): the file imports without them.
   struct Unread {
     std::string name;
-    const char* role;  // "rating" or "timestamp"
+    std::string_view role;  // "rating" or "timestamp" (compared by its text, not its address)
     bool operator==(const Unread&) const = default;
   };
   std::vector<Unread> unread;
