@@ -203,12 +203,7 @@ std::vector<std::string> split_fields(std::string_view line, Format format, char
   return out;
 }
 
-namespace {
-
-// The fields of `line` split at `sep` under RFC 4180 quoting, or 0 when that
-// split is not clean CSV: a quote inside an unquoted field (`m1,"A; B"` split
-// at ';' gives `m1,"A`), a quote left open, or text after a closing quote.
-std::size_t clean_fields(std::string_view line, char sep) {
+std::size_t clean_csv_fields(std::string_view line, char sep) {
   std::size_t n = 0;
   std::size_t k = 0;
   for (;;) {
@@ -237,14 +232,12 @@ std::size_t clean_fields(std::string_view line, char sep) {
   }
 }
 
-}  // namespace
-
 char detect_csv_separator(const std::vector<std::string_view>& lines) {
   std::size_t comma = SIZE_MAX;
   std::size_t semicolon = SIZE_MAX;
   for (auto line : lines) {
-    const std::size_t c = clean_fields(line, ',');
-    const std::size_t s = clean_fields(line, ';');
+    const std::size_t c = clean_csv_fields(line, ',');
+    const std::size_t s = clean_csv_fields(line, ';');
     if (c == 0 && s == 0) continue;  // a bad row either way ("B "x" C"): it decides nothing
     comma = std::min(comma, c);
     semicolon = std::min(semicolon, s);

@@ -59,6 +59,11 @@ struct Layout {
 // names, not in the hot path.
 std::vector<std::string> split_fields(std::string_view line, Format format, char separator);
 
+// The fields of `line` split at `sep` under RFC 4180 quoting, or 0 when that
+// split is not clean CSV: a quote inside an unquoted field (`m1,"A; B"` split
+// at ';' gives `m1,"A`), a quote left open, or text after a closing quote.
+std::size_t clean_csv_fields(std::string_view line, char sep);
+
 // CSV's separator for these lines (a file's first, blank ones left out): ';'
 // when every line splits cleanly at it (quotes respected) into at least 2
 // fields and more than the fewest a comma split gives, else ','. So a header
