@@ -92,24 +92,6 @@ double metric_of(const std::vector<TrialResult>& results, const Settings& s) {
   return -1.0;
 }
 
-// Distinct indexes among `ids` (users or items with ratings).
-std::size_t count_present(const std::vector<std::uint32_t>& ids) {
-  std::vector<bool> seen;
-  std::size_t n = 0;
-  for (auto id : ids) {
-    if (id >= seen.size()) seen.resize(static_cast<std::size_t>(id) + 1);
-    if (!seen[id]) {
-      seen[id] = true;
-      ++n;
-    }
-  }
-  return n;
-}
-
-std::uint32_t factor_ceiling_of(const data::RatingTable& t) {
-  return factor_ceiling(count_present(t.users), count_present(t.items));
-}
-
 std::size_t best_of(const std::vector<TrialResult>& results) {
   std::size_t best = 0;
   for (std::size_t j = 1; j < results.size(); ++j)
@@ -410,11 +392,12 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   // The confirmation's share: the search's trials end earlier by it, and it
   // gets the rest (with what the search did not use).
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
-  const std::uint32_t max_factors = factor_ceiling_of(data.train_part);
+  const auto present = present_counts(data.train_part);
+  const std::uint32_t max_factors = factor_ceiling(present.users, present.items);
   if (max_factors < kSearchMaxFactors && has(Family::Ials) && o.on_note)
     o.on_note(fmt::format("iALS factors capped at {}: the train part has {} users and {} items with ratings, and "
                           "factors beyond the smaller count add no capacity",
-                          max_factors, count_present(data.train_part.users), count_present(data.train_part.items)));
+                          max_factors, present.users, present.items));
   const double end = runner.trials_end();
   // Not for EASE alone (no variants), a chrono split (one part) or
   // --max-trials (the plan decides, and a search cut by the budget still
