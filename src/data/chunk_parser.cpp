@@ -257,23 +257,15 @@ void ChunkParser::parse_line(std::string_view line, std::uint64_t line_no) {
   if (layout_.timestamp != kNoColumn) {
     std::string_view t = fields_[static_cast<std::size_t>(layout_.timestamp)];
     if (!t.empty()) {
-      // Any sign, as for ratings ("+100"; from_chars takes only a minus).
-      std::string_view digits = t.front() == '+' && t.size() > 1 && t[1] != '-' ? t.substr(1) : t;
-      auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ts);
-      // "1260759144.0": pandas writes an integer column with gaps as floats.
-      const bool whole = ec == std::errc() && ptr < digits.data() + digits.size() && *ptr == '.' &&
-                         ptr + 1 < digits.data() + digits.size() &&
-                         std::all_of(ptr + 1, digits.data() + digits.size(), [](char c) { return c == '0'; });
-      if (!whole && (ec != std::errc() || ptr != digits.data() + digits.size())) {
-        // A date as text (Netflix Prize's "2005-09-06", an export's "2005-09-06 14:03:00").
-        const auto date = util::parse_iso8601(t);
-        if (!date) {
-          return fail(line_no, fmt::format("timestamp {} is neither seconds since 1970 nor an ISO 8601 date "
-                                           "(2005-09-06, 2005-09-06T14:03:00Z)",
-                                           describe_field(t)));
-        }
-        ts = *date;
+      // Seconds (any sign, as for ratings) or a date as text (Netflix Prize's
+      // "2005-09-06", an export's "2005-09-06 14:03:00").
+      const auto parsed = util::parse_timestamp(t);
+      if (!parsed) {
+        return fail(line_no, fmt::format("timestamp {} is neither seconds since 1970 nor an ISO 8601 date "
+                                         "(2005-09-06, 2005-09-06T14:03:00Z)",
+                                         describe_field(t)));
       }
+      ts = *parsed;
     }
   }
   users.push_back(new_users.resolve(users_, user));

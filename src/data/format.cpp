@@ -66,16 +66,6 @@ bool is_number(std::string_view s) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-// A timestamp field as the parser reads it: an integer (perhaps written with
-// zero decimals) or an ISO 8601 date (chunk_parser.cpp).
-bool is_timestamp(std::string_view s) {
-  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec == std::errc() && (p == s.data() + s.size() || *p == '.')) return true;
-  return util::parse_iso8601(s).has_value();
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
@@ -333,7 +323,7 @@ Layout detect_layout(std::string_view head, Format forced, const ColumnSpec& col
     };
     if (rating == kNoColumn) rating = fallback(2, "rating", numeric);
     if (timestamp == kNoColumn)
-      timestamp = fallback(3, "timestamp", [](const std::string& v) { return is_timestamp(v); });
+      timestamp = fallback(3, "timestamp", [](const std::string& v) { return util::parse_timestamp(v).has_value(); });
     if (user == kNoColumn || item == kNoColumn) {
       throw UsageError(file + ": cannot tell the user and item columns from the header '" +
                        std::string(lines[0]) + "': name them with --columns");

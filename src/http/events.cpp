@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "store/ids.hpp"
 #include "store/models.hpp"
@@ -69,15 +69,6 @@ std::string read_value(simdjson::dom::element e, const EventRules& rules, float&
   return {};
 }
 
-// A timestamp given as a string: whole seconds, or an ISO 8601 date.
-bool seconds_or_date(std::string_view text, std::int64_t& out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (ec == std::errc() && ptr == text.data() + text.size() && !text.empty()) return true;
-  const auto date = util::parse_iso8601(text);
-  if (date) out = *date;
-  return date.has_value();
-}
-
 std::string read_event(simdjson::dom::element e, const EventRules& rules, std::int64_t now, rank::Event& ev) {
   if (!e.is_object()) return "is not an object";
   if (auto why = read_event_id(e, "user", ev.user); !why.empty()) return why;
@@ -89,12 +80,13 @@ std::string read_event(simdjson::dom::element e, const EventRules& rules, std::i
     std::int64_t t = 0;
     double d = 0;
     std::string_view text;
+    std::optional<std::int64_t> parsed;
     if (v.get(t) == simdjson::SUCCESS) {
       ev.timestamp = t;
     } else if (v.get(d) == simdjson::SUCCESS && std::isfinite(d) && std::fabs(d) < 9.2e18) {
       ev.timestamp = static_cast<std::int64_t>(d);
-    } else if (v.get(text) == simdjson::SUCCESS && seconds_or_date(text, t)) {
-      ev.timestamp = t;  // "1700000000" or JavaScript's toISOString(), as a rating file may have them
+    } else if (v.get(text) == simdjson::SUCCESS && (parsed = util::parse_timestamp(text))) {
+      ev.timestamp = *parsed;  // "1700000000" or JavaScript's toISOString(), as in rating files
     } else {
       return "has a \"timestamp\" that is neither a number of seconds nor an ISO 8601 date string";
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "eval/data_stats.hpp"
 #include "tune/runner.hpp"
 #include "tune/trial.hpp"
 #include "util/random.hpp"
@@ -392,7 +393,7 @@ SearchResult search(const TuneData& data, const SearchOptions& o) {
   // The confirmation's share: the search's trials end earlier by it, and it
   // gets the rest (with what the search did not use).
   auto has = [&](Family f) { return std::find(o.families.begin(), o.families.end(), f) != o.families.end(); };
-  const auto present = present_counts(data.train_part);
+  const auto present = eval::compute_data_stats(data.train_part);  // users and items with ratings
   const std::uint32_t max_factors = factor_ceiling(present.users, present.items);
   if (max_factors < kSearchMaxFactors && has(Family::Ials) && o.on_note)
     o.on_note(fmt::format("iALS factors capped at {}: the train part has {} users and {} items with ratings, and "

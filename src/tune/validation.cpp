@@ -50,23 +50,7 @@ TuneData carve(const data::RatingTable& fit, data::SplitKind kind, double fracti
   return out;
 }
 
-// Distinct indexes among `ids`.
-std::size_t count_distinct(const std::vector<std::uint32_t>& ids) {
-  std::vector<bool> seen;
-  std::size_t n = 0;
-  for (auto id : ids) {
-    if (id >= seen.size()) seen.resize(static_cast<std::size_t>(id) + 1);
-    if (!seen[id]) {
-      seen[id] = true;
-      ++n;
-    }
-  }
-  return n;
-}
-
 }  // namespace
-
-PresentCounts present_counts(const data::RatingTable& t) { return {count_distinct(t.users), count_distinct(t.items)}; }
 
 std::uint64_t validation_seed(std::uint64_t seed) { return splitmix64(seed ^ 0x7475'6e65'7661'6c69ull); }
 

@@ -27,13 +27,6 @@ struct TuneData {
   std::uint64_t seed = 42;
 };
 
-// Users and items that have ratings in `t` (distinct indexes).
-struct PresentCounts {
-  std::size_t users = 0;
-  std::size_t items = 0;
-};
-PresentCounts present_counts(const data::RatingTable& t);
-
 // The validation seed for a train seed: a fixed mix, so it differs from the
 // test split's stream but is reproducible.
 std::uint64_t validation_seed(std::uint64_t seed);
