@@ -108,6 +108,25 @@ void on_sigbus(int) {
   ::_exit(1);
 }
 
+// A crash inside LMDB (SIGSEGV on a damaged page's garbage offsets, SIGABRT
+// from one of its assertions) ended a command or the server with a bare
+// "Segmentation fault" and no hint. One line says what to run, then the
+// signal's default action runs (exit status 139 / 134, a core where enabled).
+// Not in sanitizer builds, whose own handlers report these.
+void on_crash(int sig) {
+  [[maybe_unused]] ssize_t prefixed = ::write(STDERR_FILENO, sigbus_prefix, std::strlen(sigbus_prefix));
+  static const char segv[] = "recsys: fatal: segmentation fault";
+  static const char abrt[] = "recsys: fatal: aborted";
+  static const char rest[] =
+      ": a damaged database (run recsys check on it; restore a backup if it finds damage) or a defect of recsys "
+      "(report it with the command that ran)\n";
+  [[maybe_unused]] ssize_t head =
+      sig == SIGSEGV ? ::write(STDERR_FILENO, segv, sizeof segv - 1) : ::write(STDERR_FILENO, abrt, sizeof abrt - 1);
+  [[maybe_unused]] ssize_t tail = ::write(STDERR_FILENO, rest, sizeof rest - 1);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 // Ctrl-C, SIGTERM or SIGHUP (a closed terminal or ssh session) in a command
 // without its own handling (import, train,
 // precompute…) ended it by the default action without a word. LMDB has
@@ -138,6 +157,11 @@ void handle_signals() {
   action.sa_handler = on_sigbus;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGBUS, &action, nullptr);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  action.sa_handler = on_crash;
+  ::sigaction(SIGSEGV, &action, nullptr);
+  ::sigaction(SIGABRT, &action, nullptr);
+#endif
   action.sa_handler = on_interrupt;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction previous {};

@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "cli/options.hpp"
+#include "store/check.hpp"
 #include "store/database.hpp"
 #include "util/error.hpp"
 #include "util/fault_guard.hpp"
@@ -267,6 +268,30 @@ void refuse_dest_inside(const fs::path& db_dir, const fs::path& dest) {
   }
 }
 
+// LMDB's compacting copy trusts the trees it walks: on a source with a damaged
+// node it wrote a copy whose page numbers were shifted after that node, and
+// backup said "written" (a copy where every command failed). The copy's
+// structure is checked before it is published; the page-by-page copy
+// (--no-compact) is the source's bytes, damage included, and is not.
+void verify_copy(const fs::path& source, const fs::path& partial) {
+  fs::path lock = partial;
+  lock += "-lock";
+  store::CheckReport report;
+  try {
+    report = store::check_structure(partial);
+  } catch (const std::exception& e) {
+    report.add("environment", "", e.what());
+  }
+  std::error_code ec;
+  fs::remove(lock, ec);
+  if (report.ok()) return;
+  throw std::runtime_error(fmt::format(
+      "backup stopped: the compacted copy does not pass recsys check ({} finding(s), the first: {}), so '{}' is "
+      "damaged; run recsys check on it and restore a backup; recsys backup --no-compact copies it page by page, "
+      "damage included",
+      report.total, report.findings.empty() ? std::string("?") : report.findings.front(), source.string()));
+}
+
 void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   if (options.dest.empty()) throw UsageError("backup: DEST is an empty path (name the directory to write the copy to)");
   auto db = open_database(global, store::OpenMode::ReadOnly);
@@ -294,6 +319,7 @@ void run_backup(const GlobalOptions& global, const BackupOptions& options) {
   Timer timer;
   try {
     write_copy(db, fd, !options.no_compact, dest / kPartialName);
+    if (!options.no_compact) verify_copy(db.path(), dest / kPartialName);
     // The guard stays through the rename: an interrupt before it still
     // removes the partial copy; after it, the whole copy stays.
     publish_copy(dest, created_dir, *guard);

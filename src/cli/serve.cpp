@@ -24,6 +24,7 @@ struct ServeOptions {
   unsigned idle_timeout = 60;
   unsigned read_timeout = 10;
   unsigned send_timeout = 30;
+  unsigned event_timeout = 10;
   long max_connections_per_ip = -1;  // -1: the default (a quarter of --max-connections)
 };
 
@@ -92,10 +93,14 @@ void run_serve(const GlobalOptions& global, ServeOptions options) {
     s.token = checked_token(std::string(token.substr(first, token.find_last_not_of(" \t\r\n") - first + 1)),
                             "RECSYS_TOKEN");
   }
-  if (options.idle_timeout == 0 || options.read_timeout == 0 || options.send_timeout == 0) throw UsageError("time-outs must be at least 1 second");
+  if (options.idle_timeout == 0 || options.read_timeout == 0 || options.send_timeout == 0 ||
+      options.event_timeout == 0) {
+    throw UsageError("time-outs must be at least 1 second");
+  }
   s.timeouts.idle = std::chrono::seconds(options.idle_timeout);
   s.timeouts.read = std::chrono::seconds(options.read_timeout);
   s.timeouts.write = std::chrono::seconds(options.send_timeout);
+  s.event_timeout = std::chrono::seconds(options.event_timeout);
   if (options.max_connections_per_ip >= 0) s.max_connections_per_ip = options.max_connections_per_ip;
   auto db = open_for_serving(global);
   http::serve(db, s);
@@ -150,6 +155,10 @@ void setup_serve(CLI::App& app, const GlobalOptions& global, Runner& run) {
                   "Bytes per second a request body must keep after the read grace (0: no minimum)")
       ->capture_default_str();
   sub->add_option("--send-timeout", options->send_timeout, "Seconds a client has to take each batch of responses")
+      ->capture_default_str();
+  sub->add_option("--event-timeout", options->event_timeout,
+                  "Seconds an events request may wait while another process writes to the database (an import, a "
+                  "train, a precompute) before it is answered 503 with nothing stored")
       ->capture_default_str();
   sub->add_flag("--access-log", options->server.access_log, "Log one line per request");
   sub->add_flag("--sync-every-commit", options->server.sync_every_commit,

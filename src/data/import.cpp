@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <span>
+#include <stdexcept>
 
 #include "data/rating_reader.hpp"
 #include "store/ids.hpp"
@@ -338,7 +339,21 @@ RatingTable load_ratings(const store::Database& db, const store::Txn& txn, std::
   table.reserve(store::rating_stats(db, txn).count);
   if (fingerprints) fingerprints->assign(table.n_users, 0);
   store::for_each_user_ratings(db, txn, [&](std::uint32_t user, std::span<const RatingRecord> records) {
-    for (const auto& r : records) table.push_back(user, r.item, r.value, r.timestamp);
+    // Every index must have an id: the arrays sized by the id counts (the
+    // model's, the data statistics') are indexed by them unchecked.
+    if (user >= table.n_users) {
+      throw std::runtime_error(fmt::format("the database is damaged: ratings are stored for user index {}, but only {} "
+                                           "users have ids (run recsys check)",
+                                           user, table.n_users));
+    }
+    for (const auto& r : records) {
+      if (r.item >= table.n_items) {
+        throw std::runtime_error(fmt::format("the database is damaged: user index {} has a rating of item index {}, "
+                                             "but only {} items have ids (run recsys check)",
+                                             user, r.item, table.n_items));
+      }
+      table.push_back(user, r.item, r.value, r.timestamp);
+    }
     if (fingerprints && user < fingerprints->size()) (*fingerprints)[user] = store::ratings_fingerprint(records);
   });
   return table;

@@ -105,7 +105,7 @@ void live_stats(Response& r, HandlerContext& ctx) {
   std::vector<std::uint64_t> by_route(kRoutes, 0);
   for (const auto* w : shared.metrics) {
     events += w->events();
-    for (std::size_t b = 0; b < buckets.size(); ++b) buckets[b] += w->bucket(b);
+    for (std::size_t b = 0; b < buckets.size(); ++b) buckets[b] += w->latency().bucket(b);
     for (std::size_t route = 0; route < kRoutes; ++route)
       for (std::size_t s = 0; s < kStatuses.size(); ++s) by_route[route] += w->requests(static_cast<Route>(route), s);
   }

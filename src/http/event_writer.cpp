@@ -47,9 +47,37 @@ void EventWriter::submit(std::vector<rank::Event> events, Done done) {
   if (!writable()) return done(unavailable());
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back(Job{std::move(events), std::move(done)});
+    queue_.push_back(Job{std::move(events), std::move(done), std::chrono::steady_clock::now()});
+    pending_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_.notify_one();
+}
+
+EventResult EventWriter::busy() const {
+  Response r;
+  set_error(r, 503, "database_busy",
+            fmt::format("waited {} s while another process wrote to the database (an import, a train or a precompute; "
+                        "serve's --event-timeout): nothing of these events was stored; retry later",
+                        std::chrono::duration_cast<std::chrono::seconds>(options_.lock_timeout).count()));
+  return EventResult{503, r.body};
+}
+
+std::chrono::duration<double> EventWriter::lock_wait() const {
+  const auto since = lock_wait_since_.load(std::memory_order_relaxed);
+  if (since == 0) return std::chrono::duration<double>(0);
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return std::max(std::chrono::duration<double>(0),
+                  std::chrono::duration<double>(now - std::chrono::steady_clock::duration(since)));
+}
+
+WriterFigures EventWriter::figures() const {
+  WriterFigures out;
+  out.commits_ok = commits_ok_.load(std::memory_order_relaxed);
+  out.commits_failed = commits_failed_.load(std::memory_order_relaxed);
+  out.pending_requests = pending_.load(std::memory_order_relaxed);
+  out.commit_seconds = &commit_seconds_;
+  out.lock_wait_seconds = lock_wait().count();
+  return out;
 }
 
 void EventWriter::stop() {
@@ -75,6 +103,7 @@ void EventWriter::run() {
         queue_.clear();
       }
       apply(jobs);
+      pending_.fetch_sub(jobs.size(), std::memory_order_relaxed);  // every job was answered
       jobs.clear();
     }
   } catch (const std::exception& e) {
@@ -160,15 +189,52 @@ void EventWriter::apply(std::vector<Job>& jobs) {
   auto ok = [](const Job& job) {
     return EventResult{200, fmt::format("{{\"accepted\":{}}}", job.events.size())};
   };
+  // The oldest request's time decides how long this group waits for another
+  // process's write lock; the wait shows in lock_wait() (/metrics, /readyz).
+  auto deadline = jobs.front().queued;
+  for (const auto& job : jobs) deadline = std::min(deadline, job.queued);
+  deadline += options_.lock_timeout;
+  auto keep_waiting = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (lock_wait_since_.load(std::memory_order_relaxed) == 0) {
+      lock_wait_since_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    return now < deadline;
+  };
+  // The wait ends with the lock taken or the group answered; a group given up
+  // on with more requests queued leaves the time, so lock_wait() spans the
+  // whole stall rather than one group's part of it.
+  struct WaitEnd {
+    std::atomic<std::int64_t>& since;
+    bool keep = false;
+    ~WaitEnd() {
+      if (!keep) since.store(0, std::memory_order_relaxed);
+    }
+  } wait_end{lock_wait_since_};
   try {
-    db_.write([&](store::Txn& txn) {
-      for (const auto& job : jobs) ranker_.apply(db_, txn, job.events);
-    });
+    auto started = std::chrono::steady_clock::now();
+    db_.write(
+        [&](store::Txn& txn) {
+          lock_wait_since_.store(0, std::memory_order_relaxed);
+          started = std::chrono::steady_clock::now();
+          for (const auto& job : jobs) ranker_.apply(db_, txn, job.events);
+        },
+        keep_waiting);
     if (!options_.sync_every_commit) dirty_ = true;
+    commit_seconds_.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    bump(commits_ok_);
     commit_succeeded();
     for (auto& job : jobs) job.done(ok(job));
     return;
+  } catch (const store::LockWaitAbandoned& e) {
+    log::warn("events: {} request(s) answered 503 after waiting {} s for the database's write lock: {}", jobs.size(),
+              std::chrono::duration_cast<std::chrono::seconds>(options_.lock_timeout).count(), e.what());
+    for (auto& job : jobs) job.done(busy());
+    std::lock_guard lock(mutex_);
+    wait_end.keep = !queue_.empty();
+    return;
   } catch (const store::CommitError& e) {
+    bump(commits_failed_);
     // The disk refused the commit: LMDB aborted the transaction and nothing of
     // it was stored. Whether the events before it are safe depends on what
     // failed, which the error code does not tell (LMDB reports a short page
@@ -192,6 +258,7 @@ void EventWriter::apply(std::vector<Job>& jobs) {
     for (auto& job : jobs) job.done(not_stored());
     return;
   } catch (const std::exception& e) {
+    bump(commits_failed_);
     if (const auto* lmdb = dynamic_cast<const store::LmdbError*>(&e); lmdb && lmdb->code() == MDB_PANIC) {
       // LMDB refuses every transaction from now on, reads included: only a
       // restart (by the service manager) serves again.

@@ -3,6 +3,11 @@
 // Requests that arrive while a transaction commits are applied together in the
 // next one (group commit); each is answered only after that commit.
 //
+// A write transaction waits for the database's write lock while another
+// process holds it (an import, a train, a precompute): at most
+// `lock_timeout` from a request's submit, then its group is answered 503 and
+// nothing of it is stored (docs/serving.md, "Events beside other writers").
+//
 // Durability (docs/serving.md, "Durability of events"): the environment runs
 // with MDB_NOMETASYNC for this process: every commit fdatasyncs the data
 // pages, the meta page is synced by the next commit or by the flusher thread,
@@ -30,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/metrics.hpp"
 #include "rank/realtime.hpp"
 #include "store/database.hpp"
 
@@ -44,6 +50,10 @@ struct EventWriterOptions {
   bool sync_every_commit = false;
   std::chrono::milliseconds flush_interval{1000};
   std::chrono::seconds reader_check_interval{30};  // mdb_reader_check
+  // How long a request may wait, from its submit, for the database's write
+  // lock while another process holds it (an import, a train, a precompute, or
+  // a stopped one): then it is answered 503, nothing of it stored.
+  std::chrono::milliseconds lock_timeout{10000};
 };
 
 class EventWriter {
@@ -67,11 +77,17 @@ class EventWriter {
   bool writable() const { return !failed_.load(std::memory_order_acquire); }
   // Whether the last commit failed (and none has succeeded since).
   bool commits_failing() const { return commits_failing_.load(std::memory_order_acquire); }
+  // Commits, their durations and the requests not yet answered, for /metrics.
+  WriterFigures figures() const;
+  // How long the writer has been waiting for another process's write lock
+  // (zero when it is not waiting).
+  std::chrono::duration<double> lock_wait() const;
 
  private:
   struct Job {
     std::vector<rank::Event> events;
     Done done;
+    std::chrono::steady_clock::time_point queued;
   };
   void run();
   void run_flusher();
@@ -85,6 +101,7 @@ class EventWriter {
   void commit_succeeded();
   static EventResult unavailable();
   static EventResult not_stored();
+  EventResult busy() const;
 
   store::Database& db_;
   EventWriterOptions options_;
@@ -94,6 +111,15 @@ class EventWriter {
   std::atomic<bool> commits_failing_{false};  // set and cleared by the writer thread
   // Owned by the writer thread: the current run of failed commits.
   std::uint64_t failed_commits_ = 0;
+  // For /metrics: written by the writer thread only (pending_: added to by
+  // submit on any thread, taken from by the writer), read by any thread.
+  std::atomic<std::uint64_t> commits_ok_{0};
+  std::atomic<std::uint64_t> commits_failed_{0};
+  std::atomic<std::uint64_t> pending_{0};
+  // When the writer began waiting for another process's write lock, in
+  // steady-clock nanoseconds (0: not waiting). Written by the writer thread.
+  std::atomic<std::int64_t> lock_wait_since_{0};
+  LatencyHistogram commit_seconds_;
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::mutex mutex_;                 // guards queue_ and stopping_
   std::condition_variable wake_;     // writer: a job was queued, or stop

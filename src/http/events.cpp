@@ -71,6 +71,17 @@ std::string read_value(simdjson::dom::element e, const EventRules& rules, float&
 
 std::string read_event(simdjson::dom::element e, const EventRules& rules, std::int64_t now, rank::Event& ev) {
   if (!e.is_object()) return "is not an object";
+  // A key given twice is refused: simdjson's lookup takes the first, most
+  // JSON libraries the last, so a proxy or a client could read another event.
+  unsigned seen = 0;
+  for (auto field : simdjson::dom::object(e)) {
+    static constexpr std::string_view kKeys[] = {"user", "item", "value", "timestamp"};
+    for (unsigned k = 0; k < std::size(kKeys); ++k) {
+      if (field.key != kKeys[k]) continue;
+      if (seen & (1u << k)) return fmt::format("has \"{}\" more than once", kKeys[k]);
+      seen |= 1u << k;
+    }
+  }
   if (auto why = read_event_id(e, "user", ev.user); !why.empty()) return why;
   if (auto why = read_event_id(e, "item", ev.item); !why.empty()) return why;
   if (auto why = read_value(e, rules, ev.value); !why.empty()) return why;

@@ -202,7 +202,10 @@ std::string_view events_state(const SharedState& shared) {
   if (shared.db->read_only()) return "read-only";
   if (!shared.writer) return "accepting";
   if (!shared.writer->writable()) return "refused";
-  return shared.writer->commits_failing() ? "failing" : "accepting";
+  if (shared.writer->commits_failing()) return "failing";
+  // Another process has held the write lock for a while (a long import, or a
+  // stopped process): events wait, then get 503 after --event-timeout.
+  return shared.writer->lock_wait() >= std::chrono::seconds(1) ? "waiting" : "accepting";
 }
 
 namespace {
@@ -226,6 +229,23 @@ void metrics(Response& r, HandlerContext& ctx) {
   g.similar_lists = store::cache_entries(db, ctx.txn, store::CacheTable::ItemSimilar);
   g.uptime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.shared.started).count();
   g.events_accepting = events_state(ctx.shared) == "accepting";
+  if (ctx.shared.writer) g.writer = ctx.shared.writer->figures();
+  const MDB_envinfo info = db.env().info();
+  const auto readers = db.env().readers();
+  const auto space = db.space_use(ctx.txn);
+  DatabaseFigures d;
+  d.file_bytes = db.file_size();
+  d.map_bytes = info.me_mapsize;
+  d.used_bytes = space.used_bytes;
+  d.end_bytes = space.end_bytes;
+  d.last_txn = info.me_last_txnid;
+  d.readers = readers.open;
+  d.max_readers = info.me_maxreaders;
+  if (readers.oldest_txn && *readers.oldest_txn < info.me_last_txnid) {
+    d.oldest_reader_lag = info.me_last_txnid - *readers.oldest_txn;
+  }
+  g.database = d;
+  g.process = util::process_stats();
   render_metrics(ctx.shared.metrics, g, r.body);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -83,6 +83,7 @@ void serve(store::Database& db, const ServerOptions& options) {
   shared.limits = options.limits;
   EventWriterOptions writer_options;
   writer_options.sync_every_commit = options.sync_every_commit;
+  writer_options.lock_timeout = options.event_timeout;
   EventWriter writer(db, writer_options);
   shared.writer = &writer;
 

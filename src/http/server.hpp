@@ -30,6 +30,8 @@ struct ServerOptions {
   std::optional<std::size_t> max_connections_per_ip;
   bool access_log = false;
   bool sync_every_commit = false;  // sync the meta page at each events commit too (docs/serving.md)
+  // How long an events request may wait for another process's write lock.
+  std::chrono::seconds event_timeout{10};
   Limits limits;
   Timeouts timeouts;
 };

@@ -10,6 +10,7 @@
 #include <new>
 
 #include "http/router.hpp"
+#include "http/url.hpp"
 #include "http/worker.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -241,7 +242,8 @@ bool Session::parse_one() {
   if (overflow_) {
     // Over the connection cap: liveness answers, everything else is refused.
     close_after_write_ = true;
-    if (request_.target != "/healthz") {
+    // Liveness by its path, whatever the query or the target's form.
+    if (split_target(request_.target).path != "/healthz") {
       set_error(response_, 503, "too_many_connections", "connection limit reached");
       worker_.metrics().record(Route::Other, 503, 0.0);
       finish_response(503, request_.method == beast::http::verb::head);

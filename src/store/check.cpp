@@ -148,6 +148,11 @@ bool check_lmdb(const fs::path& path, CheckReport& report) {
     std::uint64_t entries = 0;
     if (!walk(txn, dbi, name, report, entries)) {
       sound_tables = false;
+      // A failed walk can leave the transaction in LMDB's error state, where
+      // every later call fails with MDB_BAD_TXN: the other tables and the
+      // schema version were lost with the report. The rest is read in a new
+      // snapshot (a writer may have committed between: this pass is then two).
+      txn = Txn::begin(env.handle(), MDB_RDONLY);
       continue;
     }
     report.entries += entries;
@@ -241,6 +246,12 @@ std::string printable_key(std::string_view bytes) {
   std::string out = "0x";
   for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
   return out;
+}
+
+CheckReport check_structure(const fs::path& file) {
+  CheckReport report;
+  check_lmdb(file, report);
+  return report;
 }
 
 CheckReport check_environment(const fs::path& given) {

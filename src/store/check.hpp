@@ -49,6 +49,10 @@ struct CheckReport {
 // Checks the environment at `path` (a directory or a file, as --db). Throws
 // only when it cannot be opened at all; everything else is a finding.
 CheckReport check_environment(const std::filesystem::path& path);
+// Its first pass alone, LMDB's structures (every tree walked, the free list,
+// the page count), on a single-file environment nobody else has open: what
+// backup verifies its compacted copy with. Leaves FILE-lock beside it.
+CheckReport check_structure(const std::filesystem::path& file);
 
 // The recsys-level pass on an open database (one read transaction); the
 // caches part (check_cache.cpp) needs report.users/items from the id maps.

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
@@ -181,6 +182,15 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
           "read it through that path, or read a copy (recsys backup)",
           path.string(), lock_file(path, subdir).string()));
     }
+  }
+  // LMDB opens the lock file through a symbolic link and writes its lock
+  // table over the first page of whatever it names, another database's data
+  // file included: refused before it is opened.
+  if (const auto lock = lock_file(path, subdir); fs::is_symlink(fs::symlink_status(lock, ec))) {
+    throw std::runtime_error(fmt::format(
+        "the database's lock file {} is a symbolic link: LMDB would write its lock table into the file it names; "
+        "remove the link (the lock file is made again at the next open)",
+        lock.string()));
   }
   reserve_lock_file(lock_file(path, subdir), options);
   try {
@@ -382,7 +392,7 @@ Database Database::open(const OpenOptions& options) {
 }
 
 void Database::open_tables(bool writable) {
-  Txn txn = writable ? begin_write_txn() : begin_read();
+  Txn txn = writable ? begin_write_txn({}) : begin_read();
   unsigned int create = writable ? MDB_CREATE : 0;
   auto open = [&](const char* name, unsigned int flags) {
     try {
@@ -471,7 +481,7 @@ Txn Database::begin_read() { return begin_txn(MDB_RDONLY); }
 // hold, and its pending resize would stop every new read of the process until
 // the other process committed. (A writer that is not recsys takes only LMDB's
 // mutex: beside one, that stall remains possible.)
-Txn Database::begin_write_txn() {
+Txn Database::begin_write_txn(const std::function<bool()>& keep_waiting) {
   if (read_only_) throw std::logic_error("write transaction on a database opened read-only");
   // Lock order: the writers' flock, then the map hold. A thread that waited
   // for the flock while holding a snapshot could deadlock with a writer of this
@@ -479,7 +489,21 @@ Txn Database::begin_write_txn() {
   if (map_lock_->held_by_this_thread()) {
     throw std::logic_error("write transaction begun by a thread that holds a transaction: end it first");
   }
-  FileLock writer(data_file_.string());
+  // Without a limit the wait is said once after 2 s: a command behind another
+  // process's long transaction (an import, or a stopped process) is otherwise
+  // silent for as long as that lasts.
+  const auto since = std::chrono::steady_clock::now();
+  bool said = false;
+  auto say_once = [&] {
+    if (!said && std::chrono::steady_clock::now() - since >= std::chrono::seconds(2)) {
+      said = true;
+      log::info("waiting for another process to finish writing to {} (an import, a train, a precompute or a "
+                "server's events)",
+                path_.string());
+    }
+    return true;
+  };
+  FileLock writer(data_file_.string(), keep_waiting ? keep_waiting : std::function<bool()>(say_once));
   Txn txn = begin_txn(0);
   txn.attach(std::move(writer));
   return txn;

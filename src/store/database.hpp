@@ -83,6 +83,7 @@ class Database {
   ~Database();
 
   Env& env() { return *env_; }
+  const Env& env() const { return *env_; }
   const Tables& tables() const { return tables_; }
   const std::filesystem::path& path() const { return path_; }
   // The LMDB data file: DIR/data.mdb, or the path of a single-file database.
@@ -103,12 +104,14 @@ class Database {
 
   // Runs fn(txn) in a write transaction and commits it. When the map is full the
   // transaction is aborted, the map doubled, and fn run again from the start, so fn
-  // must only depend on its inputs and the transaction.
+  // must only depend on its inputs and the transaction. With keep_waiting, the
+  // wait for another writer's lock (another process's transaction) ends with
+  // LockWaitAbandoned, before fn runs, when it returns false (FileLock).
   template <typename Fn>
-  auto write(Fn&& fn) {
+  auto write(Fn&& fn, const std::function<bool()>& keep_waiting = {}) {
     for (;;) {
       try {
-        Txn txn = begin_write_txn();
+        Txn txn = begin_write_txn(keep_waiting);
         if constexpr (std::is_void_v<decltype(fn(txn))>) {
           fn(txn);
           txn.commit();
@@ -162,7 +165,7 @@ class Database {
 
  private:
   Database() = default;
-  Txn begin_write_txn();
+  Txn begin_write_txn(const std::function<bool()>& keep_waiting);
   Txn begin_txn(unsigned int flags);
   void adopt_map_size();
   void grow_map();

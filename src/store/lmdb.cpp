@@ -4,7 +4,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
+#include <charconv>
+#include <cstdio>
 #include <system_error>
 
 #include <stdexcept>
@@ -69,6 +74,27 @@ MDB_envinfo Env::info() const {
   return in;
 }
 
+Env::Readers Env::readers() const {
+  // One line per slot in use: "%10d %zx %s\n" (pid, thread, txnid or "-"
+  // when reset), after a header line; "(no active readers)" when none.
+  Readers out;
+  auto line = [](const char* msg, void* ctx) -> int {
+    auto& r = *static_cast<Readers*>(ctx);
+    int pid = 0;
+    std::size_t thread = 0;
+    char txn[32] = {};
+    if (std::sscanf(msg, "%d %zx %31s", &pid, &thread, txn) != 3 || pid <= 0) return 0;
+    std::uint64_t id = 0;
+    const auto end = txn + std::strlen(txn);
+    if (auto [p, ec] = std::from_chars(txn, end, id); ec != std::errc() || p != end) return 0;  // "-": reset
+    ++r.open;
+    if (!r.oldest_txn || id < *r.oldest_txn) r.oldest_txn = id;
+    return 0;
+  };
+  check("mdb_reader_list", mdb_reader_list(env_, line, &out));
+  return out;
+}
+
 unsigned int Env::flags() const {
   unsigned int f = 0;
   check("mdb_env_get_flags", mdb_env_get_flags(env_, &f));
@@ -89,14 +115,26 @@ void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 
 
 // ---- Txn ----
 
-FileLock::FileLock(const std::string& path) {
+FileLock::FileLock(const std::string& path, const std::function<bool()>& keep_waiting) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
-  while (::flock(fd_, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
+  // flock(2) cannot wait with a time-out: try, then sleep 1, 2, 4 ... 32 ms
+  // between tries, so a lock released is taken within 32 ms.
+  auto pause = std::chrono::milliseconds(1);
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
-    release();
-    throw std::system_error(error, std::generic_category(), "cannot lock " + path);
+    if (error == EINTR) continue;
+    if (error != EWOULDBLOCK) {
+      release();
+      throw std::system_error(error, std::generic_category(), "cannot lock " + path);
+    }
+    if (!keep_waiting()) {
+      release();
+      throw LockWaitAbandoned("another process is writing to the database (its write lock on " + path +
+                              " is held)");
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(32));
   }
 }
 

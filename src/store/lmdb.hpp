@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -95,6 +96,16 @@ class Env {
   void set_map_size(std::size_t bytes);
   MDB_stat stat() const;
   MDB_envinfo info() const;
+  // The reader table, shared by every process that has the environment open
+  // (mdb_reader_list; read without a lock, so a snapshot of a moving table):
+  // the read transactions open now, and the transaction id the oldest of them
+  // reads. A slot whose transaction is reset (a server worker between
+  // batches) counts as not open: it pins no page.
+  struct Readers {
+    unsigned open = 0;
+    std::optional<std::uint64_t> oldest_txn;
+  };
+  Readers readers() const;
   unsigned int flags() const;
   std::string path() const;
   // Consistent hot copy written to an open file (the caller creates it, with the
@@ -108,11 +119,19 @@ class Env {
 
 // An exclusive flock(2) on a file of its own open file description (so two
 // threads of one process exclude each other too), released on destruction.
+// FileLock's wait given up: the lock is not held, nothing was written.
+class LockWaitAbandoned : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class FileLock {
  public:
   FileLock() = default;
-  // Waits for the lock; throws std::system_error when the file cannot be opened.
-  explicit FileLock(const std::string& path);
+  // Waits for the lock while keep_waiting() says so (asked every few
+  // milliseconds while another holds it), else throws LockWaitAbandoned;
+  // throws std::system_error when the file cannot be opened.
+  FileLock(const std::string& path, const std::function<bool()>& keep_waiting);
   ~FileLock() { release(); }
   FileLock(FileLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   FileLock& operator=(FileLock&& o) noexcept;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -308,6 +309,36 @@ TEST_CASE("a failed first import into an existing empty directory removes the da
 // hard link beside a server on the other name was reported and lost, and
 // `check` passed. So was an import into DIR beside a server on DIR/data.mdb
 // opened as a single-file database (lock data.mdb-lock).
+// LMDB opens lock.mdb through a symbolic link and writes its lock table over
+// the first page of the file it names: `info` on a database whose lock.mdb
+// named another database's data.mdb made that database unreadable ("not an
+// LMDB database").
+TEST_CASE("a lock file that is a symbolic link is refused at open, and the file it names is left as it was") {
+  TempDir dir;
+  const auto csv = dir.write("r.csv", "u1,i1,5\nu1,i2,3\nu2,i1,4\n");
+  const auto db = dir / "main.db";
+  const auto victim = dir / "victim.db";
+  REQUIRE(run_recsys({"--db", db.string(), "import", csv.string()}, dir).status == 0);
+  REQUIRE(run_recsys({"--db", victim.string(), "import", csv.string()}, dir).status == 0);
+  const auto bytes_of = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string before = bytes_of(victim / "data.mdb");
+  std::filesystem::remove(db / "lock.mdb");
+  std::filesystem::create_symlink(victim / "data.mdb", db / "lock.mdb");
+  for (const char* command : {"info", "check"}) {
+    auto r = run_recsys({"--db", db.string(), command}, dir);
+    INFO(command << ": " << r.err);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("lock file") && Catch::Contains("is a symbolic link"));
+  }
+  CHECK(bytes_of(victim / "data.mdb") == before);
+  CHECK(run_recsys({"--db", victim.string(), "check"}, dir).status == 0);
+  std::filesystem::remove(db / "lock.mdb");
+  CHECK(run_recsys({"--db", db.string(), "check"}, dir).status == 0);
+}
+
 TEST_CASE("a data file with a second name or a second lock table is refused at open") {
   TempDir dir;
   const auto csv = dir.write("r.csv", "u1,i1,5\nu1,i2,3\nu2,i1,4\n");

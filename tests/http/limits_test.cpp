@@ -68,6 +68,13 @@ TEST_CASE("at the connection cap the oldest idle connection makes room, then /he
   Connection e(server.port());
   REQUIRE(e.get("/healthz").status == 200);
   REQUIRE(e.closed_by_peer());
+  // Liveness by its path: a probe's query or an absolute-form target too
+  // (they were refused 503 at the cap).
+  for (const char* target : {"/healthz?probe=1", "http://localhost/healthz"}) {
+    Connection h(server.port());
+    REQUIRE(h.get(target).status == 200);
+    REQUIRE(h.closed_by_peer());
+  }
   // The health reserve is bounded too: past it, a 503 without reading.
   std::vector<std::unique_ptr<Connection>> held;
   for (int i = 0; i < 16; ++i) {
@@ -137,6 +144,13 @@ TEST_CASE("once the connections under the cap close, a newcomer is served while 
   Connection e(server.port());
   REQUIRE(e.get("/healthz").status == 200);
   REQUIRE(e.closed_by_peer());
+  // Liveness by its path: a probe's query or an absolute-form target too
+  // (they were refused 503 at the cap).
+  for (const char* target : {"/healthz?probe=1", "http://localhost/healthz"}) {
+    Connection h(server.port());
+    REQUIRE(h.get(target).status == 200);
+    REQUIRE(h.closed_by_peer());
+  }
 }
 
 TEST_CASE("1,200 slow connections from one address leave normal clients 0 errors") {
