@@ -274,16 +274,12 @@ void refuse_dest_inside(const fs::path& db_dir, const fs::path& dest) {
 // structure is checked before it is published; the page-by-page copy
 // (--no-compact) is the source's bytes, damage included, and is not.
 void verify_copy(const fs::path& source, const fs::path& partial) {
-  fs::path lock = partial;
-  lock += "-lock";
   store::CheckReport report;
   try {
     report = store::check_structure(partial);
   } catch (const std::exception& e) {
     report.add("environment", "", e.what());
   }
-  std::error_code ec;
-  fs::remove(lock, ec);
   if (report.ok()) return;
   throw std::runtime_error(fmt::format(
       "backup stopped: the compacted copy does not pass recsys check ({} finding(s), the first: {}), so '{}' is "

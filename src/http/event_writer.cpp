@@ -77,6 +77,7 @@ WriterFigures EventWriter::figures() const {
   out.pending_requests = pending_.load(std::memory_order_relaxed);
   out.commit_seconds = &commit_seconds_;
   out.lock_wait_seconds = lock_wait().count();
+  out.lock_timeouts = lock_timeouts_.load(std::memory_order_relaxed);
   return out;
 }
 
@@ -103,7 +104,6 @@ void EventWriter::run() {
         queue_.clear();
       }
       apply(jobs);
-      pending_.fetch_sub(jobs.size(), std::memory_order_relaxed);  // every job was answered
       jobs.clear();
     }
   } catch (const std::exception& e) {
@@ -181,9 +181,18 @@ void EventWriter::commit_succeeded() {
   commits_failing_.store(false, std::memory_order_release);
 }
 
+void EventWriter::answer(Job& job, EventResult result) {
+  pending_.fetch_sub(1, std::memory_order_relaxed);
+  job.done(std::move(result));
+}
+
 void EventWriter::apply(std::vector<Job>& jobs) {
+  // Every job is answered once, through answer(): the figures are updated
+  // before its done runs, so a client that reads /metrics after its answer
+  // finds them settled.
   if (!writable()) {
-    for (auto& job : jobs) job.done(unavailable());
+    lock_wait_since_.store(0, std::memory_order_relaxed);
+    for (auto& job : jobs) answer(job, unavailable());
     return;
   }
   auto ok = [](const Job& job) {
@@ -224,14 +233,20 @@ void EventWriter::apply(std::vector<Job>& jobs) {
     commit_seconds_.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     bump(commits_ok_);
     commit_succeeded();
-    for (auto& job : jobs) job.done(ok(job));
+    for (auto& job : jobs) answer(job, ok(job));
     return;
   } catch (const store::LockWaitAbandoned& e) {
     log::warn("events: {} request(s) answered 503 after waiting {} s for the database's write lock: {}", jobs.size(),
               std::chrono::duration_cast<std::chrono::seconds>(options_.lock_timeout).count(), e.what());
-    for (auto& job : jobs) job.done(busy());
-    std::lock_guard lock(mutex_);
-    wait_end.keep = !queue_.empty();
+    bool more = false;
+    {
+      std::lock_guard lock(mutex_);
+      more = !queue_.empty();
+    }
+    if (!more) lock_wait_since_.store(0, std::memory_order_relaxed);
+    wait_end.keep = true;  // settled here, before the answers
+    bump(lock_timeouts_, jobs.size());
+    for (auto& job : jobs) answer(job, busy());
     return;
   } catch (const store::CommitError& e) {
     bump(commits_failed_);
@@ -251,11 +266,11 @@ void EventWriter::apply(std::vector<Job>& jobs) {
     if (unsynced && !db_.out_of_space()) {
       fail(fmt::format("committing {} request(s) failed while the previous commit awaited its sync: {}", jobs.size(),
                        e.what()));
-      for (auto& job : jobs) job.done(unavailable());
+      for (auto& job : jobs) answer(job, unavailable());
       return;
     }
     commit_failed(jobs.size(), e.what());
-    for (auto& job : jobs) job.done(not_stored());
+    for (auto& job : jobs) answer(job, not_stored());
     return;
   } catch (const std::exception& e) {
     bump(commits_failed_);
@@ -270,11 +285,13 @@ void EventWriter::apply(std::vector<Job>& jobs) {
       log::error("events: {}", e.what());
       Response r;
       set_error(r, 500, "internal", std::string("could not store the events: ") + e.what());
-      jobs[0].done(EventResult{500, r.body});
+      answer(jobs[0], EventResult{500, r.body});
       return;
     }
   }
-  // One job failed the group: apply each on its own so the others still land.
+  // One job failed the group: apply each on its own so the others still land
+  // (each answered there; the wait's time is theirs to clear).
+  wait_end.keep = true;
   for (auto& job : jobs) {
     std::vector<Job> one;
     one.push_back(std::move(job));

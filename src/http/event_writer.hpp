@@ -93,6 +93,7 @@ class EventWriter {
   void run_flusher();
   void flush();
   void apply(std::vector<Job>& jobs);
+  void answer(Job& job, EventResult result);
   void fail(const std::string& what);
   // A commit the disk refused: logged (the first of a run of failures at
   // once, then at most every 10 s with the count), and cleared by the next
@@ -116,6 +117,7 @@ class EventWriter {
   std::atomic<std::uint64_t> commits_ok_{0};
   std::atomic<std::uint64_t> commits_failed_{0};
   std::atomic<std::uint64_t> pending_{0};
+  std::atomic<std::uint64_t> lock_timeouts_{0};  // requests answered 503 database_busy
   // When the writer began waiting for another process's write lock, in
   // steady-clock nanoseconds (0: not waiting). Written by the writer thread.
   std::atomic<std::int64_t> lock_wait_since_{0};

@@ -80,7 +80,8 @@ void histogram(Out o, std::string_view name, std::string_view help, std::span<co
 
 void render_writer(Out o, const WriterFigures& w) {
   header(o, "recsys_event_commits_total", "counter",
-         "Write transactions of POST /v1/events: committed (ok) or refused by the disk or the database (failed).");
+         "Write transactions of POST /v1/events: committed (ok), or failed (refused by the disk or the database, or "
+         "an error applying their events; nothing of them stored).");
   fmt::format_to(o, "recsys_event_commits_total{{result=\"ok\"}} {}\nrecsys_event_commits_total{{result=\"failed\"}} {}\n",
                  w.commits_ok, w.commits_failed);
   const LatencyHistogram* parts[] = {w.commit_seconds};
@@ -94,6 +95,10 @@ void render_writer(Out o, const WriterFigures& w) {
          "How long the events writer has been waiting for the database's write lock, held by another process (0: "
          "not waiting).",
          fmt::format("{:.3f}", w.lock_wait_seconds));
+  sample(o, "recsys_event_lock_timeouts_total", "counter",
+         "POST /v1/events requests answered 503 database_busy: their wait for another process's write lock "
+         "reached --event-timeout.",
+         w.lock_timeouts);
 }
 
 void render_database(Out o, const DatabaseFigures& d) {
@@ -106,8 +111,8 @@ void render_database(Out o, const DatabaseFigures& d) {
          d.used_bytes);
   sample(o, "recsys_db_end_bytes", "gauge", "Length of the data file up to its last page in use.", d.end_bytes);
   sample(o, "recsys_db_transactions_total", "counter",
-         "Write transactions committed to the database by every process since it was created (LMDB's last "
-         "transaction id).",
+         "Write transactions committed to the database by every process (LMDB's last transaction id; a "
+         "database restored from a compacted backup starts again).",
          d.last_txn);
   sample(o, "recsys_db_readers", "gauge",
          "Read transactions open now in every process using the database, the one answering this request included.",
@@ -167,7 +172,8 @@ void render_metrics(std::span<const WorkerMetrics* const> workers, const ServerG
                  "# HELP recsys_uptime_seconds Seconds since the server started.\n"
                  "# TYPE recsys_uptime_seconds gauge\nrecsys_uptime_seconds {:.3f}\n"
                  "# HELP recsys_events_accepting 1 while POST /v1/events stores events; 0 when read-only, after a "
-                 "failed sync (until restart) or while commits fail (a full disk).\n"
+                 "failed sync (until restart), while commits fail (a full disk) or while waiting for another "
+                 "process's write.\n"
                  "# TYPE recsys_events_accepting gauge\nrecsys_events_accepting {}\n",
                  gauges.connections, gauges.generation, gauges.user_lists, gauges.similar_lists,
                  gauges.uptime_seconds, gauges.events_accepting ? 1 : 0);

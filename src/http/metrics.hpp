@@ -69,6 +69,7 @@ struct WriterFigures {
   std::uint64_t commits_failed = 0;
   std::uint64_t pending_requests = 0;
   double lock_wait_seconds = 0;
+  std::uint64_t lock_timeouts = 0;
   const LatencyHistogram* commit_seconds = nullptr;
 };
 

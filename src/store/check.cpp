@@ -103,9 +103,11 @@ std::string truncation(const Env& env, const fs::path& data_file) {
 
 // Pass 1: LMDB structures, in a read-only environment of its own. Returns
 // whether the recsys-level pass can run (our tables exist, our schema).
-bool check_lmdb(const fs::path& path, CheckReport& report) {
+bool check_lmdb(const fs::path& path, CheckReport& report, bool private_file = false) {
   Env::Options options;
-  options.flags = MDB_RDONLY | MDB_NOTLS;
+  // A file nobody else opens (backup's copy before it is published) is read
+  // without a lock table: none is left beside it, whatever ends the check.
+  options.flags = MDB_RDONLY | MDB_NOTLS | (private_file ? MDB_NOLOCK : 0);
   options.mode = kDbFileMode;  // a lock file made here has the mode of every other command's
   std::error_code ec;
   if (!fs::is_directory(path, ec)) options.flags |= MDB_NOSUBDIR;
@@ -250,7 +252,7 @@ std::string printable_key(std::string_view bytes) {
 
 CheckReport check_structure(const fs::path& file) {
   CheckReport report;
-  check_lmdb(file, report);
+  check_lmdb(file, report, true);
   return report;
 }
 

@@ -51,7 +51,8 @@ struct CheckReport {
 CheckReport check_environment(const std::filesystem::path& path);
 // Its first pass alone, LMDB's structures (every tree walked, the free list,
 // the page count), on a single-file environment nobody else has open: what
-// backup verifies its compacted copy with. Leaves FILE-lock beside it.
+// backup verifies its compacted copy with. Read without a lock table
+// (MDB_NOLOCK): no FILE-lock is made.
 CheckReport check_structure(const std::filesystem::path& file);
 
 // The recsys-level pass on an open database (one read transaction); the

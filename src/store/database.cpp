@@ -489,21 +489,25 @@ Txn Database::begin_write_txn(const std::function<bool()>& keep_waiting) {
   if (map_lock_->held_by_this_thread()) {
     throw std::logic_error("write transaction begun by a thread that holds a transaction: end it first");
   }
-  // Without a limit the wait is said once after 2 s: a command behind another
-  // process's long transaction (an import, or a stopped process) is otherwise
-  // silent for as long as that lasts.
-  const auto since = std::chrono::steady_clock::now();
-  bool said = false;
-  auto say_once = [&] {
-    if (!said && std::chrono::steady_clock::now() - since >= std::chrono::seconds(2)) {
-      said = true;
+  // Without a limit (commands) the wait is said after 2 s: a command behind
+  // another process's long transaction (an import, or a stopped process) was
+  // silent for as long as that lasted. Then flock blocks: a blocked waiter is
+  // woken at each release, where a poll would rarely land between the
+  // server's back-to-back events commits.
+  FileLock writer;
+  if (keep_waiting) {
+    writer = FileLock(data_file_.string(), keep_waiting);
+  } else {
+    const auto notice = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    try {
+      writer = FileLock(data_file_.string(), [&] { return std::chrono::steady_clock::now() < notice; });
+    } catch (const LockWaitAbandoned&) {
       log::info("waiting for another process to finish writing to {} (an import, a train, a precompute or a "
                 "server's events)",
                 path_.string());
+      writer = FileLock(data_file_.string());
     }
-    return true;
-  };
-  FileLock writer(data_file_.string(), keep_waiting ? keep_waiting : std::function<bool()>(say_once));
+  }
   Txn txn = begin_txn(0);
   txn.attach(std::move(writer));
   return txn;

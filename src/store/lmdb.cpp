@@ -115,26 +115,39 @@ void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 
 
 // ---- Txn ----
 
+FileLock::FileLock(const std::string& path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const int error = errno;
+    release();
+    throw std::system_error(error, std::generic_category(), "cannot lock " + path);
+  }
+}
+
 FileLock::FileLock(const std::string& path, const std::function<bool()>& keep_waiting) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
-  // flock(2) cannot wait with a time-out: try, then sleep 1, 2, 4 ... 32 ms
-  // between tries, so a lock released is taken within 32 ms.
+  // flock(2) cannot wait with a time-out: try, then sleep 1, 2, 4, 8 ms
+  // between tries, so a lock released is taken within 8 ms (unless a blocked
+  // waiter, woken at the release, takes it first).
   auto pause = std::chrono::milliseconds(1);
-  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int error = errno;
-    if (error == EINTR) continue;
-    if (error != EWOULDBLOCK) {
-      release();
-      throw std::system_error(error, std::generic_category(), "cannot lock " + path);
+  try {
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      if (error == EINTR) continue;
+      if (error != EWOULDBLOCK) throw std::system_error(error, std::generic_category(), "cannot lock " + path);
+      if (!keep_waiting()) {
+        throw LockWaitAbandoned("another process is writing to the database (its write lock on " + path +
+                                " is held)");
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(8));
     }
-    if (!keep_waiting()) {
-      release();
-      throw LockWaitAbandoned("another process is writing to the database (its write lock on " + path +
-                              " is held)");
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(32));
+  } catch (...) {
+    release();
+    throw;
   }
 }
 

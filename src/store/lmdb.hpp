@@ -128,9 +128,11 @@ class LockWaitAbandoned : public std::runtime_error {
 class FileLock {
  public:
   FileLock() = default;
+  // Waits for the lock (flock blocks until it is released); throws
+  // std::system_error when the file cannot be opened.
+  explicit FileLock(const std::string& path);
   // Waits for the lock while keep_waiting() says so (asked every few
-  // milliseconds while another holds it), else throws LockWaitAbandoned;
-  // throws std::system_error when the file cannot be opened.
+  // milliseconds while another holds it), else throws LockWaitAbandoned.
   FileLock(const std::string& path, const std::function<bool()>& keep_waiting);
   ~FileLock() { release(); }
   FileLock(FileLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
