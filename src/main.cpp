@@ -113,6 +113,7 @@ void on_sigbus(int) {
 // "Segmentation fault" and no hint. One line says what to run, then the
 // signal's default action runs (exit status 139 / 134, a core where enabled).
 // Not in sanitizer builds, whose own handlers report these.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 void on_crash(int sig) {
   [[maybe_unused]] ssize_t prefixed = ::write(STDERR_FILENO, sigbus_prefix, std::strlen(sigbus_prefix));
   static const char segv[] = "recsys: fatal: segmentation fault";
@@ -126,6 +127,7 @@ void on_crash(int sig) {
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
+#endif
 
 // Ctrl-C, SIGTERM or SIGHUP (a closed terminal or ssh session) in a command
 // without its own handling (import, train,
