@@ -241,9 +241,7 @@ void metrics(Response& r, HandlerContext& ctx) {
   d.last_txn = info.me_last_txnid;
   d.readers = readers.open;
   d.max_readers = info.me_maxreaders;
-  if (readers.oldest_txn && *readers.oldest_txn < info.me_last_txnid) {
-    d.oldest_reader_lag = info.me_last_txnid - *readers.oldest_txn;
-  }
+  d.oldest_reader_lag = readers.oldest_lag;
   g.database = d;
   g.process = util::process_stats();
   render_metrics(ctx.shared.metrics, g, r.body);

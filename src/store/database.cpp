@@ -186,13 +186,14 @@ Env open_env(const fs::path& path, Env::Options options, OpenMode mode) {
   // LMDB opens the lock file through a symbolic link and writes its lock
   // table over the first page of whatever it names, another database's data
   // file included: refused before it is opened.
-  if (const auto lock = lock_file(path, subdir); fs::is_symlink(fs::symlink_status(lock, ec))) {
+  const fs::path lock = lock_file(path, subdir);
+  if (fs::is_symlink(fs::symlink_status(lock, ec))) {
     throw std::runtime_error(fmt::format(
         "the database's lock file {} is a symbolic link: LMDB would write its lock table into the file it names; "
         "remove the link (the lock file is made again at the next open)",
         lock.string()));
   }
-  reserve_lock_file(lock_file(path, subdir), options);
+  reserve_lock_file(lock, options);
   try {
     try {
       return Env::open(path.string(), options);

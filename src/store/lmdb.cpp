@@ -6,14 +6,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
-#include <thread>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
-#include <system_error>
-
 #include <stdexcept>
 #include <string>
+#include <system_error>
+#include <thread>
 
 namespace recsys::store {
 
@@ -77,9 +76,12 @@ MDB_envinfo Env::info() const {
 Env::Readers Env::readers() const {
   // One line per slot in use: "%10d %zx %s\n" (pid, thread, txnid or "-"
   // when reset), after a header line; "(no active readers)" when none.
-  Readers out;
+  struct Scan {
+    unsigned open = 0;
+    std::optional<std::uint64_t> oldest;
+  } scan;
   auto line = [](const char* msg, void* ctx) -> int {
-    auto& r = *static_cast<Readers*>(ctx);
+    auto& r = *static_cast<Scan*>(ctx);
     int pid = 0;
     std::size_t thread = 0;
     char txn[32] = {};
@@ -88,10 +90,14 @@ Env::Readers Env::readers() const {
     const auto end = txn + std::strlen(txn);
     if (auto [p, ec] = std::from_chars(txn, end, id); ec != std::errc() || p != end) return 0;  // "-": reset
     ++r.open;
-    if (!r.oldest_txn || id < *r.oldest_txn) r.oldest_txn = id;
+    if (!r.oldest || id < *r.oldest) r.oldest = id;
     return 0;
   };
-  check("mdb_reader_list", mdb_reader_list(env_, line, &out));
+  check("mdb_reader_list", mdb_reader_list(env_, line, &scan));
+  const std::uint64_t last = info().me_last_txnid;
+  Readers out;
+  out.open = scan.open;
+  if (scan.oldest && *scan.oldest < last) out.oldest_lag = last - *scan.oldest;
   return out;
 }
 
@@ -115,9 +121,17 @@ void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 
 
 // ---- Txn ----
 
-FileLock::FileLock(const std::string& path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
+namespace {
+
+int open_to_lock(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
+  return fd;
+}
+
+}  // namespace
+
+FileLock::FileLock(const std::string& path) : fd_(open_to_lock(path)) {
   while (::flock(fd_, LOCK_EX) != 0) {
     if (errno == EINTR) continue;
     const int error = errno;
@@ -126,9 +140,7 @@ FileLock::FileLock(const std::string& path) {
   }
 }
 
-FileLock::FileLock(const std::string& path, const std::function<bool()>& keep_waiting) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path + " to lock it");
+FileLock::FileLock(const std::string& path, const std::function<bool()>& keep_waiting) : fd_(open_to_lock(path)) {
   // flock(2) cannot wait with a time-out: try, then sleep 1, 2, 4, 8 ms
   // between tries, so a lock released is taken within 8 ms (unless a blocked
   // waiter, woken at the release, takes it first).

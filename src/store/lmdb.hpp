@@ -98,12 +98,13 @@ class Env {
   MDB_envinfo info() const;
   // The reader table, shared by every process that has the environment open
   // (mdb_reader_list; read without a lock, so a snapshot of a moving table):
-  // the read transactions open now, and the transaction id the oldest of them
-  // reads. A slot whose transaction is reset (a server worker between
-  // batches) counts as not open: it pins no page.
+  // the read transactions open now, and the write transactions committed
+  // since the snapshot of the oldest of them (0 when none is open). A slot
+  // whose transaction is reset (a server worker between batches) counts as
+  // not open: it pins no page.
   struct Readers {
     unsigned open = 0;
-    std::optional<std::uint64_t> oldest_txn;
+    std::uint64_t oldest_lag = 0;
   };
   Readers readers() const;
   unsigned int flags() const;
